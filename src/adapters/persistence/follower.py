@@ -1,0 +1,102 @@
+"""Follows the event log and feeds a projection, in a background thread.
+
+SQLite's recorder has no ``subscribe()``, so the follower reads the log with
+``select_notifications`` in batches. It polls at an interval, and wakes at
+once when the application in this process saves (``wake``), so in the
+embedded server the read models trail the log by milliseconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Tracking
+
+log = logging.getLogger(__name__)
+
+
+class ProjectionFollower:
+    def __init__(
+        self,
+        app: Application[Any],
+        projection: Any,
+        *,
+        poll_interval: float = 1.0,
+        batch_size: int = 500,
+    ) -> None:
+        self._app = app
+        self._projection = projection
+        self._view = projection.view
+        self._poll_interval = poll_interval
+        self._batch_size = batch_size
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._progress = threading.Condition()
+        self._position = 0
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    @property
+    def position(self) -> int:
+        return self._position
+
+    def start(self) -> None:
+        self._position = self._view.max_tracking_id(self._app.name) or 0
+        self._thread = threading.Thread(
+            target=self._run, name=f"follow-{self._projection.name}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        with self._progress:
+            self._progress.notify_all()
+
+    def wake(self, _position: int = 0) -> None:
+        self._wake.set()
+
+    def catch_up(self) -> int:
+        """Processes everything in the log now (in the caller's thread); returns
+        the position reached. Used by the rebuild command and by tests."""
+        while self._step():
+            pass
+        return self._position
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """True once the read model has processed ``position``; False on timeout."""
+        with self._progress:
+            return self._progress.wait_for(
+                lambda: self._position >= position or self._stopping.is_set(), timeout
+            ) and self._position >= position
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                if self._step():
+                    continue
+            except Exception as error:  # keep following; report and back off
+                self.error = error
+                log.exception("projection %s failed; retrying", self._projection.name)
+                self._stopping.wait(self._poll_interval)
+                continue
+            self._wake.wait(self._poll_interval)
+            self._wake.clear()
+
+    def _step(self) -> bool:
+        notifications = self._app.recorder.select_notifications(
+            start=self._position, limit=self._batch_size, inclusive_of_start=False
+        )
+        for notification in notifications:
+            domain_event = self._app.mapper.to_domain_event(notification)
+            self._projection.process_event(domain_event, Tracking(self._app.name, notification.id))
+            with self._progress:
+                self._position = notification.id
+                self._progress.notify_all()
+        self.error = None
+        return bool(notifications)

@@ -1,0 +1,50 @@
+"""The event-sourced application: one log for every aggregate, in one order.
+
+One application (not one per aggregate type) keeps a single, totally ordered
+history, which is what auditors replay and what other services follow.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Recording
+
+APPLICATION_NAME = "CalendarIntegration"
+
+
+class CalendarIntegration(Application[uuid.UUID]):
+    name = APPLICATION_NAME
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._listeners: list[Callable[[int], None]] = []
+        self._listeners_lock = threading.Lock()
+
+    def add_listener(self, listener: Callable[[int], None]) -> None:
+        """Called with the last position after each save in this process, so that
+        in-process followers wake at once instead of waiting for their next poll."""
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+    def _notify(self, recordings: list[Recording[uuid.UUID]]) -> None:
+        if not recordings:
+            return
+        position = max(r.notification.id for r in recordings)
+        for listener in list(self._listeners):
+            listener(position)
+
+    def record(self, *aggregates: Any) -> int:
+        """Saves the aggregates' new events in one transaction; returns the log
+        position of the last one (or the current head if there were none)."""
+        recordings = self.save(*aggregates)
+        if recordings:
+            return max(r.notification.id for r in recordings)
+        return self.head_position()
+
+    def head_position(self) -> int:
+        return self.recorder.max_notification_id() or 0

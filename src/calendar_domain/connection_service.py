@@ -1,0 +1,269 @@
+"""Application service for connections: load, call, save; retry on conflicts.
+
+The credential is proved by discovery before anything is saved, and the
+password goes to the vault, never into an event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from calendar_domain import values
+from calendar_domain.application import CalendarIntegration
+from calendar_domain.connection import AccountLink, ConnectedCalendar, Connection
+from calendar_domain.errors import AlreadyExists, InvalidCredentials, NotFound, ReconnectRequired
+from calendar_domain.ports import CalendarDiscovery, CredentialVault, DiscoveredCalendar
+
+T = TypeVar("T")
+CONFLICT_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class ConnectAccount:
+    sub_account_id: str
+    user_id: str
+    apple_id: str
+    app_password: str
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectionOutcome:
+    connection: Connection
+    position: int
+
+
+class ConnectionService:
+    def __init__(
+        self,
+        app: CalendarIntegration,
+        discovery: CalendarDiscovery,
+        vault: CredentialVault,
+    ) -> None:
+        self._app = app
+        self._discovery = discovery
+        self._vault = vault
+
+    # -- commands ------------------------------------------------------------------
+
+    def connect(self, command: ConnectAccount) -> ConnectionOutcome:
+        sub_account_id = values.opaque_id("sub_account_id", command.sub_account_id)
+        user_id = values.opaque_id("user_id", command.user_id)
+        apple_id = values.apple_id("apple_id", command.apple_id)
+        password = values.app_password("app_password", command.app_password)
+        request_id = values.request_id("request_id", command.request_id)
+        account_id = values.account_id_for(apple_id)
+        link_id = AccountLink.create_id(sub_account_id, user_id, account_id)
+
+        replay = self._existing_link_outcome(link_id, request_id)
+        if replay is not None:
+            return replay
+
+        # Prove the credentials before anything is saved.
+        discovered = self._prove(apple_id, password)
+        credential_ref = uuid.uuid4().hex
+        self._vault.store(credential_ref, password)
+        try:
+            return self._retrying(
+                lambda: self._save_new_connection(
+                    link_id, sub_account_id, user_id, apple_id, account_id,
+                    credential_ref, request_id, discovered,
+                )
+            )
+        except BaseException:
+            # Nothing refers to the stored secret: shred it.
+            self._vault.destroy(credential_ref)
+            raise
+
+    def refresh_calendars(
+        self, sub_account_id: str, connection_id: str, request_id: str = ""
+    ) -> ConnectionOutcome:
+        connection = self.get(sub_account_id, connection_id)
+        request_id = values.request_id("request_id", request_id)
+        if connection.has_seen(request_id):
+            return ConnectionOutcome(connection, self._app.head_position())
+        connection.ensure_not_disconnected()  # fail before any network I/O
+        password = self._vault.fetch(connection.credential_ref)
+        try:
+            discovered = self._discovery.discover(connection.apple_id, password)
+        except InvalidCredentials as refused:
+            self._require_reconnect(sub_account_id, connection_id, refused.message)
+            raise ReconnectRequired(
+                "iCloud no longer accepts this connection's app-specific password (it is "
+                "revoked when the Apple ID password is reset): reconnect with a new one",
+                connection_id=connection_id,
+            ) from None
+
+        def attempt() -> ConnectionOutcome:
+            current = self.get(sub_account_id, connection_id)
+            current.discover_calendars(_calendars(current.account_id, discovered), request_id)
+            return ConnectionOutcome(current, self._app.record(current))
+
+        return self._retrying(attempt)
+
+    def replace_credentials(
+        self, sub_account_id: str, connection_id: str, app_password: str, request_id: str = ""
+    ) -> ConnectionOutcome:
+        password = values.app_password("app_password", app_password)
+        request_id = values.request_id("request_id", request_id)
+        connection = self.get(sub_account_id, connection_id)
+        if connection.has_seen(request_id):
+            return ConnectionOutcome(connection, self._app.head_position())
+        connection.ensure_not_disconnected()  # fail before any network I/O
+        discovered = self._prove(connection.apple_id, password)
+        credential_ref = uuid.uuid4().hex
+        self._vault.store(credential_ref, password)
+
+        def attempt() -> tuple[ConnectionOutcome, str]:
+            current = self.get(sub_account_id, connection_id)
+            replaced = current.credential_ref
+            current.replace_credentials(credential_ref, request_id)
+            current.discover_calendars(_calendars(current.account_id, discovered))
+            return ConnectionOutcome(current, self._app.record(current)), replaced
+
+        try:
+            outcome, replaced = self._retrying(attempt)
+        except BaseException:
+            self._vault.destroy(credential_ref)
+            raise
+        # The old password was revoked or is being retired: shred it.
+        self._vault.destroy(replaced)
+        return outcome
+
+    def disconnect(
+        self, sub_account_id: str, connection_id: str, request_id: str = ""
+    ) -> ConnectionOutcome:
+        request_id = values.request_id("request_id", request_id)
+
+        def attempt() -> tuple[ConnectionOutcome, str]:
+            connection = self.get(sub_account_id, connection_id)
+            credential_ref = connection.credential_ref
+            if not connection.disconnect(request_id):
+                return ConnectionOutcome(connection, self._app.head_position()), ""
+            link = self._app.repository.get(
+                AccountLink.create_id(connection.sub_account_id, connection.user_id, connection.account_id)
+            )
+            if link.connection_id == connection.id:
+                link.unlink(connection.id)
+            return ConnectionOutcome(connection, self._app.record(connection, link)), credential_ref
+
+        outcome, credential_ref = self._retrying(attempt)
+        if credential_ref:
+            # After the event is saved: a crash here leaves an orphaned, still
+            # encrypted secret that `purge_orphans` removes; never the reverse
+            # (an active connection without its password).
+            self._vault.destroy(credential_ref)
+        return outcome
+
+    # -- queries used by commands ----------------------------------------------------
+
+    def get(self, sub_account_id: str, connection_id: str) -> Connection:
+        """Loads a connection of this sub-account; one of another sub-account is
+        NOT_FOUND, so ids never leak across tenants."""
+        sub_account_id = values.opaque_id("sub_account_id", sub_account_id)
+        aggregate_id = values.uuid_id("connection_id", connection_id)
+        try:
+            connection = self._app.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            connection = None
+        if not isinstance(connection, Connection) or connection.sub_account_id != sub_account_id:
+            raise NotFound(f"connection {connection_id} not found", connection_id=connection_id)
+        return connection
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _prove(self, apple_id: str, password: str) -> list[DiscoveredCalendar]:
+        """Discovery with a password the caller just gave: a refusal is that field's fault."""
+        try:
+            return self._discovery.discover(apple_id, password)
+        except InvalidCredentials as refused:
+            raise InvalidCredentials(refused.message, field="app_password") from None
+
+    def _require_reconnect(self, sub_account_id: str, connection_id: str, reason: str) -> None:
+        def attempt() -> None:
+            connection = self.get(sub_account_id, connection_id)
+            if connection.require_reconnect(reason):
+                self._app.record(connection)
+
+        self._retrying(attempt)
+
+    def _existing_link_outcome(self, link_id: uuid.UUID, request_id: str) -> ConnectionOutcome | None:
+        """A retried connect (same request id) returns the first result; connecting
+        an already connected account is ALREADY_EXISTS."""
+        try:
+            link = self._app.repository.get(link_id)
+        except AggregateNotFoundError:
+            return None
+        if link.connection_id is None:
+            return None
+        connection = self._app.repository.get(link.connection_id)
+        if request_id and link.request_id == request_id:
+            return ConnectionOutcome(connection, self._app.head_position())
+        raise AlreadyExists(
+            "this Apple ID is already connected for this user in this sub-account",
+            connection_id=str(connection.id),
+        )
+
+    def _save_new_connection(
+        self,
+        link_id: uuid.UUID,
+        sub_account_id: str,
+        user_id: str,
+        apple_id: str,
+        account_id: uuid.UUID,
+        credential_ref: str,
+        request_id: str,
+        discovered: list[DiscoveredCalendar],
+    ) -> ConnectionOutcome:
+        replay = self._existing_link_outcome(link_id, request_id)
+        if replay is not None:
+            if replay.connection.credential_ref != credential_ref:
+                # A concurrent retry of the same request won; this secret is unused.
+                self._vault.destroy(credential_ref)
+            return replay
+        connection = Connection(
+            sub_account_id=sub_account_id,
+            user_id=user_id,
+            apple_id=apple_id,
+            account_id=account_id,
+            credential_ref=credential_ref,
+            request_id=request_id,
+        )
+        connection.discover_calendars(_calendars(account_id, discovered))
+        try:
+            link = self._app.repository.get(link_id)
+        except AggregateNotFoundError:
+            link = AccountLink(sub_account_id, user_id, account_id, connection.id, request_id)
+        else:
+            link.relink(connection.id, request_id)
+        return ConnectionOutcome(connection, self._app.record(connection, link))
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        """Optimistic concurrency: reload and try again when another writer won."""
+        for _ in range(CONFLICT_RETRIES - 1):
+            try:
+                return attempt()
+            except IntegrityError:
+                continue
+        return attempt()
+
+
+def _calendars(account_id: uuid.UUID, discovered: list[DiscoveredCalendar]) -> list[ConnectedCalendar]:
+    return [
+        ConnectedCalendar(
+            calendar_id=str(values.calendar_id_for(account_id, d.href)),
+            href=d.href,
+            display_name=d.display_name,
+            color=d.color,
+            writable=d.writable,
+        )
+        for d in discovered
+    ]
+
+

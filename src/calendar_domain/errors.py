@@ -1,0 +1,71 @@
+"""Domain errors. Each names what went wrong in the domain's words.
+
+The gRPC face maps them to canonical status codes (see ``server.errors``).
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    reason: str = "DOMAIN_ERROR"
+
+    def __init__(self, message: str, **metadata: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.metadata = metadata
+
+
+class InvalidValue(DomainError):
+    """A value does not have the shape the domain requires."""
+
+    reason = "INVALID_VALUE"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, field=field)
+        self.field = field
+
+
+class NotFound(DomainError):
+    reason = "NOT_FOUND"
+
+
+class AlreadyExists(DomainError):
+    reason = "ALREADY_EXISTS"
+
+
+class ConnectionClosed(DomainError):
+    """The connection was disconnected; it cannot be changed any more."""
+
+    reason = "CONNECTION_DISCONNECTED"
+
+
+class InvalidCredentials(DomainError):
+    """The calendar provider refused the credentials (HTTP 401)."""
+
+    reason = "INVALID_CREDENTIALS"
+
+
+class ProviderUnavailable(DomainError):
+    """The calendar provider could not be reached or answered with a server error."""
+
+    reason = "PROVIDER_UNAVAILABLE"
+
+
+class ProviderProtocolError(DomainError):
+    """The provider answered, but not as a CalDAV server should (bad discovery data)."""
+
+    reason = "PROVIDER_PROTOCOL_ERROR"
+
+
+class ReconnectRequired(DomainError):
+    """The stored credentials stopped working; the user must reconnect."""
+
+    reason = "RECONNECT_REQUIRED"
+
+
+class ReadModelBehind(DomainError):
+    """A read model did not reach the requested log position in time."""
+
+    reason = "READ_MODEL_BEHIND"

@@ -1,0 +1,92 @@
+"""Value rules for identifiers and credentials, checked before anything else runs."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from calendar_domain.errors import InvalidValue
+
+# Sub-account and user ids come from the CRM: opaque, but printable and bounded so
+# that they are safe in keys, logs and URLs.
+_OPAQUE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+# A deliberately plain e-mail shape: Apple IDs are e-mail addresses; the provider
+# has the last word, this only rejects what can never be one.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}$")
+# Apple shows app-specific passwords as four groups of four lowercase letters.
+_APP_PASSWORD = re.compile(r"^[a-z]{4}-[a-z]{4}-[a-z]{4}-[a-z]{4}$")
+_REQUEST_ID_MAX = 128
+
+# Namespaces for ids derived from names (uuid5), fixed forever: changing one
+# would re-key existing history.
+ACCOUNT_NAMESPACE = uuid.UUID("6f3f1c64-93b5-4d6e-9a0e-0b7c3a1e5d21")
+CALENDAR_NAMESPACE = uuid.UUID("0e8f7c4b-2f55-4a39-b3b6-5d8e1c2a7f90")
+ACCOUNT_LINK_NAMESPACE = uuid.UUID("c1a4b2d3-7e6f-4a58-9b0c-1d2e3f4a5b6c")
+
+
+def opaque_id(field: str, value: str) -> str:
+    if not value:
+        raise InvalidValue(field, f"{field} is required")
+    if not _OPAQUE_ID.match(value):
+        raise InvalidValue(
+            field,
+            f"{field} must be 1-128 characters: letters, digits and . _ : @ -, "
+            "starting with a letter or digit",
+        )
+    return value
+
+
+def apple_id(field: str, value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidValue(field, f"{field} is required")
+    if not _EMAIL.match(value):
+        raise InvalidValue(field, f"{field} must be an e-mail address (the Apple ID)")
+    return value
+
+
+def normalized_apple_id(value: str) -> str:
+    """Apple IDs are case-insensitive e-mail addresses."""
+    return value.strip().lower()
+
+
+def app_password(field: str, value: str) -> str:
+    """Checks the shape of an app-specific password without ever echoing it."""
+    value = value.strip()
+    if not value:
+        raise InvalidValue(field, f"{field} is required")
+    if not _APP_PASSWORD.match(value):
+        raise InvalidValue(
+            field,
+            f"{field} must be an app-specific password in the form xxxx-xxxx-xxxx-xxxx "
+            "(16 lowercase letters); create one at appleid.apple.com with two-factor "
+            "authentication on. The Apple ID password does not work over CalDAV",
+        )
+    return value
+
+
+def request_id(field: str, value: str) -> str:
+    if len(value) > _REQUEST_ID_MAX:
+        raise InvalidValue(field, f"{field} must be at most {_REQUEST_ID_MAX} characters")
+    if value and not value.isprintable():
+        raise InvalidValue(field, f"{field} must be printable")
+    return value
+
+
+def uuid_id(field: str, value: str) -> uuid.UUID:
+    if not value:
+        raise InvalidValue(field, f"{field} is required")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidValue(field, f"{field} must be a UUID") from None
+
+
+def account_id_for(apple: str) -> uuid.UUID:
+    """The account underneath every connection of one Apple ID, in any sub-account."""
+    return uuid.uuid5(ACCOUNT_NAMESPACE, normalized_apple_id(apple))
+
+
+def calendar_id_for(account_id: uuid.UUID, href: str) -> uuid.UUID:
+    """A calendar's id: the same in every sub-account that connects the account."""
+    return uuid.uuid5(CALENDAR_NAMESPACE, f"{account_id}{href}")

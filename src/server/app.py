@@ -1,0 +1,96 @@
+"""Builds the gRPC server: our services, health checking, reflection; and runs it
+until SIGTERM/SIGINT, then drains in-flight calls."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from calendarintegration.v1 import connection_pb2
+from server import connection_servicer
+from server.auth import Authenticator
+from server.bootstrap import Container
+from server.config import Settings
+from server.handlers import ReadGate
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = [connection_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name]
+
+
+@dataclass
+class RunningServer:
+    server: grpc.Server
+    port: int
+    health: health.HealthServicer
+
+    def stop(self, grace: float) -> None:
+        """Reports NOT_SERVING, refuses new calls, and lets in-flight ones finish."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+
+
+def create_server(container: Container, address: str | None = None) -> RunningServer:
+    settings = container.settings
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="grpc"),
+        options=[("grpc.so_reuseport", 0)],
+    )
+    authenticator = Authenticator(settings.auth_tokens)
+    gate = ReadGate(container.follower.wait_for, settings.read_wait_timeout)
+    connection_servicer.register(
+        server,
+        connection_servicer.ConnectionServicer(
+            authenticator, container.connections, container.connection_view, gate
+        ),
+    )
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    port = _bind(server, address or settings.listen, settings)
+    server.start()
+    for name in ["", *SERVICE_NAMES]:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return RunningServer(server, port, health_servicer)
+
+
+def _bind(server: grpc.Server, address: str, settings: Settings) -> int:
+    if settings.tls_cert_file:
+        credentials = grpc.ssl_server_credentials(
+            [(Path(settings.tls_key_file).read_bytes(), Path(settings.tls_cert_file).read_bytes())]
+        )
+        port = server.add_secure_port(address, credentials)
+    else:
+        port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot listen on {address}")
+    return port
+
+
+def serve(container: Container) -> None:
+    """Runs until SIGTERM or SIGINT."""
+    container.start()
+    running = create_server(container)
+    log.info("serving gRPC on %s (port %d)", container.settings.listen, running.port)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("received %s; draining in-flight calls", signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stopping.wait()
+    running.stop(container.settings.shutdown_grace)
+    container.close()
+    log.info("stopped")

@@ -1,0 +1,127 @@
+"""Wires the service together: stores, views, adapters, services. No I/O happens
+at import time; everything starts here."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
+from psycopg.conninfo import conninfo_to_dict
+
+from adapters.icloud.discovery import CalDAVDiscovery
+from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
+from adapters.persistence.follower import ProjectionFollower
+from adapters.persistence.vault import PostgresCredentialVault, SQLiteCredentialVault
+from calendar_domain.application import CalendarIntegration
+from calendar_domain.connection_projection import ConnectionReadModel, ConnectionsProjection
+from calendar_domain.connection_service import ConnectionService
+from calendar_domain.ports import CalendarDiscovery, CredentialVault
+from server.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    app: CalendarIntegration
+    connections: ConnectionService
+    connection_view: ConnectionReadModel
+    follower: ProjectionFollower
+    vault: Any
+
+    def start(self) -> None:
+        self.follower.start()
+
+    def close(self) -> None:
+        self.follower.stop()
+        self.vault.close()
+        self.app.close()
+
+
+def postgres_env(settings: Settings) -> dict[str, str]:
+    info = conninfo_to_dict(settings.postgres_url)
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(info.get("dbname", "postgres")),
+        "POSTGRES_HOST": str(info.get("host", "127.0.0.1")),
+        "POSTGRES_PORT": str(info.get("port", "5432")),
+        "POSTGRES_USER": str(info.get("user", "postgres")),
+        "POSTGRES_PASSWORD": str(info.get("password", "")),
+        "POSTGRES_SCHEMA": settings.postgres_schema,
+        # Kept off on purpose: with it on, positions can become visible out of
+        # order and tracking rows are dropped.
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        "POSTGRES_POOL_SIZE": "5",
+        "POSTGRES_MAX_OVERFLOW": "10",
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+    }
+    return env
+
+
+def store_env(settings: Settings, database: str) -> dict[str, str]:
+    """eventsourcing settings for one database: "events" or "views"."""
+    if settings.event_store == "postgres":
+        return postgres_env(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(settings.data_dir / f"{database}.sqlite"),
+        "SQLITE_LOCK_TIMEOUT": "10",
+    }
+
+
+def application_env(settings: Settings) -> dict[str, str]:
+    return {
+        **store_env(settings, "events"),
+        "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
+        "CIPHER_KEY": base64.b64encode(settings.key_bytes("cipher")).decode(),
+        "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor",
+        "AGGREGATE_CACHE_MAXSIZE": "10000",
+    }
+
+
+def build_vault(settings: Settings) -> SQLiteCredentialVault | PostgresCredentialVault:
+    key = settings.key_bytes("vault")
+    if settings.event_store == "postgres":
+        return PostgresCredentialVault(conninfo_to_dict(settings.postgres_url), settings.postgres_schema, key)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SQLiteCredentialVault(settings.data_dir / "vault.sqlite", key)
+
+
+def build_connection_view(settings: Settings) -> Any:
+    env = Environment(env=store_env(settings, "views"))
+    env["CREATE_TABLE"] = "y"
+    factory = InfrastructureFactory.construct(env)
+    view_class = PostgresConnectionView if settings.event_store == "postgres" else SQLiteConnectionView
+    return factory.tracking_recorder(view_class)  # type: ignore[arg-type]
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    discovery: CalendarDiscovery | None = None,
+    vault: CredentialVault | None = None,
+) -> Container:
+    app = CalendarIntegration(env=application_env(settings))
+    the_vault = vault if vault is not None else build_vault(settings)
+    the_discovery = discovery or CalDAVDiscovery(
+        settings.caldav_url, timeout=settings.caldav_timeout, verify_tls=settings.caldav_verify_tls
+    )
+    view = build_connection_view(settings)
+    follower = ProjectionFollower(
+        app, ConnectionsProjection(view), poll_interval=settings.projection_poll_interval
+    )
+    app.add_listener(follower.wake)
+    return Container(
+        settings=settings,
+        app=app,
+        connections=ConnectionService(app, the_discovery, the_vault),
+        connection_view=view,
+        follower=follower,
+        vault=the_vault,
+    )

@@ -1,0 +1,157 @@
+"""Server configuration: every setting is an environment variable (see README)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict
+
+PREFIX = "CALSYNC_"
+ICLOUD_CALDAV_URL = "https://caldav.icloud.com/"
+ALL_SUB_ACCOUNTS = "*"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    listen: str = "127.0.0.1:50051"
+    data_dir: Path = Path("data")
+    event_store: str = "sqlite"
+    postgres_url: str = ""
+    postgres_schema: str = "public"
+    cipher_key: str = ""
+    vault_key: str = ""
+    caldav_url: str = ICLOUD_CALDAV_URL
+    caldav_timeout: float = 30.0
+    caldav_verify_tls: bool | str = True
+    # sha256(token) -> allowed sub-accounts ("*" for all)
+    auth_tokens: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    read_wait_timeout: float = 5.0
+    shutdown_grace: float = 10.0
+    max_workers: int = 16
+    projection_poll_interval: float = 1.0
+    log_level: str = "INFO"
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(PREFIX + name, default).strip()
+
+        event_store = get("EVENT_STORE", "sqlite").lower()
+        if event_store not in ("sqlite", "postgres"):
+            raise ConfigError(f"{PREFIX}EVENT_STORE must be 'sqlite' or 'postgres', not {event_store!r}")
+        postgres_url = get("POSTGRES_URL")
+        if event_store == "postgres":
+            if not postgres_url:
+                raise ConfigError(f"{PREFIX}POSTGRES_URL is required when {PREFIX}EVENT_STORE=postgres")
+            try:
+                conninfo_to_dict(postgres_url)
+            except Exception as error:
+                raise ConfigError(f"{PREFIX}POSTGRES_URL is not a valid libpq URL: {error}") from None
+        verify = get("CALDAV_VERIFY_TLS", "true")
+        verify_tls: bool | str
+        if verify.lower() in ("true", "1", "yes"):
+            verify_tls = True
+        elif verify.lower() in ("false", "0", "no"):
+            verify_tls = False
+        else:
+            verify_tls = verify  # a CA bundle path
+        tls_cert, tls_key = get("TLS_CERT_FILE"), get("TLS_KEY_FILE")
+        if bool(tls_cert) != bool(tls_key):
+            raise ConfigError(f"set both {PREFIX}TLS_CERT_FILE and {PREFIX}TLS_KEY_FILE, or neither")
+        return cls(
+            listen=get("LISTEN", "127.0.0.1:50051"),
+            data_dir=Path(get("DATA_DIR", "data")),
+            event_store=event_store,
+            postgres_url=postgres_url,
+            postgres_schema=get("POSTGRES_SCHEMA", "public"),
+            cipher_key=get("CIPHER_KEY"),
+            vault_key=get("VAULT_KEY"),
+            caldav_url=get("CALDAV_URL", ICLOUD_CALDAV_URL),
+            caldav_timeout=_positive(get, "CALDAV_TIMEOUT", "30"),
+            caldav_verify_tls=verify_tls,
+            auth_tokens=parse_auth_tokens(get("AUTH_TOKENS")),
+            read_wait_timeout=_positive(get, "READ_WAIT_TIMEOUT", "5"),
+            shutdown_grace=_positive(get, "SHUTDOWN_GRACE", "10"),
+            max_workers=int(_positive(get, "MAX_WORKERS", "16")),
+            projection_poll_interval=_positive(get, "PROJECTION_POLL_INTERVAL", "1"),
+            log_level=get("LOG_LEVEL", "INFO").upper(),
+            tls_cert_file=tls_cert,
+            tls_key_file=tls_key,
+        )
+
+    def key_bytes(self, name: str) -> bytes:
+        """The cipher or vault key: from the environment, or (SQLite only) a file
+        generated once into the data directory with owner-only permissions."""
+        configured = self.cipher_key if name == "cipher" else self.vault_key
+        variable = f"{PREFIX}{name.upper()}_KEY"
+        if not configured:
+            if self.event_store != "sqlite":
+                raise ConfigError(f"{variable} is required with PostgreSQL (base64 of 32 random bytes)")
+            configured = _generated_key(self.data_dir / "keys" / f"{name}.key")
+        try:
+            key = base64.b64decode(configured, validate=True)
+        except ValueError:
+            raise ConfigError(f"{variable} must be base64") from None
+        if len(key) not in (16, 24, 32):
+            raise ConfigError(f"{variable} must decode to 16, 24 or 32 bytes")
+        return key
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def parse_auth_tokens(raw: str) -> dict[str, frozenset[str]]:
+    """``{"<token>": ["sub-account", ...]}``; ``["*"]`` reaches every sub-account."""
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{PREFIX}AUTH_TOKENS must be a JSON object: {error}") from None
+    if not isinstance(parsed, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, list) and all(isinstance(s, str) and s for s in v)
+        for k, v in parsed.items()
+    ):
+        raise ConfigError(
+            f'{PREFIX}AUTH_TOKENS must map each token to a list of sub-account ids, e.g. {{"t0k3n": ["*"]}}'
+        )
+    return {token_digest(k): frozenset(v) for k, v in parsed.items()}
+
+
+def _positive(get: object, name: str, default: str) -> float:
+    raw = get(name, default)  # type: ignore[operator]
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{PREFIX}{name} must be positive")
+    return value
+
+
+def _generated_key(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, stat.S_IRWXU)
+    key = base64.b64encode(os.urandom(32)).decode()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,97 @@
+"""Maps failures to canonical gRPC status codes with rich details.
+
+Every error carries a ``google.rpc.ErrorInfo`` (reason, domain, metadata); bad
+fields add a ``google.rpc.BadRequest`` with one violation per field.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from calendar_domain import errors
+
+log = logging.getLogger(__name__)
+ERROR_DOMAIN = "calendar-integration"
+
+
+class ServiceError(Exception):
+    """An error already decided at the edge, ready to become a status."""
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        reason: str,
+        message: str,
+        *,
+        violations: list[tuple[str, str]] | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.violations = violations or []
+        self.metadata = metadata or {}
+
+
+def invalid_argument(violations: list[tuple[str, str]]) -> ServiceError:
+    fields = ", ".join(sorted({f for f, _ in violations}))
+    return ServiceError(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT",
+        f"invalid request: {'; '.join(m for _, m in violations)}",
+        violations=violations,
+        metadata={"fields": fields},
+    )
+
+
+_DOMAIN_CODES: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
+    (errors.InvalidValue, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+    (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (errors.ConnectionClosed, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.ReconnectRequired, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.InvalidCredentials, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.ProviderUnavailable, grpc.StatusCode.UNAVAILABLE),
+    (errors.ProviderProtocolError, grpc.StatusCode.UNAVAILABLE),
+]
+
+
+def from_domain(error: errors.DomainError) -> ServiceError:
+    code = next((c for kind, c in _DOMAIN_CODES if isinstance(error, kind)), grpc.StatusCode.INTERNAL)
+    violations = []
+    field = error.metadata.get("field")
+    if field and code == grpc.StatusCode.INVALID_ARGUMENT:
+        violations.append((field, error.message))
+    return ServiceError(code, error.reason, error.message, violations=violations, metadata=dict(error.metadata))
+
+
+def to_status(error: ServiceError) -> grpc.Status:
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata)
+    details = [_pack(info)]
+    if error.violations:
+        bad_request = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+                for f, d in error.violations
+            ]
+        )
+        details.append(_pack(bad_request))
+    status = status_pb2.Status(code=error.code.value[0], message=error.message, details=details)
+    return rpc_status.to_status(status)
+
+
+def internal() -> ServiceError:
+    return ServiceError(grpc.StatusCode.INTERNAL, "INTERNAL", "internal error; it has been logged")
+
+
+def _pack(message: object) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)  # type: ignore[arg-type]
+    return packed
+

@@ -1,0 +1,63 @@
+"""What every RPC handler shares: authentication, error mapping, read waits."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import grpc
+
+from calendar_domain.errors import DomainError, ReadModelBehind
+from server.auth import Authenticator, Caller
+from server.errors import ServiceError, from_domain, internal, to_status
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+
+Handler = Callable[[Any, Any, grpc.ServicerContext, Caller], R]
+
+
+def rpc(method: Handler[R]) -> Callable[[Any, Any, grpc.ServicerContext], R]:
+    """Authenticates the caller, runs the handler, and turns any failure into a
+    canonical status with details; unexpected errors are logged, not leaked."""
+
+    @functools.wraps(method)
+    def handle(self: Any, request: Any, context: grpc.ServicerContext) -> R:
+        try:
+            caller = self.authenticator.authenticate(context)
+            return method(self, request, context, caller)
+        except ServiceError as error:
+            context.abort_with_status(to_status(error))
+        except DomainError as error:
+            context.abort_with_status(to_status(from_domain(error)))
+        except Exception:
+            log.exception("unexpected error in %s", method.__name__)
+            context.abort_with_status(to_status(internal()))
+        raise AssertionError("abort_with_status always raises")  # pragma: no cover
+
+    return handle
+
+
+class ReadGate:
+    """Read-your-writes: waits (bounded) until a read model has processed a position."""
+
+    def __init__(self, wait_for: Callable[[int, float], bool], timeout: float) -> None:
+        self._wait_for = wait_for
+        self._timeout = timeout
+
+    def wait(self, min_position: int) -> None:
+        if min_position and not self._wait_for(min_position, self._timeout):
+            raise ReadModelBehind(
+                f"the read model has not reached position {min_position} within "
+                f"{self._timeout:g}s; retry, or read without min_position",
+                min_position=str(min_position),
+            )
+
+
+class ServicerBase:
+    authenticator: Authenticator
+
+    def __init__(self, authenticator: Authenticator) -> None:
+        self.authenticator = authenticator
