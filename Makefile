@@ -1,0 +1,63 @@
+# Quick start:  make run   (serve on 127.0.0.1:50051, embedded SQLite store)
+#               make test  (the whole suite; PostgreSQL variants need a server)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+NODE_INSTALLED := node_modules/.installed
+DEV_TOKEN ?= dev-token-change-me
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test install system-deps generate check-generated lint-protos unit bench clean
+
+run: install generate
+	@echo "dev bearer token: $(DEV_TOKEN)   (send 'authorization: Bearer $(DEV_TOKEN)')"
+	@echo "data directory:   $${CALSYNC_DATA_DIR:-data}   gRPC: $${CALSYNC_LISTEN:-127.0.0.1:50051}"
+	CALSYNC_AUTH_TOKENS='{"$(DEV_TOKEN)": ["*"]}' $(VENV)/bin/calendar-integration serve
+
+test: install lint-protos check-generated
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: install
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+install: system-deps $(INSTALLED) $(NODE_INSTALLED)
+
+# Debian/Ubuntu packages the build needs, installed only when missing.
+system-deps:
+	@missing=""; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; \
+	fi
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(PY)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+$(NODE_INSTALLED): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+generate: $(INSTALLED)
+	$(PY) scripts/gen_protos.py
+
+check-generated: $(INSTALLED)
+	$(PY) scripts/gen_protos.py --check
+
+lint-protos: $(NODE_INSTALLED)
+	npx --no-install buf lint
+	@echo "buf lint: clean"
+
+bench: install
+	$(PY) bench/grpc_unary.py
+
+clean:
+	rm -rf $(VENV) node_modules data
