@@ -37,6 +37,9 @@ class Container:
     def start(self) -> None:
         self.follower.start()
 
+    def vault_is_empty(self) -> bool:
+        return bool(self.vault.is_empty())
+
     def close(self) -> None:
         self.follower.stop()
         self.vault.close()

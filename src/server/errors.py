@@ -59,6 +59,7 @@ _DOMAIN_CODES: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
     (errors.InvalidCredentials, grpc.StatusCode.INVALID_ARGUMENT),
     (errors.ProviderUnavailable, grpc.StatusCode.UNAVAILABLE),
     (errors.ProviderProtocolError, grpc.StatusCode.UNAVAILABLE),
+    (errors.ReadModelBehind, grpc.StatusCode.UNAVAILABLE),
 ]
 
 

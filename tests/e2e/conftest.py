@@ -28,3 +28,11 @@ def account(radicale: RadicaleServer) -> tuple[str, str]:
     radicale.create_calendar(username, password, "work", "Work", color="#1BADF8")
     radicale.create_reminders_list(username, password, "reminders", "Reminders")
     return username, password
+
+
+@pytest.fixture
+def embedded_service(tmp_path: Path, radicale: RadicaleServer) -> Iterator[Service]:
+    """The service on the embedded store only, for behaviour that does not depend on it."""
+    with settings_for("sqlite", tmp_path / "data", caldav_url=radicale.base_url, caldav_timeout=10) as settings:
+        with running_service(settings) as running:
+            yield running

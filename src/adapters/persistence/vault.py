@@ -84,6 +84,10 @@ class SQLiteCredentialVault:
                 "DELETE FROM credential_vault WHERE credential_ref = ?", (credential_ref,)
             )
 
+    def is_empty(self) -> bool:
+        with self._lock:
+            return self._connection().execute("SELECT count(*) FROM credential_vault").fetchone()[0] == 0
+
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
@@ -131,6 +135,11 @@ class PostgresCredentialVault:
             self._connection().execute(
                 f"DELETE FROM {self._table} WHERE credential_ref = %s", (credential_ref,)
             )
+
+    def is_empty(self) -> bool:
+        with self._lock:
+            row = self._connection().execute(f"SELECT count(*) FROM {self._table}").fetchone()
+        return row is not None and row[0] == 0
 
     def close(self) -> None:
         with self._lock:
