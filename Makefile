@@ -43,7 +43,9 @@ $(INSTALLED): pyproject.toml | $(PY)
 	touch $@
 
 $(NODE_INSTALLED): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	# `npm install` (not `npm ci`): the lock file cannot list buf's binaries for
+	# other platforms, and `npm ci` refuses such a lock.
+	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 generate: $(INSTALLED)

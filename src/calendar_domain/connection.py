@@ -48,7 +48,33 @@ class Connection(Aggregate):
     """Events carry only a reference to the password (``credential_ref``); the
     password itself lives in the credential vault, never in the log."""
 
-    @event("Connected")
+    class Connected(Aggregate.Created):
+        sub_account_id: str
+        user_id: str
+        apple_id: str
+        account_id: uuid.UUID
+        credential_ref: str
+        request_id: str
+
+    class CalendarsDiscovered(Aggregate.Event):
+        calendars: list[dict[str, Any]]
+        removed_calendar_ids: list[str]
+        request_id: str
+
+    class CredentialsReplaced(Aggregate.Event):
+        credential_ref: str
+        replaced_credential_ref: str
+        request_id: str
+
+    class ReconnectRequired(Aggregate.Event):
+        reason: str
+
+    class Disconnected(Aggregate.Event):
+        destroyed_credential_ref: str
+        removed_calendar_ids: list[str]
+        request_id: str
+
+    @event(Connected)
     def __init__(
         self,
         *,
@@ -99,7 +125,7 @@ class Connection(Aggregate):
         )
         return True
 
-    @event("CalendarsDiscovered")
+    @event(CalendarsDiscovered)
     def _calendars_discovered(
         self, calendars: list[dict[str, Any]], removed_calendar_ids: list[str], request_id: str
     ) -> None:
@@ -116,7 +142,7 @@ class Connection(Aggregate):
             request_id=request_id,
         )
 
-    @event("CredentialsReplaced")
+    @event(CredentialsReplaced)
     def _credentials_replaced(
         self, credential_ref: str, replaced_credential_ref: str, request_id: str
     ) -> None:
@@ -132,7 +158,7 @@ class Connection(Aggregate):
         self._reconnect_required(reason=reason)
         return True
 
-    @event("ReconnectRequired")
+    @event(ReconnectRequired)
     def _reconnect_required(self, reason: str) -> None:
         self.status = ConnectionStatus.RECONNECT_REQUIRED
         self.last_error = reason
@@ -148,7 +174,7 @@ class Connection(Aggregate):
         )
         return True
 
-    @event("Disconnected")
+    @event(Disconnected)
     def _disconnected(
         self, destroyed_credential_ref: str, removed_calendar_ids: list[str], request_id: str
     ) -> None:

@@ -146,7 +146,7 @@ class ConnectionService:
             credential_ref = connection.credential_ref
             if not connection.disconnect(request_id):
                 return ConnectionOutcome(connection, self._app.head_position()), ""
-            link = self._app.repository.get(
+            link: AccountLink = self._app.repository.get(
                 AccountLink.create_id(connection.sub_account_id, connection.user_id, connection.account_id)
             )
             if link.connection_id == connection.id:
@@ -155,8 +155,8 @@ class ConnectionService:
 
         outcome, credential_ref = self._retrying(attempt)
         if credential_ref:
-            # After the event is saved: a crash here leaves an orphaned, still
-            # encrypted secret that `purge_orphans` removes; never the reverse
+            # After the event is saved: a crash here leaves an orphaned secret,
+            # still sealed and referenced by no live connection; never the reverse
             # (an active connection without its password).
             self._vault.destroy(credential_ref)
         return outcome
@@ -169,7 +169,7 @@ class ConnectionService:
         sub_account_id = values.opaque_id("sub_account_id", sub_account_id)
         aggregate_id = values.uuid_id("connection_id", connection_id)
         try:
-            connection = self._app.repository.get(aggregate_id)
+            connection: Connection | None = self._app.repository.get(aggregate_id)
         except AggregateNotFoundError:
             connection = None
         if not isinstance(connection, Connection) or connection.sub_account_id != sub_account_id:
@@ -197,12 +197,12 @@ class ConnectionService:
         """A retried connect (same request id) returns the first result; connecting
         an already connected account is ALREADY_EXISTS."""
         try:
-            link = self._app.repository.get(link_id)
+            link: AccountLink = self._app.repository.get(link_id)
         except AggregateNotFoundError:
             return None
         if link.connection_id is None:
             return None
-        connection = self._app.repository.get(link.connection_id)
+        connection: Connection = self._app.repository.get(link.connection_id)
         if request_id and link.request_id == request_id:
             return ConnectionOutcome(connection, self._app.head_position())
         raise AlreadyExists(
@@ -237,7 +237,7 @@ class ConnectionService:
         )
         connection.discover_calendars(_calendars(account_id, discovered))
         try:
-            link = self._app.repository.get(link_id)
+            link: AccountLink = self._app.repository.get(link_id)
         except AggregateNotFoundError:
             link = AccountLink(sub_account_id, user_id, account_id, connection.id, request_id)
         else:

@@ -210,4 +210,4 @@ class PostgresConnectionView(ConnectionViewMixin, PostgresTrackingRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         kwargs["tracking_table_name"] = "connection_view_tracking"
         super().__init__(datastore, **kwargs)
-        self.sql_create_statements.extend(SQL(self.statement(s)) for s in _CREATE)  # type: ignore[arg-type]
+        self.sql_create_statements.extend(SQL(self.statement(s)) for s in _CREATE)  # type: ignore[misc]
