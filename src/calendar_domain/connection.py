@@ -14,11 +14,8 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from calendar_domain.errors import ConnectionClosed
+from calendar_domain.idempotency import RemembersRequests
 from calendar_domain.values import ACCOUNT_LINK_NAMESPACE
-
-# How many recent request ids an aggregate remembers for idempotent retries.
-REQUEST_ID_MEMORY = 64
-
 
 class ConnectionStatus(str, Enum):
     ACTIVE = "active"
@@ -44,7 +41,7 @@ class ConnectedCalendar:
         return cls(**payload)
 
 
-class Connection(Aggregate):
+class Connection(RemembersRequests, Aggregate):
     """Events carry only a reference to the password (``credential_ref``); the
     password itself lives in the credential vault, never in the log."""
 
@@ -97,9 +94,6 @@ class Connection(Aggregate):
         self._remember(request_id)
 
     # -- queries -------------------------------------------------------------------
-
-    def has_seen(self, request_id: str) -> bool:
-        return bool(request_id) and request_id in self.request_ids
 
     @property
     def is_disconnected(self) -> bool:
@@ -190,10 +184,6 @@ class Connection(Aggregate):
                 "the connection is disconnected; connect the account again",
                 connection_id=str(self.id),
             )
-
-    def _remember(self, request_id: str) -> None:
-        if request_id:
-            self.request_ids = [*self.request_ids, request_id][-REQUEST_ID_MEMORY:]
 
 
 class AccountLink(Aggregate):

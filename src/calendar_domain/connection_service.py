@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 
 from calendar_domain import values
 from calendar_domain.application import CalendarIntegration
+from calendar_domain.configuration import CalendarConfiguration
 from calendar_domain.connection import AccountLink, ConnectedCalendar, Connection
 from calendar_domain.errors import AlreadyExists, InvalidCredentials, NotFound, ReconnectRequired
+from calendar_domain.retry import retrying
+from calendar_domain.configuration_service import configuration_of
 from calendar_domain.ports import CalendarDiscovery, CredentialVault, DiscoveredCalendar
 
 T = TypeVar("T")
-CONFLICT_RETRIES = 5
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,11 @@ class ConnectionService:
 
         def attempt() -> ConnectionOutcome:
             current = self.get(sub_account_id, connection_id)
+            before = set(current.calendars)
             current.discover_calendars(_calendars(current.account_id, discovered), request_id)
-            return ConnectionOutcome(current, self._app.record(current))
+            removed = before - set(current.calendars)
+            touched = self._forget_in_configuration(current, removed, "calendar deleted in iCloud")
+            return ConnectionOutcome(current, self._app.record(current, *touched))
 
         return self._retrying(attempt)
 
@@ -151,7 +155,8 @@ class ConnectionService:
             )
             if link.connection_id == connection.id:
                 link.unlink(connection.id)
-            return ConnectionOutcome(connection, self._app.record(connection, link)), credential_ref
+            touched = self._forget_in_configuration(connection, None, "connection disconnected")
+            return ConnectionOutcome(connection, self._app.record(connection, link, *touched)), credential_ref
 
         outcome, credential_ref = self._retrying(attempt)
         if credential_ref:
@@ -177,6 +182,18 @@ class ConnectionService:
         return connection
 
     # -- helpers ---------------------------------------------------------------------
+
+    def _forget_in_configuration(
+        self, connection: Connection, calendar_ids: set[str] | None, reason: str
+    ) -> list[CalendarConfiguration]:
+        """Calendars that are gone leave the owner's configuration, as recorded
+        events saved with the connection's own (one transaction)."""
+        if calendar_ids is not None and not calendar_ids:
+            return []
+        configuration = configuration_of(self._app, connection.sub_account_id, connection.user_id)
+        if configuration is None or not configuration.forget_calendars(str(connection.id), calendar_ids, reason):
+            return []
+        return [configuration]
 
     def _prove(self, apple_id: str, password: str) -> list[DiscoveredCalendar]:
         """Discovery with a password the caller just gave: a refusal is that field's fault."""
@@ -245,13 +262,7 @@ class ConnectionService:
         return ConnectionOutcome(connection, self._app.record(connection, link))
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
-        """Optimistic concurrency: reload and try again when another writer won."""
-        for _ in range(CONFLICT_RETRIES - 1):
-            try:
-                return attempt()
-            except IntegrityError:
-                continue
-        return attempt()
+        return retrying(attempt)
 
 
 def _calendars(account_id: uuid.UUID, discovered: list[DiscoveredCalendar]) -> list[ConnectedCalendar]:

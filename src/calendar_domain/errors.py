@@ -69,3 +69,9 @@ class ReadModelBehind(DomainError):
     """A read model did not reach the requested log position in time."""
 
     reason = "READ_MODEL_BEHIND"
+
+
+class CalendarNotWritable(DomainError):
+    """Appointments cannot be written to this calendar, so it cannot be the primary."""
+
+    reason = "CALENDAR_NOT_WRITABLE"

@@ -60,6 +60,7 @@ _DOMAIN_CODES: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
     (errors.ProviderUnavailable, grpc.StatusCode.UNAVAILABLE),
     (errors.ProviderProtocolError, grpc.StatusCode.UNAVAILABLE),
     (errors.ReadModelBehind, grpc.StatusCode.UNAVAILABLE),
+    (errors.CalendarNotWritable, grpc.StatusCode.FAILED_PRECONDITION),
 ]
 
 

@@ -1,0 +1,175 @@
+"""Application service for calendar configurations: which calendars a user books
+into and which block their time."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from eventsourcing.application import AggregateNotFoundError
+
+from calendar_domain import values
+from calendar_domain.application import CalendarIntegration
+from calendar_domain.busy import AllDayPolicy
+from calendar_domain.configuration import CalendarConfiguration, CalendarRef
+from calendar_domain.connection import Connection, ConnectionStatus
+from calendar_domain.errors import (
+    CalendarNotWritable,
+    ConnectionClosed,
+    InvalidValue,
+    NotFound,
+    ReconnectRequired,
+)
+from calendar_domain.retry import retrying
+
+
+@dataclass(frozen=True)
+class ConfigurationOutcome:
+    configuration: CalendarConfiguration
+    position: int
+
+
+class ConfigurationService:
+    def __init__(self, app: CalendarIntegration) -> None:
+        self._app = app
+
+    def get(self, sub_account_id: str, user_id: str) -> CalendarConfiguration:
+        """The user's configuration; an empty one (not saved) if they have none yet."""
+        sub_account_id = values.opaque_id("sub_account_id", sub_account_id)
+        user_id = values.opaque_id("user_id", user_id)
+        found = configuration_of(self._app, sub_account_id, user_id)
+        return found if found is not None else CalendarConfiguration(sub_account_id, user_id)
+
+    def set_primary(
+        self, sub_account_id: str, user_id: str, connection_id: str, calendar_id: str, request_id: str = ""
+    ) -> ConfigurationOutcome:
+        def change(configuration: CalendarConfiguration) -> None:
+            ref = self._owned_calendar(configuration, connection_id, calendar_id, writable=True)
+            configuration.set_primary(ref, request_id)
+
+        return self._change(sub_account_id, user_id, request_id, change)
+
+    def clear_primary(self, sub_account_id: str, user_id: str, request_id: str = "") -> ConfigurationOutcome:
+        return self._change(
+            sub_account_id, user_id, request_id, lambda c: c.clear_primary("cleared by the user", request_id)
+        )
+
+    def add_conflict(
+        self, sub_account_id: str, user_id: str, connection_id: str, calendar_id: str, request_id: str = ""
+    ) -> ConfigurationOutcome:
+        def change(configuration: CalendarConfiguration) -> None:
+            ref = self._owned_calendar(configuration, connection_id, calendar_id, writable=False)
+            configuration.add_conflict(ref, request_id)
+
+        return self._change(sub_account_id, user_id, request_id, change)
+
+    def remove_conflict(
+        self, sub_account_id: str, user_id: str, connection_id: str, calendar_id: str, request_id: str = ""
+    ) -> ConfigurationOutcome:
+        ref = CalendarRef(
+            str(values.uuid_id("connection_id", connection_id)), str(values.uuid_id("calendar_id", calendar_id))
+        )
+        return self._change(
+            sub_account_id, user_id, request_id, lambda c: c.remove_conflict(ref, "removed by the user", request_id)
+        )
+
+    def set_reading_rules(
+        self,
+        sub_account_id: str,
+        user_id: str,
+        *,
+        all_day_policy: str = "",
+        time_zone: str = "",
+        request_id: str = "",
+    ) -> ConfigurationOutcome:
+        """How imported events are read: the all-day policy and the user's time zone
+        (for floating times). Empty values leave a setting as it is."""
+        policy = _all_day_policy(all_day_policy) if all_day_policy else None
+        if time_zone:
+            _check_time_zone(time_zone)
+
+        def change(configuration: CalendarConfiguration) -> None:
+            if policy is not None:
+                configuration.set_all_day_policy(policy, request_id)
+            if time_zone:
+                configuration.set_time_zone(time_zone, request_id)
+
+        return self._change(sub_account_id, user_id, request_id, change)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _change(
+        self,
+        sub_account_id: str,
+        user_id: str,
+        request_id: str,
+        change: Callable[[CalendarConfiguration], object],
+    ) -> ConfigurationOutcome:
+        request_id = values.request_id("request_id", request_id)
+
+        def attempt() -> ConfigurationOutcome:
+            configuration = self.get(sub_account_id, user_id)
+            if configuration.has_seen(request_id):
+                return ConfigurationOutcome(configuration, self._app.head_position())
+            change(configuration)
+            return ConfigurationOutcome(configuration, self._app.record(configuration))
+
+        return retrying(attempt)
+
+    def _owned_calendar(
+        self, configuration: CalendarConfiguration, connection_id: str, calendar_id: str, *, writable: bool
+    ) -> CalendarRef:
+        """A calendar of a working connection of this user in this sub-account.
+        Anyone else's calendar is NOT_FOUND, so nothing leaks across users."""
+        connection_uuid = values.uuid_id("connection_id", connection_id)
+        calendar_uuid = values.uuid_id("calendar_id", calendar_id)
+        try:
+            connection: Connection | None = self._app.repository.get(connection_uuid)
+        except AggregateNotFoundError:
+            connection = None
+        owned = (
+            isinstance(connection, Connection)
+            and connection.sub_account_id == configuration.sub_account_id
+            and connection.user_id == configuration.user_id
+        )
+        if connection is None or not owned:
+            raise NotFound(f"connection {connection_id} not found", connection_id=connection_id)
+        calendar = connection.calendars.get(str(calendar_uuid))
+        if calendar is None:
+            raise NotFound(f"calendar {calendar_id} not found in this connection", calendar_id=calendar_id)
+        if connection.status is ConnectionStatus.DISCONNECTED:
+            raise ConnectionClosed("the connection is disconnected", connection_id=connection_id)
+        if connection.status is ConnectionStatus.RECONNECT_REQUIRED:
+            raise ReconnectRequired(
+                "the connection needs a new app-specific password first", connection_id=connection_id
+            )
+        if writable and not calendar.writable:
+            raise CalendarNotWritable(
+                f"calendar {calendar.display_name!r} is read-only; the primary calendar must be writable",
+                calendar_id=calendar_id,
+            )
+        return CalendarRef(str(connection.id), calendar.calendar_id)
+
+
+def configuration_of(app: CalendarIntegration, sub_account_id: str, user_id: str) -> CalendarConfiguration | None:
+    try:
+        found: CalendarConfiguration = app.repository.get(CalendarConfiguration.create_id(sub_account_id, user_id))
+    except AggregateNotFoundError:
+        return None
+    return found
+
+
+def _all_day_policy(value: str) -> AllDayPolicy:
+    try:
+        return AllDayPolicy(value)
+    except ValueError:
+        choices = ", ".join(p.value for p in AllDayPolicy)
+        raise InvalidValue("all_day_policy", f"all_day_policy must be one of: {choices}") from None
+
+
+def _check_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InvalidValue("time_zone", f"time_zone {value!r} is not an IANA time zone name") from None
