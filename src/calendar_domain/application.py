@@ -9,12 +9,13 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Recording
 
 APPLICATION_NAME = "CalendarIntegration"
+A = TypeVar("A")
 
 
 class CalendarIntegration(Application[uuid.UUID]):
@@ -45,6 +46,14 @@ class CalendarIntegration(Application[uuid.UUID]):
         if recordings:
             return max(r.notification.id for r in recordings)
         return self.head_position()
+
+    def find(self, aggregate_id: uuid.UUID, kind: type[A]) -> A | None:
+        """The aggregate of that kind with that id, or None."""
+        try:
+            found: Any = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, kind) else None
 
     def head_position(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -7,8 +7,6 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from eventsourcing.application import AggregateNotFoundError
-
 from calendar_domain import values
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.busy import AllDayPolicy
@@ -124,12 +122,9 @@ class ConfigurationService:
         Anyone else's calendar is NOT_FOUND, so nothing leaks across users."""
         connection_uuid = values.uuid_id("connection_id", connection_id)
         calendar_uuid = values.uuid_id("calendar_id", calendar_id)
-        try:
-            connection: Connection | None = self._app.repository.get(connection_uuid)
-        except AggregateNotFoundError:
-            connection = None
+        connection = self._app.find(connection_uuid, Connection)
         owned = (
-            isinstance(connection, Connection)
+            connection is not None
             and connection.sub_account_id == configuration.sub_account_id
             and connection.user_id == configuration.user_id
         )
@@ -153,11 +148,7 @@ class ConfigurationService:
 
 
 def configuration_of(app: CalendarIntegration, sub_account_id: str, user_id: str) -> CalendarConfiguration | None:
-    try:
-        found: CalendarConfiguration = app.repository.get(CalendarConfiguration.create_id(sub_account_id, user_id))
-    except AggregateNotFoundError:
-        return None
-    return found
+    return app.find(CalendarConfiguration.create_id(sub_account_id, user_id), CalendarConfiguration)
 
 
 def _all_day_policy(value: str) -> AllDayPolicy:

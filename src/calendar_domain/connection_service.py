@@ -173,11 +173,8 @@ class ConnectionService:
         NOT_FOUND, so ids never leak across tenants."""
         sub_account_id = values.opaque_id("sub_account_id", sub_account_id)
         aggregate_id = values.uuid_id("connection_id", connection_id)
-        try:
-            connection: Connection | None = self._app.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            connection = None
-        if not isinstance(connection, Connection) or connection.sub_account_id != sub_account_id:
+        connection = self._app.find(aggregate_id, Connection)
+        if connection is None or connection.sub_account_id != sub_account_id:
             raise NotFound(f"connection {connection_id} not found", connection_id=connection_id)
         return connection
 
