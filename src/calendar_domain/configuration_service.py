@@ -3,7 +3,6 @@ into and which block their time."""
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -85,7 +84,7 @@ class ConfigurationService:
         (for floating times). Empty values leave a setting as it is."""
         policy = _all_day_policy(all_day_policy) if all_day_policy else None
         if time_zone:
-            _check_time_zone(time_zone)
+            values.time_zone("time_zone", time_zone)
 
         def change(configuration: CalendarConfiguration) -> None:
             if policy is not None:
@@ -157,10 +156,3 @@ def _all_day_policy(value: str) -> AllDayPolicy:
     except ValueError:
         choices = ", ".join(p.value for p in AllDayPolicy)
         raise InvalidValue("all_day_policy", f"all_day_policy must be one of: {choices}") from None
-
-
-def _check_time_zone(value: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InvalidValue("time_zone", f"time_zone {value!r} is not an IANA time zone name") from None

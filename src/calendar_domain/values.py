@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+import zoneinfo
 
 from calendar_domain.errors import InvalidValue
 
@@ -80,6 +81,17 @@ def uuid_id(field: str, value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise InvalidValue(field, f"{field} must be a UUID") from None
+
+
+def time_zone(field: str, value: str) -> str:
+    """An IANA time zone name known to this machine's zone database."""
+    if not value:
+        raise InvalidValue(field, f"{field} is required")
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InvalidValue(field, f"{field} {value!r} is not an IANA time zone name") from None
+    return value
 
 
 def account_id_for(apple: str) -> uuid.UUID:

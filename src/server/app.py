@@ -14,8 +14,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from calendarintegration.v1 import connection_pb2
-from server import connection_servicer
+from calendarintegration.v1 import configuration_pb2, connection_pb2
+from server import configuration_servicer, connection_servicer
 from server.auth import Authenticator
 from server.bootstrap import Container
 from server.config import Settings
@@ -23,7 +23,10 @@ from server.handlers import ReadGate
 
 log = logging.getLogger(__name__)
 
-SERVICE_NAMES = [connection_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name]
+SERVICE_NAMES = [
+    connection_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
+    configuration_pb2.DESCRIPTOR.services_by_name["CalendarConfigurationService"].full_name,
+]
 
 
 @dataclass
@@ -51,6 +54,9 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
         connection_servicer.ConnectionServicer(
             authenticator, container.connections, container.connection_view, gate
         ),
+    )
+    configuration_servicer.register(
+        server, configuration_servicer.ConfigurationServicer(authenticator, container.configurations)
     )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -18,6 +18,7 @@ from adapters.persistence.follower import ProjectionFollower
 from adapters.persistence.vault import PostgresCredentialVault, SQLiteCredentialVault
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.connection_projection import ConnectionReadModel, ConnectionsProjection
+from calendar_domain.configuration_service import ConfigurationService
 from calendar_domain.connection_service import ConnectionService
 from calendar_domain.ports import CalendarDiscovery, CredentialVault
 from server.config import Settings
@@ -30,6 +31,7 @@ class Container:
     settings: Settings
     app: CalendarIntegration
     connections: ConnectionService
+    configurations: ConfigurationService
     connection_view: ConnectionReadModel
     follower: ProjectionFollower
     vault: Any
@@ -124,6 +126,7 @@ def bootstrap(
         settings=settings,
         app=app,
         connections=ConnectionService(app, the_discovery, the_vault),
+        configurations=ConfigurationService(app),
         connection_view=view,
         follower=follower,
         vault=the_vault,

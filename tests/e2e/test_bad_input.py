@@ -8,6 +8,7 @@ import uuid
 import grpc
 import pytest
 
+from calendarintegration.v1 import configuration_pb2 as cfg
 from calendarintegration.v1 import connection_pb2 as pb
 from tests.support.grpc_service import Service, auth, failure
 
@@ -57,6 +58,40 @@ INVALID = [
     ("Disconnect", pb.DisconnectRequest(sub_account_id="loc-1", connection_id="{oops}"), {"connection_id"}),
 ]
 
+CONFIGURATION_INVALID = [
+    ("GetCalendarConfiguration", cfg.GetCalendarConfigurationRequest(), {"sub_account_id", "user_id"}),
+    (
+        "SetPrimaryCalendar",
+        cfg.SetPrimaryCalendarRequest(sub_account_id="loc-1", user_id="u1"),
+        {"calendar.connection_id", "calendar.calendar_id"},
+    ),
+    ("ClearPrimaryCalendar", cfg.ClearPrimaryCalendarRequest(user_id=BAD_ID), {"sub_account_id", "user_id"}),
+    (
+        "AddConflictCalendar",
+        cfg.AddConflictCalendarRequest(
+            sub_account_id="loc-1", user_id="u1", calendar=cfg.CalendarRef(connection_id="x", calendar_id=UNKNOWN)
+        ),
+        {"calendar.connection_id"},
+    ),
+    ("RemoveConflictCalendar", cfg.RemoveConflictCalendarRequest(), {"sub_account_id", "user_id", "calendar.connection_id", "calendar.calendar_id"}),
+    ("UpdateReadingRules", cfg.UpdateReadingRulesRequest(sub_account_id="loc-1", user_id="u1", time_zone="Nowhere/City"), {"time_zone"}),
+]
+
+CONFIGURATION_UNKNOWN = [
+    (
+        "SetPrimaryCalendar",
+        cfg.SetPrimaryCalendarRequest(
+            sub_account_id="loc-1", user_id="u1", calendar=cfg.CalendarRef(connection_id=UNKNOWN, calendar_id=UNKNOWN)
+        ),
+    ),
+    (
+        "AddConflictCalendar",
+        cfg.AddConflictCalendarRequest(
+            sub_account_id="loc-1", user_id="u1", calendar=cfg.CalendarRef(connection_id=UNKNOWN, calendar_id=UNKNOWN)
+        ),
+    ),
+]
+
 UNKNOWN_IDS = [
     ("GetConnection", pb.GetConnectionRequest(sub_account_id="loc-1", connection_id=UNKNOWN)),
     ("ListCalendars", pb.ListCalendarsRequest(sub_account_id="loc-1", connection_id=UNKNOWN)),
@@ -81,6 +116,13 @@ def test_every_bad_request_names_its_bad_fields_and_the_server_keeps_serving(emb
         error = failure(getattr(stub, method), request)
         assert error.code == grpc.StatusCode.NOT_FOUND, (method, error)
         assert error.reason == "NOT_FOUND"
+    for method, request, fields in CONFIGURATION_INVALID:
+        error = failure(getattr(embedded_service.configurations, method), request)
+        assert error.code == grpc.StatusCode.INVALID_ARGUMENT, (method, error)
+        assert set(error.violations) == fields, (method, error.violations)
+    for method, request in CONFIGURATION_UNKNOWN:
+        error = failure(getattr(embedded_service.configurations, method), request)
+        assert error.code == grpc.StatusCode.NOT_FOUND, (method, error)
     assert embedded_service.serving()
     listed = stub.ListConnections(pb.ListConnectionsRequest(sub_account_id="loc-1"), metadata=auth())
     assert list(listed.connections) == []

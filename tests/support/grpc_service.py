@@ -13,7 +13,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
-from calendarintegration.v1 import connection_pb2_grpc
+from calendarintegration.v1 import configuration_pb2_grpc, connection_pb2_grpc
 from server.app import RunningServer, create_server
 from server.bootstrap import Container, bootstrap
 from server.config import Settings, token_digest
@@ -33,6 +33,10 @@ class Service:
     @property
     def connections(self) -> connection_pb2_grpc.ConnectionServiceStub:
         return connection_pb2_grpc.ConnectionServiceStub(self.channel)
+
+    @property
+    def configurations(self) -> configuration_pb2_grpc.CalendarConfigurationServiceStub:
+        return configuration_pb2_grpc.CalendarConfigurationServiceStub(self.channel)
 
     @property
     def health(self) -> health_pb2_grpc.HealthStub:

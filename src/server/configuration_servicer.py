@@ -1,0 +1,131 @@
+"""CalendarConfigurationService over gRPC: parse and validate, call the domain, convert."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from calendar_domain import values
+from calendar_domain.busy import AllDayPolicy
+from calendar_domain.configuration import CalendarConfiguration
+from calendar_domain.configuration_service import ConfigurationOutcome, ConfigurationService
+from calendarintegration.v1 import configuration_pb2 as pb
+from calendarintegration.v1 import configuration_pb2_grpc
+from server.auth import Authenticator, Caller
+from server.handlers import ServicerBase, rpc
+from server.validation import Violations
+
+_POLICY_TO_PB = {
+    AllDayPolicy.FOLLOW_TRANSP: pb.ALL_DAY_POLICY_FOLLOW_TRANSP,
+    AllDayPolicy.ALWAYS_BUSY: pb.ALL_DAY_POLICY_ALWAYS_BUSY,
+    AllDayPolicy.ALWAYS_FREE: pb.ALL_DAY_POLICY_ALWAYS_FREE,
+}
+_POLICY_FROM_PB = {v: k for k, v in _POLICY_TO_PB.items()}
+
+
+class ConfigurationServicer(ServicerBase, configuration_pb2_grpc.CalendarConfigurationServiceServicer):
+    def __init__(self, authenticator: Authenticator, configurations: ConfigurationService) -> None:
+        super().__init__(authenticator)
+        self._configurations = configurations
+
+    @rpc
+    def GetCalendarConfiguration(self, request: Any, context: Any, caller: Caller) -> pb.GetCalendarConfigurationResponse:
+        self._user(request, caller)
+        configuration = self._configurations.get(request.sub_account_id, request.user_id)
+        return pb.GetCalendarConfigurationResponse(configuration=_configuration(configuration))
+
+    @rpc
+    def SetPrimaryCalendar(self, request: Any, context: Any, caller: Caller) -> pb.SetPrimaryCalendarResponse:
+        self._user(request, caller, _calendar_fields(request))
+        outcome = self._configurations.set_primary(
+            request.sub_account_id, request.user_id, request.calendar.connection_id,
+            request.calendar.calendar_id, request.request_id,
+        )
+        return pb.SetPrimaryCalendarResponse(**_outcome(outcome))
+
+    @rpc
+    def ClearPrimaryCalendar(self, request: Any, context: Any, caller: Caller) -> pb.ClearPrimaryCalendarResponse:
+        self._user(request, caller)
+        outcome = self._configurations.clear_primary(request.sub_account_id, request.user_id, request.request_id)
+        return pb.ClearPrimaryCalendarResponse(**_outcome(outcome))
+
+    @rpc
+    def AddConflictCalendar(self, request: Any, context: Any, caller: Caller) -> pb.AddConflictCalendarResponse:
+        self._user(request, caller, _calendar_fields(request))
+        outcome = self._configurations.add_conflict(
+            request.sub_account_id, request.user_id, request.calendar.connection_id,
+            request.calendar.calendar_id, request.request_id,
+        )
+        return pb.AddConflictCalendarResponse(**_outcome(outcome))
+
+    @rpc
+    def RemoveConflictCalendar(self, request: Any, context: Any, caller: Caller) -> pb.RemoveConflictCalendarResponse:
+        self._user(request, caller, _calendar_fields(request))
+        outcome = self._configurations.remove_conflict(
+            request.sub_account_id, request.user_id, request.calendar.connection_id,
+            request.calendar.calendar_id, request.request_id,
+        )
+        return pb.RemoveConflictCalendarResponse(**_outcome(outcome))
+
+    @rpc
+    def UpdateReadingRules(self, request: Any, context: Any, caller: Caller) -> pb.UpdateReadingRulesResponse:
+        def check(v: Violations) -> None:
+            if request.all_day_policy not in (pb.ALL_DAY_POLICY_UNSPECIFIED, *_POLICY_FROM_PB):
+                v.add("all_day_policy", "all_day_policy is not a known policy")
+            if request.time_zone:
+                v.check(lambda: values.time_zone("time_zone", request.time_zone), "")
+
+        self._user(request, caller, check)
+        policy = _POLICY_FROM_PB.get(request.all_day_policy)
+        outcome = self._configurations.set_reading_rules(
+            request.sub_account_id, request.user_id,
+            all_day_policy=policy.value if policy else "", time_zone=request.time_zone,
+            request_id=request.request_id,
+        )
+        return pb.UpdateReadingRulesResponse(**_outcome(outcome))
+
+    def _user(self, request: Any, caller: Caller, *more: Callable[[Violations], None]) -> None:
+        v = Violations()
+        sub_account_id = v.check(lambda: values.opaque_id("sub_account_id", request.sub_account_id), "")
+        v.check(lambda: values.opaque_id("user_id", request.user_id), "")
+        if hasattr(request, "request_id"):
+            v.check(lambda: values.request_id("request_id", request.request_id), "")
+        for check in more:
+            check(v)
+        v.raise_if_any()
+        caller.require(sub_account_id)
+
+
+def _calendar_fields(request: Any) -> Callable[[Violations], None]:
+    def check(v: Violations) -> None:
+        v.check(lambda: values.uuid_id("calendar.connection_id", request.calendar.connection_id), None)
+        v.check(lambda: values.uuid_id("calendar.calendar_id", request.calendar.calendar_id), None)
+
+    return check
+
+
+def _configuration(configuration: CalendarConfiguration) -> pb.CalendarConfiguration:
+    def ref(r: Any) -> pb.CalendarRef:
+        return pb.CalendarRef(connection_id=r.connection_id, calendar_id=r.calendar_id)
+
+    return pb.CalendarConfiguration(
+        sub_account_id=configuration.sub_account_id,
+        user_id=configuration.user_id,
+        primary_calendar=ref(configuration.primary) if configuration.primary else None,
+        conflict_calendars=[ref(r) for r in sorted(configuration.conflicts)],
+        blocking_calendars=[ref(r) for r in configuration.blocking_calendars()],
+        all_day_policy=_POLICY_TO_PB[configuration.all_day_policy],
+        time_zone=configuration.time_zone,
+        # An unsaved configuration (never configured) still holds its Started event.
+        version=configuration.version - len(configuration.pending_events),
+    )
+
+
+def _outcome(outcome: ConfigurationOutcome) -> dict[str, Any]:
+    return {"configuration": _configuration(outcome.configuration), "position": outcome.position}
+
+
+def register(server: grpc.Server, servicer: ConfigurationServicer) -> None:
+    configuration_pb2_grpc.add_CalendarConfigurationServiceServicer_to_server(servicer, server)
