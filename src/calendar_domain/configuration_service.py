@@ -19,6 +19,7 @@ from calendar_domain.errors import (
     ReconnectRequired,
 )
 from calendar_domain.retry import retrying
+from calendar_domain.schedule_service import ScheduleService
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,8 @@ class ConfigurationService:
             if configuration.has_seen(request_id):
                 return ConfigurationOutcome(configuration, self._app.head_position())
             change(configuration)
-            return ConfigurationOutcome(configuration, self._app.record(configuration))
+            released = ScheduleService(self._app).releases_for(configuration)
+            return ConfigurationOutcome(configuration, self._app.record(configuration, *released))
 
         return retrying(attempt)
 

@@ -19,6 +19,8 @@ from calendar_domain.configuration import CalendarConfiguration
 from calendar_domain.connection import AccountLink, ConnectedCalendar, Connection
 from calendar_domain.errors import AlreadyExists, InvalidCredentials, NotFound, ReconnectRequired
 from calendar_domain.retry import retrying
+from calendar_domain.schedule import UserSchedule
+from calendar_domain.schedule_service import ScheduleService
 from calendar_domain.configuration_service import configuration_of
 from calendar_domain.ports import CalendarDiscovery, CredentialVault, DiscoveredCalendar
 
@@ -182,7 +184,7 @@ class ConnectionService:
 
     def _forget_in_configuration(
         self, connection: Connection, calendar_ids: set[str] | None, reason: str
-    ) -> list[CalendarConfiguration]:
+    ) -> list[CalendarConfiguration | UserSchedule]:
         """Calendars that are gone leave the owner's configuration, as recorded
         events saved with the connection's own (one transaction)."""
         if calendar_ids is not None and not calendar_ids:
@@ -190,7 +192,7 @@ class ConnectionService:
         configuration = configuration_of(self._app, connection.sub_account_id, connection.user_id)
         if configuration is None or not configuration.forget_calendars(str(connection.id), calendar_ids, reason):
             return []
-        return [configuration]
+        return [configuration, *ScheduleService(self._app).releases_for(configuration)]
 
     def _prove(self, apple_id: str, password: str) -> list[DiscoveredCalendar]:
         """Discovery with a password the caller just gave: a refusal is that field's fault."""
