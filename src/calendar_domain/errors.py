@@ -75,3 +75,13 @@ class CalendarNotWritable(DomainError):
     """Appointments cannot be written to this calendar, so it cannot be the primary."""
 
     reason = "CALENDAR_NOT_WRITABLE"
+
+
+class ProviderThrottled(ProviderUnavailable):
+    """The provider asked us to slow down (429, or 503 with Retry-After)."""
+
+    reason = "PROVIDER_THROTTLED"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message, **({"retry_after_seconds": f"{retry_after:g}"} if retry_after else {}))
+        self.retry_after = retry_after

@@ -11,7 +11,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from adapters.icloud.discovery import INVALID_CREDENTIALS_MESSAGE, CalDAVDiscovery
+from adapters.icloud.dav import INVALID_CREDENTIALS_MESSAGE
+from adapters.icloud.discovery import CalDAVDiscovery
 from calendar_domain.errors import InvalidCredentials, ProviderProtocolError, ProviderUnavailable
 from calendar_domain.ports import DiscoveredCalendar
 from tests.support.caldav_servers import CalDAVTestServer, RadicaleServer, free_port

@@ -19,29 +19,17 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, cast
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from typing import Any
+from urllib.parse import unquote
 
-from caldav.davclient import DAVClient
 from caldav.elements import cdav, dav, ical
 from caldav.elements.base import BaseElement
-from caldav.lib import error
-from caldav.response import DAVResponse, PropfindResult
-from lxml import etree
+from caldav.response import PropfindResult
 
-from calendar_domain.errors import (
-    InvalidCredentials,
-    ProviderProtocolError,
-    ProviderUnavailable,
-)
+from adapters.icloud.dav import CalDAVAccount, canonical_path
 from calendar_domain.ports import DiscoveredCalendar
 
 log = logging.getLogger(__name__)
-
-INVALID_CREDENTIALS_MESSAGE = (
-    "iCloud refused the credentials: use an app-specific password, not your Apple ID "
-    "password; two-factor authentication must be on"
-)
 
 _CALENDAR = cdav.Calendar.tag
 _NOT_EVENT_CALENDARS = frozenset(
@@ -54,8 +42,6 @@ _NOT_EVENT_CALENDARS = frozenset(
 )
 _WRITE_PRIVILEGES = frozenset({"{DAV:}write", "{DAV:}write-content", "{DAV:}all"})
 _COLOR = re.compile(r"#([0-9A-Fa-f]{6})(?:[0-9A-Fa-f]{2})?")
-# Characters RFC 3986 allows unencoded in a path segment (besides unreserved ones).
-_PATH_SAFE = "/:@!$&'()*+,;="
 
 
 class CalDAVDiscovery:
@@ -73,29 +59,15 @@ class CalDAVDiscovery:
         self._verify_tls = verify_tls
 
     def discover(self, apple_id: str, app_password: str) -> list[DiscoveredCalendar]:
-        client = DAVClient(
-            url=self._base_url,
-            username=apple_id,
-            password=app_password,
-            timeout=self._timeout,  # type: ignore[arg-type]  # niquests accepts a float
-            ssl_verify_cert=self._verify_tls,
-            enable_rfc6764=False,
-            rate_limit_handle=False,  # never sleep on 429/503: report it as unavailable
-        )
-        try:
-            calendars = self._discover(client)
-        finally:
-            client.close()
+        with CalDAVAccount(
+            self._base_url, apple_id, app_password, timeout=self._timeout, verify_tls=self._verify_tls
+        ) as account:
+            calendars = self._discover(account)
         log.debug("discovered %d event calendars at %s", len(calendars), self._base_url)
         return calendars
 
-    def _discover(self, client: DAVClient) -> list[DiscoveredCalendar]:
-        principal_url = self._href_property(
-            client, self._base_url, dav.CurrentUserPrincipal(), "current-user-principal"
-        )
-        home_url = self._href_property(
-            client, principal_url, cdav.CalendarHomeSet(), "calendar-home-set"
-        )
+    def _discover(self, account: CalDAVAccount) -> list[DiscoveredCalendar]:
+        home_url = account.home_url()
         props: list[BaseElement] = [
             dav.ResourceType(),
             dav.DisplayName(),
@@ -103,73 +75,14 @@ class CalDAVDiscovery:
             cdav.SupportedCalendarComponentSet(),
             dav.CurrentUserPrivilegeSet(),
         ]
-        home_path = _canonical_path(home_url)
+        home_path = canonical_path(home_url)
         calendars = [
             calendar
-            for result in self._propfind(client, home_url, props, depth=1)
-            if _canonical_path(result.href) != home_path
+            for result in account.propfind(home_url, props, depth=1)
+            if canonical_path(result.href) != home_path
             and (calendar := _event_calendar(result)) is not None
         ]
         return sorted(calendars, key=lambda c: (c.display_name.casefold(), c.display_name, c.href))
-
-    def _href_property(
-        self, client: DAVClient, url: str, prop: BaseElement, name: str
-    ) -> str:
-        """The absolute URL in a depth-0 href-valued property (relative hrefs resolved)."""
-        for result in self._propfind(client, url, [prop], depth=0):
-            value: Any = result.properties.get(str(prop.tag))
-            if isinstance(value, list):  # several calendar-home-set hrefs: take the first
-                value = value[0] if value else None
-            if isinstance(value, str) and value.strip():
-                return urljoin(url, value.strip())
-        raise ProviderProtocolError(
-            f"the calendar server at {_origin(url)} did not report a {name} for the account"
-        )
-
-    def _propfind(
-        self, client: DAVClient, url: str, props: list[BaseElement], depth: int
-    ) -> list[PropfindResult]:
-        body = etree.tostring(
-            (dav.Propfind() + (dav.Prop() + props)).xmlelement(),
-            encoding="utf-8",
-            xml_declaration=True,
-        ).decode("utf-8")
-        origin = _origin(url)
-        try:
-            response: DAVResponse = client.propfind(url, body, depth=depth)
-        except error.AuthorizationError as exc:
-            if exc.status == 403:
-                raise ProviderProtocolError(
-                    f"the calendar server at {origin} refused access (HTTP 403) to "
-                    f"{urlsplit(url).path}"
-                ) from exc
-            raise InvalidCredentials(INVALID_CREDENTIALS_MESSAGE) from exc
-        except error.RateLimitError as exc:  # 429, or 503 with Retry-After
-            raise ProviderUnavailable(
-                f"the calendar server at {origin} answered HTTP {exc.status}; try again later"
-            ) from exc
-        except OSError as exc:
-            # niquests/requests errors (refused, reset, timed out, TLS) are OSErrors.
-            raise ProviderUnavailable(
-                f"the calendar server at {origin} could not be reached ({type(exc).__name__})"
-            ) from exc
-        except (error.DAVError, etree.LxmlError, NotImplementedError, AssertionError) as exc:
-            # Unparsable XML, a failed propstat status, an auth scheme caldav lacks, or a
-            # caldav internal consistency check (raised outside PRODUCTION debug mode).
-            raise ProviderProtocolError(
-                f"the calendar server at {origin} gave an answer that is not valid CalDAV "
-                f"({type(exc).__name__})"
-            ) from exc
-        if response.status >= 500:
-            raise ProviderUnavailable(
-                f"the calendar server at {origin} answered HTTP {response.status}"
-            )
-        if response.status not in (200, 207):
-            raise ProviderProtocolError(
-                f"the calendar server at {origin} answered HTTP {response.status} "
-                f"to PROPFIND {urlsplit(url).path}"
-            )
-        return cast("list[PropfindResult]", list(response.results or []))
 
 
 def _event_calendar(result: PropfindResult) -> DiscoveredCalendar | None:
@@ -186,7 +99,7 @@ def _event_calendar(result: PropfindResult) -> DiscoveredCalendar | None:
     # A server that does not report privileges is taken to allow writing; a write
     # that is refused later surfaces as an error of its own.
     writable = privileges is None or bool(set(_as_list(privileges)) & _WRITE_PRIVILEGES)
-    href = _canonical_path(result.href)
+    href = canonical_path(result.href)
     name = props.get(dav.DisplayName.tag)
     display_name = name.strip() if isinstance(name, str) and name.strip() else ""
     return DiscoveredCalendar(
@@ -210,21 +123,3 @@ def _normalise_color(value: object) -> str:
         return ""
     match = _COLOR.fullmatch(value.strip())
     return f"#{match.group(1).upper()}" if match else ""
-
-
-def _canonical_path(url_or_path: str) -> str:
-    """The path of a URL or href, percent-encoded one canonical way.
-
-    Servers spell the same path differently (``%40`` or ``@``), and the caldav library
-    hands out decoded hrefs; re-encoding the decoded path gives every collection a
-    single spelling that is also safe to put back into a URL.
-    """
-    return quote(unquote(urlsplit(url_or_path).path), safe=_PATH_SAFE)
-
-
-def _origin(url: str | None) -> str:
-    """``scheme://host[:port]/`` of a URL, without any user information."""
-    parts = urlsplit(url or "")
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}/" if parts.scheme else str(url or "")
