@@ -15,12 +15,14 @@ from psycopg.conninfo import conninfo_to_dict
 from adapters.icloud.discovery import CalDAVDiscovery
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
 from adapters.persistence.follower import ProjectionFollower
-from adapters.persistence.vault import PostgresCredentialVault, SQLiteCredentialVault
+from adapters.persistence.database import Database
+from adapters.persistence.vault import CredentialVault
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.connection_projection import ConnectionReadModel, ConnectionsProjection
 from calendar_domain.configuration_service import ConfigurationService
 from calendar_domain.connection_service import ConnectionService
-from calendar_domain.ports import CalendarDiscovery, CredentialVault
+from calendar_domain import ports
+from calendar_domain.ports import CalendarDiscovery
 from server.config import Settings
 
 log = logging.getLogger(__name__)
@@ -90,12 +92,16 @@ def application_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def build_vault(settings: Settings) -> SQLiteCredentialVault | PostgresCredentialVault:
-    key = settings.key_bytes("vault")
+def operational_database(settings: Settings, name: str) -> Database:
+    """A database for tables outside the event log: a file of its own on SQLite."""
     if settings.event_store == "postgres":
-        return PostgresCredentialVault(conninfo_to_dict(settings.postgres_url), settings.postgres_schema, key)
+        return Database(conninfo=conninfo_to_dict(settings.postgres_url), schema=settings.postgres_schema)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SQLiteCredentialVault(settings.data_dir / "vault.sqlite", key)
+    return Database(sqlite_path=settings.data_dir / f"{name}.sqlite")
+
+
+def build_vault(settings: Settings) -> CredentialVault:
+    return CredentialVault(operational_database(settings, "vault"), settings.key_bytes("vault"))
 
 
 def build_connection_view(settings: Settings) -> Any:
@@ -110,7 +116,7 @@ def bootstrap(
     settings: Settings,
     *,
     discovery: CalendarDiscovery | None = None,
-    vault: CredentialVault | None = None,
+    vault: ports.CredentialVault | None = None,
 ) -> Container:
     app = CalendarIntegration(env=application_env(settings))
     the_vault = vault if vault is not None else build_vault(settings)

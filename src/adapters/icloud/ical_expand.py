@@ -1,0 +1,320 @@
+"""Loading one CalDAV resource into a calendar ready for expansion, and expanding it.
+
+Parsing is ``icalendar``'s, the recurrence arithmetic (RRULE, RDATE, EXDATE,
+RECURRENCE-ID, RANGE=THISANDFUTURE) is ``recurring-ical-events``'. What this module
+adds is making every time in the resource absolute, deterministically:
+
+* Floating times (no TZID, no Z) get the calendar's zone: X-WR-TIMEZONE when it
+  names a known zone, else the user's ``default_tz``.
+* A TZID that the IANA database knows is that zone (as icalendar does). Any other
+  TZID (Windows names like "W. Europe Standard Time", vendor names) uses the
+  resource's own VTIMEZONE; only without one do we fall back to icalendar's Windows
+  name / "/vendor/Olson" mapping, and an unresolvable TZID is an error. icalendar
+  itself caches a VTIMEZONE process-wide under its TZID (first definition wins, and a
+  Windows name already mapped to Olson ignores later VTIMEZONEs), so without this
+  step one resource's result could depend on another resource parsed earlier.
+* A floating or date RRULE UNTIL of a series with a zoned DTSTART is made UTC (what
+  dateutil needs) in that zone, instead of being read as UTC midnight.
+
+All-day dates stay dates; the query span is handed over in the calendar's zone, so
+recurring-ical-events reads a date as local midnight there.
+"""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+import recurring_ical_events
+import x_wr_timezone
+from icalendar import Calendar, Component
+from icalendar.prop import vBroken, vDDDLists
+from icalendar.timezone.tzp import TZP
+
+from calendar_domain.busy import Occurrence
+
+_TIME_PROPERTIES = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE")
+_RULE_PROPERTIES = ("RRULE", "RDATE", "EXDATE", "DTSTART", "DTEND", "DURATION", "RECURRENCE-ID")
+# A TZP of our own: its cache never holds VTIMEZONEs from other resources (the parser
+# only feeds the global ``icalendar.timezone.tzp``), so it answers "known without a
+# VTIMEZONE" the same way every time.
+_KNOWN_ZONES = TZP()
+
+
+class UnparsableResource(Exception):
+    """The resource is not an event we can read; ``reason`` says why, for humans."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class LoadedCalendar:
+    """A parsed resource with absolute times, plus the zone all-day dates live in."""
+
+    calendar: Calendar
+    zone: tzinfo
+    events: list[Component]
+
+
+def _zone_or_none(name: str) -> tzinfo | None:
+    try:
+        return _iana_zone(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _iana_zone(name: str) -> tzinfo:
+    return zoneinfo.ZoneInfo(name)
+
+
+def calendar_zone(calendar: Component, default_tz: str) -> tzinfo:
+    """X-WR-TIMEZONE when it names a known zone, else the user's zone."""
+    x_wr = calendar.get("X-WR-TIMEZONE")
+    if x_wr is not None:
+        zone = _zone_or_none(str(x_wr))
+        if zone is not None:
+            return zone
+    zone = _zone_or_none(default_tz)
+    if zone is None:
+        raise ValueError(f"unknown default_tz {default_tz!r}")
+    return zone
+
+
+def _resolve_tzids(calendar: Calendar, events: list[Component]) -> dict[str, tzinfo]:
+    vtimezones = {str(vtz.get("TZID")): vtz for vtz in calendar.timezones if "TZID" in vtz}
+    used: set[str] = set()
+    for event in events:
+        for prop in _time_props(event):
+            tzid = prop.params.get("TZID")
+            if tzid:
+                used.add(str(tzid))
+    zones: dict[str, tzinfo] = {}
+    for tzid in used:
+        zone = _zone_or_none(tzid)
+        if zone is None and tzid in vtimezones:
+            try:
+                # lookup_tzid=False: build it from this VTIMEZONE, never from the cache.
+                zone = vtimezones[tzid].to_tz(lookup_tzid=False)
+            except Exception as exc:  # noqa: BLE001 - any failure means "unreadable"
+                raise UnparsableResource(f"VTIMEZONE {tzid!r} is unreadable") from exc
+        if zone is None:
+            zone = _KNOWN_ZONES.timezone(tzid)
+        if zone is None:
+            raise UnparsableResource(f"unknown time zone {tzid!r} and no VTIMEZONE for it")
+        zones[tzid] = zone
+    return zones
+
+
+def _time_props(event: Component) -> list[Any]:
+    found: list[Any] = []
+    for name in _TIME_PROPERTIES:
+        value = event.get(name)
+        if value is None:
+            continue
+        found.extend(value if isinstance(value, list) else [value])
+    return found
+
+
+def _absolute(value: Any, zone: tzinfo, zoned: bool) -> Any:
+    """A datetime with the zone its TZID (zoned) or floating-ness gives it."""
+    if isinstance(value, tuple):  # RDATE;VALUE=PERIOD: (start, end or duration)
+        return tuple(_absolute(part, zone, zoned) for part in value)
+    if not isinstance(value, datetime):
+        return value  # dates stay dates, durations stay durations
+    if zoned:
+        return value.replace(tzinfo=zone)  # keep the wall time that was written
+    if value.tzinfo is None:
+        return value.replace(tzinfo=zone)  # floating
+    return value  # UTC ("Z")
+
+
+def _make_times_absolute(event: Component, zone: tzinfo, zones: dict[str, tzinfo]) -> None:
+    # A floating EXDATE/RECURRENCE-ID/DTEND next to a zoned DTSTART is meant in the
+    # DTSTART's zone (recurring-ical-events matches it by wall time, too).
+    dtstart = event.get("DTSTART")
+    floating_zone = zone
+    if dtstart.params.get("TZID"):
+        floating_zone = zones[str(dtstart.params.get("TZID"))]
+    elif isinstance(dtstart.dt, datetime) and dtstart.dt.tzinfo is not None:
+        floating_zone = dtstart.dt.tzinfo
+    for prop in _time_props(event):
+        tzid = prop.params.get("TZID")
+        prop_zone = zones[str(tzid)] if tzid else floating_zone
+        items = prop.dts if isinstance(prop, vDDDLists) else [prop]
+        for item in items:
+            item.dt = _absolute(item.dt, prop_zone, bool(tzid))
+    start = dtstart.dt
+    rules = event.get("RRULE")
+    if not isinstance(start, datetime) or rules is None:
+        return
+    for rule in rules if isinstance(rules, list) else [rules]:
+        untils = rule.get("UNTIL")
+        if not untils:
+            continue
+        until = untils[0]
+        if isinstance(until, datetime) and until.tzinfo is None:
+            # floating UNTIL: in the series' zone (RFC 5545 wants UTC, dateutil too)
+            rule["UNTIL"] = [until.replace(tzinfo=start.tzinfo).astimezone(UTC)]
+        elif not isinstance(until, datetime):
+            # a DATE UNTIL on a timed series: the whole day counts
+            end_of_day = datetime.combine(until, time(23, 59, 59), tzinfo=start.tzinfo)
+            rule["UNTIL"] = [end_of_day.astimezone(UTC)]
+
+
+def _check_event(event: Component) -> None:
+    broken = [name for name, _ in event.errors if name in _RULE_PROPERTIES]
+    broken += [name for name in _RULE_PROPERTIES if isinstance(event.get(name), vBroken)]
+    if broken:
+        raise UnparsableResource(f"unreadable {sorted(set(broken))[0]}")
+    if "DTSTART" not in event:
+        raise UnparsableResource("a VEVENT has no DTSTART")
+
+
+def parse_checked(data: str | bytes) -> tuple[Calendar, list[Component]]:
+    """Parse one resource and check its shape; the calendar and its VEVENTs."""
+    try:
+        calendar = Calendar.from_ical(data)
+    except Exception as exc:  # noqa: BLE001 - icalendar raises ValueError and kin
+        raise UnparsableResource("not iCalendar data") from exc
+    if getattr(calendar, "name", "") != "VCALENDAR":
+        raise UnparsableResource("not a VCALENDAR")
+    events = calendar.walk("VEVENT")
+    if not events:
+        raise UnparsableResource("no VEVENT in the resource")
+    uids = {str(event.get("UID", "")) for event in events}
+    if "" in uids:
+        raise UnparsableResource("a VEVENT has no UID")
+    if len(uids) > 1:
+        raise UnparsableResource("several UIDs in one resource (RFC 4791 4.1)")
+    for event in events:
+        _check_event(event)
+    return calendar, events
+
+
+def load_calendar(data: str | bytes, *, default_tz: str) -> LoadedCalendar:
+    """Parse and check one resource; every time in the result is absolute."""
+    calendar, events = parse_checked(data)
+    zone = calendar_zone(calendar, default_tz)
+    zones = _resolve_tzids(calendar, events)
+    for event in events:
+        _make_times_absolute(event, zone, zones)
+    if "X-WR-TIMEZONE" in calendar and _zone_or_none(str(calendar.get("X-WR-TIMEZONE"))):
+        # X-WR-TIMEZONE semantics: UTC times are meant in that zone (floating ones
+        # already are); this also moves a UTC series' recurrences to local wall time.
+        calendar = x_wr_timezone.to_standard(calendar, timezone=zone)
+        events = calendar.walk("VEVENT")
+    # An unknown X-WR-TIMEZONE is ignored (default_tz applies); we query with
+    # CalendarQuery, not recurring_ical_events.of(), which would fail on it.
+    return LoadedCalendar(calendar=calendar, zone=zone, events=events)
+
+
+def to_utc(value: date | datetime, zone: tzinfo) -> datetime:
+    """A start/end in UTC; a date is local midnight in ``zone``."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
+    return datetime.combine(value, time(), tzinfo=zone).astimezone(UTC)
+
+
+def _difference(start: date | datetime, recurrence_id: date | datetime) -> timedelta:
+    """start - recurrence_id, mixing dates and datetimes the way the library does."""
+    if isinstance(start, datetime) and not isinstance(recurrence_id, datetime):
+        recurrence_id = datetime.combine(recurrence_id, time(), tzinfo=start.tzinfo)
+    elif isinstance(recurrence_id, datetime) and not isinstance(start, datetime):
+        start = datetime.combine(start, time(), tzinfo=recurrence_id.tzinfo)
+    return start - recurrence_id  # type: ignore[operator]
+
+
+def _rid_key(value: date | datetime, zone: tzinfo) -> datetime:
+    return to_utc(value, zone)
+
+
+def _recurrence_id_text(value: date | datetime) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return value.isoformat()  # an all-day series: the date itself, zone-independent
+
+
+class _RecurrenceIds:
+    """The RECURRENCE-ID of every occurrence, also under RANGE=THISANDFUTURE.
+
+    recurring-ical-events copies a THISANDFUTURE override onto every later
+    occurrence, its RECURRENCE-ID included, so those would all share one id. Such
+    an occurrence's original start is its start minus the override's move.
+    """
+
+    def __init__(self, loaded: LoadedCalendar) -> None:
+        self._zone = loaded.zone
+        self._moves: dict[datetime, tuple[date | datetime, timedelta]] = {}
+        for event in loaded.events:
+            rid = event.get("RECURRENCE-ID")
+            if rid is not None and rid.params.get("RANGE") == "THISANDFUTURE":
+                start = event.get("DTSTART").dt
+                self._moves[_rid_key(rid.dt, self._zone)] = (start, _difference(start, rid.dt))
+
+    def of(self, component: Component) -> str:
+        rid = component.get("RECURRENCE-ID")
+        start = component.get("DTSTART").dt
+        move = self._moves.get(_rid_key(rid.dt, self._zone))
+        if move is None or to_utc(start, self._zone) == to_utc(move[0], self._zone):
+            return _recurrence_id_text(rid.dt)
+        return _recurrence_id_text(start - move[1])
+
+
+def is_recurring(events: list[Component]) -> bool:
+    """A series: an RRULE or RDATE, or any override (RECURRENCE-ID)."""
+    return any(("RRULE" in e or "RDATE" in e or "RECURRENCE-ID" in e) for e in events)
+
+
+def occurrences_between(loaded: LoadedCalendar, start: datetime, end: datetime) -> list[Occurrence]:
+    """The occurrences of a loaded calendar overlapping [start, end), sorted."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be aware datetimes")
+    query = recurring_ical_events.CalendarQuery(loaded.calendar)
+    # In the calendar's zone, so that a DATE means local midnight there.
+    components = query.between(start.astimezone(loaded.zone), end.astimezone(loaded.zone))
+    recurring = is_recurring(loaded.events)
+    rids = _RecurrenceIds(loaded)
+    start_utc, end_utc = start.astimezone(UTC), end.astimezone(UTC)
+    result: list[Occurrence] = []
+    for component in components:
+        begin = component.get("DTSTART").dt
+        # DTEND is always set by the library: DTSTART + DURATION, or RFC 5545 3.6.1's
+        # defaults when both are missing - one day for a DATE, and zero time for a
+        # DATE-TIME (such an event blocks nothing, but we still report it).
+        finish = component.get("DTEND").dt
+        occurrence = Occurrence(
+            uid=str(component.get("UID")),
+            start=to_utc(begin, loaded.zone),
+            end=to_utc(finish, loaded.zone),
+            all_day=not isinstance(begin, datetime),
+            transparent=str(component.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT",
+            cancelled=str(component.get("STATUS", "")).upper() == "CANCELLED",
+            recurrence_id=rids.of(component) if recurring else "",
+            summary=str(component.get("SUMMARY", "")),
+            location=str(component.get("LOCATION", "")),
+        )
+        if _overlaps(occurrence, start_utc, end_utc):
+            result.append(occurrence)
+    result.sort(key=lambda o: (o.start, o.end, o.recurrence_id))
+    return result
+
+
+def _overlaps(occurrence: Occurrence, start: datetime, end: datetime) -> bool:
+    if occurrence.start == occurrence.end:  # zero length: an instant in [start, end)
+        return start <= occurrence.start < end
+    return occurrence.start < end and start < occurrence.end
+
+
+def expand(ical: str, start: datetime, end: datetime, *, default_tz: str) -> list[Occurrence]:
+    """Every occurrence of the resource overlapping [start, end), sorted by start.
+
+    Cancelled overrides are included (cancelled=True). Raises UnparsableResource for
+    a resource that parse_resource would reject.
+    """
+    return occurrences_between(load_calendar(ical, default_tz=default_tz), start, end)

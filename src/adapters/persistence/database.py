@@ -1,0 +1,65 @@
+"""A small SQL connection for operational tables (vault, leases, sync health) that
+are not event-sourced: one SQL text for SQLite and PostgreSQL.
+
+Statements use ``%(name)s`` placeholders and ``{t}`` before table names (the
+schema on PostgreSQL). Each call is its own transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+class Database:
+    def __init__(self, *, sqlite_path: Path | None = None, conninfo: dict[str, Any] | None = None, schema: str = "public") -> None:
+        if (sqlite_path is None) == (conninfo is None):
+            raise ValueError("give either sqlite_path or conninfo")
+        self.dialect = "sqlite" if sqlite_path is not None else "postgres"
+        self._sqlite_path = sqlite_path
+        self._conninfo = conninfo
+        self._prefix = "" if self.dialect == "sqlite" else f'"{schema}".'
+        self._lock = threading.Lock()
+        self._db: Any = None
+
+    def _connection(self) -> Any:
+        if self._db is None:
+            db: Any
+            if self._sqlite_path is not None:
+                db = sqlite3.connect(self._sqlite_path, check_same_thread=False, isolation_level=None, timeout=10)
+                # Freed pages are zeroed, so deleted secrets do not linger in the file.
+                db.execute("PRAGMA secure_delete = ON")
+                db.execute("PRAGMA journal_mode = WAL")
+            else:
+                db = psycopg.connect(**(self._conninfo or {}), autocommit=True)
+            self._db = db
+        elif self.dialect == "postgres" and self._db.closed:
+            self._db = None
+            return self._connection()
+        return self._db
+
+    def statement(self, sql: str) -> str:
+        sql = sql.replace("{t}", self._prefix)
+        return _NAMED.sub(r":\1", sql) if self.dialect == "sqlite" else sql
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                cursor = self._connection().execute(self.statement(sql), params or {})
+                return list(cursor.fetchall()) if cursor.description else []
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                self._db = None  # reconnect next time
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
