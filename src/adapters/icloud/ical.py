@@ -74,7 +74,7 @@ def parse_resource(data: str | bytes, *, default_tz: str) -> ParsedResource:
 
 
 def _master(events: list[Component]) -> Component:
-    """The series' master (no RECURRENCE-ID), or the first component without one."""
+    """The series' master (no RECURRENCE-ID), or the first override if there is none."""
     masters = [event for event in events if "RECURRENCE-ID" not in event]
     return masters[0] if masters else events[0]
 
@@ -162,7 +162,7 @@ def _last_counted(master: Component, rule: str, loaded: LoadedCalendar) -> datet
 
 
 def _slack(loaded: LoadedCalendar) -> timedelta:
-    """Longest duration plus largest move of an override, plus a day for DST."""
+    """Longest duration plus largest move of an override, plus two days' margin."""
     longest = moved = timedelta(0)
     for event in loaded.events:
         start = to_utc(event.get("DTSTART").dt, loaded.zone)

@@ -13,8 +13,9 @@ adds is making every time in the resource absolute, deterministically:
   itself caches a VTIMEZONE process-wide under its TZID (first definition wins, and a
   Windows name already mapped to Olson ignores later VTIMEZONEs), so without this
   step one resource's result could depend on another resource parsed earlier.
-* A floating or date RRULE UNTIL of a series with a zoned DTSTART is made UTC (what
-  dateutil needs) in that zone, instead of being read as UTC midnight.
+* A floating or DATE RRULE UNTIL of a timed series is made UTC (what dateutil needs)
+  in the series' zone - a DATE counting as that whole day; recurring-ical-events
+  would read it as UTC, dropping the last instance west of Greenwich.
 
 All-day dates stay dates; the query span is handed over in the calendar's zone, so
 recurring-ical-events reads a date as local midnight there.
@@ -230,10 +231,6 @@ def _difference(start: date | datetime, recurrence_id: date | datetime) -> timed
     return start - recurrence_id  # type: ignore[operator]
 
 
-def _rid_key(value: date | datetime, zone: tzinfo) -> datetime:
-    return to_utc(value, zone)
-
-
 def _recurrence_id_text(value: date | datetime) -> str:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
@@ -255,12 +252,12 @@ class _RecurrenceIds:
             rid = event.get("RECURRENCE-ID")
             if rid is not None and rid.params.get("RANGE") == "THISANDFUTURE":
                 start = event.get("DTSTART").dt
-                self._moves[_rid_key(rid.dt, self._zone)] = (start, _difference(start, rid.dt))
+                self._moves[to_utc(rid.dt, self._zone)] = (start, _difference(start, rid.dt))
 
     def of(self, component: Component) -> str:
         rid = component.get("RECURRENCE-ID")
         start = component.get("DTSTART").dt
-        move = self._moves.get(_rid_key(rid.dt, self._zone))
+        move = self._moves.get(to_utc(rid.dt, self._zone))
         if move is None or to_utc(start, self._zone) == to_utc(move[0], self._zone):
             return _recurrence_id_text(rid.dt)
         return _recurrence_id_text(start - move[1])
