@@ -14,12 +14,16 @@ from typing import Any, TypeVar
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Recording
 
+from calendar_domain.schedule import UserSchedule
+
 APPLICATION_NAME = "CalendarIntegration"
 A = TypeVar("A")
 
 
 class CalendarIntegration(Application[uuid.UUID]):
     name = APPLICATION_NAME
+    # A user with thousands of imported events: load from a snapshot, not from scratch.
+    snapshotting_intervals = {UserSchedule: 200}
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)

@@ -39,6 +39,9 @@ class ConfigurationService:
         found = configuration_of(self._app, sub_account_id, user_id)
         return found if found is not None else CalendarConfiguration(sub_account_id, user_id)
 
+    def find(self, sub_account_id: str, user_id: str) -> CalendarConfiguration | None:
+        return configuration_of(self._app, sub_account_id, user_id)
+
     def set_primary(
         self, sub_account_id: str, user_id: str, connection_id: str, calendar_id: str, request_id: str = ""
     ) -> ConfigurationOutcome:

@@ -77,6 +77,10 @@ class ConnectionReadModel(Protocol):
         self, connection_id: str, after_ordinal: int, limit: int
     ) -> list[tuple[int, ConnectedCalendar]]: ...
 
+    def connections_of_account(self, account_id: str) -> list[str]: ...
+
+    def active_account_ids(self) -> list[str]: ...
+
 
 class ConnectionsProjection(Projection[Any]):
     """Keeps the connections read model. The view is typed ``Any`` for the

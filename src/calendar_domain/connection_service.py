@@ -96,7 +96,7 @@ class ConnectionService:
         try:
             discovered = self._discovery.discover(connection.apple_id, password)
         except InvalidCredentials as refused:
-            self._require_reconnect(sub_account_id, connection_id, refused.message)
+            self.require_reconnect(sub_account_id, connection_id, refused.message)
             raise ReconnectRequired(
                 "iCloud no longer accepts this connection's app-specific password (it is "
                 "revoked when the Apple ID password is reset): reconnect with a new one",
@@ -170,6 +170,9 @@ class ConnectionService:
 
     # -- queries used by commands ----------------------------------------------------
 
+    def head_position(self) -> int:
+        return self._app.head_position()
+
     def get(self, sub_account_id: str, connection_id: str) -> Connection:
         """Loads a connection of this sub-account; one of another sub-account is
         NOT_FOUND, so ids never leak across tenants."""
@@ -201,7 +204,8 @@ class ConnectionService:
         except InvalidCredentials as refused:
             raise InvalidCredentials(refused.message, field="app_password") from None
 
-    def _require_reconnect(self, sub_account_id: str, connection_id: str, reason: str) -> None:
+    def require_reconnect(self, sub_account_id: str, connection_id: str, reason: str) -> None:
+        """The provider refused this connection's stored password (HTTP 401)."""
         def attempt() -> None:
             connection = self.get(sub_account_id, connection_id)
             if connection.require_reconnect(reason):

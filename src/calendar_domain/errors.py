@@ -85,3 +85,9 @@ class ProviderThrottled(ProviderUnavailable):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message, **({"retry_after_seconds": f"{retry_after:g}"} if retry_after else {}))
         self.retry_after = retry_after
+
+
+class SyncInProgress(DomainError):
+    """Another worker is syncing this account right now."""
+
+    reason = "SYNC_IN_PROGRESS"

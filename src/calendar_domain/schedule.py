@@ -125,8 +125,9 @@ class UserSchedule(Aggregate):
     def __init__(self, sub_account_id: str, user_id: str) -> None:
         self.sub_account_id = sub_account_id
         self.user_id = user_id
-        # calendar_id -> href -> what was last seen there
-        self.resources: dict[str, dict[str, KnownResource]] = {}
+        # calendar_id -> href -> [uid, etag, skipped reason]: plain lists, so that
+        # snapshots of large schedules serialise without custom transcodings
+        self.resources: dict[str, dict[str, list[str]]] = {}
         # calendar_id -> sync token of the last recorded sync ("" for etag diffs)
         self.checkpoints: dict[str, str] = {}
         # calendar_id -> the connection it was synced through
@@ -139,17 +140,17 @@ class UserSchedule(Aggregate):
         return self.checkpoints.get(calendar_id)
 
     def known(self, calendar_id: str) -> dict[str, KnownResource]:
-        return dict(self.resources.get(calendar_id, {}))
+        return {href: KnownResource(*entry) for href, entry in self.resources.get(calendar_id, {}).items()}
 
     def slot_count(self) -> int:
-        return sum(1 for r in self.resources.values() for k in r.values() if not k.skipped_reason)
+        return sum(1 for r in self.resources.values() for entry in r.values() if entry[0])
 
     # -- commands ------------------------------------------------------------------
 
     def apply(self, connection_id: str, changes: CalendarChanges) -> bool:
         """Records what changed, fetched through ``connection_id``; returns False
         when nothing did (no event at all)."""
-        known = self.resources.get(changes.calendar_id, {})
+        known = _KnownView(self.resources, changes.calendar_id)
         counts = {"imported": 0, "updated": 0, "removed": 0, "skipped": 0}
         for series in changes.changed:
             before = known.get(series.href)
@@ -190,8 +191,8 @@ class UserSchedule(Aggregate):
         if calendar_id not in self.calendar_connections:
             return False
         connection_id = self.calendar_connections[calendar_id]
-        for href, known in sorted(self.resources.get(calendar_id, {}).items()):
-            if not known.skipped_reason:
+        for href, known in sorted(self.known(calendar_id).items()):
+            if known.uid:
                 self._removed(connection_id, calendar_id, href, known.uid, reason)
         self._released(connection_id, calendar_id, reason)
         return True
@@ -208,7 +209,7 @@ class UserSchedule(Aggregate):
 
     @event(ResourceSkipped)
     def _skipped(self, connection_id: str, calendar_id: str, href: str, etag: str, reason: str) -> None:
-        before = self.resources.get(calendar_id, {}).get(href)
+        before = _KnownView(self.resources, calendar_id).get(href)
         # A slot that stops parsing keeps blocking as it last did (fail closed);
         # the skip is remembered against the new etag so it is retried on change.
         self._know(calendar_id, href, KnownResource(before.uid if before else "", etag, reason))
@@ -242,7 +243,19 @@ class UserSchedule(Aggregate):
         self.calendar_connections = {k: v for k, v in self.calendar_connections.items() if k != calendar_id}
 
     def _know(self, calendar_id: str, href: str, known: KnownResource) -> None:
-        self.resources.setdefault(calendar_id, {})[href] = known
+        self.resources.setdefault(calendar_id, {})[href] = [known.uid, known.etag, known.skipped_reason]
+
+
+class _KnownView:
+    """Reads one calendar's entries as KnownResource values, live."""
+
+    def __init__(self, resources: dict[str, dict[str, list[str]]], calendar_id: str) -> None:
+        self._resources = resources
+        self._calendar_id = calendar_id
+
+    def get(self, href: str) -> KnownResource | None:
+        entry = self._resources.get(self._calendar_id, {}).get(href)
+        return KnownResource(*entry) if entry is not None else None
 
 
 def _series_payload(series: ImportedSeries) -> dict[str, Any]:

@@ -29,6 +29,7 @@ class SyncTarget:
     href: str
     checkpoint: str | None  # None: never synced into this schedule
     known: dict[str, KnownResource]
+    time_zone: str  # the user's zone, for floating times
 
 
 class ScheduleService:
@@ -65,6 +66,7 @@ class ScheduleService:
                         href=calendar.href,
                         checkpoint=schedule.checkpoint(ref.calendar_id),
                         known=schedule.known(ref.calendar_id),
+                        time_zone=configuration.time_zone,
                     )
                 )
         return targets

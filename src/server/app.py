@@ -14,8 +14,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from calendarintegration.v1 import configuration_pb2, connection_pb2
-from server import configuration_servicer, connection_servicer
+from calendarintegration.v1 import configuration_pb2, connection_pb2, sync_pb2
+from server import configuration_servicer, connection_servicer, sync_servicer
 from server.auth import Authenticator
 from server.bootstrap import Container
 from server.config import Settings
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 SERVICE_NAMES = [
     connection_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
     configuration_pb2.DESCRIPTOR.services_by_name["CalendarConfigurationService"].full_name,
+    sync_pb2.DESCRIPTOR.services_by_name["SyncService"].full_name,
 ]
 
 
@@ -57,6 +58,13 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
     )
     configuration_servicer.register(
         server, configuration_servicer.ConfigurationServicer(authenticator, container.configurations)
+    )
+    sync_servicer.register(
+        server,
+        sync_servicer.SyncServicer(
+            authenticator, container.connections, container.configurations, container.schedules,
+            container.scheduler, container.sync_status, settings.sync_now_wait,
+        ),
     )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -13,14 +13,19 @@ from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 
 from adapters.icloud.discovery import CalDAVDiscovery
+from adapters.icloud.poller import SyncScheduler
+from adapters.icloud.sync_status import SyncStatusReader
+from adapters.icloud.sync_worker import AccountSyncer, CalDAVSettings
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
 from adapters.persistence.follower import ProjectionFollower
+from adapters.persistence.sync_state import SyncState
 from adapters.persistence.database import Database
 from adapters.persistence.vault import CredentialVault
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.connection_projection import ConnectionReadModel, ConnectionsProjection
 from calendar_domain.configuration_service import ConfigurationService
 from calendar_domain.connection_service import ConnectionService
+from calendar_domain.schedule_service import ScheduleService
 from calendar_domain import ports
 from calendar_domain.ports import CalendarDiscovery
 from server.config import Settings
@@ -34,17 +39,25 @@ class Container:
     app: CalendarIntegration
     connections: ConnectionService
     configurations: ConfigurationService
+    schedules: ScheduleService
     connection_view: ConnectionReadModel
     follower: ProjectionFollower
     vault: Any
+    sync_state: SyncState
+    scheduler: SyncScheduler
+    sync_status: SyncStatusReader
 
     def start(self) -> None:
         self.follower.start()
+        if self.settings.sync_enabled:
+            self.scheduler.start()
 
     def vault_is_empty(self) -> bool:
         return bool(self.vault.is_empty())
 
     def close(self) -> None:
+        self.scheduler.stop()
+        self.sync_state.close()
         self.follower.stop()
         self.vault.close()
         self.app.close()
@@ -89,6 +102,8 @@ def application_env(settings: Settings) -> dict[str, str]:
         "CIPHER_KEY": base64.b64encode(settings.key_bytes("cipher")).decode(),
         "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor",
         "AGGREGATE_CACHE_MAXSIZE": "10000",
+        # Schedules grow with every imported event; snapshots keep loading them cheap.
+        "IS_SNAPSHOTTING_ENABLED": "y",
     }
 
 
@@ -128,12 +143,25 @@ def bootstrap(
         app, ConnectionsProjection(view), poll_interval=settings.projection_poll_interval
     )
     app.add_listener(follower.wake)
+    connections = ConnectionService(app, the_discovery, the_vault)
+    schedules = ScheduleService(app)
+    sync_state = SyncState(operational_database(settings, "sync"))
+    syncer = AccountSyncer(
+        app, connections, schedules, the_vault, sync_state,
+        CalDAVSettings(
+            settings.caldav_url, settings.caldav_timeout, settings.caldav_verify_tls, settings.caldav_batch_size
+        ),
+    )
     return Container(
         settings=settings,
         app=app,
-        connections=ConnectionService(app, the_discovery, the_vault),
+        connections=connections,
         configurations=ConfigurationService(app),
+        schedules=schedules,
         connection_view=view,
         follower=follower,
         vault=the_vault,
+        sync_state=sync_state,
+        scheduler=SyncScheduler(syncer, sync_state, view, interval=settings.sync_interval),
+        sync_status=SyncStatusReader(schedules, sync_state),
     )

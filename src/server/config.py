@@ -43,6 +43,10 @@ class Settings:
     log_level: str = "INFO"
     tls_cert_file: str = ""
     tls_key_file: str = ""
+    sync_interval: float = 60.0
+    sync_enabled: bool = True
+    sync_now_wait: float = 60.0
+    caldav_batch_size: int = 250
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -92,6 +96,10 @@ class Settings:
             log_level=get("LOG_LEVEL", "INFO").upper(),
             tls_cert_file=tls_cert,
             tls_key_file=tls_key,
+            sync_interval=_positive(get, "SYNC_INTERVAL", "60"),
+            sync_enabled=get("SYNC_ENABLED", "true").lower() in ("true", "1", "yes"),
+            sync_now_wait=_positive(get, "SYNC_NOW_WAIT", "60"),
+            caldav_batch_size=int(_positive(get, "CALDAV_BATCH_SIZE", "250")),
         )
 
     def key_bytes(self, name: str) -> bytes:

@@ -61,6 +61,7 @@ _DOMAIN_CODES: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
     (errors.ProviderProtocolError, grpc.StatusCode.UNAVAILABLE),
     (errors.ReadModelBehind, grpc.StatusCode.UNAVAILABLE),
     (errors.CalendarNotWritable, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.SyncInProgress, grpc.StatusCode.UNAVAILABLE),
 ]
 
 

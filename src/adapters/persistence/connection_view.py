@@ -73,6 +73,11 @@ _LIST_CONNECTIONS = """
       AND (%(include_disconnected)s OR status <> 'disconnected')
       AND created_position > %(after_position)s
     ORDER BY created_position LIMIT %(limit)s"""
+_OF_ACCOUNT = """
+    SELECT connection_id FROM {t}connection_view
+    WHERE account_id = %(account_id)s AND status <> 'disconnected' ORDER BY created_position"""
+_ACTIVE_ACCOUNTS = """
+    SELECT DISTINCT account_id FROM {t}connection_view WHERE status <> 'disconnected'"""
 _LIST_CALENDARS = """
     SELECT * FROM {t}connection_calendar_view
     WHERE connection_id = %(connection_id)s AND ordinal > %(after_ordinal)s
@@ -155,6 +160,13 @@ class ConnectionViewMixin(SQLViewMixin):
             },
         )
         return [_record(r) for r in rows]
+
+    def connections_of_account(self, account_id: str) -> list[str]:
+        """Ids of the account's connections that are not disconnected, in every sub-account."""
+        return [r["connection_id"] for r in self.read(_OF_ACCOUNT, {"account_id": account_id})]
+
+    def active_account_ids(self) -> list[str]:
+        return [r["account_id"] for r in self.read(_ACTIVE_ACCOUNTS, {})]
 
     def list_calendars(
         self, connection_id: str, after_ordinal: int, limit: int

@@ -1,0 +1,223 @@
+"""Syncs one iCloud account: every blocking calendar of every sub-account that
+connects it, each calendar fetched once, the changes recorded as commands.
+
+The worker holds no domain rules: the schedule service says which calendars to
+sync for whom and records what was found; this module only talks CalDAV,
+parses, and keeps the operational health and progress figures.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from adapters.icloud.dav import CalDAVAccount
+from adapters.icloud.ical import UnparsableResource, parse_resource
+from adapters.icloud.sync import CalendarFetcher, Listing, SyncTokenRefused
+from adapters.persistence.sync_state import SyncState
+from calendar_domain.application import CalendarIntegration
+from calendar_domain.connection import Connection, ConnectionStatus
+from calendar_domain.connection_service import ConnectionService
+from calendar_domain.errors import (
+    DomainError,
+    InvalidCredentials,
+    NotFound,
+    ProviderThrottled,
+    ProviderUnavailable,
+)
+from calendar_domain.ports import CredentialVault
+from calendar_domain.schedule import CalendarChanges, ImportedSeries, SkippedResource
+from calendar_domain.schedule_service import ScheduleService, SyncTarget
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AccountSyncReport:
+    account_id: str
+    calendars_synced: int = 0
+    calendars_failed: int = 0
+    position: int = 0
+    errors: list[str] = field(default_factory=list)
+    throttled_for: float | None = None  # seconds the provider asked us to wait
+    reconnect_required: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CalDAVSettings:
+    base_url: str
+    timeout: float
+    verify_tls: bool | str = True
+    batch_size: int = 250
+
+
+class AccountSyncer:
+    def __init__(
+        self,
+        app: CalendarIntegration,
+        connections: ConnectionService,
+        schedules: ScheduleService,
+        vault: CredentialVault,
+        state: SyncState,
+        caldav: CalDAVSettings,
+    ) -> None:
+        self._app = app
+        self._connections = connections
+        self._schedules = schedules
+        self._vault = vault
+        self._state = state
+        self._caldav = caldav
+
+    def sync(self, account_id: str, connection_ids: list[str]) -> AccountSyncReport:
+        """Syncs the account through the first working credentials among its connections."""
+        report = AccountSyncReport(account_id)
+        connections = [
+            c for c in (self._app.find(uuid.UUID(i), Connection) for i in connection_ids)
+            if c is not None and c.status is ConnectionStatus.ACTIVE
+        ]
+        targets = self._schedules.sync_targets(connections)
+        by_calendar: dict[str, list[SyncTarget]] = defaultdict(list)
+        for target in targets:
+            by_calendar[target.calendar_id].append(target)
+        pending = dict(by_calendar)
+        for connection in connections:
+            if not pending:
+                break
+            try:
+                password = self._vault.fetch(connection.credential_ref)
+            except NotFound:
+                continue
+            try:
+                with CalDAVAccount(
+                    self._caldav.base_url, connection.apple_id, password,
+                    timeout=self._caldav.timeout, verify_tls=self._caldav.verify_tls,
+                ) as account:
+                    for calendar_id in list(pending):
+                        self._sync_calendar(account, account_id, pending[calendar_id], report)
+                        del pending[calendar_id]
+            except InvalidCredentials as refused:
+                # Apple revoked this app-specific password: the connection needs the
+                # user; the account may still be reachable through another one.
+                self._connections.require_reconnect(connection.sub_account_id, str(connection.id), refused.message)
+                report.reconnect_required.append(str(connection.id))
+                for calendar_id in pending:
+                    self._state.failed(account_id, calendar_id, refused.message)
+            except ProviderThrottled as throttled:
+                report.throttled_for = throttled.retry_after
+                report.errors.append(throttled.message)
+                break
+            except DomainError as failure:
+                report.errors.append(failure.message)
+                break
+        report.calendars_failed += len(pending)
+        return report
+
+    def _sync_calendar(
+        self, account: CalDAVAccount, account_id: str, targets: list[SyncTarget], report: AccountSyncReport
+    ) -> None:
+        calendar_id = targets[0].calendar_id
+        self._state.started(account_id, calendar_id, time.time())
+        try:
+            found = self._fetch_changes(account, account_id, targets)
+            report.position = max(report.position, self._schedules.record_changes(found))
+        except InvalidCredentials:
+            raise  # the caller tries the account's other credentials first
+        except (ProviderUnavailable, ProviderThrottled) as failure:
+            self._state.failed(account_id, calendar_id, failure.message)
+            raise  # the server is down or busy: stop this account's sync, back off
+        except DomainError as failure:
+            # This calendar answered wrongly; the account's other calendars may not.
+            self._state.failed(account_id, calendar_id, failure.message)
+            report.errors.append(failure.message)
+            report.calendars_failed += 1
+            return
+        self._state.succeeded(account_id, calendar_id, time.time())
+        report.calendars_synced += 1
+
+    def _fetch_changes(
+        self, account: CalDAVAccount, account_id: str, targets: list[SyncTarget]
+    ) -> list[tuple[SyncTarget, CalendarChanges]]:
+        fetcher = CalendarFetcher(account, batch_size=self._caldav.batch_size)
+        href, calendar_id = targets[0].href, targets[0].calendar_id
+        fetched_at = datetime.now(UTC)
+        groups: dict[str | None, list[SyncTarget]] = defaultdict(list)
+        for target in targets:
+            groups[target.checkpoint or None].append(target)
+        plans: list[tuple[SyncTarget, Listing, dict[str, str], set[str]]] = []
+        for token, members in groups.items():
+            listing = self._listing(fetcher, href, token)
+            for target in members:
+                changed, deleted = _diff(target, listing)
+                plans.append((target, listing, changed, deleted))
+        wanted = sorted({h for _, _, changed, _ in plans for h in changed})
+        done = 0
+
+        def progress(count: int) -> None:
+            nonlocal done
+            done += count
+            self._state.progress(account_id, calendar_id, done, len(wanted))
+
+        self._state.progress(account_id, calendar_id, 0, len(wanted))
+        data = {h: (etag, body) for h, etag, body in fetcher.fetch(href, wanted, progress)}
+        parsed: dict[tuple[str, str], ImportedSeries | SkippedResource] = {}
+        found = []
+        for target, listing, changed, deleted in plans:
+            series: list[ImportedSeries] = []
+            skipped: list[SkippedResource] = []
+            for h in sorted(changed):
+                if h not in data:
+                    continue  # deleted between listing and fetching; the next sync says so
+                key = (h, target.time_zone)
+                if key not in parsed:
+                    parsed[key] = _parse(h, *data[h], target.time_zone)
+                item = parsed[key]
+                (series if isinstance(item, ImportedSeries) else skipped).append(item)  # type: ignore[arg-type]
+            found.append(
+                (target, CalendarChanges(calendar_id, series, skipped, sorted(deleted), listing.sync_token, fetched_at))
+            )
+        return found
+
+    @staticmethod
+    def _listing(fetcher: CalendarFetcher, href: str, token: str | None) -> Listing:
+        if token:
+            try:
+                return fetcher.changes_since(href, token)
+            except SyncTokenRefused:
+                log.info("sync token refused for %s; listing every member", href)
+        return fetcher.full_listing(href)
+
+
+def _diff(target: SyncTarget, listing: Listing) -> tuple[dict[str, str], set[str]]:
+    """Members to fetch (etag differs from what this schedule knows) and members gone."""
+    changed = {
+        h: etag for h, etag in listing.etags.items()
+        if h not in target.known or target.known[h].etag != etag or not etag
+    }
+    if listing.complete:
+        deleted = set(target.known) - set(listing.etags)
+    else:
+        deleted = set(listing.deleted) & set(target.known)
+    return changed, deleted
+
+
+def _parse(href: str, etag: str, body: str, time_zone: str) -> ImportedSeries | SkippedResource:
+    try:
+        parsed = parse_resource(body, default_tz=time_zone)
+    except UnparsableResource as bad:
+        return SkippedResource(href, etag, bad.reason)
+    return ImportedSeries(
+        href=href,
+        etag=etag,
+        uid=parsed.uid,
+        summary=parsed.summary,
+        location=parsed.location,
+        recurring=parsed.recurring,
+        all_day=parsed.all_day,
+        first_start=parsed.first_start,
+        last_end=parsed.last_end,
+        ical=parsed.ical,
+    )
