@@ -19,7 +19,7 @@ from calendarintegration.v1 import sync_pb2_grpc
 from server.auth import Authenticator, Caller
 from server.convert import timestamp
 from server.handlers import ServicerBase, rpc
-from server.validation import Violations, page_token
+from server.validation import Violations, offset_page
 
 DEFAULT_PAGE = 100
 
@@ -81,11 +81,8 @@ class SyncServicer(ServicerBase, sync_pb2_grpc.SyncServiceServicer):
             for href, known in sorted(schedule.known(calendar_id).items())
             if known.uid
         ]
-        page = slots[after : after + size]
-        more = after + size < len(slots)
-        return pb.ListBlockedSlotsResponse(
-            blocked_slots=page, next_page_token=page_token("slots", after + size) if more else ""
-        )
+        page, token = offset_page(slots, after, size, "slots")
+        return pb.ListBlockedSlotsResponse(blocked_slots=page, next_page_token=token)
 
     @rpc
     def ListSkippedResources(self, request: Any, context: Any, caller: Caller) -> pb.ListSkippedResourcesResponse:
@@ -104,11 +101,8 @@ class SyncServicer(ServicerBase, sync_pb2_grpc.SyncServiceServicer):
             for href, known in sorted(schedule.known(calendar_id).items())
             if known.skipped_reason
         ]
-        page = skipped[after : after + size]
-        more = after + size < len(skipped)
-        return pb.ListSkippedResourcesResponse(
-            skipped_resources=page, next_page_token=page_token("skipped", after + size) if more else ""
-        )
+        page, token = offset_page(skipped, after, size, "skipped")
+        return pb.ListSkippedResourcesResponse(skipped_resources=page, next_page_token=token)
 
     # -- helpers -------------------------------------------------------------------
 

@@ -65,3 +65,9 @@ class Violations:
 
 def page_token(kind: str, key: int) -> str:
     return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode()
+
+
+def offset_page(items: list[T], after: int, size: int, kind: str) -> tuple[list[T], str]:
+    """One page of an in-memory list, and the token of the next page ("" at the end)."""
+    page = items[after : after + size]
+    return page, page_token(kind, after + size) if after + size < len(items) else ""
