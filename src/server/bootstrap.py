@@ -19,7 +19,7 @@ from adapters.icloud.sync_worker import AccountSyncer, CalDAVSettings
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
 from adapters.persistence.follower import ProjectionFollower
 from adapters.persistence.sync_state import SyncState
-from adapters.persistence.database import Database
+from adapters.persistence.database import Database, ThreadLocalReader
 from adapters.persistence.vault import CredentialVault
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.connection_projection import ConnectionReadModel, ConnectionsProjection
@@ -124,7 +124,12 @@ def build_connection_view(settings: Settings) -> Any:
     env["CREATE_TABLE"] = "y"
     factory = InfrastructureFactory.construct(env)
     view_class = PostgresConnectionView if settings.event_store == "postgres" else SQLiteConnectionView
-    return factory.tracking_recorder(view_class)  # type: ignore[arg-type]
+    view: Any = factory.tracking_recorder(view_class)  # type: ignore[arg-type]
+    if settings.event_store == "postgres":
+        view.reader = ThreadLocalReader(conninfo=conninfo_to_dict(settings.postgres_url))
+    else:
+        view.reader = ThreadLocalReader(sqlite_path=env["SQLITE_DBNAME"])
+    return view
 
 
 def bootstrap(

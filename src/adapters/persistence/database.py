@@ -63,3 +63,38 @@ class Database:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+class ThreadLocalReader:
+    """Read-only queries on one connection per thread, each statement on its own
+    (no BEGIN/ROLLBACK, no pool lock): the hot path of read-model queries.
+
+    A single SELECT sees one consistent snapshot on both databases, which is all a
+    read-model query needs.
+    """
+
+    def __init__(self, *, sqlite_path: str | None = None, conninfo: dict[str, Any] | None = None) -> None:
+        self._sqlite_path = sqlite_path
+        self._conninfo = conninfo
+        self._local = threading.local()
+
+    def _connection(self) -> Any:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            if self._sqlite_path is not None:
+                db = sqlite3.connect(self._sqlite_path, check_same_thread=False, isolation_level=None, timeout=10)
+                db.row_factory = sqlite3.Row
+                db.execute("PRAGMA query_only = ON")
+            else:
+                from psycopg.rows import dict_row
+
+                db = psycopg.connect(**(self._conninfo or {}), autocommit=True, row_factory=dict_row)
+            self._local.db = db
+        return db
+
+    def read(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        try:
+            return list(self._connection().execute(sql, params).fetchall())
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            self._local.db = None  # reconnect on the next call
+            raise

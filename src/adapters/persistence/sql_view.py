@@ -12,6 +12,8 @@ from typing import Any
 
 from eventsourcing.persistence import Tracking
 
+from adapters.persistence.database import ThreadLocalReader
+
 _NAMED = re.compile(r"%\((\w+)\)s")
 
 
@@ -20,15 +22,18 @@ class SQLViewMixin:
 
     datastore: Any
     dialect: str = ""
+    reader: ThreadLocalReader | None = None  # set by the bootstrap for fast queries
+    _statements: dict[str, str]
 
     def table_prefix(self) -> str:
         return f'"{self.datastore.schema}".' if self.dialect == "postgres" else ""
 
     def statement(self, sql: str) -> str:
-        sql = sql.replace("{t}", self.table_prefix())
-        if self.dialect == "sqlite":
-            sql = _NAMED.sub(r":\1", sql)
-        return sql
+        cache = self.__dict__.setdefault("_statements", {})
+        if sql not in cache:
+            text = sql.replace("{t}", self.table_prefix())
+            cache[sql] = _NAMED.sub(r":\1", text) if self.dialect == "sqlite" else text
+        return cache[sql]
 
     def write(self, tracking: Tracking, *statements: tuple[str, dict[str, Any]]) -> None:
         """Runs the statements and records the tracking position, in one transaction."""
@@ -48,6 +53,8 @@ class SQLViewMixin:
             self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
 
     def read(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        if self.reader is not None:
+            return self.reader.read(self.statement(sql), params)
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(self.statement(sql), params)
             return list(cursor.fetchall())
