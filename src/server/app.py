@@ -53,7 +53,7 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
     connection_servicer.register(
         server,
         connection_servicer.ConnectionServicer(
-            authenticator, container.connections, container.connection_view, gate
+            authenticator, container.connections, container.connection_view, container.connection_cache, gate
         ),
     )
     configuration_servicer.register(

@@ -19,6 +19,7 @@ from adapters.icloud.sync_worker import AccountSyncer, CalDAVSettings
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
 from adapters.persistence.follower import ProjectionFollower
 from adapters.persistence.sync_state import SyncState
+from adapters.persistence.connection_cache import ConnectionCache
 from adapters.persistence.database import Database, ThreadLocalReader
 from adapters.persistence.vault import CredentialVault
 from calendar_domain.application import CalendarIntegration
@@ -41,6 +42,7 @@ class Container:
     configurations: ConfigurationService
     schedules: ScheduleService
     connection_view: ConnectionReadModel
+    connection_cache: ConnectionCache
     follower: ProjectionFollower
     vault: Any
     sync_state: SyncState
@@ -144,9 +146,10 @@ def bootstrap(
         settings.caldav_url, timeout=settings.caldav_timeout, verify_tls=settings.caldav_verify_tls
     )
     view = build_connection_view(settings)
-    follower = ProjectionFollower(
-        app, ConnectionsProjection(view), poll_interval=settings.projection_poll_interval
-    )
+    projection = ConnectionsProjection(view)
+    cache = ConnectionCache(view)
+    projection.on_change.append(cache.changed)
+    follower = ProjectionFollower(app, projection, poll_interval=settings.projection_poll_interval)
     app.add_listener(follower.wake)
     connections = ConnectionService(app, the_discovery, the_vault)
     schedules = ScheduleService(app)
@@ -164,6 +167,7 @@ def bootstrap(
         configurations=ConfigurationService(app),
         schedules=schedules,
         connection_view=view,
+        connection_cache=cache,
         follower=follower,
         vault=the_vault,
         sync_state=sync_state,

@@ -6,6 +6,7 @@ from typing import Any
 
 import grpc
 
+from adapters.persistence.connection_cache import ConnectionCache
 from calendar_domain import values
 from calendar_domain.connection_projection import ConnectionReadModel
 from calendar_domain.connection_service import ConnectAccount, ConnectionService
@@ -27,11 +28,13 @@ class ConnectionServicer(ServicerBase, connection_pb2_grpc.ConnectionServiceServ
         authenticator: Authenticator,
         connections: ConnectionService,
         view: ConnectionReadModel,
+        cache: ConnectionCache,
         gate: ReadGate,
     ) -> None:
         super().__init__(authenticator)
         self._connections = connections
         self._view = view
+        self._cache = cache
         self._gate = gate
 
     # -- commands ------------------------------------------------------------------
@@ -164,7 +167,7 @@ class ConnectionServicer(ServicerBase, connection_pb2_grpc.ConnectionServiceServ
 
     def _record(self, request: Any) -> Any:
         connection_id = str(values.uuid_id("connection_id", request.connection_id))
-        record = self._view.get_connection(request.sub_account_id, connection_id)
+        record = self._cache.get_connection(request.sub_account_id, connection_id)
         if record is None:
             raise NotFound(
                 f"connection {request.connection_id} not found", connection_id=request.connection_id
