@@ -71,6 +71,8 @@ class AccountSyncer:
         self._vault = vault
         self._state = state
         self._caldav = caldav
+        # account id -> calendar home URL (on iCloud: on the account's partition host)
+        self._homes: dict[str, str] = {}
 
     def sync(self, account_id: str, connection_ids: list[str]) -> AccountSyncReport:
         """Syncs the account through the first working credentials among its connections."""
@@ -95,10 +97,12 @@ class AccountSyncer:
                 with CalDAVAccount(
                     self._caldav.base_url, connection.apple_id, password,
                     timeout=self._caldav.timeout, verify_tls=self._caldav.verify_tls,
+                    home_url=self._homes.get(account_id),
                 ) as account:
                     for calendar_id in list(pending):
                         self._sync_calendar(account, account_id, pending[calendar_id], report)
                         del pending[calendar_id]
+                    self._homes[account_id] = account.home_url()
             except InvalidCredentials as refused:
                 # Apple revoked this app-specific password: the connection needs the
                 # user; the account may still be reachable through another one.
@@ -113,6 +117,9 @@ class AccountSyncer:
             except DomainError as failure:
                 report.errors.append(failure.message)
                 break
+        if report.errors or report.reconnect_required:
+            # The account may have moved to another partition host: look again next time.
+            self._homes.pop(account_id, None)
         report.calendars_failed += len(pending)
         return report
 
