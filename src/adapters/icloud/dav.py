@@ -22,6 +22,7 @@ from caldav.davclient import DAVClient
 from caldav.elements import cdav, dav
 from caldav.elements.base import BaseElement
 from caldav.lib import error
+from caldav.lib.url import URL
 from caldav.response import DAVResponse, PropfindResult
 from lxml import etree
 
@@ -71,7 +72,9 @@ class CalDAVAccount:
             rate_limit_handle=False,  # never sleep on 429/503: the scheduler backs off
         )
         # A home found earlier saves the two discovery PROPFINDs of every sync.
-        self._home: str | None = home_url
+        self._home: str | None = None
+        if home_url:
+            self._settle_home(home_url)
 
     def close(self) -> None:
         self.client.close()
@@ -86,8 +89,16 @@ class CalDAVAccount:
         """The absolute URL of the calendar home (two PROPFINDs, once per session)."""
         if self._home is None:
             principal = self.href_property(self.base_url, dav.CurrentUserPrincipal(), "current-user-principal")
-            self._home = self.href_property(principal, cdav.CalendarHomeSet(), "calendar-home-set")
+            self._settle_home(self.href_property(principal, cdav.CalendarHomeSet(), "calendar-home-set"))
+        assert self._home is not None
         return self._home
+
+    def _settle_home(self, home: str) -> None:
+        """Talk to the host that serves the home from now on (iCloud's partition
+        host): the caldav client resolves every calendar URL against its own."""
+        self._home = home
+        if origin(home) != origin(str(self.client.url)):
+            self.client.url = URL.objectify(origin(home))
 
     def url_of(self, href: str) -> str:
         """An href (a path) on the host that serves the calendar home."""

@@ -1,0 +1,62 @@
+"""Connecting and syncing against answers shaped like iCloud's: a partition host,
+the collection listed among its own changes, 404 propstats that are not deletions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from calendar_domain.connection_service import ConnectAccount
+from server.bootstrap import Container, bootstrap
+from tests.support import recorded_icloud as rec
+from tests.support.recorded_icloud import RecordedICloud
+from tests.support.stores import settings_for
+
+
+@pytest.fixture
+def icloud() -> Iterator[RecordedICloud]:
+    with RecordedICloud() as server:
+        yield server
+
+
+@pytest.fixture
+def container(icloud: RecordedICloud, tmp_path: Path) -> Iterator[Container]:
+    with settings_for("sqlite", tmp_path, caldav_url=icloud.url, caldav_timeout=10, sync_enabled=False) as settings:
+        made = bootstrap(settings)
+        made.start()
+        try:
+            yield made
+        finally:
+            made.close()
+
+
+def test_discovery_follows_the_partition_host_and_reads_apple_colours(icloud: RecordedICloud, container: Container) -> None:
+    connection = container.connections.connect(ConnectAccount("loc-1", "u1", icloud.username, icloud.password)).connection
+    [home] = connection.calendar_list()
+    assert home.href == rec.CALENDAR and home.color == "#FF2968" and home.writable
+    listeners = {listener for listener, _, _ in icloud.requests}
+    assert listeners == {"front", "partition"}
+
+
+def test_sync_skips_the_collection_itself_and_keeps_members_answered_with_a_404_propstat(
+    icloud: RecordedICloud, container: Container
+) -> None:
+    connection = container.connections.connect(ConnectAccount("loc-1", "u1", icloud.username, icloud.password)).connection
+    [home] = connection.calendar_list()
+    container.configurations.add_conflict("loc-1", "u1", str(connection.id), home.calendar_id)
+    container.scheduler.sync_now(str(connection.account_id), wait=10)
+    schedule = container.schedules.schedule("loc-1", "u1")
+    first = schedule.known(home.calendar_id)
+    assert rec.CALENDAR not in first
+    assert set(first) == {rec.DENTIST_HREF, rec.CHANGED_HREF, rec.DELETED_HREF}
+    assert rec.PARTIAL_HREF not in first, "a member whose calendar-data is a 404 has nothing to import"
+
+    report = container.scheduler.sync_now(str(connection.account_id), wait=10)
+    assert not report.errors
+    after = container.schedules.schedule("loc-1", "u1").known(home.calendar_id)
+    assert rec.DELETED_HREF not in after, "a response-level 404 is a deletion"
+    assert after[rec.DENTIST_HREF] == first[rec.DENTIST_HREF], "404 propstats of others delete nothing"
+    assert after[rec.CHANGED_HREF].etag != first[rec.CHANGED_HREF].etag
+    assert set(after) == {rec.DENTIST_HREF, rec.CHANGED_HREF}
