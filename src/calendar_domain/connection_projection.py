@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from eventsourcing.dispatch import singledispatchmethod
@@ -92,12 +91,6 @@ class ConnectionsProjection(Projection[Any]):
     def __init__(self, view: TrackingRecorder) -> None:
         super().__init__(view)
         self.read_model: ConnectionReadModel = view  # type: ignore[assignment]
-        # Told which connection changed, after the view has recorded it (caches).
-        self.on_change: list[Callable[[str], None]] = []
-
-    def _changed(self, connection_id: str) -> None:
-        for listener in self.on_change:
-            listener(connection_id)
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
@@ -123,7 +116,6 @@ class ConnectionsProjection(Projection[Any]):
             ),
             tracking,
         )
-        self._changed(str(domain_event.originator_id))
 
     @process_event.register
     def _(self, domain_event: Connection.CalendarsDiscovered, tracking: Tracking) -> None:
@@ -136,7 +128,6 @@ class ConnectionsProjection(Projection[Any]):
             domain_event.originator_version,
             tracking,
         )
-        self._changed(str(domain_event.originator_id))
 
     @process_event.register
     def _(self, domain_event: Connection.CredentialsReplaced, tracking: Tracking) -> None:
@@ -158,4 +149,3 @@ class ConnectionsProjection(Projection[Any]):
             domain_event.originator_version,
             tracking,
         )
-        self._changed(str(domain_event.originator_id))

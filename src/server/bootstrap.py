@@ -146,10 +146,9 @@ def bootstrap(
         settings.caldav_url, timeout=settings.caldav_timeout, verify_tls=settings.caldav_verify_tls
     )
     view = build_connection_view(settings)
-    projection = ConnectionsProjection(view)
     cache = ConnectionCache(view)
-    projection.on_change.append(cache.changed)
-    follower = ProjectionFollower(app, projection, poll_interval=settings.projection_poll_interval)
+    follower = ProjectionFollower(app, ConnectionsProjection(view), poll_interval=settings.projection_poll_interval)
+    follower.after_event.append(cache.event_recorded)
     app.add_listener(follower.wake)
     connections = ConnectionService(app, the_discovery, the_vault)
     schedules = ScheduleService(app)

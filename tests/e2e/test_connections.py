@@ -132,8 +132,15 @@ def test_replacing_credentials_accepts_only_a_working_password(service: Service,
 
 def test_disconnecting_is_recorded_and_idempotent(service: Service, account) -> None:
     answer = connect(service, account)
+    get = pb.GetConnectionRequest(
+        sub_account_id="loc-1", connection_id=answer.connection.connection_id, min_position=answer.position
+    )
+    assert service.connections.GetConnection(get, metadata=auth()).connection.status == pb.CONNECTION_STATUS_ACTIVE
     request = pb.DisconnectRequest(sub_account_id="loc-1", connection_id=answer.connection.connection_id)
     first = service.connections.Disconnect(request, metadata=auth())
+    get.min_position = first.position
+    got = service.connections.GetConnection(get, metadata=auth()).connection
+    assert got.status == pb.CONNECTION_STATUS_DISCONNECTED, "a cached read never outlives the change"
     second = service.connections.Disconnect(request, metadata=auth())
     assert first.connection.status == second.connection.status == pb.CONNECTION_STATUS_DISCONNECTED
     assert second.connection.version == first.connection.version

@@ -190,3 +190,40 @@ def test_the_same_account_in_two_sub_accounts_is_fetched_once(faulty: Faulty) ->
     faulty.sync()
     assert faulty.proxy.count(match=SYNC_REPORT) == 1
     assert faulty.uids("loc-1") == faulty.uids("loc-2") == {"uid-a"}
+
+
+@pytest.mark.postgres
+def test_two_workers_on_one_postgresql_never_sync_the_same_account_at_once(
+    radicale: CalDAVTestServer, tmp_path: Path
+) -> None:
+    import threading
+
+    user, password = new_account(radicale)
+    path = radicale.create_calendar(user, password, "home", "Home")
+    radicale.put_ics(user, password, f"{path}a.ics", event("uid-a"))
+    with FaultProxy.for_server(radicale) as proxy:
+        with settings_for("postgres", tmp_path, caldav_url=proxy.url, caldav_timeout=10, sync_enabled=False) as settings:
+            first, second = bootstrap(settings), bootstrap(settings)
+            for worker in (first, second):
+                worker.start()
+            try:
+                connection = first.connections.connect(ConnectAccount("loc-1", "u1", user, password)).connection
+                first.configurations.add_conflict("loc-1", "u1", str(connection.id), connection.calendar_list()[0].calendar_id)
+                # Both processes follow the log into one view: the second skips what the
+                # first recorded, and still reaches the head.
+                assert second.follower.wait_for(first.app.head_position(), 10)
+                assert second.follower.error is None
+                proxy.delay(30, match=SYNC_REPORT, times=1)
+                synced: list[int] = []
+                running = threading.Thread(target=lambda: synced.append(first.scheduler.run_due()), daemon=True)
+                running.start()
+                proxy.wait_until_held(1, timeout=20)
+                assert second.scheduler.run_due() == 0, "the account is leased by the first worker"
+                proxy.release()
+                running.join(30)
+                assert synced == [1]
+                assert proxy.count(match=SYNC_REPORT) == 1
+                assert second.scheduler.run_due() == 0, "and it is not due again before its interval"
+            finally:
+                first.close()
+                second.close()

@@ -1,15 +1,17 @@
 """Connection reads from memory: the hot path of GetConnection.
 
-A read-through cache over the connections view. The projection tells it which
-connection an event touched right after writing the view, and the entry is
-dropped; the next read takes the new row. A read that raced with such a drop
+A read-through cache over the connections view. The log follower tells it
+which connection an event touched once the view holds that event (whichever
+process wrote it), and the entry is dropped; the next read takes the new row. A read that raced with such a drop
 does not store what it read (generation check), so a stale row is never kept.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
+from calendar_domain.connection import Connection
 from calendar_domain.connection_projection import ConnectionReadModel, ConnectionRecord
 
 MAX_ENTRIES = 100_000
@@ -36,6 +38,11 @@ class ConnectionCache:
                         self._entries.clear()
                     self._entries[connection_id] = record
         return record if record.sub_account_id == sub_account_id else None
+
+    def event_recorded(self, domain_event: Any) -> None:
+        """Follower hook: a connection's event is in the view; forget the old row."""
+        if isinstance(domain_event, Connection.Event):
+            self.changed(str(domain_event.originator_id))
 
     def changed(self, connection_id: str) -> None:
         with self._lock:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.application import Application
@@ -38,6 +39,8 @@ class ProjectionFollower:
         self._position = 0
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        # Called with each domain event once the read model holds it (caches).
+        self.after_event: list[Callable[[Any], None]] = []
 
     @property
     def position(self) -> int:
@@ -94,7 +97,16 @@ class ProjectionFollower:
         )
         for notification in notifications:
             domain_event = self._app.mapper.to_domain_event(notification)
-            self._projection.process_event(domain_event, Tracking(self._app.name, notification.id))
+            try:
+                self._projection.process_event(domain_event, Tracking(self._app.name, notification.id))
+            except Exception:
+                # Another process following the same log into the same view may have
+                # recorded this event first (its tracking row says so): then it is
+                # done, exactly once, and this follower moves on.
+                if (self._view.max_tracking_id(self._app.name) or 0) < notification.id:
+                    raise
+            for listener in self.after_event:
+                listener(domain_event)
             with self._progress:
                 self._position = notification.id
                 self._progress.notify_all()
