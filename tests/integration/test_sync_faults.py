@@ -227,3 +227,30 @@ def test_two_workers_on_one_postgresql_never_sync_the_same_account_at_once(
             finally:
                 first.close()
                 second.close()
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (403, '<?xml version="1.0"?><D:error xmlns:D="DAV:"><D:supported-report/></D:error>'),
+        (501, "Not Implemented"),
+        (400, "Bad Request"),
+    ],
+)
+def test_a_server_without_sync_collection_gets_an_etag_diff(
+    radicale: CalDAVTestServer, tmp_path: Path, status: int, body: str
+) -> None:
+    for faulty in faulty_world(radicale, tmp_path):
+        faulty.proxy.fail_with(status, body=body, match=SYNC_REPORT)
+        for name in ("a", "b", "c"):
+            faulty.put(f"{name}.ics", f"uid-{name}")
+        report = faulty.sync()
+        assert not report.errors, report.errors
+        assert faulty.uids() == {"uid-a", "uid-b", "uid-c"}
+        faulty.delete("b.ics")
+        faulty.put("c.ics", "uid-c", hour=16)
+        faulty.proxy.reset_log()
+        faulty.sync()
+        assert faulty.uids() == {"uid-a", "uid-c"}
+        methods = [r.method for r in faulty.proxy.requests if not SYNC_REPORT(r)]
+        assert methods == ["PROPFIND", "REPORT"], "one etag listing, one multiget of what changed"

@@ -86,18 +86,16 @@ class CalendarFetcher:
     def _sync_collection(self, calendar_href: str, sync_token: str | None) -> Listing:
         calendar = self._calendar(calendar_href)
         own = canonical_path(calendar_href)
-        try:
-            with translated_errors(str(calendar.url)):
-                self.requests += 1
+        with translated_errors(str(calendar.url)):
+            self.requests += 1
+            try:
                 found = calendar.get_objects_by_sync_token(
                     sync_token=sync_token, load_objects=False, disable_fallback=True
                 )
-        except error.ReportError as refused:
-            raise SyncTokenRefused(str(refused)) from None
-        except Exception as failure:
-            if _refuses_token(failure):
-                raise SyncTokenRefused(str(failure)) from None
-            raise
+            except error.DAVError as failure:
+                if _sync_refused(failure):
+                    raise SyncTokenRefused(str(failure)) from None
+                raise
         deleted = frozenset(canonical_path(str(u)) for u in found.deleted_urls) - {own}
         etags: dict[str, str] = {}
         for obj in found:
@@ -124,11 +122,13 @@ def _etag(value: object) -> str:
     return str(value or "").strip()
 
 
-def _refuses_token(failure: Exception) -> bool:
-    """A 403/409/412 carrying DAV:valid-sync-token (RFC 6578 3.2), as domain error or caldav's."""
-    cause = failure.__cause__ or failure
-    preconditions = getattr(cause, "preconditions", None) or ()
-    status = getattr(cause, "status", None)
-    return any("valid-sync-token" in str(p) for p in preconditions) or (
-        status is not None and int(status) in (409, 412) and "sync" in str(cause).lower()
-    )
+def _sync_refused(failure: error.DAVError) -> bool:
+    """The server will not answer this sync-collection: the token expired
+    (DAV:valid-sync-token, RFC 6578 3.2: Radicale 403, Xandikos and iCloud 412,
+    some 409), or it has no sync-collection at all (DAV:supported-report, 400,
+    405, 501). Then a full etag listing takes its place."""
+    preconditions = [str(p) for p in getattr(failure, "preconditions", None) or ()]
+    if any("valid-sync-token" in p or "supported-report" in p for p in preconditions):
+        return True
+    status = int(getattr(failure, "status", None) or 0)
+    return status in (400, 405, 409, 412, 501) or (isinstance(failure, error.ReportError) and not status)
