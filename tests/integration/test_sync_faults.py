@@ -3,8 +3,9 @@ nothing already imported is lost, and the state converges once the fault ends.""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -254,3 +255,36 @@ def test_a_server_without_sync_collection_gets_an_etag_diff(
         assert faulty.uids() == {"uid-a", "uid-c"}
         methods = [r.method for r in faulty.proxy.requests if not SYNC_REPORT(r)]
         assert methods == ["PROPFIND", "REPORT"], "one etag listing, one multiget of what changed"
+
+
+def test_the_poller_syncs_each_account_on_its_interval_without_being_asked(
+    radicale: CalDAVTestServer, tmp_path: Path
+) -> None:
+    user, password = new_account(radicale)
+    path = radicale.create_calendar(user, password, "home", "Home")
+    radicale.put_ics(user, password, f"{path}a.ics", event("uid-a"))
+    with settings_for("sqlite", tmp_path, caldav_url=radicale.base_url, sync_interval=0.5) as settings:
+        container = bootstrap(settings)
+        try:
+            connection = container.connections.connect(ConnectAccount("loc-1", "u1", user, password)).connection
+            container.configurations.add_conflict("loc-1", "u1", str(connection.id), connection.calendar_list()[0].calendar_id)
+            container.start()  # the poller starts with the service
+
+            def imported() -> set[str]:
+                schedule = container.schedules.schedule("loc-1", "u1")
+                return {k.uid for c in schedule.resources for k in schedule.known(c).values() if k.uid}
+
+            def wait_until(condition: Callable[[], bool], timeout: float = 30) -> bool:
+                deadline = time.monotonic() + timeout
+                done = threading.Event()
+                while not condition():
+                    if time.monotonic() > deadline:
+                        return False
+                    done.wait(0.1)
+                return True
+
+            assert wait_until(lambda: imported() == {"uid-a"})
+            radicale.put_ics(user, password, f"{path}b.ics", event("uid-b"))
+            assert wait_until(lambda: imported() == {"uid-a", "uid-b"}), "the next poll brings the change"
+        finally:
+            container.close()
