@@ -9,13 +9,23 @@ equal the expansion of the original resource.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from adapters.icloud.ical import ParsedResource, UnparsableResource, expand, parse_resource
+from adapters.icloud.ical import (
+    ParsedResource,
+    UnparsableResource,
+    expand,
+    parse_layout,
+    parse_resource,
+    parse_resource_general,
+)
+from adapters.icloud.ical_expand import scan_resource, vtimezone_entry
 from calendar_domain.busy import Occurrence
+from tests.support import recorded_icloud_ics
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "ical"
 BERLIN = "Europe/Berlin"
@@ -361,3 +371,153 @@ def test_parsed_resource_describes_the_event() -> None:
     assert _parse("cancelled_occurrence.ics").last_end == datetime(2026, 3, 4, 8, 45, tzinfo=UTC)
     # RDATE 8 May 09:00-10:00 CEST is the last.
     assert _parse("rdate.ics").last_end == datetime(2026, 5, 8, 8, 0, tzinfo=UTC)
+
+
+# -- The fast path ------------------------------------------------------------------
+#
+# parse_resource reads a resource of the usual shape by text and parses only part of
+# it (parse_layout); a plain single event's first_start/last_end come straight from
+# DTSTART/DTEND/DURATION. Each must describe a resource exactly as the general path
+# (parse_resource_general: all of it through icalendar, normalised, reloaded and
+# expanded) does, and reject what it rejects, with the same reason.
+
+_BERLIN_VTIMEZONE = _data("apple_event.ics").decode().split("BEGIN:VEVENT")[0].split("CALSCALE:GREGORIAN\r\n")[1]
+_START = "DTSTART;TZID=Europe/Berlin:20260329T013000\n"  # 01:30 CET, just before the change
+
+
+def _resource(event: str, calendar: str = "", after: str = "", vtimezone: str = _BERLIN_VTIMEZONE) -> str:
+    text = (
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\n" + calendar + vtimezone.replace("\r\n", "\n")
+        + "BEGIN:VEVENT\nUID:edge@example.com\nDTSTAMP:20260101T000000Z\nSUMMARY:Edge\n"
+        + event + "END:VEVENT\n" + after + "END:VCALENDAR\n"
+    )
+    return text.replace("\n", "\r\n")
+
+
+_CUSTOM = _BERLIN_VTIMEZONE.replace("TZID:Europe/Berlin", "TZID:Custom")
+_OVERRIDE = (
+    "BEGIN:VEVENT\nUID:edge@example.com\nSEQUENCE:1\nRECURRENCE-ID;TZID=Europe/Berlin:20260331T013000\n"
+    "DTSTART;TZID=Europe/Berlin:20260405T013000\nDTEND;TZID=Europe/Berlin:20260405T023000\nEND:VEVENT\n"
+)
+EDGE_CASES: dict[str, str | bytes] = {
+    "duration_across_dst": _resource(_START + "DURATION:PT3H\n"),
+    "duration_days_across_dst": _resource(_START + "DURATION:P1DT2H\n"),
+    "dtend_in_another_zone": _resource(_START + "DTEND;TZID=America/New_York:20260328T230000\n"),
+    "dtend_in_utc": _resource(_START + "DTEND:20260329T030000Z\n"),
+    "dtend_before_dtstart": _resource(_START + "DTEND;TZID=Europe/Berlin:20260329T003000\n"),
+    "dtend_and_duration": _resource(_START + "DTEND;TZID=Europe/Berlin:20260329T043000\nDURATION:PT1H\n"),
+    "date_start_timed_end": _resource("DTSTART;VALUE=DATE:20260329\nDTEND;TZID=Europe/Berlin:20260329T100000\n"),
+    "date_start_hour_duration": _resource("DTSTART;VALUE=DATE:20260329\nDURATION:PT1H\n"),
+    "date_start_day_duration": _resource("DTSTART;VALUE=DATE:20260328\nDURATION:P2D\n"),
+    "negative_duration": _resource(_START + "DURATION:-PT1H\n"),
+    "utc": _resource("DTSTART:20260329T003000Z\nDTEND:20260329T013000Z\n"),
+    "floating": _resource("DTSTART:20260329T013000\nDTEND:20260329T033000\n"),
+    "x_wr_timezone_utc": _resource("DTSTART:20260329T003000Z\nDTEND:20260329T013000Z\n", "X-WR-TIMEZONE:America/New_York\n"),
+    "unknown_x_wr_timezone": _resource("DTSTART:20260329T013000\n", "X-WR-TIMEZONE:Nowhere/Special\n"),
+    "julian_calendar": _resource(_START, "CALSCALE:JULIAN\n"),
+    "exdate_removes_the_only_instance": _resource(_START + "EXDATE;TZID=Europe/Berlin:20260329T013000\n"),
+    "start_in_dst_gap": _resource("DTSTART;TZID=Europe/Berlin:20260329T023000\nDTEND;TZID=Europe/Berlin:20260329T033000\n"),
+    "year_9999": _resource("DTSTART;VALUE=DATE:99991230\nDTEND;VALUE=DATE:99991231\n", vtimezone=""),
+    "two_dtstarts": _resource(_START + "DTSTART;TZID=Europe/Berlin:20260330T013000\n"),
+    "bad_dtend": _resource(_START + "DTEND:tomorrow\n"),
+    "bad_location_and_x_property": _resource(_START + 'LOCATION;X-A="open:Room\nX-APPLE-FOO;TZID=Nowhere:x\n'),
+    "bad_attendee_and_organizer": _resource(_START + "ATTENDEE;CN=A;;;:mailto:a@example.com\nORGANIZER:\n"),
+    "bad_valarm_value": _resource(_START + "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:soon\nEND:VALARM\n"),
+    "bad_valarm_line": _resource(_START + "BEGIN:VALARM\nACTION:DISPLAY\nno content line\nEND:VALARM\n"),
+    "bad_vtodo": _resource(_START, after="BEGIN:VTODO\nUID:t\nDUE:whenever\nEND:VTODO\n"),
+    "bad_unused_vtimezone": _resource(_START, vtimezone=_BERLIN_VTIMEZONE + _CUSTOM.replace("+0100", "x", 1)),
+    "bad_custom_vtimezone": _resource(
+        "DTSTART;TZID=Custom:20260329T013000\n", vtimezone=_CUSTOM.replace("FREQ=YEARLY", "FREQ=NEVER", 1)
+    ),
+    "custom_vtimezone": _resource("DTSTART;TZID=Custom:20260329T013000\nDURATION:PT2H\n", vtimezone=_CUSTOM),
+    "windows_name_without_vtimezone": _resource(
+        'DTSTART;TZID="W. Europe Standard Time":20260329T013000\nDURATION:PT1H\n', vtimezone=""
+    ),
+    "lower_case_names": _resource("dtstart;tzid=Europe/Berlin:20260329T013000\ndtend;TZID=Europe/Berlin:20260329T043000\n"),
+    "lf_line_endings": _resource(_START + "DTEND;TZID=Europe/Berlin:20260329T043000\n").replace("\r\n", "\n"),
+    "long_non_ascii_line": _resource(_START + "DESCRIPTION:" + "Grüße aus München – " * 12 + "\n"),
+    "count_series_with_duration": _resource(_START + "DURATION:PT3H\nRRULE:FREQ=WEEKLY;COUNT=3\n"),
+    "until_date_series": _resource(_START + "DTEND;TZID=Europe/Berlin:20260329T043000\nRRULE:FREQ=DAILY;UNTIL=20260402\n"),
+    "override_only": _resource("RECURRENCE-ID;TZID=Europe/Berlin:20260330T013000\n" + _START),
+    "override_with_lower_sequence": _resource(_START + "SEQUENCE:2\nRRULE:FREQ=DAILY;COUNT=3\n", after=_OVERRIDE),
+    "vevent_in_another_component": _resource(_START, after="BEGIN:X-GROUP\n" + _OVERRIDE + "END:X-GROUP\n"),
+    "second_vcalendar": _resource(_START) + "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+    "byte_order_mark": b"\xef\xbb\xbf" + _resource(_START).encode(),
+    "latin_1": _resource(_START + "DESCRIPTION:caf\xe9\n").encode("latin-1"),
+}
+
+
+def _outcome(parse: object, data: str | bytes) -> ParsedResource | str:
+    """The description without its ical text (compared by expansion), or why rejected."""
+    try:
+        parsed = parse(data, default_tz=BERLIN)  # type: ignore[operator]
+    except UnparsableResource as rejected:
+        return f"rejected: {rejected.reason}"
+    return replace(parsed, ical="")
+
+
+def _cases() -> list[tuple[str, str | bytes]]:
+    corpus = [(p.name, p.read_bytes()) for p in sorted(CORPUS.glob("*.ics"))]
+    recorded = [
+        (name, getattr(recorded_icloud_ics, name).replace("{sequence}", "1").replace("{summary}", "Dentist"))
+        for name in ("DENTIST", "STANDUP", "BIRTHDAY")
+    ]
+    return corpus + recorded + list(EDGE_CASES.items())
+
+
+@pytest.mark.parametrize(("name", "data"), _cases(), ids=[name for name, _ in _cases()])
+def test_fast_path_describes_like_the_general_path(name: str, data: str | bytes) -> None:
+    fast = _outcome(parse_resource, data)
+    assert fast == _outcome(parse_resource_general, data)
+    layout = scan_resource(data)
+    if layout is not None:  # a single event's span by expansion instead of directly
+        assert _outcome(lambda d, **kw: parse_layout(layout, direct=False, **kw), data) == fast
+    if isinstance(fast, str):
+        return
+    parsed, general = parse_resource(data, default_tz=BERLIN), parse_resource_general(data, default_tz=BERLIN)
+    window = (_utc(1989, 1, 1), _utc(2031, 1, 1))
+    assert expand(parsed.ical, *window, default_tz=BERLIN) == expand(general.ical, *window, default_tz=BERLIN)
+    assert parse_resource(parsed.ical, default_tz=BERLIN) == parsed  # stable
+    assert scan_resource(parsed.ical) is not None  # and itself of the usual shape
+
+
+def test_usual_resources_take_the_fast_path() -> None:
+    unusual = {"malformed_not_ical.ics", "bad_valarm_line", "vevent_in_another_component", "second_vcalendar"}
+    for name, data in _cases():
+        assert (scan_resource(data) is None) == (name in unusual), name
+
+
+def test_fast_normalised_copy_keeps_lines_as_written_and_folds_them() -> None:
+    data = EDGE_CASES["long_non_ascii_line"]
+    parsed = parse_resource(data, default_tz=BERLIN)
+    physical = parsed.ical.split("\r\n")
+    assert physical[-1] == "" and all(len(line.encode()) <= 75 for line in physical)
+    assert ("Grüße aus München – " * 12).strip() in parsed.ical.replace("\r\n ", "")
+    # Apple's folded structured location survives byte for byte once unfolded.
+    apple = parse_resource(_data("apple_event.ics"), default_tz=BERLIN).ical.replace("\r\n ", "")
+    assert "X-ADDRESS=\"Alexanderplatz 1\\\\n10178 Berlin\\\\nGermany\"" in apple
+    assert _parse("windows_tzid.ics").ical.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:Microsoft")
+
+
+def test_vtimezones_are_read_once_per_text_and_never_shared_between_texts() -> None:
+    plus1 = _data("custom_tzid_plus1.ics").decode()
+    plus5 = _data("custom_tzid_plus5.ics").decode()
+    text_of = {}
+    for name, data in (("plus1", plus1), ("plus5", plus5)):
+        (component,) = [c for c in scan_resource(data).components if c.name == "VTIMEZONE"]  # type: ignore[union-attr]
+        text_of[name] = "\r\n".join(component.lines)
+    first, second = vtimezone_entry(text_of["plus1"]), vtimezone_entry(text_of["plus5"])
+    assert first is vtimezone_entry(text_of["plus1"]) and first is not second
+    assert first is not None and second is not None and first.tzid == second.tzid == "Office Time"
+    # Alternating the two resources never lets one's zone leak into the other.
+    for _ in range(3):
+        assert _parse("custom_tzid_plus1.ics").first_start == datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
+        assert _parse("custom_tzid_plus5.ics").first_start == datetime(2026, 7, 1, 4, 0, tzinfo=UTC)
+
+
+def test_fast_path_matches_the_general_path_on_generated_icloud_resources() -> None:
+    from bench.ical_parse import generate  # the benchmark's resources: Apple-shaped
+
+    singles, series = generate(400, seed=11)
+    for data in singles[:60] + series:
+        assert _outcome(parse_resource, data) == _outcome(parse_resource_general, data)

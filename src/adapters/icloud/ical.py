@@ -3,26 +3,43 @@
 ``parse_resource`` checks a resource, describes it (``ParsedResource``) and keeps a
 normalised, privacy-reduced copy of it; ``expand`` turns that copy (or any resource)
 into ``Occurrence`` values for a time span. Expansion lives in ``ical_expand``.
+
+A first sync reads thousands of resources, so ``parse_resource`` costs about what
+``Calendar.from_ical`` does: a resource of the usual shape is split by its text
+(``scan_resource``), icalendar parses only the properties that matter here (plus
+anything that could make the resource unreadable) and each distinct VTIMEZONE text
+once, the normalised copy is cut from the text instead of re-serialised and parsed
+again, and a plain single event's span comes straight from DTSTART/DTEND/DURATION.
+Any other resource takes ``parse_resource_general``, the reference the tests hold
+the fast path to.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 import recurring_ical_events
 from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
 from icalendar import Calendar, Component
 
 from adapters.icloud.ical_expand import (
+    ComponentLines,
     LoadedCalendar,
+    ResourceLayout,
     UnparsableResource,
+    VTimezoneEntry,
+    check_parsed,
     expand,
     is_recurring,
     load_calendar,
+    load_parsed,
     occurrences_between,
     parse_checked,
+    scan_resource,
     to_utc,
+    used_tzids,
+    vtimezone_entry,
 )
 
 __all__ = ["ParsedResource", "UnparsableResource", "expand", "parse_resource"]
@@ -50,17 +67,63 @@ class ParsedResource:
 
 def parse_resource(data: str | bytes, *, default_tz: str) -> ParsedResource:
     """Check and describe one CalDAV resource; raise UnparsableResource if unusable."""
+    layout = scan_resource(data)
+    if layout is None:  # an unusual shape: the general path
+        return parse_resource_general(data, default_tz=default_tz)
+    return parse_layout(layout, default_tz=default_tz)
+
+
+def parse_resource_general(data: str | bytes, *, default_tz: str) -> ParsedResource:
+    """parse_resource for any resource: normalised by icalendar, then reloaded."""
     calendar, events = parse_checked(data)
     ical = _normalise(calendar, events)
     loaded = load_calendar(ical, default_tz=default_tz)
-    master = _master(loaded.events)
+    first_start, last_end = _span(loaded, direct=False)
+    return _describe(loaded, first_start, last_end, ical)
+
+
+# What the events of a usual resource are read from (see ResourceLayout.parse_text):
+# the description, everything that says when an event or its instances take place,
+# and SEQUENCE (an override older than its master is ignored).
+_READ_PROPERTIES = frozenset(
+    ("UID", "SUMMARY", "LOCATION", "SEQUENCE", "DTSTART", "DTEND", "DURATION")
+    + ("RRULE", "RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID")
+)
+
+
+def parse_layout(layout: ResourceLayout, *, default_tz: str, direct: bool = True) -> ParsedResource:
+    """parse_resource for a resource of the usual shape, parsed once and partly.
+
+    direct=False: compute first_start/last_end by expansion even for a single event.
+    """
+    vtimezones: list[tuple[ComponentLines, VTimezoneEntry]] = []
+    for component in layout.components:
+        if component.name == "VTIMEZONE":
+            entry = vtimezone_entry("\r\n".join(component.lines))
+            if entry is None:
+                raise UnparsableResource("not iCalendar data")
+            vtimezones.append((component, entry))
     try:
-        first_start = _first_start(loaded)
-        last_end = _last_end(loaded, first_start)
-    except UnparsableResource:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the libraries raise many kinds
-        raise UnparsableResource(f"cannot expand the event: {exc}") from exc
+        calendar = Calendar.from_ical(layout.parse_text(_READ_PROPERTIES))
+    except Exception as exc:  # noqa: BLE001 - icalendar raises ValueError and kin
+        raise UnparsableResource("not iCalendar data") from exc
+    events = check_parsed(calendar)
+    own = {entry.tzid: entry for _, entry in vtimezones if entry.tzid is not None}
+    used = used_tzids(events)
+
+    def own_zone(tzid: str) -> tzinfo | None:
+        return own[tzid].zone() if tzid in own else None
+
+    loaded = load_parsed(calendar, events, default_tz=default_tz, own_zone=own_zone)
+    first_start, last_end = _span(loaded, direct=direct)
+    kept = [component for component, entry in vtimezones if entry.tzid in used]
+    return _describe(loaded, first_start, last_end, _normalised_text(layout, kept))
+
+
+def _describe(
+    loaded: LoadedCalendar, first_start: datetime, last_end: datetime | None, ical: str
+) -> ParsedResource:
+    master = _master(loaded.events)
     return ParsedResource(
         uid=str(master.get("UID")),
         summary=str(master.get("SUMMARY", "")),
@@ -71,6 +134,68 @@ def parse_resource(data: str | bytes, *, default_tz: str) -> ParsedResource:
         last_end=last_end,
         ical=ical,
     )
+
+
+def _span(loaded: LoadedCalendar, *, direct: bool) -> tuple[datetime, datetime | None]:
+    """(first_start, last_end) of a loaded resource."""
+    span = _single_span(loaded) if direct else None
+    if span is not None:
+        return span
+    try:
+        query = recurring_ical_events.CalendarQuery(loaded.calendar)
+        first_start = _first_start(loaded, query)
+        return first_start, _last_end(loaded, first_start, query)
+    except UnparsableResource:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the libraries raise many kinds
+        raise UnparsableResource(f"cannot expand the event: {exc}") from exc
+
+
+def _single_span(loaded: LoadedCalendar) -> tuple[datetime, datetime] | None:
+    """A plain single event's start and end, as expanding it would give them.
+
+    None unless the resource is one VEVENT without recurrence (nor EXDATE), in a
+    Gregorian calendar without X-WR-TIMEZONE, whose end is a DTEND of the same
+    kind and zone as its DTSTART and not before it, a non-negative DURATION (whole
+    days for a date), or missing. Expansion (recurring-ical-events) gives the
+    occurrence DTSTART to DTSTART + (end - start): with one tzinfo on both, wall
+    time arithmetic, so exactly the end written.
+    """
+    calendar, events = loaded.calendar, loaded.events
+    if len(events) != 1 or "X-WR-TIMEZONE" in calendar:
+        return None
+    if calendar.get("CALSCALE", "GREGORIAN") != "GREGORIAN":
+        return None
+    event = events[0]
+    if any(name in event for name in ("RRULE", "RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID")):
+        return None
+    dtstart, dtend, duration = event.get("DTSTART"), event.get("DTEND"), event.get("DURATION")
+    if isinstance(dtstart, list) or isinstance(dtend, list) or isinstance(duration, list):
+        return None
+    start = dtstart.dt
+    timed = isinstance(start, datetime)
+    if dtend is not None:
+        if duration is not None:
+            return None
+        end = dtend.dt
+        if timed != isinstance(end, datetime) or not isinstance(end, date):
+            return None
+        if isinstance(start, datetime) and isinstance(end, datetime) and end.tzinfo is not start.tzinfo:
+            return None
+        if end < start:
+            return None
+    elif duration is not None:
+        length = duration.dt
+        if not isinstance(length, timedelta) or length < timedelta(0):
+            return None
+        if not timed and (length.seconds or length.microseconds):
+            return None
+        end = start + length
+    else:
+        end = start if timed else start + timedelta(days=1)
+    if not (1900 <= start.year and end.year <= 9000):  # far from datetime's limits
+        return None
+    return to_utc(start, loaded.zone), to_utc(end, loaded.zone)
 
 
 def _master(events: list[Component]) -> Component:
@@ -104,6 +229,46 @@ def _normalise(calendar: Calendar, events: list[Component]) -> str:
     return result.to_ical().decode("utf-8")
 
 
+def _normalised_text(layout: ResourceLayout, vtimezones: list[ComponentLines]) -> str:
+    """_normalise by text: the same content, each kept line as it was written.
+
+    The calendar properties kept (VERSION and PRODID added if missing), the given
+    VTIMEZONEs and the VEVENTs without ATTENDEE, ORGANIZER and VALARMs.
+    """
+    defaults = {"VERSION": ["VERSION:2.0"], "PRODID": [f"PRODID:{_PRODID}"]}
+    lines = ["BEGIN:VCALENDAR"]
+    for wanted in _CALENDAR_PROPERTIES:
+        found = [line for name, line in layout.properties if name == wanted]
+        lines.extend(found or defaults.get(wanted, []))
+    for component in vtimezones:
+        lines.extend(component.lines)
+    for component in layout.components:
+        if component.name == "VEVENT":
+            lines.append(component.lines[0])
+            lines.extend(line for name, line in component.properties if name not in _PRIVATE_PROPERTIES)
+            lines.append(component.lines[-1])
+    lines.append("END:VCALENDAR")
+    return "".join(
+        (line if len(line) <= 75 and line.isascii() else _fold(line)) + "\r\n" for line in lines
+    )
+
+
+def _fold(line: str) -> str:
+    """A content line folded to at most 75 octets a line (RFC 5545 3.1)."""
+    parts: list[str] = []
+    current: list[str] = []
+    size, limit = 0, 75
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > limit:
+            parts.append("".join(current))
+            current, size, limit = [], 0, 74  # a continuation starts with a space
+        current.append(char)
+        size += width
+    parts.append("".join(current))
+    return "\r\n ".join(parts)
+
+
 def _time_values(event: Component) -> list[date | datetime]:
     """Every literal start/end/recurrence time an event mentions."""
     values: list[date | datetime] = []
@@ -116,17 +281,18 @@ def _time_values(event: Component) -> list[date | datetime]:
     return values
 
 
-def _first_start(loaded: LoadedCalendar) -> datetime:
+def _first_start(loaded: LoadedCalendar, query: recurring_ical_events.CalendarQuery) -> datetime:
     lower = min(to_utc(v, loaded.zone) for e in loaded.events for v in _time_values(e))
     # after() widens its window step by step, so a first instance removed by EXDATE
     # costs a few more steps, not a scan.
-    query = recurring_ical_events.CalendarQuery(loaded.calendar)
     for component in query.after(lower.astimezone(loaded.zone)):
         return to_utc(component.get("DTSTART").dt, loaded.zone)
     return lower  # every instance excluded: an empty range at the first DTSTART
 
 
-def _last_end(loaded: LoadedCalendar, first_start: datetime) -> datetime | None:
+def _last_end(
+    loaded: LoadedCalendar, first_start: datetime, query: recurring_ical_events.CalendarQuery
+) -> datetime | None:
     """The end of the last occurrence, found by expanding only the series' tail."""
     zone = loaded.zone
     latest = [to_utc(v, zone) for e in loaded.events for v in _time_values(e)]
@@ -146,7 +312,7 @@ def _last_end(loaded: LoadedCalendar, first_start: datetime) -> datetime | None:
     tail = max(latest)
     limit = tail + slack
     for window_start in (tail - slack, first_start):
-        found = occurrences_between(loaded, window_start, limit)
+        found = occurrences_between(loaded, window_start, limit, query)
         if found:
             return max(occurrence.end for occurrence in found)
     return first_start

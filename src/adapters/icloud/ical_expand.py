@@ -24,14 +24,18 @@ recurring-ical-events reads a date as local midnight there.
 from __future__ import annotations
 
 import functools
+import re
 import zoneinfo
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import recurring_ical_events
 import x_wr_timezone
-from icalendar import Calendar, Component
+from icalendar import Calendar, Component, Timezone
+from icalendar.parser.content_line import NEWLINE, UFOLD
+from icalendar.parser_tools import to_unicode
 from icalendar.prop import vBroken, vDDDLists
 from icalendar.timezone.tzp import TZP
 
@@ -87,29 +91,57 @@ def calendar_zone(calendar: Component, default_tz: str) -> tzinfo:
     return zone
 
 
-def _resolve_tzids(calendar: Calendar, events: list[Component]) -> dict[str, tzinfo]:
-    vtimezones = {str(vtz.get("TZID")): vtz for vtz in calendar.timezones if "TZID" in vtz}
-    used: set[str] = set()
-    for event in events:
-        for prop in _time_props(event):
-            tzid = prop.params.get("TZID")
-            if tzid:
-                used.add(str(tzid))
+# A zone built from the resource's own VTIMEZONE for a TZID, or None if it has none.
+VTimezoneZones = Callable[[str], "tzinfo | None"]
+
+
+def _resolve_tzids(
+    calendar: Calendar, events: list[Component], own_zone: VTimezoneZones | None = None
+) -> dict[str, tzinfo]:
+    if own_zone is None:
+        own_zone = _zones_from_components(calendar)
     zones: dict[str, tzinfo] = {}
-    for tzid in used:
+    for tzid in used_tzids(events):
         zone = _zone_or_none(tzid)
-        if zone is None and tzid in vtimezones:
-            try:
-                # lookup_tzid=False: build it from this VTIMEZONE, never from the cache.
-                zone = vtimezones[tzid].to_tz(lookup_tzid=False)
-            except Exception as exc:  # noqa: BLE001 - any failure means "unreadable"
-                raise UnparsableResource(f"VTIMEZONE {tzid!r} is unreadable") from exc
+        if zone is None:
+            zone = own_zone(tzid)
         if zone is None:
             zone = _KNOWN_ZONES.timezone(tzid)
         if zone is None:
             raise UnparsableResource(f"unknown time zone {tzid!r} and no VTIMEZONE for it")
         zones[tzid] = zone
     return zones
+
+
+def _zones_from_components(calendar: Calendar) -> VTimezoneZones:
+    vtimezones = {str(vtz.get("TZID")): vtz for vtz in calendar.timezones if "TZID" in vtz}
+
+    def own_zone(tzid: str) -> tzinfo | None:
+        if tzid not in vtimezones:
+            return None
+        return vtimezone_to_zone(vtimezones[tzid], tzid)
+
+    return own_zone
+
+
+def vtimezone_to_zone(vtimezone: Timezone, tzid: str) -> tzinfo:
+    """A zone from this VTIMEZONE alone; UnparsableResource if it cannot be built."""
+    try:
+        # lookup_tzid=False: build it from this VTIMEZONE, never from the cache.
+        return vtimezone.to_tz(lookup_tzid=False)
+    except Exception as exc:  # noqa: BLE001 - any failure means "unreadable"
+        raise UnparsableResource(f"VTIMEZONE {tzid!r} is unreadable") from exc
+
+
+def used_tzids(events: list[Component]) -> set[str]:
+    """The TZIDs the events' start/end/recurrence times name."""
+    used: set[str] = set()
+    for event in events:
+        for prop in _time_props(event):
+            tzid = prop.params.get("TZID")
+            if tzid:
+                used.add(str(tzid))
+    return used
 
 
 def _time_props(event: Component) -> list[Any]:
@@ -175,6 +207,9 @@ def _check_event(event: Component) -> None:
         raise UnparsableResource(f"unreadable {sorted(set(broken))[0]}")
     if "DTSTART" not in event:
         raise UnparsableResource("a VEVENT has no DTSTART")
+    for name in ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"):
+        if isinstance(event.get(name), list):  # RFC 5545: MUST NOT occur more than once
+            raise UnparsableResource(f"several {name} in a VEVENT")
 
 
 def parse_checked(data: str | bytes) -> tuple[Calendar, list[Component]]:
@@ -183,6 +218,11 @@ def parse_checked(data: str | bytes) -> tuple[Calendar, list[Component]]:
         calendar = Calendar.from_ical(data)
     except Exception as exc:  # noqa: BLE001 - icalendar raises ValueError and kin
         raise UnparsableResource("not iCalendar data") from exc
+    return calendar, check_parsed(calendar)
+
+
+def check_parsed(calendar: Component) -> list[Component]:
+    """Check a parsed resource's shape; its VEVENTs."""
     if getattr(calendar, "name", "") != "VCALENDAR":
         raise UnparsableResource("not a VCALENDAR")
     events = calendar.walk("VEVENT")
@@ -195,14 +235,29 @@ def parse_checked(data: str | bytes) -> tuple[Calendar, list[Component]]:
         raise UnparsableResource("several UIDs in one resource (RFC 4791 4.1)")
     for event in events:
         _check_event(event)
-    return calendar, events
+    return events
 
 
 def load_calendar(data: str | bytes, *, default_tz: str) -> LoadedCalendar:
     """Parse and check one resource; every time in the result is absolute."""
     calendar, events = parse_checked(data)
+    return load_parsed(calendar, events, default_tz=default_tz)
+
+
+def load_parsed(
+    calendar: Calendar,
+    events: list[Component],
+    *,
+    default_tz: str,
+    own_zone: VTimezoneZones | None = None,
+) -> LoadedCalendar:
+    """Make every time of a parsed and checked resource absolute (in place).
+
+    ``own_zone`` builds a zone from the resource's VTIMEZONE for a TZID; by default
+    from the VTIMEZONE components in ``calendar``.
+    """
     zone = calendar_zone(calendar, default_tz)
-    zones = _resolve_tzids(calendar, events)
+    zones = _resolve_tzids(calendar, events, own_zone)
     for event in events:
         _make_times_absolute(event, zone, zones)
     if "X-WR-TIMEZONE" in calendar and _zone_or_none(str(calendar.get("X-WR-TIMEZONE"))):
@@ -213,6 +268,157 @@ def load_calendar(data: str | bytes, *, default_tz: str) -> LoadedCalendar:
     # An unknown X-WR-TIMEZONE is ignored (default_tz applies); we query with
     # CalendarQuery, not recurring_ical_events.of(), which would fail on it.
     return LoadedCalendar(calendar=calendar, zone=zone, events=events)
+
+
+# -- The shape of a resource, read from its text ---------------------------------
+#
+# ``parse_resource`` reads most resources without handing all of their text to
+# icalendar: a resource of the usual shape (one VCALENDAR, VEVENTs and VTIMEZONEs
+# directly in it, plain property names) is split into its components by text, so
+# that icalendar parses only what decides how an event is read (see ``parse_text``)
+# and each distinct VTIMEZONE text once per process (``vtimezone_entry``). Anything
+# else - ``scan_resource`` returns None - takes the general path.
+
+_PROPERTY_NAME = re.compile(r"([A-Za-z0-9-]+)[;:]")
+_COMPONENT_NAME = re.compile(r"[A-Za-z0-9-]+\Z")
+
+
+@dataclass
+class ComponentLines:
+    """A component directly in the VCALENDAR: its unfolded content lines."""
+
+    name: str  # upper case: VEVENT, VTIMEZONE, VTODO, ...
+    lines: list[str] = field(default_factory=list)  # all of them, BEGIN/END included
+    # VEVENT only: its own properties as (upper-case name, line), and the lines of
+    # the components inside it (VALARMs), BEGIN/END included.
+    properties: list[tuple[str, str]] = field(default_factory=list)
+    nested: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ResourceLayout:
+    """One resource split into the VCALENDAR's properties and its components."""
+
+    properties: list[tuple[str, str]]  # (upper-case name, line)
+    components: list[ComponentLines]
+
+    def parse_text(self, event_properties: frozenset[str]) -> str:
+        """The text icalendar has to parse: everything but VTIMEZONEs (each checked
+        on its own, see ``vtimezone_entry``) and the VEVENT properties not named.
+
+        A VEVENT never rejects a property (icalendar keeps it as broken), so leaving
+        one out changes nothing else; other components (VALARM, VTODO, ...) can make
+        the whole resource unreadable and stay in.
+        """
+        lines = ["BEGIN:VCALENDAR"]
+        lines.extend(line for _, line in self.properties)
+        for component in self.components:
+            if component.name == "VTIMEZONE":
+                continue
+            if component.name != "VEVENT":
+                lines.extend(component.lines)
+                continue
+            lines.append(component.lines[0])
+            lines.extend(line for name, line in component.properties if name in event_properties)
+            lines.extend(component.nested)
+            lines.append(component.lines[-1])
+        lines.append("END:VCALENDAR")
+        lines.append("")
+        return "\r\n".join(lines)
+
+
+def scan_resource(data: str | bytes) -> ResourceLayout | None:
+    """Split a resource of the usual shape by its text; None for any other shape."""
+    text = to_unicode(data)  # as icalendar decodes it
+    if not isinstance(text, str):
+        return None
+    # Unfolded and split exactly as icalendar does; it skips empty lines, too.
+    lines = [line for line in NEWLINE.split(UFOLD.sub("", text)) if line]
+    if len(lines) < 2 or lines[0].upper() != "BEGIN:VCALENDAR" or lines[-1].upper() != "END:VCALENDAR":
+        return None
+    properties: list[tuple[str, str]] = []
+    components: list[ComponentLines] = []
+    stack: list[str] = []  # open components below the VCALENDAR
+    current = ComponentLines("")
+    for line in lines[1:-1]:
+        match = _PROPERTY_NAME.match(line)
+        if match is None or "\r" in line:
+            return None
+        name = match.group(1).upper()
+        if name in ("BEGIN", "END"):
+            value = line[len(name) + 1 :]
+            if line[len(name)] != ":" or not _COMPONENT_NAME.match(value):
+                return None
+            kind = value.upper()
+            if name == "BEGIN":
+                if kind == "VCALENDAR" or (stack and kind in ("VEVENT", "VTIMEZONE")):
+                    return None  # walk() would find those, too
+                if not stack:
+                    current = ComponentLines(kind)
+                    components.append(current)
+                stack.append(kind)
+            elif not stack or stack.pop() != kind:
+                return None
+            current.lines.append(line)
+            if current.name == "VEVENT" and (len(stack) > 1 or (stack and name == "END")):
+                current.nested.append(line)  # BEGIN/END of a component inside it
+        elif not stack:
+            properties.append((name, line))
+        else:
+            current.lines.append(line)
+            if current.name == "VEVENT":
+                if len(stack) == 1:
+                    current.properties.append((name, line))
+                else:
+                    current.nested.append(line)
+    if stack:
+        return None
+    return ResourceLayout(properties, components)
+
+
+@dataclass
+class VTimezoneEntry:
+    """One VTIMEZONE text, parsed once; its zone built when first needed."""
+
+    component: Timezone
+    tzid: str | None
+    _zone: tzinfo | None = None
+
+    def zone(self) -> tzinfo:
+        if self._zone is None:
+            assert self.tzid is not None
+            self._zone = vtimezone_to_zone(self.component, self.tzid)
+        return self._zone
+
+
+_VTIMEZONE_CACHE_TEXT_LIMIT = 16_384  # longer VTIMEZONEs (hardly real) are not kept
+
+
+def vtimezone_entry(text: str) -> VTimezoneEntry | None:
+    """The VTIMEZONE with exactly this text (its unfolded lines); None: unreadable.
+
+    Cached by the whole text, so one resource's definition of a TZID never stands in
+    for another's (unlike icalendar's cache, keyed by TZID alone), and bounded in
+    entries and size: a few hundred distinct VTIMEZONEs cover any real account.
+    """
+    if len(text) > _VTIMEZONE_CACHE_TEXT_LIMIT:
+        return _read_vtimezone(text)
+    return _cached_vtimezone(text)
+
+
+def _read_vtimezone(text: str) -> VTimezoneEntry | None:
+    try:
+        parsed = Calendar.from_ical(f"BEGIN:VCALENDAR\r\n{text}\r\nEND:VCALENDAR\r\n")
+    except Exception:  # noqa: BLE001 - icalendar raises ValueError and kin
+        return None
+    component = parsed.subcomponents[0]
+    if not isinstance(component, Timezone):
+        return None
+    tzid = str(component.get("TZID")) if "TZID" in component else None
+    return VTimezoneEntry(component, tzid)
+
+
+_cached_vtimezone = functools.lru_cache(maxsize=256)(_read_vtimezone)
 
 
 def to_utc(value: date | datetime, zone: tzinfo) -> datetime:
@@ -268,11 +474,20 @@ def is_recurring(events: list[Component]) -> bool:
     return any(("RRULE" in e or "RDATE" in e or "RECURRENCE-ID" in e) for e in events)
 
 
-def occurrences_between(loaded: LoadedCalendar, start: datetime, end: datetime) -> list[Occurrence]:
-    """The occurrences of a loaded calendar overlapping [start, end), sorted."""
+def occurrences_between(
+    loaded: LoadedCalendar,
+    start: datetime,
+    end: datetime,
+    query: recurring_ical_events.CalendarQuery | None = None,
+) -> list[Occurrence]:
+    """The occurrences of a loaded calendar overlapping [start, end), sorted.
+
+    ``query``: a ``CalendarQuery`` of ``loaded.calendar`` to reuse.
+    """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
-    query = recurring_ical_events.CalendarQuery(loaded.calendar)
+    if query is None:
+        query = recurring_ical_events.CalendarQuery(loaded.calendar)
     # In the calendar's zone, so that a DATE means local midnight there.
     components = query.between(start.astimezone(loaded.zone), end.astimezone(loaded.zone))
     recurring = is_recurring(loaded.events)
