@@ -59,6 +59,7 @@ class CalDAVAccount:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         self.base_url = base_url
+        self.timeout = timeout
         self.client = DAVClient(
             url=base_url,
             username=username,

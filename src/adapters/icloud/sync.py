@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -64,19 +66,46 @@ class CalendarFetcher:
         self, calendar_href: str, hrefs: list[str], progress: Callable[[int], None] | None = None
     ) -> Iterator[tuple[str, str, str]]:
         """(href, etag, calendar data) of the members, by calendar-multiget in batches.
-        Members deleted meanwhile are simply absent."""
+        Members deleted meanwhile are simply absent.
+
+        One thread fetches the next batch while the caller works on the current one
+        (the server and the parser then run side by side); only that thread uses
+        the HTTP session while the fetch runs.
+        """
         calendar = self._calendar(calendar_href)
-        for start in range(0, len(hrefs), self._batch_size):
-            batch = hrefs[start : start + self._batch_size]
-            urls = [URL.objectify(self._account.url_of(h)) for h in batch]
-            with translated_errors(str(calendar.url)):
-                self.requests += 1
-                results = calendar._multiget(urls)  # noqa: SLF001 - raw (href, data, tags), no objects
-            for href, data, tags in results:
-                if data:
-                    yield canonical_path(href), _etag(tags.get(dav.GetEtag.tag)), data
-            if progress is not None:
-                progress(len(batch))
+        batches = [hrefs[i : i + self._batch_size] for i in range(0, len(hrefs), self._batch_size)]
+        ready: queue.Queue[tuple[str, Any, int]] = queue.Queue(maxsize=2)
+        stopped = threading.Event()
+
+        def produce() -> None:
+            try:
+                for batch in batches:
+                    urls = [URL.objectify(self._account.url_of(h)) for h in batch]
+                    with translated_errors(str(calendar.url)):
+                        self.requests += 1
+                        rows = calendar._multiget(urls)  # noqa: SLF001 - raw (href, data, tags), no objects
+                    _put(ready, ("rows", rows, len(batch)), stopped)
+                _put(ready, ("end", None, 0), stopped)
+            except BaseException as failure:  # handed to the consumer, raised there
+                _put(ready, ("error", failure, 0), stopped)
+
+        producer = threading.Thread(target=produce, name="caldav-multiget", daemon=True)
+        producer.start()
+        try:
+            while True:
+                kind, payload, count = ready.get()
+                if kind == "end":
+                    return
+                if kind == "error":
+                    raise payload
+                for href, data, tags in payload:
+                    if data:
+                        yield canonical_path(href), _etag(tags.get(dav.GetEtag.tag)), data
+                if progress is not None:
+                    progress(count)
+        finally:
+            stopped.set()
+            producer.join(timeout=self._account.timeout + 5)
 
     # -- listing ---------------------------------------------------------------------
 
@@ -116,6 +145,15 @@ class CalendarFetcher:
             if canonical_path(r.href) != own
         }
         return Listing(etags, frozenset(), "", complete=True)
+
+
+def _put(ready: queue.Queue[tuple[str, Any, int]], item: tuple[str, Any, int], stopped: threading.Event) -> None:
+    while not stopped.is_set():
+        try:
+            ready.put(item, timeout=0.2)
+            return
+        except queue.Full:
+            continue
 
 
 def _etag(value: object) -> str:

@@ -169,19 +169,20 @@ class AccountSyncer:
             self._state.progress(account_id, calendar_id, done, len(wanted))
 
         self._state.progress(account_id, calendar_id, 0, len(wanted))
-        data = {h: (etag, body) for h, etag, body in fetcher.fetch(href, wanted, progress)}
+        zones = sorted({t.time_zone for t in targets})
         parsed: dict[tuple[str, str], ImportedSeries | SkippedResource] = {}
+        # Parse each batch as it arrives, while the next one is being fetched.
+        for h, etag, body in fetcher.fetch(href, wanted, progress):
+            for zone in zones:
+                parsed[(h, zone)] = _parse(h, etag, body, zone)
         found = []
         for target, listing, changed, deleted in plans:
             series: list[ImportedSeries] = []
             skipped: list[SkippedResource] = []
             for h in sorted(changed):
-                if h not in data:
+                item = parsed.get((h, target.time_zone))
+                if item is None:
                     continue  # deleted between listing and fetching; the next sync says so
-                key = (h, target.time_zone)
-                if key not in parsed:
-                    parsed[key] = _parse(h, *data[h], target.time_zone)
-                item = parsed[key]
                 (series if isinstance(item, ImportedSeries) else skipped).append(item)  # type: ignore[arg-type]
             found.append(
                 (target, CalendarChanges(calendar_id, series, skipped, sorted(deleted), listing.sync_token, fetched_at))
