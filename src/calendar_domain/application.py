@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import Recording
 
 from calendar_domain.schedule import UserSchedule
@@ -35,6 +35,23 @@ class CalendarIntegration(Application[uuid.UUID]):
         in-process followers wake at once instead of waiting for their next poll."""
         with self._listeners_lock:
             self._listeners.append(listener)
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[uuid.UUID]) -> None:
+        """At most one snapshot per aggregate per save, of the aggregate in hand.
+
+        The library's default takes one for every interval crossed within the save
+        (a first sync of 5,000 events crosses 25) and reloads the aggregate from the
+        store for each; one of the state just saved is enough.
+        """
+        if self.snapshots is None:
+            return
+        for aggregate_id, aggregate in processing_event.aggregates.items():
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            versions = [e.originator_version for e in processing_event.events if e.originator_id == aggregate_id]
+            if interval is None or not versions:
+                continue
+            if (min(versions) - 1) // interval != max(versions) // interval:
+                self.snapshots.put([getattr(type(aggregate), "Snapshot").take(aggregate)])
 
     def _notify(self, recordings: list[Recording[uuid.UUID]]) -> None:
         if not recordings:

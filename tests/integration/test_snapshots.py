@@ -1,0 +1,41 @@
+"""Large schedules load from one snapshot taken per save, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from calendar_domain.application import CalendarIntegration
+from calendar_domain.schedule import CalendarChanges, ImportedSeries, UserSchedule
+from server.bootstrap import application_env
+from tests.support.stores import STORES, settings_for
+
+NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+
+def series(i: int) -> ImportedSeries:
+    return ImportedSeries(f"/c/e{i}.ics", f'"{i}"', f"uid-{i}", "", "", False, False, NOW, NOW, "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_a_save_crossing_several_intervals_takes_one_snapshot_that_loads_the_same_state(
+    store: str, tmp_path: Path
+) -> None:
+    with settings_for(store, tmp_path) as settings:
+        app = CalendarIntegration(env=application_env(settings))
+        try:
+            schedule = UserSchedule("loc-1", "u1")
+            schedule.apply("conn", CalendarChanges("cal", [series(i) for i in range(1000)], [], [], "t1", NOW))
+            app.record(schedule)
+            snapshots = list(app.snapshots.get(schedule.id)) if app.snapshots else []
+            assert [s.originator_version for s in snapshots] == [schedule.version]
+            loaded = app.repository.get(schedule.id)
+            assert loaded.known("cal") == schedule.known("cal") and loaded.checkpoint("cal") == "t1"
+            schedule.apply("conn", CalendarChanges("cal", [series(1000)], [], [], "t2", NOW))
+            app.record(schedule)  # two more events: no interval crossed, no snapshot
+            assert len(list(app.snapshots.get(schedule.id))) == 1  # type: ignore[union-attr]
+            assert app.repository.get(schedule.id).known("cal") == schedule.known("cal")
+        finally:
+            app.close()
