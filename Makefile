@@ -59,7 +59,11 @@ lint-protos: $(NODE_INSTALLED)
 	@echo "buf lint: clean"
 
 bench: install
+	$(PY) -m pip install -q -e ".[dev,bench]"
 	$(PY) bench/grpc_unary.py
+	$(PY) bench/grpc_unary.py --store postgres
+	$(PY) bench/sync.py
+	$(PY) bench/ical_parse.py
 
 clean:
 	rm -rf $(VENV) node_modules data
