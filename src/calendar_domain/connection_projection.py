@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
+from eventsourcing.utils import get_topic
 
 from calendar_domain.connection import ConnectedCalendar, Connection, ConnectionStatus
 
@@ -87,6 +88,16 @@ class ConnectionsProjection(Projection[Any]):
     library's generic; it satisfies ``ConnectionReadModel`` and ``TrackingRecorder``."""
 
     name = "connections"
+    topics = tuple(
+        get_topic(kind)
+        for kind in (
+            Connection.Connected,
+            Connection.CalendarsDiscovered,
+            Connection.CredentialsReplaced,
+            Connection.ReconnectRequired,
+            Connection.Disconnected,
+        )
+    )
 
     def __init__(self, view: TrackingRecorder) -> None:
         super().__init__(view)

@@ -99,3 +99,18 @@ def test_the_view_records_each_event_exactly_once_and_resumes_where_it_stopped(l
     finally:
         again.stop()
     assert len(follower._view.list_connections("loc-1", "", True, 0, 10)) == 2
+
+
+def test_the_view_is_current_up_to_the_head_even_when_the_last_events_are_not_its_own(log_and_view) -> None:
+    from calendar_domain.schedule import UserSchedule
+
+    app, follower = log_and_view
+    app.record(connection("loc-1", "u1"))
+    position = app.record(UserSchedule("loc-1", "u1"))  # not a connection event
+    assert follower.catch_up() == position
+    follower.start()
+    try:
+        later = app.record(UserSchedule("loc-1", "u2"))
+        assert follower.wait_for(later, timeout=10)
+    finally:
+        follower.stop()

@@ -92,8 +92,13 @@ class ProjectionFollower:
             self._wake.clear()
 
     def _step(self) -> bool:
+        # Only the projection's topics are read (and decrypted); the rest of the log
+        # is skipped in the database. Reading up to the head seen first tells how
+        # far the read model is current even when nothing it cares about happened.
+        head = self._app.recorder.max_notification_id() or 0
+        topics = tuple(getattr(self._projection, "topics", ()) or ())
         notifications = self._app.recorder.select_notifications(
-            start=self._position, limit=self._batch_size, inclusive_of_start=False
+            start=self._position, limit=self._batch_size, stop=head, topics=topics, inclusive_of_start=False
         )
         for notification in notifications:
             domain_event = self._app.mapper.to_domain_event(notification)
@@ -110,5 +115,9 @@ class ProjectionFollower:
             with self._progress:
                 self._position = notification.id
                 self._progress.notify_all()
+        if len(notifications) < self._batch_size and head > self._position:
+            with self._progress:
+                self._position = head
+                self._progress.notify_all()
         self.error = None
-        return bool(notifications)
+        return len(notifications) == self._batch_size
