@@ -23,7 +23,7 @@ from adapters.icloud.ical import (
     parse_resource,
     parse_resource_general,
 )
-from adapters.icloud.ical_expand import scan_resource, vtimezone_entry
+from adapters.icloud.ical_layout import scan_resource, vtimezone_entry
 from calendar_domain.busy import Occurrence
 from tests.support import recorded_icloud_ics
 

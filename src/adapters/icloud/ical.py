@@ -24,11 +24,8 @@ from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
 from icalendar import Calendar, Component
 
 from adapters.icloud.ical_expand import (
-    ComponentLines,
     LoadedCalendar,
-    ResourceLayout,
     UnparsableResource,
-    VTimezoneEntry,
     check_parsed,
     expand,
     is_recurring,
@@ -36,11 +33,10 @@ from adapters.icloud.ical_expand import (
     load_parsed,
     occurrences_between,
     parse_checked,
-    scan_resource,
     to_utc,
     used_tzids,
-    vtimezone_entry,
 )
+from adapters.icloud.ical_layout import ComponentLines, ResourceLayout, VTimezoneEntry, scan_resource, vtimezone_entry
 
 __all__ = ["ParsedResource", "UnparsableResource", "expand", "parse_resource"]
 
