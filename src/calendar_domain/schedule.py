@@ -142,8 +142,18 @@ class UserSchedule(Aggregate):
     def known(self, calendar_id: str) -> dict[str, KnownResource]:
         return {href: KnownResource(*entry) for href, entry in self.resources.get(calendar_id, {}).items()}
 
-    def slot_count(self) -> int:
-        return sum(1 for r in self.resources.values() for entry in r.values() if entry[0])
+    def slot_count(self, calendar_id: str | None = None) -> int:
+        """Blocked slots (resources imported at least once), of one calendar or all."""
+        return sum(1 for *_, known in self.entries(calendar_id) if known.uid)
+
+    def entries(self, calendar_id: str | None = None) -> list[tuple[str, str, str, KnownResource]]:
+        """(calendar_id, connection_id, href, what is known) of every resource, in order."""
+        return [
+            (cal, self.calendar_connections.get(cal, ""), href, known)
+            for cal in sorted(self.resources)
+            if calendar_id is None or cal == calendar_id
+            for href, known in sorted(self.known(cal).items())
+        ]
 
     # -- commands ------------------------------------------------------------------
 

@@ -72,13 +72,8 @@ class SyncServicer(ServicerBase, sync_pb2_grpc.SyncServiceServicer):
         caller.require(request.sub_account_id)
         schedule = self._schedules.schedule(request.sub_account_id, request.user_id)
         slots = [
-            pb.BlockedSlot(
-                connection_id=schedule.calendar_connections.get(calendar_id, ""),
-                calendar_id=calendar_id, href=href, uid=known.uid, etag=known.etag,
-            )
-            for calendar_id in sorted(schedule.resources)
-            if not request.calendar_id or calendar_id == request.calendar_id
-            for href, known in sorted(schedule.known(calendar_id).items())
+            pb.BlockedSlot(connection_id=connection_id, calendar_id=calendar_id, href=href, uid=known.uid, etag=known.etag)
+            for calendar_id, connection_id, href, known in schedule.entries(request.calendar_id or None)
             if known.uid
         ]
         page, token = offset_page(slots, after, size, "slots")
@@ -94,11 +89,10 @@ class SyncServicer(ServicerBase, sync_pb2_grpc.SyncServiceServicer):
         schedule = self._schedules.schedule(request.sub_account_id, request.user_id)
         skipped = [
             pb.SkippedResource(
-                connection_id=schedule.calendar_connections.get(calendar_id, ""),
-                calendar_id=calendar_id, href=href, etag=known.etag, reason=known.skipped_reason,
+                connection_id=connection_id, calendar_id=calendar_id, href=href,
+                etag=known.etag, reason=known.skipped_reason,
             )
-            for calendar_id in sorted(schedule.resources)
-            for href, known in sorted(schedule.known(calendar_id).items())
+            for calendar_id, connection_id, href, known in schedule.entries()
             if known.skipped_reason
         ]
         page, token = offset_page(skipped, after, size, "skipped")

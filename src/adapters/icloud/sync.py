@@ -49,7 +49,6 @@ class CalendarFetcher:
     def __init__(self, account: CalDAVAccount, *, batch_size: int = DEFAULT_BATCH) -> None:
         self._account = account
         self._batch_size = batch_size
-        self.requests = 0  # HTTP requests made for listing and fetching (for benchmarks)
 
     def changes_since(self, calendar_href: str, sync_token: str) -> Listing:
         """Members changed or removed since the token (raises SyncTokenRefused)."""
@@ -82,7 +81,6 @@ class CalendarFetcher:
                 for batch in batches:
                     urls = [URL.objectify(self._account.url_of(h)) for h in batch]
                     with translated_errors(str(calendar.url)):
-                        self.requests += 1
                         rows = calendar._multiget(urls)  # noqa: SLF001 - raw (href, data, tags), no objects
                     _put(ready, ("rows", rows, len(batch)), stopped)
                 _put(ready, ("end", None, 0), stopped)
@@ -116,7 +114,6 @@ class CalendarFetcher:
         calendar = self._calendar(calendar_href)
         own = canonical_path(calendar_href)
         with translated_errors(str(calendar.url)):
-            self.requests += 1
             try:
                 found = calendar.get_objects_by_sync_token(
                     sync_token=sync_token, load_objects=False, disable_fallback=True
@@ -137,7 +134,6 @@ class CalendarFetcher:
     def _propfind_listing(self, calendar_href: str) -> Listing:
         url = self._account.url_of(calendar_href)
         own = canonical_path(calendar_href)
-        self.requests += 1
         results = self._account.propfind(url, [dav.GetEtag()], depth=1)
         etags = {
             canonical_path(r.href): _etag(r.properties.get(dav.GetEtag.tag))

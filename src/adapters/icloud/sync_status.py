@@ -43,13 +43,12 @@ class SyncStatusReader:
         calendars = []
         for calendar_id in blocking:
             entry = connection.calendars.get(calendar_id)
-            known = schedule.known(calendar_id)
             calendars.append(
                 CalendarStatus(
                     calendar_id=calendar_id,
                     display_name=entry.display_name if entry else "",
                     health=health.get(calendar_id),
-                    blocked_slots=sum(1 for k in known.values() if k.uid),
+                    blocked_slots=schedule.slot_count(calendar_id),
                 )
             )
         next_due, _ = self._state.lease_of(account_id)

@@ -66,7 +66,7 @@ class ProjectionFollower:
 
     def catch_up(self) -> int:
         """Processes everything in the log now (in the caller's thread); returns
-        the position reached. Used by the rebuild command and by tests."""
+        the position reached."""
         while self._step():
             pass
         return self._position

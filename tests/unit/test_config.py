@@ -1,0 +1,55 @@
+"""Settings come from the environment; a bad one is refused with the variable's name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.config import ConfigError, Settings, token_digest
+
+
+def test_tokens_map_to_their_sub_accounts_and_are_kept_only_as_digests() -> None:
+    settings = Settings.from_env({"CALSYNC_AUTH_TOKENS": '{"t0k3n": ["loc-1", "loc-2"], "admin": ["*"]}'})
+    assert settings.auth_tokens == {
+        token_digest("t0k3n"): frozenset({"loc-1", "loc-2"}),
+        token_digest("admin"): frozenset({"*"}),
+    }
+    assert "t0k3n" not in repr(settings.auth_tokens)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"CALSYNC_AUTH_TOKENS": "not json"}, "CALSYNC_AUTH_TOKENS"),
+        ({"CALSYNC_AUTH_TOKENS": '{"t": "loc-1"}'}, "CALSYNC_AUTH_TOKENS"),
+        ({"CALSYNC_EVENT_STORE": "mysql"}, "CALSYNC_EVENT_STORE"),
+        ({"CALSYNC_EVENT_STORE": "postgres"}, "CALSYNC_POSTGRES_URL"),
+        ({"CALSYNC_SYNC_INTERVAL": "-5"}, "CALSYNC_SYNC_INTERVAL"),
+        ({"CALSYNC_CALDAV_TIMEOUT": "soon"}, "CALSYNC_CALDAV_TIMEOUT"),
+        ({"CALSYNC_TLS_CERT_FILE": "cert.pem"}, "CALSYNC_TLS_KEY_FILE"),
+    ],
+)
+def test_a_bad_setting_is_refused_naming_its_variable(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert named in str(caught.value)
+
+
+def test_with_sqlite_the_keys_are_generated_once_with_owner_only_permissions(tmp_path: Path) -> None:
+    settings = Settings.from_env({"CALSYNC_DATA_DIR": str(tmp_path)})
+    first = settings.key_bytes("cipher")
+    assert len(first) == 32 and settings.key_bytes("cipher") == first
+    assert (tmp_path / "keys" / "cipher.key").stat().st_mode & 0o777 == 0o600
+    assert settings.key_bytes("vault") != first
+
+
+def test_with_postgresql_the_keys_must_be_configured(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"CALSYNC_EVENT_STORE": "postgres", "CALSYNC_POSTGRES_URL": "postgresql://x@127.0.0.1/db", "CALSYNC_DATA_DIR": str(tmp_path)}
+    )
+    with pytest.raises(ConfigError, match="CALSYNC_CIPHER_KEY"):
+        settings.key_bytes("cipher")
+    bad = Settings.from_env({"CALSYNC_CIPHER_KEY": "bm90IGEga2V5"})
+    with pytest.raises(ConfigError, match="16, 24 or 32 bytes"):
+        bad.key_bytes("cipher")
