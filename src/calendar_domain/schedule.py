@@ -37,6 +37,14 @@ class ImportedSeries:
     first_start: datetime
     last_end: datetime | None  # None: the series never ends
     ical: str  # normalised VCALENDAR: the VEVENTs of this UID and their VTIMEZONEs
+    time_zone: str = ""  # the user's zone the times were read in (floating times, dates)
+    zone_dependent: bool = True  # another user zone would move some occurrence
+    # Occurrences (see ``occurrences.encode``) overlapping [expanded_from,
+    # expanded_until); both None: every occurrence. occurrences None: none carried
+    # (events recorded before they were), expand ``ical`` instead.
+    expanded_from: datetime | None = None
+    expanded_until: datetime | None = None
+    occurrences: list[list[Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,16 +85,28 @@ class UserSchedule(Aggregate):
         user_id: str
 
     class BlockedSlotImported(Aggregate.Event):
+        """Version 2: the series carries its occurrences (``occurrences.py``)."""
+
+        class_version = 2
         connection_id: str
         calendar_id: str
         series: dict[str, Any]
         fetched_at: datetime
 
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["series"] = upcast_series_v1_v2(state["series"])
+
     class BlockedSlotUpdated(Aggregate.Event):
+        class_version = 2
         connection_id: str
         calendar_id: str
         series: dict[str, Any]
         fetched_at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["series"] = upcast_series_v1_v2(state["series"])
 
     class BlockedSlotRemoved(Aggregate.Event):
         connection_id: str
@@ -268,18 +288,31 @@ class _KnownView:
         return KnownResource(*entry) if entry is not None else None
 
 
+_OPTIONAL_TIMES = ("last_end", "expanded_from", "expanded_until")
+
+
 def _series_payload(series: ImportedSeries) -> dict[str, Any]:
     payload = asdict(series)
     payload["first_start"] = series.first_start.isoformat()
-    payload["last_end"] = series.last_end.isoformat() if series.last_end else ""
+    for name in _OPTIONAL_TIMES:
+        value = getattr(series, name)
+        payload[name] = value.isoformat() if value else ""
     return payload
 
 
 def series_from_payload(payload: dict[str, Any]) -> ImportedSeries:
-    return ImportedSeries(
-        **{
-            **payload,
-            "first_start": datetime.fromisoformat(payload["first_start"]),
-            "last_end": datetime.fromisoformat(payload["last_end"]) if payload["last_end"] else None,
-        }
-    )
+    times = {name: datetime.fromisoformat(payload[name]) if payload[name] else None for name in _OPTIONAL_TIMES}
+    return ImportedSeries(**{**payload, "first_start": datetime.fromisoformat(payload["first_start"]), **times})
+
+
+def upcast_series_v1_v2(series: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 series carried no occurrences and did not say which zone its
+    floating times were read in: readers expand its iCalendar text instead."""
+    return {
+        **series,
+        "time_zone": "",
+        "zone_dependent": True,
+        "expanded_from": "",
+        "expanded_until": "",
+        "occurrences": None,
+    }

@@ -521,3 +521,48 @@ def test_fast_path_matches_the_general_path_on_generated_icloud_resources() -> N
     singles, series = generate(400, seed=11)
     for data in singles[:60] + series:
         assert _outcome(parse_resource, data) == _outcome(parse_resource_general, data)
+
+
+# -- occurrences carried by the import event ----------------------------------------
+
+_READABLE = sorted(p.name for p in CORPUS.glob("*.ics") if not p.name.startswith("malformed"))
+_SPAN = (_utc(2026, 1, 1), _utc(2027, 1, 1))
+
+
+@pytest.mark.parametrize("name", _READABLE)
+def test_materialised_occurrences_equal_expansion(name: str) -> None:
+    # What the read model gets without parsing must be what expanding would give.
+    for parse in (parse_resource, parse_resource_general):
+        parsed = parse(_data(name), default_tz=BERLIN, span=_SPAN)
+        if parsed.complete:
+            expected = expand(parsed.ical, _utc(1900, 1, 1), _utc(2200, 1, 1), default_tz=BERLIN)
+        else:
+            expected = expand(parsed.ical, *_SPAN, default_tz=BERLIN)
+        assert list(parsed.occurrences) == expected, name
+        assert parsed.complete or parsed.recurring
+
+
+def test_a_series_running_past_the_span_is_not_complete() -> None:
+    parsed = parse_resource(_data("series_1990.ics"), default_tz=BERLIN, span=_SPAN)
+    assert not parsed.complete and parsed.last_end is None
+    assert parsed.occurrences and all(o.end > _SPAN[0] and o.start < _SPAN[1] for o in parsed.occurrences)
+
+
+@pytest.mark.parametrize(
+    ("name", "dependent"),
+    [
+        ("floating.ics", True),
+        ("all_day_one_day.ics", True),
+        ("floating_x_wr_timezone.ics", False),
+        ("weekly_exdate.ics", False),
+        ("windows_tzid.ics", False),
+        ("exdate_utc.ics", False),
+    ],
+)
+def test_zone_dependence_is_detected(name: str, dependent: bool) -> None:
+    parsed = parse_resource(_data(name), default_tz=BERLIN)
+    assert parsed.zone_dependent is dependent
+    assert parse_resource_general(_data(name), default_tz=BERLIN).zone_dependent is dependent
+    in_tokyo = parse_resource(_data(name), default_tz="Asia/Tokyo")
+    # a zone-independent resource reads the same in any zone
+    assert (in_tokyo.first_start != parsed.first_start) is dependent

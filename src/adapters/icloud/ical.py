@@ -23,6 +23,8 @@ import recurring_ical_events
 from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
 from icalendar import Calendar, Component
 
+from calendar_domain.busy import Occurrence
+
 from adapters.icloud.ical_expand import (
     LoadedCalendar,
     UnparsableResource,
@@ -33,6 +35,7 @@ from adapters.icloud.ical_expand import (
     load_parsed,
     occurrences_between,
     parse_checked,
+    reads_default_zone,
     to_utc,
     used_tzids,
 )
@@ -59,35 +62,51 @@ class ParsedResource:
     first_start: datetime  # UTC: start of the first occurrence
     last_end: datetime | None  # UTC: end of the last occurrence; None: never ends
     ical: str  # normalised VCALENDAR; expand(ical, ...) == expand(original, ...)
+    # Floating times or dates read in ``default_tz``: another zone would move them.
+    zone_dependent: bool = False
+    # The occurrences in the span asked for (every one when ``complete``).
+    occurrences: tuple[Occurrence, ...] = ()
+    complete: bool = False
 
 
-def parse_resource(data: str | bytes, *, default_tz: str) -> ParsedResource:
-    """Check and describe one CalDAV resource; raise UnparsableResource if unusable."""
+# A span to expand occurrences over: [start, end), aware datetimes.
+Span = tuple[datetime, datetime]
+
+
+def parse_resource(data: str | bytes, *, default_tz: str, span: Span | None = None) -> ParsedResource:
+    """Check and describe one CalDAV resource; raise UnparsableResource if unusable.
+
+    With ``span``, also expand the occurrences overlapping it (all of them when
+    the series lies inside it, or is a single event)."""
     layout = scan_resource(data)
     if layout is None:  # an unusual shape: the general path
-        return parse_resource_general(data, default_tz=default_tz)
-    return parse_layout(layout, default_tz=default_tz)
+        return parse_resource_general(data, default_tz=default_tz, span=span)
+    return parse_layout(layout, default_tz=default_tz, span=span)
 
 
-def parse_resource_general(data: str | bytes, *, default_tz: str) -> ParsedResource:
+def parse_resource_general(data: str | bytes, *, default_tz: str, span: Span | None = None) -> ParsedResource:
     """parse_resource for any resource: normalised by icalendar, then reloaded."""
     calendar, events = parse_checked(data)
+    zone_dependent = reads_default_zone(calendar, events)
     ical = _normalise(calendar, events)
     loaded = load_calendar(ical, default_tz=default_tz)
     first_start, last_end = _span(loaded, direct=False)
-    return _describe(loaded, first_start, last_end, ical)
+    return _describe(loaded, first_start, last_end, ical, zone_dependent, span)
 
 
 # What the events of a usual resource are read from (see ResourceLayout.parse_text):
 # the description, everything that says when an event or its instances take place,
+# whether it blocks (TRANSP, STATUS),
 # and SEQUENCE (an override older than its master is ignored).
 _READ_PROPERTIES = frozenset(
-    ("UID", "SUMMARY", "LOCATION", "SEQUENCE", "DTSTART", "DTEND", "DURATION")
+    ("UID", "SUMMARY", "LOCATION", "SEQUENCE", "DTSTART", "DTEND", "DURATION", "TRANSP", "STATUS")
     + ("RRULE", "RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID")
 )
 
 
-def parse_layout(layout: ResourceLayout, *, default_tz: str, direct: bool = True) -> ParsedResource:
+def parse_layout(
+    layout: ResourceLayout, *, default_tz: str, direct: bool = True, span: Span | None = None
+) -> ParsedResource:
     """parse_resource for a resource of the usual shape, parsed once and partly.
 
     direct=False: compute first_start/last_end by expansion even for a single event.
@@ -104,6 +123,7 @@ def parse_layout(layout: ResourceLayout, *, default_tz: str, direct: bool = True
     except Exception as exc:  # noqa: BLE001 - icalendar raises ValueError and kin
         raise UnparsableResource("not iCalendar data") from exc
     events = check_parsed(calendar)
+    zone_dependent = reads_default_zone(calendar, events)
     own = {entry.tzid: entry for _, entry in vtimezones if entry.tzid is not None}
     used = used_tzids(events)
 
@@ -113,22 +133,59 @@ def parse_layout(layout: ResourceLayout, *, default_tz: str, direct: bool = True
     loaded = load_parsed(calendar, events, default_tz=default_tz, own_zone=own_zone)
     first_start, last_end = _span(loaded, direct=direct)
     kept = [component for component, entry in vtimezones if entry.tzid in used]
-    return _describe(loaded, first_start, last_end, _normalised_text(layout, kept))
+    return _describe(loaded, first_start, last_end, _normalised_text(layout, kept), zone_dependent, span)
 
 
 def _describe(
-    loaded: LoadedCalendar, first_start: datetime, last_end: datetime | None, ical: str
+    loaded: LoadedCalendar,
+    first_start: datetime,
+    last_end: datetime | None,
+    ical: str,
+    zone_dependent: bool,
+    span: Span | None,
 ) -> ParsedResource:
     master = _master(loaded.events)
+    recurring = is_recurring(loaded.events)
+    summary, location = str(master.get("SUMMARY", "")), str(master.get("LOCATION", ""))
+    all_day = not isinstance(master.get("DTSTART").dt, datetime)
+    occurrences: tuple[Occurrence, ...] = ()
+    complete = False
+    if span is not None and not recurring and last_end is not None:
+        occurrences = (
+            Occurrence(
+                uid=str(master.get("UID")),
+                start=first_start,
+                end=last_end,
+                all_day=all_day,
+                transparent=str(master.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT",
+                cancelled=str(master.get("STATUS", "")).upper() == "CANCELLED",
+                recurrence_id="",
+                summary=summary,
+                location=location,
+            ),
+        )
+        complete = True
+    elif span is not None:
+        complete = last_end is not None and span[0] <= first_start and last_end <= span[1]
+        begin, finish = span
+        if complete and last_end is not None:
+            begin, finish = first_start, last_end + timedelta(seconds=1)
+        try:
+            occurrences = tuple(occurrences_between(loaded, begin, finish))
+        except Exception as exc:  # noqa: BLE001 - the libraries raise many kinds
+            raise UnparsableResource(f"cannot expand the event: {exc}") from exc
     return ParsedResource(
         uid=str(master.get("UID")),
-        summary=str(master.get("SUMMARY", "")),
-        location=str(master.get("LOCATION", "")),
-        recurring=is_recurring(loaded.events),
-        all_day=not isinstance(master.get("DTSTART").dt, datetime),
+        summary=summary,
+        location=location,
+        recurring=recurring,
+        all_day=all_day,
         first_start=first_start,
         last_end=last_end,
         ical=ical,
+        zone_dependent=zone_dependent,
+        occurrences=occurrences,
+        complete=complete,
     )
 
 

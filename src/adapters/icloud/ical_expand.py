@@ -141,6 +141,26 @@ def used_tzids(events: list[Component]) -> set[str]:
     return used
 
 
+def reads_default_zone(calendar: Component, events: list[Component]) -> bool:
+    """Whether the user's zone (``default_tz``) decides when some event of a parsed,
+    not yet loaded resource takes place: a floating time or a date, in a calendar
+    without a known X-WR-TIMEZONE. (An over-estimate: a floating EXDATE beside a
+    zoned DTSTART counts too.)"""
+    x_wr = calendar.get("X-WR-TIMEZONE")
+    if x_wr is not None and _zone_or_none(str(x_wr)) is not None:
+        return False
+    for event in events:
+        for prop in _time_props(event):
+            if prop.params.get("TZID"):
+                continue
+            items = prop.dts if isinstance(prop, vDDDLists) else [prop]
+            for item in items:
+                parts = item.dt if isinstance(item.dt, tuple) else (item.dt,)
+                if any(isinstance(p, date) and (not isinstance(p, datetime) or p.tzinfo is None) for p in parts):
+                    return True
+    return False
+
+
 def _time_props(event: Component) -> list[Any]:
     found: list[Any] = []
     for name in _TIME_PROPERTIES:

@@ -30,6 +30,7 @@ from calendar_domain.errors import (
     ProviderUnavailable,
 )
 from calendar_domain.ports import CredentialVault
+from calendar_domain.occurrences import encode, materialised_range
 from calendar_domain.schedule import CalendarChanges, ImportedSeries, SkippedResource
 from calendar_domain.schedule_service import ScheduleService, SyncTarget
 
@@ -174,7 +175,7 @@ class AccountSyncer:
         # Parse each batch as it arrives, while the next one is being fetched.
         for h, etag, body in fetcher.fetch(href, wanted, progress):
             for zone in zones:
-                parsed[(h, zone)] = _parse(h, etag, body, zone)
+                parsed[(h, zone)] = _parse(h, etag, body, zone, fetched_at)
         found = []
         for target, listing, changed, deleted in plans:
             series: list[ImportedSeries] = []
@@ -212,9 +213,10 @@ def _diff(target: SyncTarget, listing: Listing) -> tuple[dict[str, str], set[str
     return changed, deleted
 
 
-def _parse(href: str, etag: str, body: str, time_zone: str) -> ImportedSeries | SkippedResource:
+def _parse(href: str, etag: str, body: str, time_zone: str, fetched_at: datetime) -> ImportedSeries | SkippedResource:
+    span = materialised_range(fetched_at)
     try:
-        parsed = parse_resource(body, default_tz=time_zone)
+        parsed = parse_resource(body, default_tz=time_zone, span=span)
     except UnparsableResource as bad:
         return SkippedResource(href, etag, bad.reason)
     return ImportedSeries(
@@ -228,4 +230,9 @@ def _parse(href: str, etag: str, body: str, time_zone: str) -> ImportedSeries | 
         first_start=parsed.first_start,
         last_end=parsed.last_end,
         ical=parsed.ical,
+        time_zone=time_zone,
+        zone_dependent=parsed.zone_dependent,
+        expanded_from=None if parsed.complete else span[0],
+        expanded_until=None if parsed.complete else span[1],
+        occurrences=encode(parsed.occurrences, parsed.summary, parsed.location),
     )

@@ -1,0 +1,307 @@
+"""Availability rules (DOMAIN.md, "Availability"): working hours, booking rules,
+free slots and explanations. Pure functions over plain values.
+
+Times inside are integer seconds since the epoch (UTC): the free-slot loop runs
+for every query, and integer comparisons keep it cheap. Working hours are wall
+times in the user's IANA zone, so a window of 09:00-17:00 stays 09:00-17:00 local
+across a daylight-saving change.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from enum import Enum
+from typing import Any
+
+from calendar_domain.errors import InvalidValue
+
+MINUTES_PER_DAY = 24 * 60
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True, order=True)
+class Window:
+    """Minutes after local midnight: [start, end), end at most 24:00."""
+
+    start_minute: int
+    end_minute: int
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """Weekly windows per weekday (0 = Monday) and dated overrides; an override
+    with no windows is a day off."""
+
+    weekly: dict[int, tuple[Window, ...]]
+    overrides: dict[date, tuple[Window, ...]] = field(default_factory=dict)
+
+    def windows_on(self, day: date) -> tuple[Window, ...]:
+        if day in self.overrides:
+            return self.overrides[day]
+        return self.weekly.get(day.weekday(), ())
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "weekly": {str(d): [[w.start_minute, w.end_minute] for w in ws] for d, ws in sorted(self.weekly.items())},
+            "overrides": {
+                day.isoformat(): [[w.start_minute, w.end_minute] for w in ws]
+                for day, ws in sorted(self.overrides.items())
+            },
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> WorkingHours:
+        return cls(
+            weekly={int(d): tuple(Window(*w) for w in ws) for d, ws in payload["weekly"].items()},
+            overrides={date.fromisoformat(d): tuple(Window(*w) for w in ws) for d, ws in payload["overrides"].items()},
+        )
+
+
+# Until a user says otherwise: Monday to Friday, 09:00-17:00 in their zone.
+DEFAULT_WORKING_HOURS = WorkingHours({day: (Window(9 * 60, 17 * 60),) for day in range(5)})
+
+
+@dataclass(frozen=True)
+class BookingRules:
+    slot_minutes: int = 30
+    step_minutes: int = 0  # 0: the slot length
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
+    minimum_notice_minutes: int = 0
+    horizon_days: int = 60  # how far ahead a slot may start
+    daily_cap: int = 0  # appointments per local day; 0: no cap
+
+    @property
+    def step(self) -> int:
+        return 60 * (self.step_minutes or self.slot_minutes)
+
+    def to_payload(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> BookingRules:
+        return cls(**{k: int(v) for k, v in payload.items()})
+
+
+DEFAULT_BOOKING_RULES = BookingRules()
+
+
+def checked_working_hours(weekly: dict[int, Sequence[Window]], overrides: dict[date, Sequence[Window]]) -> WorkingHours:
+    """Working hours with every window checked; overlapping windows are refused."""
+    def check(field_name: str, windows: Sequence[Window]) -> tuple[Window, ...]:
+        ordered = tuple(sorted(windows))
+        for i, window in enumerate(ordered):
+            if not 0 <= window.start_minute < window.end_minute <= MINUTES_PER_DAY:
+                raise InvalidValue(
+                    field_name, "a window must start before it ends, within 00:00-24:00 (minutes 0-1440)"
+                )
+            if i and ordered[i - 1].end_minute > window.start_minute:
+                raise InvalidValue(field_name, "windows of one day must not overlap")
+        return ordered
+
+    checked_weekly = {day: check(f"weekly.{WEEKDAYS[day]}", ws) for day, ws in weekly.items() if ws}
+    checked_overrides = {day: check(f"overrides.{day.isoformat()}", ws) for day, ws in overrides.items()}
+    if len(checked_overrides) > 1000:
+        raise InvalidValue("overrides", "at most 1000 date overrides")
+    return WorkingHours(checked_weekly, checked_overrides)
+
+
+_RULE_LIMITS = {
+    "slot_minutes": (5, MINUTES_PER_DAY),
+    "step_minutes": (0, MINUTES_PER_DAY),
+    "buffer_before_minutes": (0, MINUTES_PER_DAY),
+    "buffer_after_minutes": (0, MINUTES_PER_DAY),
+    "minimum_notice_minutes": (0, 365 * MINUTES_PER_DAY),
+    "horizon_days": (1, 730),
+    "daily_cap": (0, 1000),
+}
+
+
+def checked_booking_rules(**values: int) -> BookingRules:
+    for name, value in values.items():
+        low, high = _RULE_LIMITS[name]
+        if not low <= value <= high:
+            raise InvalidValue(name, f"{name} must be between {low} and {high}")
+    rules = BookingRules(**values)
+    if 0 < rules.step_minutes < 5:
+        raise InvalidValue("step_minutes", "step_minutes must be 0 (the slot length) or at least 5")
+    return rules
+
+
+class SourceKind(str, Enum):
+    IMPORTED = "imported"  # an event of a blocking iCloud calendar
+    APPOINTMENT = "appointment"  # booked through this service
+    CRM_BLOCK = "crm_block"  # a blocked slot made in the CRM
+
+
+@dataclass(frozen=True)
+class Busy:
+    """Something that takes time, with where it came from (for explanations)."""
+
+    start: int
+    end: int
+    kind: SourceKind
+    blocks: bool
+    rule: str  # BusyRule value for imported events; the kind otherwise
+    source: Any = None  # provenance, opaque here
+
+
+def epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def from_epoch(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def local_days(start: int, end: int, zone: tzinfo) -> list[date]:
+    """Every local date that [start, end) touches, plus the day before (a window
+    running to 24:00 on the eve can still reach in)."""
+    first = from_epoch(start).astimezone(zone).date() - timedelta(days=1)
+    last = from_epoch(max(start, end - 1)).astimezone(zone).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def window_bounds(day: date, window: Window, zone: tzinfo) -> tuple[int, int]:
+    midnight = datetime.combine(day, time(), tzinfo=zone)
+    begin = midnight + timedelta(minutes=window.start_minute)
+    finish = midnight + timedelta(minutes=window.end_minute)
+    # Wall-clock arithmetic above, then to UTC: 09:00 stays 09:00 on a DST day.
+    return epoch(_normal(begin, zone)), epoch(_normal(finish, zone))
+
+
+def _normal(moment: datetime, zone: tzinfo) -> datetime:
+    """A wall time that lands in a DST gap moves forward by the gap (02:30 -> 03:30)."""
+    return moment.astimezone(UTC).astimezone(zone)
+
+
+@dataclass(frozen=True)
+class SlotQuery:
+    start: int
+    end: int
+    now: int
+    zone: tzinfo
+    hours: WorkingHours
+    rules: BookingRules
+    # Appointments per local day, for the daily cap.
+    booked_per_day: dict[date, int] = field(default_factory=dict)
+
+
+def blocking_spans(busy: Iterable[Busy], before: int, after: int) -> list[tuple[int, int]]:
+    """Busy intervals widened by the buffers (a slot needs ``before`` seconds free
+    ahead of it and ``after`` behind it), merged and sorted."""
+    spans = sorted((b.start - after, b.end + before) for b in busy if b.blocks and b.end > b.start)
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def free_slots(query: SlotQuery, busy: Iterable[Busy], *, slot_seconds: int = 0, step_seconds: int = 0) -> list[tuple[int, int]]:
+    """Free slots of one user starting in [query.start, query.end).
+
+    A slot lies inside one working window, starts at the window's start plus a
+    whole number of steps, leaves the buffers free around it, starts no sooner
+    than the minimum notice and no later than the horizon, and falls on a day
+    whose cap is not reached. ``slot_seconds``/``step_seconds`` override the
+    user's own (a team query puts everyone on one grid).
+    """
+    rules = query.rules
+    length = slot_seconds or rules.slot_minutes * 60
+    step = step_seconds or (rules.step if not slot_seconds else length)
+    earliest = max(query.start, query.now + rules.minimum_notice_minutes * 60)
+    latest_start = min(query.end, query.now + rules.horizon_days * 86400)
+    if earliest >= latest_start:
+        return []
+    spans = blocking_spans(busy, rules.buffer_before_minutes * 60, rules.buffer_after_minutes * 60)
+    span_ends = [end for _, end in spans]
+    slots: list[tuple[int, int]] = []
+    for day in local_days(earliest, latest_start, query.zone):
+        if rules.daily_cap and query.booked_per_day.get(day, 0) >= rules.daily_cap:
+            continue
+        for window in query.hours.windows_on(day):
+            begin, finish = window_bounds(day, window, query.zone)
+            if finish <= earliest or begin >= latest_start:
+                continue
+            first = begin
+            if begin < earliest:  # the first step at or after the earliest start
+                first = begin + -(-(earliest - begin) // step) * step
+            t = first
+            i = bisect_left(span_ends, t + 1)
+            while t + length <= finish and t < latest_start:
+                # the first span ending after t; it blocks when it starts before t + length
+                while i < len(spans) and spans[i][1] <= t:
+                    i += 1
+                if i < len(spans) and spans[i][0] < t + length:
+                    # jump past the span, on the grid
+                    t = begin + -(-(spans[i][1] - begin) // step) * step
+                    continue
+                slots.append((t, t + length))
+                t += step
+    slots.sort()
+    return slots
+
+
+class ReasonKind(str, Enum):
+    OUTSIDE_WORKING_HOURS = "outside_working_hours"
+    DAY_OFF = "day_off"  # a date override with no windows
+    MINIMUM_NOTICE = "minimum_notice"
+    BEYOND_HORIZON = "beyond_horizon"
+    DAILY_CAP = "daily_cap"
+    BUSY = "busy"  # something overlaps the time itself
+    BUFFER = "buffer"  # something is too close before or after
+
+
+@dataclass(frozen=True)
+class Reason:
+    kind: ReasonKind
+    detail: str
+    busy: Busy | None = None
+
+
+def explain(query: SlotQuery, busy: Sequence[Busy]) -> tuple[list[Reason], list[Busy]]:
+    """Every reason [query.start, query.end) is unavailable (empty: it is free), and
+    the events there that do not block (transparent, cancelled, all-day free)."""
+    rules, zone = query.rules, query.zone
+    start, end = query.start, max(query.end, query.start + 1)  # an instant: one second
+    reasons: list[Reason] = []
+    if start < query.now + rules.minimum_notice_minutes * 60:
+        reasons.append(Reason(ReasonKind.MINIMUM_NOTICE, f"needs {rules.minimum_notice_minutes} minutes' notice"))
+    if start >= query.now + rules.horizon_days * 86400:
+        reasons.append(Reason(ReasonKind.BEYOND_HORIZON, f"bookable at most {rules.horizon_days} days ahead"))
+    day = from_epoch(start).astimezone(zone).date()
+    windows = [window_bounds(d, w, zone) for d in local_days(start, end, zone) for w in query.hours.windows_on(d)]
+    if not any(b <= start and end <= f for b, f in windows):
+        if day in query.hours.overrides and not query.hours.overrides[day]:
+            reasons.append(Reason(ReasonKind.DAY_OFF, f"{day.isoformat()} is a day off"))
+        else:
+            reasons.append(Reason(ReasonKind.OUTSIDE_WORKING_HOURS, _hours_text(query.hours.windows_on(day), day)))
+    if rules.daily_cap and query.booked_per_day.get(day, 0) >= rules.daily_cap:
+        reasons.append(Reason(ReasonKind.DAILY_CAP, f"{rules.daily_cap} appointments already on {day.isoformat()}"))
+    before, after = rules.buffer_before_minutes * 60, rules.buffer_after_minutes * 60
+    free_anyway: list[Busy] = []
+    for item in sorted(busy, key=lambda b: (b.start, b.end)):
+        overlaps = item.start < end and start < item.end if item.end > item.start else start <= item.start < end
+        if not item.blocks:
+            if overlaps:
+                free_anyway.append(item)
+            continue
+        if overlaps:
+            reasons.append(Reason(ReasonKind.BUSY, f"{item.kind.value}: {item.rule}", item))
+        elif item.start < end + before and start - after < item.end:
+            reasons.append(Reason(ReasonKind.BUFFER, "too close to something busy (buffer)", item))
+    return reasons, free_anyway
+
+
+def _hours_text(windows: Sequence[Window], day: date) -> str:
+    if not windows:
+        return f"no working hours on {WEEKDAYS[day.weekday()]} {day.isoformat()}"
+    spans = ", ".join(f"{w.start_minute // 60:02d}:{w.start_minute % 60:02d}-{w.end_minute // 60:02d}:{w.end_minute % 60:02d}" for w in windows)
+    return f"working hours on {day.isoformat()} are {spans}"
