@@ -10,7 +10,7 @@ across a daylight-saving change.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import Enum
@@ -89,7 +89,9 @@ class BookingRules:
 DEFAULT_BOOKING_RULES = BookingRules()
 
 
-def checked_working_hours(weekly: dict[int, Sequence[Window]], overrides: dict[date, Sequence[Window]]) -> WorkingHours:
+def checked_working_hours(
+    weekly: Mapping[int, Sequence[Window]], overrides: Mapping[date, Sequence[Window]]
+) -> WorkingHours:
     """Working hours with every window checked; overlapping windows are refused."""
     def check(field_name: str, windows: Sequence[Window]) -> tuple[Window, ...]:
         ordered = tuple(sorted(windows))

@@ -8,6 +8,14 @@ from dataclasses import dataclass
 
 from eventsourcing.domain import Aggregate, event
 
+from typing import Any
+
+from calendar_domain.availability import (
+    DEFAULT_BOOKING_RULES,
+    DEFAULT_WORKING_HOURS,
+    BookingRules,
+    WorkingHours,
+)
 from calendar_domain.busy import AllDayPolicy
 from calendar_domain.idempotency import RemembersRequests
 
@@ -58,6 +66,14 @@ class CalendarConfiguration(RemembersRequests, Aggregate):
         time_zone: str
         request_id: str
 
+    class WorkingHoursSet(Aggregate.Event):
+        working_hours: dict[str, Any]  # WorkingHours.to_payload()
+        request_id: str
+
+    class BookingRulesSet(Aggregate.Event):
+        booking_rules: dict[str, int]  # BookingRules.to_payload()
+        request_id: str
+
     @staticmethod
     def create_id(sub_account_id: str, user_id: str) -> uuid.UUID:
         return uuid.uuid5(CONFIGURATION_NAMESPACE, f"{sub_account_id}\x1f{user_id}")
@@ -70,6 +86,8 @@ class CalendarConfiguration(RemembersRequests, Aggregate):
         self.conflicts: set[CalendarRef] = set()
         self.all_day_policy = AllDayPolicy.FOLLOW_TRANSP
         self.time_zone = DEFAULT_TIME_ZONE
+        self.working_hours = DEFAULT_WORKING_HOURS
+        self.booking_rules = DEFAULT_BOOKING_RULES
         self.request_ids: list[str] = []
 
     # -- queries -------------------------------------------------------------------
@@ -163,4 +181,26 @@ class CalendarConfiguration(RemembersRequests, Aggregate):
     @event(TimeZoneSet)
     def _time_zone_set(self, time_zone: str, request_id: str) -> None:
         self.time_zone = time_zone
+        self._remember(request_id)
+
+    def set_working_hours(self, hours: WorkingHours, request_id: str = "") -> bool:
+        if hours == self.working_hours:
+            return False
+        self._working_hours_set(hours.to_payload(), request_id)
+        return True
+
+    @event(WorkingHoursSet)
+    def _working_hours_set(self, working_hours: dict[str, Any], request_id: str) -> None:
+        self.working_hours = WorkingHours.from_payload(working_hours)
+        self._remember(request_id)
+
+    def set_booking_rules(self, rules: BookingRules, request_id: str = "") -> bool:
+        if rules == self.booking_rules:
+            return False
+        self._booking_rules_set(rules.to_payload(), request_id)
+        return True
+
+    @event(BookingRulesSet)
+    def _booking_rules_set(self, booking_rules: dict[str, int], request_id: str) -> None:
+        self.booking_rules = BookingRules.from_payload(booking_rules)
         self._remember(request_id)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from calendar_domain import values
 from calendar_domain.application import CalendarIntegration
+from calendar_domain.availability import BookingRules, WorkingHours
 from calendar_domain.busy import AllDayPolicy
 from calendar_domain.configuration import CalendarConfiguration, CalendarRef
 from calendar_domain.connection import Connection, ConnectionStatus
@@ -97,6 +98,31 @@ class ConfigurationService:
                 configuration.set_time_zone(time_zone, request_id)
 
         return self._change(sub_account_id, user_id, request_id, change)
+
+    def set_working_hours(
+        self,
+        sub_account_id: str,
+        user_id: str,
+        hours: WorkingHours,
+        *,
+        time_zone: str = "",
+        request_id: str = "",
+    ) -> ConfigurationOutcome:
+        """Replaces the weekly hours and overrides (and the zone, when given)."""
+        if time_zone:
+            values.time_zone("time_zone", time_zone)
+
+        def change(configuration: CalendarConfiguration) -> None:
+            if time_zone:
+                configuration.set_time_zone(time_zone, request_id)
+            configuration.set_working_hours(hours, request_id)
+
+        return self._change(sub_account_id, user_id, request_id, change)
+
+    def set_booking_rules(
+        self, sub_account_id: str, user_id: str, rules: BookingRules, request_id: str = ""
+    ) -> ConfigurationOutcome:
+        return self._change(sub_account_id, user_id, request_id, lambda c: c.set_booking_rules(rules, request_id))
 
     # -- helpers ---------------------------------------------------------------------
 

@@ -14,8 +14,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from calendarintegration.v1 import configuration_pb2, connection_pb2, sync_pb2
-from server import configuration_servicer, connection_servicer, sync_servicer
+from calendarintegration.v1 import availability_pb2, configuration_pb2, connection_pb2, sync_pb2
+from server import availability_servicer, configuration_servicer, connection_servicer, sync_servicer
 from server.auth import Authenticator
 from server.bootstrap import Container
 from server.config import Settings
@@ -27,6 +27,7 @@ SERVICE_NAMES = [
     connection_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
     configuration_pb2.DESCRIPTOR.services_by_name["CalendarConfigurationService"].full_name,
     sync_pb2.DESCRIPTOR.services_by_name["SyncService"].full_name,
+    availability_pb2.DESCRIPTOR.services_by_name["AvailabilityService"].full_name,
 ]
 
 
@@ -64,6 +65,13 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
         sync_servicer.SyncServicer(
             authenticator, container.connections, container.configurations, container.schedules,
             container.scheduler, container.sync_status, settings.sync_now_wait,
+        ),
+    )
+    availability_servicer.register(
+        server,
+        availability_servicer.AvailabilityServicer(
+            authenticator, container.availability, container.configurations, container.policies,
+            ReadGate(container.availability_follower.wait_for, settings.read_wait_timeout),
         ),
     )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory
@@ -16,6 +18,9 @@ from adapters.icloud.discovery import CalDAVDiscovery
 from adapters.icloud.poller import SyncScheduler
 from adapters.icloud.sync_status import SyncStatusReader
 from adapters.icloud.sync_worker import AccountSyncer, CalDAVSettings
+from adapters.icloud.ical import expand
+from adapters.persistence.availability_view import PostgresAvailabilityView, SQLiteAvailabilityView
+from adapters.persistence.calendar_states import SyncCalendarStates
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
 from adapters.persistence.follower import ProjectionFollower
 from adapters.persistence.sync_state import SyncState
@@ -23,6 +28,10 @@ from adapters.persistence.connection_cache import ConnectionCache
 from adapters.persistence.database import Database, ThreadLocalReader
 from adapters.persistence.vault import CredentialVault
 from calendar_domain.application import CalendarIntegration
+from calendar_domain.availability_projection import AvailabilityProjection
+from calendar_domain.availability_service import AvailabilityService
+from calendar_domain.busy import Occurrence
+from calendar_domain.policy_service import PolicyService
 from calendar_domain.connection_projection import ConnectionReadModel, ConnectionsProjection
 from calendar_domain.configuration_service import ConfigurationService
 from calendar_domain.connection_service import ConnectionService
@@ -48,9 +57,14 @@ class Container:
     sync_state: SyncState
     scheduler: SyncScheduler
     sync_status: SyncStatusReader
+    availability_view: Any
+    availability_follower: ProjectionFollower
+    availability: AvailabilityService
+    policies: PolicyService
 
     def start(self) -> None:
         self.follower.start()
+        self.availability_follower.start(run=self.settings.embedded_projections)
         if self.settings.sync_enabled:
             self.scheduler.start()
 
@@ -61,6 +75,7 @@ class Container:
         self.scheduler.stop()
         self.sync_state.close()
         self.follower.stop()
+        self.availability_follower.stop()
         self.vault.close()
         self.app.close()
 
@@ -122,11 +137,20 @@ def build_vault(settings: Settings) -> CredentialVault:
 
 
 def build_connection_view(settings: Settings) -> Any:
-    env = Environment(env=store_env(settings, "views"))
+    return _build_view(settings, "views", SQLiteConnectionView, PostgresConnectionView)
+
+
+def build_availability_view(settings: Settings) -> Any:
+    # A file of its own on SQLite: the library's SQLite tracking table has one name.
+    return _build_view(settings, "availability", SQLiteAvailabilityView, PostgresAvailabilityView)
+
+
+def _build_view(settings: Settings, database: str, sqlite_class: type, postgres_class: type) -> Any:
+    env = Environment(env=store_env(settings, database))
     env["CREATE_TABLE"] = "y"
     factory = InfrastructureFactory.construct(env)
-    view_class = PostgresConnectionView if settings.event_store == "postgres" else SQLiteConnectionView
-    view: Any = factory.tracking_recorder(view_class)  # type: ignore[arg-type]
+    view_class = postgres_class if settings.event_store == "postgres" else sqlite_class
+    view: Any = factory.tracking_recorder(view_class)
     if settings.event_store == "postgres":
         view.reader = ThreadLocalReader(conninfo=conninfo_to_dict(settings.postgres_url))
     else:
@@ -159,6 +183,20 @@ def bootstrap(
             settings.caldav_url, settings.caldav_timeout, settings.caldav_verify_tls, settings.caldav_batch_size
         ),
     )
+    availability_view = build_availability_view(settings)
+    availability_follower = ProjectionFollower(
+        app, AvailabilityProjection(availability_view, expand_series), poll_interval=settings.projection_poll_interval
+    )
+    app.add_listener(availability_follower.wake)
+    availability = AvailabilityService(
+        availability_view,
+        SyncCalendarStates(cache, sync_state),
+        expand_series,
+        position=lambda: availability_follower.position,
+        stale_after=settings.stale_after,
+        max_window_days=settings.max_window_days,
+        clock=time.time,
+    )
     return Container(
         settings=settings,
         app=app,
@@ -172,4 +210,12 @@ def bootstrap(
         sync_state=sync_state,
         scheduler=SyncScheduler(syncer, sync_state, view, interval=settings.sync_interval),
         sync_status=SyncStatusReader(schedules, sync_state),
+        availability_view=availability_view,
+        availability_follower=availability_follower,
+        availability=availability,
+        policies=PolicyService(app),
     )
+
+
+def expand_series(ical: str, start: datetime, end: datetime, time_zone: str) -> list[Occurrence]:
+    return expand(ical, start, end, default_tz=time_zone)

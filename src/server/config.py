@@ -47,6 +47,11 @@ class Settings:
     sync_enabled: bool = True
     sync_now_wait: float = 60.0
     caldav_batch_size: int = 250
+    # A calendar not synced for this long is stale (answers say so).
+    stale_after: float = 600.0
+    max_window_days: int = 62
+    # Run the read-model projections inside the server (else: `calendar-integration project`).
+    embedded_projections: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +105,9 @@ class Settings:
             sync_enabled=get("SYNC_ENABLED", "true").lower() in ("true", "1", "yes"),
             sync_now_wait=_positive(get, "SYNC_NOW_WAIT", "60"),
             caldav_batch_size=int(_positive(get, "CALDAV_BATCH_SIZE", "250")),
+            stale_after=_positive(get, "STALE_AFTER", "600"),
+            max_window_days=int(_positive(get, "MAX_WINDOW_DAYS", "62")),
+            embedded_projections=get("EMBEDDED_PROJECTIONS", "true").lower() in ("true", "1", "yes"),
         )
 
     def key_bytes(self, name: str) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
@@ -46,8 +46,14 @@ class ProjectionFollower:
     def position(self) -> int:
         return self._position
 
-    def start(self) -> None:
+    def start(self, run: bool = True) -> None:
+        """Follows the log in a thread; with ``run=False`` (another process keeps
+        the read model) it only reads how far the view is, on ``refresh``."""
         self._position = self._view.max_tracking_id(self._app.name) or 0
+        if not run:
+            self._thread = threading.Thread(target=self._watch, name=f"watch-{self._projection.name}", daemon=True)
+            self._thread.start()
+            return
         self._thread = threading.Thread(
             target=self._run, name=f"follow-{self._projection.name}", daemon=True
         )
@@ -78,6 +84,20 @@ class ProjectionFollower:
                 lambda: self._position >= position or self._stopping.is_set(), timeout
             ) and self._position >= position
 
+    def _watch(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                done = self._view.max_tracking_id(self._app.name) or 0
+            except Exception as error:  # keep watching
+                self.error = error
+                done = self._position
+            if done > self._position:
+                with self._progress:
+                    self._position = done
+                    self._progress.notify_all()
+            self._wake.wait(self._poll_interval / 4)
+            self._wake.clear()
+
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
@@ -100,6 +120,18 @@ class ProjectionFollower:
         notifications = self._app.recorder.select_notifications(
             start=self._position, limit=self._batch_size, stop=head, topics=topics, inclusive_of_start=False
         )
+        if hasattr(self._projection, "process_batch"):
+            self._process_batch(notifications)
+        else:
+            self._process_each(notifications)
+        if len(notifications) < self._batch_size and head > self._position:
+            with self._progress:
+                self._position = head
+                self._progress.notify_all()
+        self.error = None
+        return len(notifications) == self._batch_size
+
+    def _process_each(self, notifications: Sequence[Any]) -> None:
         for notification in notifications:
             domain_event = self._app.mapper.to_domain_event(notification)
             try:
@@ -110,14 +142,30 @@ class ProjectionFollower:
                 # done, exactly once, and this follower moves on.
                 if (self._view.max_tracking_id(self._app.name) or 0) < notification.id:
                     raise
+            self._processed([domain_event], notification.id)
+
+    def _process_batch(self, notifications: Sequence[Any]) -> None:
+        """The whole batch in one transaction (the projection's rows and position)."""
+        if not notifications:
+            return
+        items = [
+            (self._app.mapper.to_domain_event(n), Tracking(self._app.name, n.id)) for n in notifications
+        ]
+        try:
+            self._projection.process_batch(items, after=self._position)
+        except Exception:
+            # Another process got (part of) the batch in first: skip to where it is.
+            done = self._view.max_tracking_id(self._app.name) or 0
+            if done <= self._position:
+                raise
+            self._processed([], done)
+            return
+        self._processed([event for event, _ in items], notifications[-1].id)
+
+    def _processed(self, events: list[Any], position: int) -> None:
+        for domain_event in events:
             for listener in self.after_event:
                 listener(domain_event)
-            with self._progress:
-                self._position = notification.id
-                self._progress.notify_all()
-        if len(notifications) < self._batch_size and head > self._position:
-            with self._progress:
-                self._position = head
-                self._progress.notify_all()
-        self.error = None
-        return len(notifications) == self._batch_size
+        with self._progress:
+            self._position = position
+            self._progress.notify_all()

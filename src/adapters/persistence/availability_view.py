@@ -1,0 +1,406 @@
+"""The availability read model on SQLite and on PostgreSQL.
+
+``avail_busy`` holds one row per occurrence; a window query is two index range
+scans: short occurrences by start (they cannot start more than LONG_SECONDS
+before the window), long ones by end (there are few). Series rows keep the
+provenance and the text to expand beyond what is materialised.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg.sql import SQL
+
+from adapters.persistence.sql_view import SQLViewMixin
+from calendar_domain.application import APPLICATION_NAME
+from calendar_domain.availability import (
+    DEFAULT_BOOKING_RULES,
+    DEFAULT_WORKING_HOURS,
+    BookingRules,
+    WorkingHours,
+)
+from calendar_domain.availability_projection import LONG_SECONDS, AvailabilityWriter, BusyRow, SeriesRow, UserRow
+from calendar_domain.busy import AllDayPolicy
+
+TABLES = ("avail_user", "avail_calendar", "avail_policy", "avail_series", "avail_busy")
+
+_CREATE = [
+    """CREATE TABLE IF NOT EXISTS {t}avail_user (
+        user_key TEXT PRIMARY KEY,
+        config_id TEXT,
+        sub_account_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        time_zone TEXT NOT NULL DEFAULT 'UTC',
+        all_day_policy TEXT NOT NULL DEFAULT 'follow_transp',
+        working_hours TEXT NOT NULL DEFAULT '',
+        booking_rules TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX IF NOT EXISTS avail_user_by_config ON {t}avail_user (config_id)",
+    """CREATE TABLE IF NOT EXISTS {t}avail_calendar (
+        user_key TEXT NOT NULL,
+        role TEXT NOT NULL,
+        calendar_id TEXT NOT NULL,
+        connection_id TEXT NOT NULL,
+        PRIMARY KEY (user_key, role, calendar_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS {t}avail_policy (
+        policy_key TEXT PRIMARY KEY,
+        stale_calendars_block BOOLEAN NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS {t}avail_series (
+        user_key TEXT NOT NULL,
+        calendar_id TEXT NOT NULL,
+        href TEXT NOT NULL,
+        connection_id TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        etag TEXT NOT NULL,
+        fetched_at TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        location TEXT NOT NULL,
+        recurring BOOLEAN NOT NULL,
+        zone_dependent BOOLEAN NOT NULL,
+        time_zone TEXT NOT NULL,
+        first_start BIGINT NOT NULL,
+        last_end BIGINT,
+        expanded_from BIGINT,
+        expanded_until BIGINT,
+        ical TEXT NOT NULL,
+        PRIMARY KEY (user_key, calendar_id, href)
+    )""",
+    """CREATE INDEX IF NOT EXISTS avail_series_partial
+        ON {t}avail_series (user_key, expanded_until)""",
+    """CREATE TABLE IF NOT EXISTS {t}avail_busy (
+        user_key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        calendar_id TEXT NOT NULL,
+        href TEXT NOT NULL,
+        recurrence_id TEXT NOT NULL,
+        start_at BIGINT NOT NULL,
+        end_at BIGINT NOT NULL,
+        long_span SMALLINT NOT NULL,
+        flags INTEGER NOT NULL,
+        summary TEXT NOT NULL,
+        location TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS avail_busy_by_start ON {t}avail_busy (user_key, long_span, start_at)",
+    "CREATE INDEX IF NOT EXISTS avail_busy_by_end ON {t}avail_busy (user_key, long_span, end_at)",
+    "CREATE INDEX IF NOT EXISTS avail_busy_by_source ON {t}avail_busy (user_key, calendar_id, href)",
+]
+
+_UPSERT_USER = """
+    INSERT INTO {t}avail_user (user_key, config_id, sub_account_id, user_id)
+    VALUES (%(user_key)s, %(config_id)s, %(sub_account_id)s, %(user_id)s)
+    ON CONFLICT (user_key) DO UPDATE SET config_id = COALESCE(excluded.config_id, {t_user}.config_id)"""
+_USER_OF_CONFIG = "SELECT user_key FROM {t}avail_user WHERE config_id = %(config_id)s"
+_USER = "SELECT * FROM {t}avail_user WHERE user_key = %(user_key)s"
+_SET_CALENDAR = """
+    INSERT INTO {t}avail_calendar VALUES (%(user_key)s, %(role)s, %(calendar_id)s, %(connection_id)s)
+    ON CONFLICT (user_key, role, calendar_id) DO UPDATE SET connection_id = excluded.connection_id"""
+_REMOVE_ROLE = """
+    DELETE FROM {t}avail_calendar WHERE user_key = %(user_key)s AND role = %(role)s
+      AND (%(calendar_id)s = '' OR calendar_id = %(calendar_id)s)"""
+_SET_POLICY = """
+    INSERT INTO {t}avail_policy VALUES (%(policy_key)s, %(block)s)
+    ON CONFLICT (policy_key) DO UPDATE SET stale_calendars_block = excluded.stale_calendars_block"""
+_SERIES_COLUMNS = (
+    "user_key", "calendar_id", "href", "connection_id", "uid", "etag", "fetched_at", "summary", "location",
+    "recurring", "zone_dependent", "time_zone", "first_start", "last_end", "expanded_from", "expanded_until", "ical",
+)
+_UPSERT_SERIES = (
+    "INSERT INTO {t}avail_series VALUES (" + ", ".join(f"%({c})s" for c in _SERIES_COLUMNS) + ")"
+    " ON CONFLICT (user_key, calendar_id, href) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _SERIES_COLUMNS[3:])
+)
+_INSERT_BUSY = """
+    INSERT INTO {t}avail_busy VALUES (%(user_key)s, %(kind)s, %(calendar_id)s, %(href)s, %(recurrence_id)s,
+        %(start)s, %(end)s, %(long_span)s, %(flags)s, %(summary)s, %(location)s)"""
+_DELETE_BUSY_OF = """
+    DELETE FROM {t}avail_busy WHERE user_key = %(user_key)s AND calendar_id = %(calendar_id)s
+      AND (%(href)s = '' OR href = %(href)s)"""
+_DELETE_SERIES_OF = """
+    DELETE FROM {t}avail_series WHERE user_key = %(user_key)s AND calendar_id = %(calendar_id)s
+      AND (%(href)s = '' OR href = %(href)s)"""
+_ZONE_DEPENDENT = """
+    SELECT * FROM {t}avail_series WHERE user_key = %(user_key)s AND zone_dependent
+      AND time_zone <> %(time_zone)s ORDER BY calendar_id, href"""
+
+_CALENDARS = "SELECT role, calendar_id, connection_id FROM {t}avail_calendar WHERE user_key = %(user_key)s"
+_POLICY = "SELECT stale_calendars_block FROM {t}avail_policy WHERE policy_key = %(policy_key)s"
+_BUSY_COLUMNS = "kind, calendar_id, href, recurrence_id, start_at, end_at, flags, summary, location"
+_BUSY = f"""
+    SELECT {_BUSY_COLUMNS} FROM {{t}}avail_busy
+    WHERE user_key = %(user_key)s AND long_span = 0
+      AND start_at >= %(low)s AND start_at < %(end)s AND end_at >= %(start)s
+    UNION ALL
+    SELECT {_BUSY_COLUMNS} FROM {{t}}avail_busy
+    WHERE user_key = %(user_key)s AND long_span = 1 AND end_at >= %(start)s AND start_at < %(end)s"""
+_PARTIAL_SERIES = """
+    SELECT * FROM {t}avail_series
+    WHERE user_key = %(user_key)s AND expanded_until IS NOT NULL
+      AND (expanded_until < %(end)s OR expanded_from > %(start)s)
+      AND first_start < %(end)s AND (last_end IS NULL OR last_end > %(start)s)"""
+_SERIES = """
+    SELECT * FROM {t}avail_series
+    WHERE user_key = %(user_key)s AND calendar_id = %(calendar_id)s AND href = %(href)s"""
+
+
+def _busy_params(user_key: str, row: BusyRow) -> dict[str, Any]:
+    return {
+        "user_key": user_key,
+        **row.__dict__,
+        "long_span": 1 if row.end - row.start > LONG_SECONDS else 0,
+    }
+
+
+def _series_params(series: SeriesRow) -> dict[str, Any]:
+    return dict(series.__dict__)
+
+
+def series_row(row: Any) -> SeriesRow:
+    return SeriesRow(**{c: row[c] for c in _SERIES_COLUMNS}) if row is not None else None  # type: ignore[return-value]
+
+
+def _fix_series(row: SeriesRow) -> SeriesRow:
+    # SQLite hands booleans back as integers
+    return SeriesRow(**{**row.__dict__, "recurring": bool(row.recurring), "zone_dependent": bool(row.zone_dependent)})
+
+
+def user_row(row: Any) -> UserRow:
+    return UserRow(
+        user_key=row["user_key"],
+        sub_account_id=row["sub_account_id"],
+        user_id=row["user_id"],
+        time_zone=row["time_zone"],
+        all_day_policy=AllDayPolicy(row["all_day_policy"]),
+        working_hours=WorkingHours.from_payload(json.loads(row["working_hours"]))
+        if row["working_hours"]
+        else DEFAULT_WORKING_HOURS,
+        booking_rules=BookingRules.from_payload(json.loads(row["booking_rules"]))
+        if row["booking_rules"]
+        else DEFAULT_BOOKING_RULES,
+    )
+
+
+def busy_row(row: Any) -> BusyRow:
+    return BusyRow(
+        kind=row["kind"], calendar_id=row["calendar_id"], href=row["href"], recurrence_id=row["recurrence_id"],
+        start=row["start_at"], end=row["end_at"], flags=row["flags"], summary=row["summary"], location=row["location"],
+    )
+
+
+class _BatchWriter:
+    """AvailabilityWriter on one open transaction. Inserts of occurrence and series
+    rows are buffered and sent with executemany; any other statement (and any
+    read) sends them first, so the order of effects is the order of events."""
+
+    def __init__(self, cursor: Any, statement: Callable[[str], str], dict_rows: Callable[[Any], list[dict[str, Any]]]) -> None:
+        self._cursor = cursor
+        self._statement = statement
+        self._dict_rows = dict_rows
+        self._pending: dict[str, list[dict[str, Any]]] = {}
+
+    def flush(self) -> None:
+        for sql, rows in self._pending.items():
+            if rows:
+                self._cursor.executemany(self._statement(sql), rows)
+        self._pending = {}
+
+    def _execute(self, sql: str, params: dict[str, Any]) -> None:
+        self.flush()
+        self._cursor.execute(self._statement(sql), params)
+
+    def _query(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        self._execute(sql, params)
+        return self._dict_rows(self._cursor)
+
+    def _add(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        self._pending.setdefault(sql, []).extend(rows)
+
+    def upsert_user(self, user_key: str, sub_account_id: str, user_id: str, config_id: str | None) -> None:
+        self._execute(
+            _UPSERT_USER,
+            {"user_key": user_key, "config_id": config_id, "sub_account_id": sub_account_id, "user_id": user_id},
+        )
+
+    def user_key_of_config(self, config_id: str) -> str | None:
+        rows = self._query(_USER_OF_CONFIG, {"config_id": config_id})
+        return str(rows[0]["user_key"]) if rows else None
+
+    def user(self, user_key: str) -> UserRow | None:
+        rows = self._query(_USER, {"user_key": user_key})
+        return user_row(rows[0]) if rows else None
+
+    def update_user(self, user_key: str, **fields: str) -> None:
+        assignments = ", ".join(f"{name} = %({name})s" for name in sorted(fields))
+        self._execute(
+            f"UPDATE {{t}}avail_user SET {assignments} WHERE user_key = %(user_key)s", {**fields, "user_key": user_key}
+        )
+
+    def set_calendar(self, user_key: str, role: str, calendar_id: str, connection_id: str) -> None:
+        self._execute(
+            _SET_CALENDAR,
+            {"user_key": user_key, "role": role, "calendar_id": calendar_id, "connection_id": connection_id},
+        )
+
+    def remove_calendar_role(self, user_key: str, role: str, calendar_id: str | None) -> None:
+        self._execute(_REMOVE_ROLE, {"user_key": user_key, "role": role, "calendar_id": calendar_id or ""})
+
+    def set_policy(self, sub_account_id: str, stale_calendars_block: bool) -> None:
+        self._execute(_SET_POLICY, {"policy_key": sub_account_id, "block": stale_calendars_block})
+
+    def put_series(self, series: SeriesRow, busy: list[BusyRow]) -> None:
+        # A series already known (an update) loses its old occurrences first.
+        key = {"user_key": series.user_key, "calendar_id": series.calendar_id, "href": series.href}
+        if self._known(key):
+            self._execute(_DELETE_BUSY_OF, key)
+        self._add(_UPSERT_SERIES, [_series_params(series)])
+        self._add(_INSERT_BUSY, [_busy_params(series.user_key, row) for row in busy])
+
+    def _known(self, key: dict[str, str]) -> bool:
+        pending = self._pending.get(_UPSERT_SERIES, [])
+        if any(p["user_key"] == key["user_key"] and p["calendar_id"] == key["calendar_id"] and p["href"] == key["href"] for p in pending):
+            self.flush()
+            return True
+        self._cursor.execute(self._statement(_SERIES), key)
+        return bool(self._cursor.fetchall())
+
+    def replace_occurrences(self, series: SeriesRow, busy: list[BusyRow]) -> None:
+        self.put_series(series, busy)
+
+    def remove_series(self, user_key: str, calendar_id: str, href: str | None) -> None:
+        key = {"user_key": user_key, "calendar_id": calendar_id, "href": href or ""}
+        self._execute(_DELETE_BUSY_OF, key)
+        self._execute(_DELETE_SERIES_OF, key)
+
+    def zone_dependent_series(self, user_key: str, other_than: str) -> list[SeriesRow]:
+        return [_fix_series(series_row(r)) for r in self._query(_ZONE_DEPENDENT, {"user_key": user_key, "time_zone": other_than})]
+
+
+class AlreadyProcessed(Exception):
+    """Another process following the log recorded part of this batch first."""
+
+
+class AvailabilityViewMixin(SQLViewMixin):
+    def write_batch(self, tracking: Tracking, work: Callable[[AvailabilityWriter], None], after: int = -1) -> None:
+        """Runs ``work`` and records ``tracking``, in one transaction. ``after``: the
+        position the batch follows; if the view is already past it (another
+        process got there first), nothing is written and AlreadyProcessed raised."""
+        with self.datastore.transaction(commit=True) as cursor:
+            if after >= 0:
+                cursor.execute(*self._tracking_sql(tracking.application_name))
+                found = [next(iter(dict(row).values())) for row in cursor.fetchall()]
+                if found and (found[0] or 0) > after:
+                    raise AlreadyProcessed(found[0])
+            writer = _BatchWriter(cursor, self._batch_statement, self._dict_rows)
+            work(writer)
+            writer.flush()
+            self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
+
+    def _batch_statement(self, sql: str) -> str:
+        return self.statement(sql.replace("{t_user}", self._user_table()))
+
+    def _user_table(self) -> str:
+        # the table named in an upsert's SET, as the dialect wants it
+        return f'"{self.datastore.schema}".avail_user' if self.dialect == "postgres" else "avail_user"
+
+    @staticmethod
+    def _dict_rows(cursor: Any) -> list[dict[str, Any]]:
+        # PostgreSQL rows come as dicts, SQLite's as sqlite3.Row
+        return [dict(row) for row in cursor.fetchall()]
+
+    # -- queries ----------------------------------------------------------------------
+
+    def user(self, user_key: str) -> UserRow | None:
+        rows = self.read(_USER, {"user_key": user_key})
+        return user_row(rows[0]) if rows else None
+
+    def calendars(self, user_key: str) -> list[tuple[str, str, str]]:
+        """(role, calendar_id, connection_id) of the user's blocking calendars."""
+        return [(r["role"], r["calendar_id"], r["connection_id"]) for r in self.read(_CALENDARS, {"user_key": user_key})]
+
+    def stale_calendars_block(self, policy_key: str) -> bool:
+        rows = self.read(_POLICY, {"policy_key": policy_key})
+        return bool(rows[0]["stale_calendars_block"]) if rows else True
+
+    def busy(self, user_key: str, start: int, end: int) -> list[BusyRow]:
+        rows = self.read(_BUSY, {"user_key": user_key, "start": start, "end": end, "low": start - LONG_SECONDS})
+        return [busy_row(r) for r in rows]
+
+    def partial_series(self, user_key: str, start: int, end: int) -> list[SeriesRow]:
+        """Series whose materialised occurrences do not cover [start, end)."""
+        rows = self.read(_PARTIAL_SERIES, {"user_key": user_key, "start": start, "end": end})
+        return [_fix_series(series_row(r)) for r in rows]
+
+    def series(self, user_key: str, calendar_id: str, href: str) -> SeriesRow | None:
+        rows = self.read(_SERIES, {"user_key": user_key, "calendar_id": calendar_id, "href": href})
+        return _fix_series(series_row(rows[0])) if rows else None
+
+    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every table, sorted: what a rebuild must reproduce."""
+        result: dict[str, list[tuple[Any, ...]]] = {}
+        with self.datastore.transaction(commit=False) as cursor:
+            for table in TABLES:
+                cursor.execute(self.statement(f"SELECT * FROM {{t}}{table}"))
+                result[table] = sorted(tuple(_plain(v) for v in row) for row in cursor.fetchall())
+        return result
+
+    def drop(self) -> None:
+        """Empties the read model and forgets its position (before a rebuild)."""
+        with self.datastore.transaction(commit=True) as cursor:
+            for table in TABLES:
+                cursor.execute(self.statement(f"DELETE FROM {{t}}{table}"))
+            cursor.execute(self._delete_tracking_sql(), (APPLICATION_NAME,))
+
+    def _tracking_sql(self, application_name: str) -> tuple[str, tuple[str]]:
+        raise NotImplementedError
+
+    def _delete_tracking_sql(self) -> str:
+        raise NotImplementedError
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (bytes, memoryview)):
+        return bytes(value)
+    if isinstance(value, bool):
+        return int(value)
+    return tuple(value) if isinstance(value, list) else value
+
+
+class SQLiteAvailabilityView(AvailabilityViewMixin, SQLiteTrackingRecorder):
+    dialect = "sqlite"
+
+    def __init__(self, datastore: SQLiteDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *map(self.statement, _CREATE)]
+
+    def _delete_tracking_sql(self) -> str:
+        return "DELETE FROM tracking WHERE application_name = ?"
+
+    def _tracking_sql(self, application_name: str) -> tuple[str, tuple[str]]:
+        # SQLite: the write lock taken by the batch serialises writers anyway.
+        return "SELECT MAX(notification_id) AS done FROM tracking WHERE application_name = ?", (application_name,)
+
+
+class PostgresAvailabilityView(AvailabilityViewMixin, PostgresTrackingRecorder):
+    dialect = "postgres"
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        kwargs["tracking_table_name"] = "availability_view_tracking"
+        super().__init__(datastore, **kwargs)
+        self.sql_create_statements.extend(SQL(self.statement(s)) for s in _CREATE)  # type: ignore[misc]
+
+    def _delete_tracking_sql(self) -> str:
+        return f'DELETE FROM "{self.datastore.schema}".{self.tracking_table_name} WHERE application_name = %s'
+
+    def _tracking_sql(self, application_name: str) -> tuple[str, tuple[str]]:
+        # Locks the tracking row: a second writer waits, then sees it moved on.
+        table = f'"{self.datastore.schema}".{self.tracking_table_name}'
+        return f"SELECT notification_id FROM {table} WHERE application_name = %s FOR UPDATE", (application_name,)

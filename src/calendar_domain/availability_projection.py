@@ -1,0 +1,365 @@
+"""The availability read model: busy intervals per user, with their provenance.
+
+The projection turns schedule, configuration and policy events into rows: one
+per occurrence of each imported event (and, later, per appointment), plus each
+user's rules and blocking calendars. The occurrences come with the import
+events (``occurrences.py``), so processing an event is arithmetic, not a parse;
+only a series whose floating times were read in a zone the user has since left
+(or an event recorded before occurrences were carried) is expanded here.
+
+Events are processed in batches; the view writes a batch's rows and its tracking
+position in one transaction, so each event takes effect exactly once and a
+rebuild from the log does not pay one commit per event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from eventsourcing.utils import get_topic
+
+from calendar_domain.availability import BookingRules, WorkingHours
+from calendar_domain.busy import AllDayPolicy, Occurrence
+from calendar_domain.configuration import DEFAULT_TIME_ZONE, CalendarConfiguration
+from calendar_domain.occurrences import encode, materialised_range
+from calendar_domain.policy import SubAccountPolicy
+from calendar_domain.schedule import UserSchedule
+
+log = logging.getLogger(__name__)
+
+# An occurrence longer than this is "long": kept apart so that a window query
+# scans short ones by start time only (start >= window start - LONG_SECONDS).
+LONG_SECONDS = 2 * 86400
+# A single event's occurrence moves by at most a day when the user's zone changes.
+_ZONE_MARGIN = timedelta(days=2)
+
+# Expands iCalendar text over [start, end) with floating times in ``default_tz``.
+SeriesExpander = Callable[[str, datetime, datetime, str], list[Occurrence]]
+
+
+@dataclass(frozen=True)
+class UserRow:
+    user_key: str
+    sub_account_id: str
+    user_id: str
+    time_zone: str
+    all_day_policy: AllDayPolicy
+    working_hours: WorkingHours
+    booking_rules: BookingRules
+
+
+@dataclass(frozen=True)
+class SeriesRow:
+    """One imported resource of one user's calendar (provenance of its occurrences)."""
+
+    user_key: str
+    calendar_id: str
+    href: str
+    connection_id: str
+    uid: str
+    etag: str
+    fetched_at: str  # ISO time the resource was fetched
+    summary: str
+    location: str
+    recurring: bool
+    zone_dependent: bool
+    time_zone: str
+    first_start: int
+    last_end: int | None  # None: never ends
+    expanded_from: int | None  # occurrences rows cover [from, until); None: all of them
+    expanded_until: int | None
+    ical: str
+
+
+@dataclass(frozen=True)
+class BusyRow:
+    """One occurrence of something that takes a user's time."""
+
+    kind: str  # SourceKind value
+    calendar_id: str
+    href: str
+    recurrence_id: str
+    start: int
+    end: int
+    flags: int  # occurrences.ALL_DAY | TRANSPARENT | CANCELLED
+    summary: str
+    location: str
+
+
+class AvailabilityWriter(Protocol):
+    """Writes of one batch, inside its transaction (reads see the batch's writes)."""
+
+    def upsert_user(self, user_key: str, sub_account_id: str, user_id: str, config_id: str | None) -> None: ...
+
+    def user_key_of_config(self, config_id: str) -> str | None: ...
+
+    def user(self, user_key: str) -> UserRow | None: ...
+
+    def update_user(self, user_key: str, **fields: str) -> None: ...
+
+    def set_calendar(self, user_key: str, role: str, calendar_id: str, connection_id: str) -> None: ...
+
+    def remove_calendar_role(self, user_key: str, role: str, calendar_id: str | None) -> None: ...
+
+    def set_policy(self, sub_account_id: str, stale_calendars_block: bool) -> None: ...
+
+    def put_series(self, series: SeriesRow, busy: list[BusyRow]) -> None: ...
+
+    def remove_series(self, user_key: str, calendar_id: str, href: str | None) -> None: ...
+
+    def zone_dependent_series(self, user_key: str, other_than: str) -> list[SeriesRow]: ...
+
+    def replace_occurrences(self, series: SeriesRow, busy: list[BusyRow]) -> None: ...
+
+
+class AvailabilityView(Protocol):
+    def write_batch(
+        self, tracking: Tracking, work: Callable[[AvailabilityWriter], None], after: int = -1
+    ) -> None: ...
+
+
+_SCHEDULE_EVENTS = (
+    UserSchedule.Started,
+    UserSchedule.BlockedSlotImported,
+    UserSchedule.BlockedSlotUpdated,
+    UserSchedule.BlockedSlotRemoved,
+    UserSchedule.CalendarReleased,
+)
+_CONFIGURATION_EVENTS = (
+    CalendarConfiguration.Started,
+    CalendarConfiguration.PrimarySet,
+    CalendarConfiguration.PrimaryCleared,
+    CalendarConfiguration.ConflictAdded,
+    CalendarConfiguration.ConflictRemoved,
+    CalendarConfiguration.AllDayPolicySet,
+    CalendarConfiguration.TimeZoneSet,
+    CalendarConfiguration.WorkingHoursSet,
+    CalendarConfiguration.BookingRulesSet,
+)
+_POLICY_EVENTS = (SubAccountPolicy.StaleCalendarPolicySet,)
+
+
+class AvailabilityProjection(Projection[Any]):
+    name = "availability"
+    topics = tuple(get_topic(kind) for kind in (*_SCHEDULE_EVENTS, *_CONFIGURATION_EVENTS, *_POLICY_EVENTS))
+
+    def __init__(self, view: Any, expander: SeriesExpander) -> None:
+        super().__init__(view)
+        self.read_model: AvailabilityView = view
+        self._expander = expander
+        self._writer: AvailabilityWriter | None = None
+
+    # The library's entry point: one event, one transaction.
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.process_batch([(domain_event, tracking)])
+
+    def process_batch(self, items: Sequence[tuple[Any, Tracking]], after: int = -1) -> None:
+        """Processes events in order; their rows and the last tracking position are
+        written in one transaction. ``after``: the position before the batch (see
+        the view's ``write_batch``)."""
+        if not items:
+            return
+
+        def work(writer: AvailabilityWriter) -> None:
+            self._writer = writer
+            try:
+                for domain_event, _ in items:
+                    self._apply(domain_event)
+            finally:
+                self._writer = None
+
+        self.read_model.write_batch(items[-1][1], work, after)
+
+    @property
+    def writer(self) -> AvailabilityWriter:
+        assert self._writer is not None, "only inside a batch"
+        return self._writer
+
+    @singledispatchmethod
+    def _apply(self, domain_event: Any) -> None:
+        """Events the read model does not use change nothing."""
+
+    # -- schedules ---------------------------------------------------------------------
+
+    @_apply.register
+    def _(self, domain_event: UserSchedule.Started) -> None:
+        self.writer.upsert_user(
+            str(domain_event.originator_id), domain_event.sub_account_id, domain_event.user_id, None
+        )
+
+    @_apply.register
+    def _(self, domain_event: UserSchedule.BlockedSlotImported) -> None:
+        self._put(domain_event)
+
+    @_apply.register
+    def _(self, domain_event: UserSchedule.BlockedSlotUpdated) -> None:
+        self._put(domain_event)
+
+    @_apply.register
+    def _(self, domain_event: UserSchedule.BlockedSlotRemoved) -> None:
+        self.writer.remove_series(str(domain_event.originator_id), domain_event.calendar_id, domain_event.href)
+
+    @_apply.register
+    def _(self, domain_event: UserSchedule.CalendarReleased) -> None:
+        self.writer.remove_series(str(domain_event.originator_id), domain_event.calendar_id, None)
+
+    def _put(self, domain_event: Any) -> None:
+        user_key = str(domain_event.originator_id)
+        user = self.writer.user(user_key)
+        time_zone = user.time_zone if user is not None else DEFAULT_TIME_ZONE
+        s = domain_event.series
+        series = SeriesRow(
+            user_key=user_key,
+            calendar_id=domain_event.calendar_id,
+            href=s["href"],
+            connection_id=domain_event.connection_id,
+            uid=s["uid"],
+            etag=s["etag"],
+            fetched_at=domain_event.fetched_at.isoformat(),
+            summary=s["summary"],
+            location=s["location"],
+            recurring=bool(s["recurring"]),
+            zone_dependent=bool(s["zone_dependent"]),
+            time_zone=s["time_zone"],
+            first_start=_epoch_text(s["first_start"]),
+            last_end=_epoch_text(s["last_end"]) if s["last_end"] else None,
+            expanded_from=_epoch_text(s["expanded_from"]) if s["expanded_from"] else None,
+            expanded_until=_epoch_text(s["expanded_until"]) if s["expanded_until"] else None,
+            ical=s["ical"],
+        )
+        if s["occurrences"] is None or (series.zone_dependent and series.time_zone != time_zone):
+            series, occurrences = self._expand(series, time_zone, domain_event.fetched_at)
+        else:
+            occurrences = s["occurrences"]
+        self.writer.put_series(series, busy_rows(series, occurrences))
+
+    def _expand(self, series: SeriesRow, time_zone: str, fetched_at: datetime) -> tuple[SeriesRow, list[list[Any]]]:
+        """The series' occurrences read in ``time_zone``, over the range a fetch at
+        ``fetched_at`` would have carried (all of them when they fit)."""
+        first = datetime.fromtimestamp(series.first_start, UTC) - _ZONE_MARGIN
+        last = datetime.fromtimestamp(series.last_end, UTC) + _ZONE_MARGIN if series.last_end else None
+        low, high = materialised_range(fetched_at)
+        complete = last is not None and (not series.recurring or (low <= first and last <= high))
+        begin, finish = (first, last) if complete and last is not None else (low, high)
+        try:
+            found = self._expander(series.ical, begin, finish, time_zone)
+        except Exception:  # it parsed when fetched; never stop the read model over it
+            log.exception("cannot expand %s of calendar %s", series.href, series.calendar_id)
+            found = []
+        occurrences = encode(found, series.summary, series.location)
+        return (
+            replace(
+                series,
+                time_zone=time_zone,
+                expanded_from=None if complete else int(begin.timestamp()),
+                expanded_until=None if complete else int(finish.timestamp()),
+            ),
+            occurrences,
+        )
+
+    # -- configurations ------------------------------------------------------------------
+
+    @_apply.register
+    def _(self, domain_event: CalendarConfiguration.Started) -> None:
+        user_key = str(UserSchedule.create_id(domain_event.sub_account_id, domain_event.user_id))
+        self.writer.upsert_user(
+            user_key, domain_event.sub_account_id, domain_event.user_id, str(domain_event.originator_id)
+        )
+
+    @_apply.register
+    def _(self, domain_event: CalendarConfiguration.PrimarySet) -> None:
+        user_key = self._user_of(domain_event)
+        self.writer.remove_calendar_role(user_key, "primary", None)
+        self.writer.set_calendar(user_key, "primary", domain_event.calendar_id, domain_event.connection_id)
+
+    @_apply.register
+    def _(self, domain_event: CalendarConfiguration.PrimaryCleared) -> None:
+        self.writer.remove_calendar_role(self._user_of(domain_event), "primary", None)
+
+    @_apply.register
+    def _(self, domain_event: CalendarConfiguration.ConflictAdded) -> None:
+        user_key = self._user_of(domain_event)
+        self.writer.set_calendar(user_key, "conflict", domain_event.calendar_id, domain_event.connection_id)
+
+    @_apply.register
+    def _(self, domain_event: CalendarConfiguration.ConflictRemoved) -> None:
+        self.writer.remove_calendar_role(self._user_of(domain_event), "conflict", domain_event.calendar_id)
+
+    @_apply.register
+    def _(self, domain_event: CalendarConfiguration.AllDayPolicySet) -> None:
+        self.writer.update_user(self._user_of(domain_event), all_day_policy=domain_event.policy)
+
+    @_apply.register
+    def _(self, domain_event: CalendarConfiguration.WorkingHoursSet) -> None:
+        self.writer.update_user(
+            self._user_of(domain_event), working_hours=_json(domain_event.working_hours)
+        )
+
+    @_apply.register
+    def _(self, domain_event: CalendarConfiguration.BookingRulesSet) -> None:
+        self.writer.update_user(
+            self._user_of(domain_event), booking_rules=_json(domain_event.booking_rules)
+        )
+
+    @_apply.register
+    def _(self, domain_event: CalendarConfiguration.TimeZoneSet) -> None:
+        user_key = self._user_of(domain_event)
+        self.writer.update_user(user_key, time_zone=domain_event.time_zone)
+        # Floating times and dates follow the user to the new zone.
+        for series in self.writer.zone_dependent_series(user_key, domain_event.time_zone):
+            fetched_at = datetime.fromisoformat(series.fetched_at)
+            moved, occurrences = self._expand(series, domain_event.time_zone, fetched_at)
+            self.writer.replace_occurrences(moved, busy_rows(moved, occurrences))
+
+    def _user_of(self, domain_event: Any) -> str:
+        user_key = self.writer.user_key_of_config(str(domain_event.originator_id))
+        if user_key is None:  # the Started event always comes first in the log
+            raise LookupError(f"configuration {domain_event.originator_id} was never started")
+        return user_key
+
+    # -- sub-account policy -----------------------------------------------------------
+
+    @_apply.register
+    def _(self, domain_event: SubAccountPolicy.StaleCalendarPolicySet) -> None:
+        # Keyed by the policy's id: queries derive it from the sub-account.
+        self.writer.set_policy(str(domain_event.originator_id), domain_event.stale_calendars_block)
+
+
+def busy_rows(series: SeriesRow, occurrences: list[list[Any]]) -> list[BusyRow]:
+    return [
+        BusyRow(
+            kind="imported",
+            calendar_id=series.calendar_id,
+            href=series.href,
+            recurrence_id=rid,
+            start=start,
+            end=end,
+            flags=flags,
+            summary=summary,
+            location=location,
+        )
+        for start, end, flags, rid, summary, location in occurrences
+    ]
+
+
+def occurrences_of(series: SeriesRow, expander: SeriesExpander, start: datetime, end: datetime, time_zone: str) -> list[BusyRow]:
+    """A series' occurrences over any span, expanded from its text (for spans
+    outside what the read model holds)."""
+    found = expander(series.ical, start, end, time_zone)
+    return busy_rows(series, encode(found, series.summary, series.location))
+
+
+def _epoch_text(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp())
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,387 @@
+"""Availability queries: free slots, team free/busy, explanations.
+
+Answers come from the availability read model (an index lookup per window) plus
+the rules in ``availability.py``. Every answer says how fresh it is (``AsOf``):
+the log position the read model had reached, and for each blocking calendar its
+last successful sync and whether it is stale. A stale calendar's last known busy
+times keep blocking unless the sub-account's policy says otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import zoneinfo
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from enum import Enum
+from typing import Any, Protocol
+
+from calendar_domain import values
+from calendar_domain.availability import (
+    Busy,
+    Reason,
+    SlotQuery,
+    SourceKind,
+    epoch,
+    explain,
+    free_slots,
+    from_epoch,
+)
+from calendar_domain.availability_projection import BusyRow, SeriesExpander, SeriesRow, UserRow, occurrences_of
+from calendar_domain.busy import AllDayPolicy, busy_rule
+from calendar_domain.configuration import DEFAULT_TIME_ZONE
+from calendar_domain.errors import InvalidValue
+from calendar_domain.occurrences import ALL_DAY, CANCELLED, TRANSPARENT
+from calendar_domain.availability import DEFAULT_BOOKING_RULES, DEFAULT_WORKING_HOURS
+from calendar_domain.policy import SubAccountPolicy
+from calendar_domain.schedule import UserSchedule
+
+log = logging.getLogger(__name__)
+PRIVATE = "Busy"
+
+
+class AvailabilityReadModel(Protocol):
+    def user(self, user_key: str) -> UserRow | None: ...
+
+    def calendars(self, user_key: str) -> list[tuple[str, str, str]]: ...
+
+    def stale_calendars_block(self, policy_key: str) -> bool: ...
+
+    def busy(self, user_key: str, start: int, end: int) -> list[BusyRow]: ...
+
+    def partial_series(self, user_key: str, start: int, end: int) -> list[SeriesRow]: ...
+
+    def series(self, user_key: str, calendar_id: str, href: str) -> SeriesRow | None: ...
+
+
+@dataclass(frozen=True)
+class CalendarState:
+    """What the sync side knows of one calendar: its connection's status and the
+    time of its last successful sync (None: never)."""
+
+    connection_status: str  # "active", "reconnect_required", "disconnected", "unknown"
+    last_success: float | None
+
+
+class CalendarStates(Protocol):
+    def state(self, sub_account_id: str, connection_id: str, calendar_id: str) -> CalendarState: ...
+
+
+class Staleness(str, Enum):
+    FRESH = "fresh"
+    NEVER_SYNCED = "never_synced"
+    OUT_OF_DATE = "out_of_date"
+    RECONNECT_REQUIRED = "reconnect_required"
+    DISCONNECTED = "disconnected"
+
+
+@dataclass(frozen=True)
+class CalendarFreshness:
+    connection_id: str
+    calendar_id: str
+    role: str  # "primary" or "conflict"
+    last_success: datetime | None
+    staleness: Staleness
+    still_blocks: bool  # a stale calendar's busy times still count (the policy)
+
+    @property
+    def stale(self) -> bool:
+        return self.staleness is not Staleness.FRESH
+
+
+@dataclass(frozen=True)
+class AsOf:
+    position: int
+    calendars: list[CalendarFreshness]
+
+    @property
+    def degraded(self) -> bool:
+        return any(c.stale for c in self.calendars)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a busy time came from."""
+
+    kind: SourceKind
+    connection_id: str = ""
+    calendar_id: str = ""
+    href: str = ""
+    uid: str = ""
+    recurrence_id: str = ""
+    etag: str = ""
+    fetched_at: str = ""
+    summary: str = PRIVATE
+    location: str = ""
+
+
+@dataclass(frozen=True)
+class UserView:
+    """One user's rules and everything that takes their time in a span."""
+
+    sub_account_id: str
+    user_id: str
+    user: UserRow
+    zone: tzinfo
+    busy: list[Busy]
+    as_of: AsOf
+    booked_per_day: dict[date, int] = field(default_factory=dict)
+
+    def query(self, start: int, end: int, now: int) -> SlotQuery:
+        return SlotQuery(start, end, now, self.zone, self.user.working_hours, self.user.booking_rules, self.booked_per_day)
+
+
+@dataclass(frozen=True)
+class FreeSlots:
+    slots: list[tuple[int, int]]
+    view: UserView
+
+
+class TeamMode(str, Enum):
+    ALL = "all"  # every user is free
+    ANY = "any"  # at least one user is free
+
+
+@dataclass(frozen=True)
+class TeamSlot:
+    start: int
+    end: int
+    free_user_ids: list[str]
+
+
+@dataclass(frozen=True)
+class TeamAvailability:
+    slots: list[TeamSlot]
+    views: list[UserView]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    reasons: list[Reason]
+    not_blocking: list[Busy]
+    view: UserView
+
+    @property
+    def free(self) -> bool:
+        return not self.reasons
+
+
+@dataclass(frozen=True)
+class Window:
+    start: int
+    end: int
+
+
+class AvailabilityService:
+    def __init__(
+        self,
+        read_model: AvailabilityReadModel,
+        states: CalendarStates,
+        expander: SeriesExpander,
+        *,
+        position: Callable[[], int],
+        stale_after: float,
+        max_window_days: int,
+        clock: Callable[[], float],
+    ) -> None:
+        self._read = read_model
+        self._states = states
+        self._expander = expander
+        self._position = position
+        self._stale_after = stale_after
+        self._max_window = max_window_days * 86400
+        self._clock = clock
+        self._expanded: OrderedDict[tuple[Any, ...], list[BusyRow]] = OrderedDict()
+        self._expanded_lock = threading.Lock()
+
+    # -- validation ---------------------------------------------------------------------
+
+    def window(self, start: datetime | None, end: datetime | None) -> Window:
+        if start is None:
+            raise InvalidValue("window.start_time", "window.start_time is required")
+        if end is None:
+            raise InvalidValue("window.end_time", "window.end_time is required (windows are bounded)")
+        if end <= start:
+            raise InvalidValue("window.end_time", "window.end_time must be after window.start_time")
+        if (end - start).total_seconds() > self._max_window:
+            days = self._max_window // 86400
+            raise InvalidValue("window.end_time", f"a window may span at most {days} days")
+        return Window(epoch(start), epoch(end))
+
+    # -- queries ----------------------------------------------------------------------
+
+    def free_slots(self, sub_account_id: str, user_id: str, window: Window) -> FreeSlots:
+        view = self.user_view(sub_account_id, user_id, window)
+        slots = free_slots(view.query(window.start, window.end, int(self._clock())), view.busy)
+        return FreeSlots(slots, view)
+
+    def team(
+        self,
+        sub_account_id: str,
+        user_ids: list[str],
+        window: Window,
+        *,
+        slot_minutes: int,
+        step_minutes: int,
+        mode: TeamMode,
+    ) -> TeamAvailability:
+        if not user_ids:
+            raise InvalidValue("user_ids", "at least one user_id is required")
+        if len(user_ids) > 50:
+            raise InvalidValue("user_ids", "at most 50 users at once")
+        if len(set(user_ids)) != len(user_ids):
+            raise InvalidValue("user_ids", "user_ids must not repeat")
+        if not 5 <= slot_minutes <= 1440:
+            raise InvalidValue("slot_minutes", "slot_minutes must be between 5 and 1440")
+        if step_minutes and not 5 <= step_minutes <= 1440:
+            raise InvalidValue("step_minutes", "step_minutes must be 0 (the slot length) or between 5 and 1440")
+        now = int(self._clock())
+        views = [self.user_view(sub_account_id, user_id, window) for user_id in user_ids]
+        free: dict[tuple[int, int], list[str]] = {}
+        for view in views:
+            found = free_slots(
+                view.query(window.start, window.end, now),
+                view.busy,
+                slot_seconds=slot_minutes * 60,
+                step_seconds=(step_minutes or slot_minutes) * 60,
+            )
+            for slot in found:
+                free.setdefault(slot, []).append(view.user_id)
+        wanted = len(views) if mode is TeamMode.ALL else 1
+        slots = [TeamSlot(s, e, users) for (s, e), users in sorted(free.items()) if len(users) >= wanted]
+        return TeamAvailability(slots, views)
+
+    def explain(self, sub_account_id: str, user_id: str, start: datetime | None, end: datetime | None) -> Explanation:
+        """Why a slot [start, end) - or an instant, without ``end`` - is unavailable."""
+        if start is None:
+            raise InvalidValue("start_time", "start_time is required")
+        if end is not None and end < start:
+            raise InvalidValue("end_time", "end_time must not be before start_time")
+        begin = epoch(start)
+        finish = epoch(end) if end is not None else begin
+        if finish - begin > self._max_window:
+            raise InvalidValue("end_time", f"a slot may span at most {self._max_window // 86400} days")
+        view = self.user_view(sub_account_id, user_id, Window(begin, max(finish, begin + 1)))
+        reasons, not_blocking = explain(view.query(begin, finish, int(self._clock())), view.busy)
+        return Explanation(reasons, not_blocking, view)
+
+    def provenance(self, view: UserView, busy: Busy, viewer_user_id: str) -> Provenance:
+        """Where ``busy`` came from; titles and locations only for the user whose
+        calendar it is (everyone else sees "Busy")."""
+        row: BusyRow = busy.source
+        if busy.kind is not SourceKind.IMPORTED:
+            return Provenance(kind=busy.kind, summary=row.summary, location=row.location)
+        series = self._read.series(view.user.user_key, row.calendar_id, row.href)
+        own = bool(viewer_user_id) and viewer_user_id == view.user_id
+        return Provenance(
+            kind=busy.kind,
+            connection_id=series.connection_id if series else "",
+            calendar_id=row.calendar_id,
+            href=row.href,
+            uid=series.uid if series else "",
+            recurrence_id=row.recurrence_id,
+            etag=series.etag if series else "",
+            fetched_at=series.fetched_at if series else "",
+            summary=(row.summary or (series.summary if series else "")) if own else PRIVATE,
+            location=(row.location or (series.location if series else "")) if own else "",
+        )
+
+    # -- one user's view ------------------------------------------------------------------
+
+    def user_view(self, sub_account_id: str, user_id: str, window: Window) -> UserView:
+        sub_account_id = values.opaque_id("sub_account_id", sub_account_id)
+        user_id = values.opaque_id("user_id", user_id)
+        position = self._position()
+        user_key = str(UserSchedule.create_id(sub_account_id, user_id))
+        user = self._read.user(user_key) or UserRow(
+            user_key, sub_account_id, user_id, DEFAULT_TIME_ZONE, AllDayPolicy.FOLLOW_TRANSP,
+            DEFAULT_WORKING_HOURS, DEFAULT_BOOKING_RULES,
+        )
+        zone = zoneinfo.ZoneInfo(user.time_zone)
+        calendars = self._freshness(sub_account_id, user_key)
+        ignored = {c.calendar_id for c in calendars if c.stale and not c.still_blocks}
+        rules = user.booking_rules
+        margin = 60 * max(rules.buffer_before_minutes, rules.buffer_after_minutes) + 86400
+        start, end = window.start - margin, window.end + margin
+        rows = self._read.busy(user_key, start, end)
+        partial = self._read.partial_series(user_key, start, end)
+        if partial:
+            replaced = {(s.calendar_id, s.href) for s in partial}
+            rows = [r for r in rows if (r.calendar_id, r.href) not in replaced]
+            for series in partial:
+                rows.extend(self._expand(series, user.time_zone, start, end))
+        busy: list[Busy] = []
+        booked: dict[date, int] = {}
+        for row in rows:
+            if row.kind == SourceKind.IMPORTED.value:
+                blocks, rule = busy_rule(
+                    transparent=bool(row.flags & TRANSPARENT),
+                    cancelled=bool(row.flags & CANCELLED),
+                    all_day=bool(row.flags & ALL_DAY),
+                    policy=user.all_day_policy,
+                )
+                rule_text = rule.value
+                if row.calendar_id in ignored:
+                    blocks, rule_text = False, "stale_calendar_ignored"
+                busy.append(Busy(row.start, row.end, SourceKind.IMPORTED, blocks, rule_text, row))
+            else:
+                kind = SourceKind(row.kind)
+                busy.append(Busy(row.start, row.end, kind, True, kind.value, row))
+                if kind is SourceKind.APPOINTMENT:
+                    day = from_epoch(row.start).astimezone(zone).date()
+                    booked[day] = booked.get(day, 0) + 1
+        return UserView(sub_account_id, user_id, user, zone, busy, AsOf(position, calendars), booked)
+
+    def _freshness(self, sub_account_id: str, user_key: str) -> list[CalendarFreshness]:
+        calendars = self._read.calendars(user_key)
+        if not calendars:
+            return []
+        block = self._read.stale_calendars_block(str(SubAccountPolicy.create_id(sub_account_id)))
+        now = self._clock()
+        result = []
+        for role, calendar_id, connection_id in sorted(calendars):
+            state = self._states.state(sub_account_id, connection_id, calendar_id)
+            if state.connection_status == "reconnect_required":
+                staleness = Staleness.RECONNECT_REQUIRED
+            elif state.connection_status in ("disconnected", "unknown"):
+                staleness = Staleness.DISCONNECTED
+            elif not state.last_success:
+                staleness = Staleness.NEVER_SYNCED
+            elif now - state.last_success > self._stale_after:
+                staleness = Staleness.OUT_OF_DATE
+            else:
+                staleness = Staleness.FRESH
+            result.append(
+                CalendarFreshness(
+                    connection_id=connection_id,
+                    calendar_id=calendar_id,
+                    role=role,
+                    last_success=from_epoch(int(state.last_success)) if state.last_success else None,
+                    staleness=staleness,
+                    still_blocks=block or staleness is Staleness.FRESH,
+                )
+            )
+        return result
+
+    def _expand(self, series: SeriesRow, time_zone: str, start: int, end: int) -> list[BusyRow]:
+        """Occurrences beyond what the read model holds, from the series' text; kept
+        in a small cache (whole days, so neighbouring windows share entries)."""
+        day_start, day_end = start - start % 86400, end - end % 86400 + 86400
+        key = (series.user_key, series.calendar_id, series.href, series.etag, time_zone, day_start, day_end)
+        with self._expanded_lock:
+            if key in self._expanded:
+                self._expanded.move_to_end(key)
+                return self._expanded[key]
+        try:
+            rows = occurrences_of(series, self._expander, from_epoch(day_start), from_epoch(day_end), time_zone)
+        except Exception:  # it parsed when fetched; an answer without it beats none
+            log.exception("cannot expand %s of calendar %s", series.href, series.calendar_id)
+            return []
+        with self._expanded_lock:
+            self._expanded[key] = rows
+            while len(self._expanded) > 2048:
+                self._expanded.popitem(last=False)
+        return rows

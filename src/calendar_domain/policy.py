@@ -1,0 +1,47 @@
+"""The SubAccountPolicy aggregate: rules one sub-account sets for all its users.
+
+Today one rule: whether the last known busy times of a stale calendar (its
+connection needs reconnecting, or it has not synced for a while) still block.
+By default they do (fail closed): offering a time that is really taken is worse
+than hiding a free one for a while.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from eventsourcing.domain import Aggregate, event
+
+from calendar_domain.idempotency import RemembersRequests
+
+POLICY_NAMESPACE = uuid.UUID("3b9d6c2e-8f1a-4e7b-a5c4-2d1e0f9a8b7c")
+
+
+class SubAccountPolicy(RemembersRequests, Aggregate):
+    class Started(Aggregate.Created):
+        sub_account_id: str
+
+    class StaleCalendarPolicySet(Aggregate.Event):
+        stale_calendars_block: bool
+        request_id: str
+
+    @staticmethod
+    def create_id(sub_account_id: str) -> uuid.UUID:
+        return uuid.uuid5(POLICY_NAMESPACE, sub_account_id)
+
+    @event(Started)
+    def __init__(self, sub_account_id: str) -> None:
+        self.sub_account_id = sub_account_id
+        self.stale_calendars_block = True
+        self.request_ids: list[str] = []
+
+    def set_stale_calendars_block(self, block: bool, request_id: str = "") -> bool:
+        if block is self.stale_calendars_block:
+            return False
+        self._stale_policy_set(block, request_id)
+        return True
+
+    @event(StaleCalendarPolicySet)
+    def _stale_policy_set(self, stale_calendars_block: bool, request_id: str) -> None:
+        self.stale_calendars_block = stale_calendars_block
+        self._remember(request_id)

@@ -1,0 +1,350 @@
+"""AvailabilityService over gRPC: parse and validate, call the domain, convert."""
+
+from __future__ import annotations
+
+from datetime import UTC as _UTC
+from datetime import date
+from typing import Any
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from calendar_domain import values
+from calendar_domain.availability import (
+    WEEKDAYS,
+    BookingRules,
+    Busy,
+    ReasonKind,
+    Window,
+    WorkingHours,
+    blocking_spans,
+    checked_booking_rules,
+    checked_working_hours,
+)
+from calendar_domain.availability_service import (
+    AsOf,
+    AvailabilityService,
+    Staleness,
+    TeamMode,
+    UserView,
+)
+from calendar_domain.configuration_service import ConfigurationService
+from calendar_domain.errors import InvalidValue
+from calendar_domain.policy_service import PolicyService
+from calendarintegration.v1 import availability_pb2 as pb
+from calendarintegration.v1 import availability_pb2_grpc
+from server.auth import Authenticator, Caller
+from server.handlers import ReadGate, ServicerBase, rpc
+from server.validation import Violations
+
+_FRESHNESS = {
+    Staleness.FRESH: pb.FRESHNESS_FRESH,
+    Staleness.NEVER_SYNCED: pb.FRESHNESS_NEVER_SYNCED,
+    Staleness.OUT_OF_DATE: pb.FRESHNESS_OUT_OF_DATE,
+    Staleness.RECONNECT_REQUIRED: pb.FRESHNESS_RECONNECT_REQUIRED,
+    Staleness.DISCONNECTED: pb.FRESHNESS_DISCONNECTED,
+}
+_REASONS = {
+    ReasonKind.OUTSIDE_WORKING_HOURS: pb.REASON_KIND_OUTSIDE_WORKING_HOURS,
+    ReasonKind.DAY_OFF: pb.REASON_KIND_DAY_OFF,
+    ReasonKind.MINIMUM_NOTICE: pb.REASON_KIND_MINIMUM_NOTICE,
+    ReasonKind.BEYOND_HORIZON: pb.REASON_KIND_BEYOND_HORIZON,
+    ReasonKind.DAILY_CAP: pb.REASON_KIND_DAILY_CAP,
+    ReasonKind.BUSY: pb.REASON_KIND_BUSY,
+    ReasonKind.BUFFER: pb.REASON_KIND_BUFFER,
+}
+_SOURCES = {
+    "imported": pb.SOURCE_KIND_IMPORTED_EVENT,
+    "appointment": pb.SOURCE_KIND_APPOINTMENT,
+    "crm_block": pb.SOURCE_KIND_CRM_BLOCKED_SLOT,
+}
+_TEAM_MODES = {pb.TEAM_MODE_ALL: TeamMode.ALL, pb.TEAM_MODE_ANY: TeamMode.ANY}
+
+
+class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServiceServicer):
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        availability: AvailabilityService,
+        configurations: ConfigurationService,
+        policies: PolicyService,
+        gate: ReadGate,
+    ) -> None:
+        super().__init__(authenticator)
+        self._availability = availability
+        self._configurations = configurations
+        self._policies = policies
+        self._gate = gate
+
+    # -- settings ---------------------------------------------------------------------
+
+    @rpc
+    def GetAvailabilitySettings(self, request: Any, context: Any, caller: Caller) -> pb.GetAvailabilitySettingsResponse:
+        self._user(request, caller, Violations())
+        configuration = self._configurations.get(request.sub_account_id, request.user_id)
+        return pb.GetAvailabilitySettingsResponse(
+            time_zone=configuration.time_zone,
+            working_hours=_hours_to_pb(configuration.working_hours),
+            booking_rules=pb.BookingRules(**configuration.booking_rules.to_payload()),
+        )
+
+    @rpc
+    def SetWorkingHours(self, request: Any, context: Any, caller: Caller) -> pb.SetWorkingHoursResponse:
+        v = Violations()
+        hours = _hours_from_pb(request.working_hours, v)
+        if request.time_zone:
+            v.check(lambda: values.time_zone("time_zone", request.time_zone), "")
+        self._user(request, caller, v)
+        assert hours is not None
+        outcome = self._configurations.set_working_hours(
+            request.sub_account_id, request.user_id, hours, time_zone=request.time_zone, request_id=request.request_id
+        )
+        return pb.SetWorkingHoursResponse(position=outcome.position)
+
+    @rpc
+    def SetBookingRules(self, request: Any, context: Any, caller: Caller) -> pb.SetBookingRulesResponse:
+        v = Violations()
+        if not request.HasField("booking_rules"):
+            v.add("booking_rules", "booking_rules is required")
+        try:
+            rules = _rules_from_pb(request.booking_rules)
+        except InvalidValue as error:
+            rules = None
+            v.add(f"booking_rules.{error.field}", error.message)
+        self._user(request, caller, v)
+        assert rules is not None
+        outcome = self._configurations.set_booking_rules(
+            request.sub_account_id, request.user_id, rules, request.request_id
+        )
+        return pb.SetBookingRulesResponse(position=outcome.position)
+
+    @rpc
+    def GetStaleCalendarPolicy(self, request: Any, context: Any, caller: Caller) -> pb.GetStaleCalendarPolicyResponse:
+        self._sub_account(request, caller)
+        policy = self._policies.get(request.sub_account_id)
+        return pb.GetStaleCalendarPolicyResponse(stale_calendars_block=policy.stale_calendars_block)
+
+    @rpc
+    def SetStaleCalendarPolicy(self, request: Any, context: Any, caller: Caller) -> pb.SetStaleCalendarPolicyResponse:
+        self._sub_account(request, caller)
+        position = self._policies.set_stale_calendars_block(
+            request.sub_account_id, request.stale_calendars_block, request.request_id
+        )
+        return pb.SetStaleCalendarPolicyResponse(position=position)
+
+    # -- questions --------------------------------------------------------------------
+
+    @rpc
+    def ListFreeSlots(self, request: Any, context: Any, caller: Caller) -> pb.ListFreeSlotsResponse:
+        v = Violations()
+        window = self._window(request, v)
+        v.non_negative("min_position", request.min_position)
+        self._user(request, caller, v)
+        self._gate.wait(request.min_position)
+        found = self._availability.free_slots(request.sub_account_id, request.user_id, window)
+        return pb.ListFreeSlotsResponse(
+            slots=[pb.Slot(start_time=_ts(s), end_time=_ts(e)) for s, e in found.slots],
+            time_zone=found.view.user.time_zone,
+            as_of=_as_of(found.view.as_of),
+        )
+
+    @rpc
+    def QueryTeamAvailability(self, request: Any, context: Any, caller: Caller) -> pb.QueryTeamAvailabilityResponse:
+        v = Violations()
+        sub_account_id = v.check(lambda: values.opaque_id("sub_account_id", request.sub_account_id), "")
+        for i, user_id in enumerate(request.user_ids):
+            v.check(lambda: values.opaque_id(f"user_ids[{i}]", user_id), "")  # noqa: B023 - called at once
+        window = self._window(request, v)
+        if request.mode not in _TEAM_MODES:
+            v.add("mode", "mode must be TEAM_MODE_ALL or TEAM_MODE_ANY")
+        v.non_negative("min_position", request.min_position)
+        v.raise_if_any()
+        caller.require(sub_account_id)
+        self._gate.wait(request.min_position)
+        assert window is not None
+        team = self._availability.team(
+            sub_account_id, list(request.user_ids), window,
+            slot_minutes=request.slot_minutes, step_minutes=request.step_minutes, mode=_TEAM_MODES[request.mode],
+        )
+        return pb.QueryTeamAvailabilityResponse(
+            slots=[
+                pb.TeamSlot(start_time=_ts(s.start), end_time=_ts(s.end), free_user_ids=s.free_user_ids)
+                for s in team.slots
+            ],
+            users=[_user_busy(view, window) for view in team.views],
+        )
+
+    @rpc
+    def ExplainTime(self, request: Any, context: Any, caller: Caller) -> pb.ExplainTimeResponse:
+        v = Violations()
+        if not request.HasField("start_time"):
+            v.add("start_time", "start_time is required")
+        if request.viewer_user_id:
+            v.check(lambda: values.opaque_id("viewer_user_id", request.viewer_user_id), "")
+        v.non_negative("min_position", request.min_position)
+        self._user(request, caller, v)
+        self._gate.wait(request.min_position)
+        end = request.end_time.ToDatetime(tzinfo=_UTC) if request.HasField("end_time") else None
+        answer = self._availability.explain(
+            request.sub_account_id, request.user_id, request.start_time.ToDatetime(tzinfo=_UTC), end
+        )
+        viewer = request.viewer_user_id
+        return pb.ExplainTimeResponse(
+            free=answer.free,
+            reasons=[
+                pb.Reason(
+                    kind=_REASONS[r.kind],
+                    description=r.detail,
+                    source=self._source(answer.view, r.busy, viewer) if r.busy else None,
+                )
+                for r in answer.reasons
+            ],
+            not_blocking=[self._source(answer.view, b, viewer) for b in answer.not_blocking],
+            time_zone=answer.view.user.time_zone,
+            as_of=_as_of(answer.view.as_of),
+        )
+
+    def _source(self, view: UserView, busy: Busy, viewer: str) -> pb.Source:
+        p = self._availability.provenance(view, busy, viewer)
+        source = pb.Source(
+            kind=_SOURCES[p.kind.value],
+            connection_id=p.connection_id,
+            calendar_id=p.calendar_id,
+            href=p.href,
+            uid=p.uid,
+            recurrence_id=p.recurrence_id,
+            etag=p.etag,
+            title=p.summary,
+            location=p.location,
+            start_time=_ts(busy.start),
+            end_time=_ts(busy.end),
+            rule=busy.rule,
+        )
+        if p.fetched_at:
+            source.fetched_time.FromJsonString(p.fetched_at.replace("+00:00", "Z"))
+        return source
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _window(self, request: Any, v: Violations) -> Any:
+        if not request.HasField("window"):
+            v.add("window", "window is required")
+            return None
+        w = request.window
+        start = w.start_time.ToDatetime(tzinfo=_UTC) if w.HasField("start_time") else None
+        end = w.end_time.ToDatetime(tzinfo=_UTC) if w.HasField("end_time") else None
+        return v.check(lambda: self._availability.window(start, end), None)
+
+    def _user(self, request: Any, caller: Caller, v: Violations) -> None:
+        sub_account_id = v.check(lambda: values.opaque_id("sub_account_id", request.sub_account_id), "")
+        v.check(lambda: values.opaque_id("user_id", request.user_id), "")
+        if hasattr(request, "request_id"):
+            v.check(lambda: values.request_id("request_id", request.request_id), "")
+        v.raise_if_any()
+        caller.require(sub_account_id)
+
+    def _sub_account(self, request: Any, caller: Caller) -> None:
+        v = Violations()
+        sub_account_id = v.check(lambda: values.opaque_id("sub_account_id", request.sub_account_id), "")
+        if hasattr(request, "request_id"):
+            v.check(lambda: values.request_id("request_id", request.request_id), "")
+        v.raise_if_any()
+        caller.require(sub_account_id)
+
+
+def _ts(seconds: int) -> Timestamp:
+    return Timestamp(seconds=seconds)
+
+
+def _as_of(as_of: AsOf) -> pb.AsOf:
+    stale = [c for c in as_of.calendars if c.stale]
+    reason = "; ".join(
+        f"calendar {c.calendar_id} is {c.staleness.value.replace('_', ' ')}"
+        + ("" if c.still_blocks else " (its busy times are ignored)")
+        for c in stale
+    )
+    return pb.AsOf(
+        position=as_of.position,
+        calendars=[
+            pb.CalendarFreshness(
+                connection_id=c.connection_id,
+                calendar_id=c.calendar_id,
+                role=c.role,
+                last_synced_time=Timestamp(seconds=int(c.last_success.timestamp())) if c.last_success else None,
+                freshness=_FRESHNESS[c.staleness],
+                still_blocks=c.still_blocks,
+            )
+            for c in as_of.calendars
+        ],
+        degraded=as_of.degraded,
+        degraded_reason=reason,
+    )
+
+
+def _user_busy(view: UserView, window: Any) -> pb.UserBusy:
+    spans = blocking_spans(view.busy, 0, 0)
+    return pb.UserBusy(
+        user_id=view.user_id,
+        busy=[
+            pb.Slot(start_time=_ts(max(s, window.start)), end_time=_ts(min(e, window.end)))
+            for s, e in spans
+            if s < window.end and e > window.start
+        ],
+        as_of=_as_of(view.as_of),
+    )
+
+
+def _hours_to_pb(hours: WorkingHours) -> pb.WorkingHours:
+    def windows(ws: tuple[Window, ...]) -> list[pb.DayWindow]:
+        return [pb.DayWindow(start_minute=w.start_minute, end_minute=w.end_minute) for w in ws]
+
+    return pb.WorkingHours(
+        weekly=[pb.WeeklyHours(iso_weekday=d + 1, windows=windows(ws)) for d, ws in sorted(hours.weekly.items())],
+        overrides=[
+            pb.DateOverride(date=day.isoformat(), windows=windows(ws)) for day, ws in sorted(hours.overrides.items())
+        ],
+    )
+
+
+def _hours_from_pb(message: Any, v: Violations) -> WorkingHours | None:
+    weekly: dict[int, list[Window]] = {}
+    for i, entry in enumerate(message.weekly):
+        if not 1 <= entry.iso_weekday <= 7:
+            v.add(f"working_hours.weekly[{i}].iso_weekday", "iso_weekday must be 1 (Monday) to 7 (Sunday)")
+            continue
+        day = entry.iso_weekday - 1
+        if day in weekly:
+            v.add(f"working_hours.weekly[{i}].iso_weekday", f"{WEEKDAYS[day]} is given twice")
+        weekly.setdefault(day, []).extend(Window(w.start_minute, w.end_minute) for w in entry.windows)
+    overrides: dict[date, list[Window]] = {}
+    for i, entry in enumerate(message.overrides):
+        try:
+            day_of = date.fromisoformat(entry.date)
+        except ValueError:
+            v.add(f"working_hours.overrides[{i}].date", "date must be YYYY-MM-DD")
+            continue
+        if day_of in overrides:
+            v.add(f"working_hours.overrides[{i}].date", f"{entry.date} is given twice")
+        overrides[day_of] = [Window(w.start_minute, w.end_minute) for w in entry.windows]
+    try:
+        return checked_working_hours(weekly, overrides)
+    except InvalidValue as error:
+        v.add(f"working_hours.{error.field}", error.message)
+        return None
+
+
+def _rules_from_pb(message: Any) -> BookingRules:
+    return checked_booking_rules(
+        slot_minutes=message.slot_minutes,
+        step_minutes=message.step_minutes,
+        buffer_before_minutes=message.buffer_before_minutes,
+        buffer_after_minutes=message.buffer_after_minutes,
+        minimum_notice_minutes=message.minimum_notice_minutes,
+        horizon_days=message.horizon_days,
+        daily_cap=message.daily_cap,
+    )
+
+
+def register(server: grpc.Server, servicer: AvailabilityServicer) -> None:
+    availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(servicer, server)
+
