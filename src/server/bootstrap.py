@@ -23,6 +23,7 @@ from adapters.persistence.availability_view import PostgresAvailabilityView, SQL
 from adapters.persistence.calendar_states import SyncCalendarStates
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
 from adapters.persistence.follower import ProjectionFollower
+from adapters.persistence.log_wakeup import PostgresWakeup
 from adapters.persistence.sync_state import SyncState
 from adapters.persistence.connection_cache import ConnectionCache
 from adapters.persistence.database import Database, ThreadLocalReader
@@ -61,12 +62,22 @@ class Container:
     availability_follower: ProjectionFollower
     availability: AvailabilityService
     policies: PolicyService
+    wakeup: PostgresWakeup | None = None
 
     def start(self) -> None:
         self.follower.start()
         self.availability_follower.start(run=self.settings.embedded_projections)
+        if self.wakeup is not None:
+            self.wakeup.start()
         if self.settings.sync_enabled:
             self.scheduler.start()
+
+    def start_projections(self) -> None:
+        """Only follow the log into the read models (a projection process)."""
+        self.follower.start()
+        self.availability_follower.start()
+        if self.wakeup is not None:
+            self.wakeup.start()
 
     def vault_is_empty(self) -> bool:
         return bool(self.vault.is_empty())
@@ -74,6 +85,8 @@ class Container:
     def close(self) -> None:
         self.scheduler.stop()
         self.sync_state.close()
+        if self.wakeup is not None:
+            self.wakeup.stop()
         self.follower.stop()
         self.availability_follower.stop()
         self.vault.close()
@@ -197,6 +210,13 @@ def bootstrap(
         max_window_days=settings.max_window_days,
         clock=time.time,
     )
+    wakeup = None
+    if settings.event_store == "postgres":
+        wakeup = PostgresWakeup(
+            conninfo_to_dict(settings.postgres_url),
+            app.recorder.channel_name,  # type: ignore[attr-defined]
+            [follower.wake, availability_follower.wake],
+        )
     return Container(
         settings=settings,
         app=app,
@@ -214,6 +234,7 @@ def bootstrap(
         availability_follower=availability_follower,
         availability=availability,
         policies=PolicyService(app),
+        wakeup=wakeup,
     )
 
 

@@ -1,10 +1,14 @@
-"""Command line: `calendar-integration serve` (the default)."""
+"""Command line: `calendar-integration serve` (the default), `project` (only the
+read-model projections, as their own process) and `rebuild availability`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
+import time
 
 from server.app import serve
 from server.bootstrap import bootstrap
@@ -15,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="calendar-integration", description=__doc__)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="serve gRPC, run the projections (default)")
+    sub.add_parser("project", help="only follow the log into the read models, until SIGTERM")
+    rebuild = sub.add_parser("rebuild", help="drop a read model and rebuild it from the log")
+    rebuild.add_argument("read_model", choices=["availability"])
     options = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -24,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if options.command == "rebuild":
+        return rebuild_availability(settings)
+    if options.command == "project":
+        project(settings)
+        return 0
     if not settings.auth_tokens:
         print(
             "configuration error: CALSYNC_AUTH_TOKENS is empty; no caller could reach the service",
@@ -37,3 +49,31 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def rebuild_availability(settings: Settings) -> int:
+    """Drops the availability read model and rebuilds it from the whole log.
+
+    Run it while no process is projecting into the same view (stop the servers'
+    embedded projections or the projection process first)."""
+    container = bootstrap(settings)
+    try:
+        started = time.perf_counter()
+        container.availability_view.drop()
+        position = container.availability_follower.catch_up()
+        seconds = time.perf_counter() - started
+        print(f"availability rebuilt up to log position {position} in {seconds:.2f}s")
+    finally:
+        container.close()
+    return 0
+
+
+def project(settings: Settings) -> None:
+    container = bootstrap(settings)
+    container.start_projections()
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    logging.getLogger(__name__).info("following the log into the read models")
+    stopping.wait()
+    container.close()

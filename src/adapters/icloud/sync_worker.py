@@ -175,7 +175,7 @@ class AccountSyncer:
         # Parse each batch as it arrives, while the next one is being fetched.
         for h, etag, body in fetcher.fetch(href, wanted, progress):
             for zone in zones:
-                parsed[(h, zone)] = _parse(h, etag, body, zone, fetched_at)
+                parsed[(h, zone)] = imported_series(h, etag, body, zone, fetched_at)
         found = []
         for target, listing, changed, deleted in plans:
             series: list[ImportedSeries] = []
@@ -213,7 +213,11 @@ def _diff(target: SyncTarget, listing: Listing) -> tuple[dict[str, str], set[str
     return changed, deleted
 
 
-def _parse(href: str, etag: str, body: str, time_zone: str, fetched_at: datetime) -> ImportedSeries | SkippedResource:
+def imported_series(
+    href: str, etag: str, body: str, time_zone: str, fetched_at: datetime
+) -> ImportedSeries | SkippedResource:
+    """One fetched resource as the domain takes it: parsed, with its occurrences
+    around the fetch time; or skipped, with the reason."""
     span = materialised_range(fetched_at)
     try:
         parsed = parse_resource(body, default_tz=time_zone, span=span)

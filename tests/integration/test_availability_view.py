@@ -1,0 +1,236 @@
+"""The availability read model: one contract, run on SQLite and on PostgreSQL.
+
+Events are recorded in a real event store; the projection follows the log into a
+real view; the view is read back with the queries the service uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from adapters.icloud.sync_worker import imported_series
+from adapters.persistence.follower import ProjectionFollower
+from calendar_domain.application import CalendarIntegration
+from calendar_domain.availability_projection import LONG_SECONDS, AvailabilityProjection
+from calendar_domain.configuration import CalendarConfiguration, CalendarRef
+from calendar_domain.occurrences import MATERIALISED_AHEAD
+from calendar_domain.schedule import CalendarChanges, ImportedSeries, UserSchedule
+from server.bootstrap import application_env, build_availability_view, expand_series
+from server.config import Settings
+from tests.support.stores import STORES, settings_for
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "ical"
+FETCHED = datetime(2026, 1, 10, tzinfo=UTC)  # holds occurrences from 10 Dec 2025 on
+CALENDAR = "cal-1"
+CONNECTION = "conn-1"
+
+
+@dataclass
+class World:
+    app: CalendarIntegration
+    settings: Settings
+    follower: ProjectionFollower
+
+    @property
+    def view(self) -> Any:
+        return self.follower._view
+
+    def new_follower(self, batch_size: int = 500) -> ProjectionFollower:
+        view = build_availability_view(self.settings)
+        return ProjectionFollower(self.app, AvailabilityProjection(view, expand_series), batch_size=batch_size)
+
+    def user_key(self, user: str = "u1") -> str:
+        return str(UserSchedule.create_id("loc-1", user))
+
+    def configure(self, user: str = "u1", time_zone: str = "Europe/Berlin") -> CalendarConfiguration:
+        configuration = CalendarConfiguration("loc-1", user)
+        configuration.set_time_zone(time_zone)
+        configuration.add_conflict(CalendarRef(CONNECTION, CALENDAR))
+        self.app.record(configuration)
+        return configuration
+
+    def import_files(self, names: list[str], user: str = "u1", time_zone: str = "Europe/Berlin") -> UserSchedule:
+        schedule = self.app.find(UserSchedule.create_id("loc-1", user), UserSchedule) or UserSchedule("loc-1", user)
+        series = [imported_series(f"/cal/{n}", f'"{n}-1"', (CORPUS / n).read_text(), time_zone, FETCHED) for n in names]
+        assert all(isinstance(s, ImportedSeries) for s in series)
+        schedule.apply(CONNECTION, CalendarChanges(CALENDAR, series, [], [], "token-1", FETCHED))  # type: ignore[arg-type]
+        self.app.record(schedule)
+        return schedule
+
+
+@pytest.fixture(params=STORES)
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    with settings_for(request.param, tmp_path) as settings:
+        app = CalendarIntegration(env=application_env(settings))
+        view = build_availability_view(settings)
+        follower = ProjectionFollower(app, AvailabilityProjection(view, expand_series))
+        follower.catch_up()
+        try:
+            yield World(app, settings, follower)
+        finally:
+            app.close()
+
+
+READABLE = sorted(p.name for p in CORPUS.glob("*.ics") if not p.name.startswith("malformed"))
+
+
+def _epoch(*args: int) -> int:
+    return int(datetime(*args, tzinfo=UTC).timestamp())  # type: ignore[misc]
+
+
+def test_occurrences_are_rows_found_by_window(world: World) -> None:
+    world.configure()
+    world.import_files(["weekly_exdate.ics", "all_day_multi_day.ics", "transparent.ics"])
+    world.follower.catch_up()
+    # Mondays 09:00-10:00 CET from 5 Jan 2026, 19 Jan excluded (the corpus' own words)
+    rows = world.view.busy(world.user_key(), _epoch(2026, 1, 12), _epoch(2026, 1, 27))
+    weekly = sorted((r.start, r.end) for r in rows if r.href.endswith("weekly_exdate.ics"))
+    assert weekly == [(_epoch(2026, 1, 12, 8), _epoch(2026, 1, 12, 9)), (_epoch(2026, 1, 26, 8), _epoch(2026, 1, 26, 9))]
+    user = world.view.user(world.user_key())
+    assert user.time_zone == "Europe/Berlin" and user.sub_account_id == "loc-1"
+    assert world.view.calendars(world.user_key()) == [("conflict", CALENDAR, CONNECTION)]
+
+
+def test_a_long_event_is_found_from_inside_it(world: World) -> None:
+    world.configure()
+    world.import_files(["all_day_multi_day.ics"])
+    world.follower.catch_up()
+    every = world.view.busy(world.user_key(), _epoch(2000, 1, 1), _epoch(2100, 1, 1))
+    [row] = every
+    assert row.end - row.start > LONG_SECONDS  # kept with the long ones
+    middle = row.start + (row.end - row.start) // 2
+    found = world.view.busy(world.user_key(), middle, middle + 60)
+    assert [(r.start, r.end) for r in found] == [(row.start, row.end)]
+    assert world.view.busy(world.user_key(), row.end + 3600, row.end + 7200) == []
+
+
+def test_a_series_beyond_what_is_held_is_named_for_expansion(world: World) -> None:
+    world.configure()
+    world.import_files(["series_1990.ics", "weekly_exdate.ics"])
+    world.follower.catch_up()
+    held_until = int((FETCHED + MATERIALISED_AHEAD).timestamp())
+    inside = world.view.partial_series(world.user_key(), held_until - 86400 * 7, held_until - 86400)
+    assert inside == []
+    beyond = world.view.partial_series(world.user_key(), held_until + 86400, held_until + 86400 * 8)
+    # both run for ever
+    assert sorted(s.uid for s in beyond) == ["since-1990@example.com", "weekly-exdate@example.com"]
+    before = world.view.partial_series(world.user_key(), _epoch(2000, 1, 1), _epoch(2000, 1, 8))
+    assert [s.uid for s in before] == ["since-1990@example.com"]
+
+
+def test_the_users_zone_moves_floating_and_all_day_events_only(world: World) -> None:
+    world.configure(time_zone="Europe/Berlin")
+    world.import_files(["floating.ics", "weekly_exdate.ics"], time_zone="Europe/Berlin")
+    world.follower.catch_up()
+    key = world.user_key()
+
+    def starts(name: str) -> list[int]:
+        rows = world.view.busy(key, _epoch(2025, 1, 1), _epoch(2027, 1, 1))
+        return sorted(r.start for r in rows if r.href.endswith(name))
+
+    floating_berlin, weekly_berlin = starts("floating.ics"), starts("weekly_exdate.ics")
+    configuration = world.app.find(CalendarConfiguration.create_id("loc-1", "u1"), CalendarConfiguration)
+    assert configuration is not None
+    configuration.set_time_zone("Asia/Tokyo")
+    world.app.record(configuration)
+    world.follower.catch_up()
+    # the same wall time, in Tokyo
+    berlin, tokyo = ZoneInfo("Europe/Berlin"), ZoneInfo("Asia/Tokyo")
+    walls = [datetime.fromtimestamp(s, berlin).replace(tzinfo=tokyo) for s in floating_berlin]
+    assert starts("floating.ics") == [int(w.timestamp()) for w in walls] and walls
+    assert starts("weekly_exdate.ics") == weekly_berlin
+    # and an import read in the old zone is moved on arrival
+    world.import_files(["all_day_one_day.ics"], time_zone="Europe/Berlin")
+    world.follower.catch_up()
+    [all_day] = starts("all_day_one_day.ics")
+    assert datetime.fromtimestamp(all_day, UTC).hour == 15  # midnight in Tokyo (UTC+9) is 15:00 UTC
+
+
+def test_removal_and_release_take_rows_away(world: World) -> None:
+    world.configure()
+    schedule = world.import_files(["weekly_exdate.ics", "transparent.ics"])
+    schedule.apply(CONNECTION, CalendarChanges(CALENDAR, [], [], ["/cal/transparent.ics"], "token-2", FETCHED))
+    world.app.record(schedule)
+    world.follower.catch_up()
+    rows = world.view.busy(world.user_key(), _epoch(2000, 1, 1), _epoch(2100, 1, 1))
+    assert {r.href for r in rows} == {"/cal/weekly_exdate.ics"}
+    assert world.view.series(world.user_key(), CALENDAR, "/cal/transparent.ics") is None
+    schedule.release(CALENDAR, "calendar no longer blocks this user")
+    world.app.record(schedule)
+    world.follower.catch_up()
+    assert world.view.busy(world.user_key(), _epoch(2000, 1, 1), _epoch(2100, 1, 1)) == []
+
+
+def test_a_rebuilt_model_equals_the_live_one_whatever_the_batch_size(world: World) -> None:
+    world.configure()
+    world.import_files(READABLE[: len(READABLE) // 2])
+    world.follower.catch_up()
+    world.configure(user="u2", time_zone="America/New_York")
+    world.import_files(READABLE[len(READABLE) // 2 :], user="u2", time_zone="America/New_York")
+    schedule = world.import_files(["weekly_exdate.ics"], user="u1")  # known already: nothing changes
+    schedule.apply(CONNECTION, CalendarChanges(CALENDAR, [], [], [f"/cal/{READABLE[0]}"], "token-3", FETCHED))
+    world.app.record(schedule)
+    world.follower.catch_up()
+    live = world.view.dump()
+    assert len(live["avail_busy"]) > len(READABLE)
+
+    world.view.drop()
+    assert world.view.dump()["avail_busy"] == []
+    rebuilt = world.new_follower()
+    assert rebuilt.catch_up() == world.app.head_position()
+    assert world.view.dump() == live
+
+    world.view.drop()
+    assert world.new_follower(batch_size=1).catch_up() == world.app.head_position()
+    assert world.view.dump() == live
+
+
+def test_two_processes_following_one_view_apply_each_event_once(world: World) -> None:
+    world.configure()
+    second = world.new_follower()  # another process: it starts from the same position
+    second.start(run=False)
+    second.stop()
+    world.import_files(["weekly_exdate.ics"])
+    world.follower.catch_up()
+    once = world.view.dump()
+    assert second.catch_up() == world.app.head_position()
+    assert world.view.dump() == once
+
+
+def test_an_import_event_of_the_first_shape_is_upcast_and_expanded(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 1 of BlockedSlotImported carried no occurrences: stored in that shape
+    (class_version 1, the new keys absent), it still reads, and the read model
+    expands its text instead."""
+    world.configure()
+    [series] = [imported_series("/cal/w.ics", '"w-1"', (CORPUS / "weekly_exdate.ics").read_text(), "Europe/Berlin", FETCHED)]
+    assert isinstance(series, ImportedSeries)
+    event_class = UserSchedule.BlockedSlotImported
+    monkeypatch.setattr(event_class, "class_version", 1)
+    schedule = UserSchedule("loc-1", "u1")
+    v1_payload = {
+        k: v for k, v in series.__dict__.items()
+        if k not in ("time_zone", "zone_dependent", "expanded_from", "expanded_until", "occurrences")
+    }
+    v1_payload["first_start"] = series.first_start.isoformat()
+    v1_payload["last_end"] = series.last_end.isoformat() if series.last_end else ""
+    schedule._imported(CONNECTION, CALENDAR, v1_payload, FETCHED)
+    world.app.record(schedule)
+    monkeypatch.undo()
+
+    stored = world.app.find(schedule.id, UserSchedule)
+    assert stored is not None and stored.slot_count(CALENDAR) == 1
+    [event] = [e for e in world.app.repository.event_store.get(schedule.id) if isinstance(e, event_class)]
+    assert event.series["occurrences"] is None and event.series["zone_dependent"] is True
+    world.follower.catch_up()
+    rows = world.view.busy(world.user_key(), _epoch(2026, 1, 12), _epoch(2026, 1, 27))
+    assert sorted(r.start for r in rows) == [_epoch(2026, 1, 12, 8), _epoch(2026, 1, 26, 8)]
+    # the same series recorded today gives the same rows
+    fresh = world.view.series(world.user_key(), CALENDAR, "/cal/w.ics")
+    assert fresh is not None and fresh.time_zone == "Europe/Berlin"
