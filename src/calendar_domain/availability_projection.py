@@ -178,6 +178,10 @@ class AvailabilityProjection(Projection[Any]):
 
         self.read_model.write_batch(items[-1][1], work, after)
 
+    def advance(self, tracking: Tracking, after: int = -1) -> None:
+        """Records that the log was read up to ``tracking`` (nothing in it mattered)."""
+        self.read_model.write_batch(tracking, lambda _writer: None, after)
+
     @property
     def writer(self) -> AvailabilityWriter:
         assert self._writer is not None, "only inside a batch"

@@ -47,9 +47,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
 
 def rebuild_availability(settings: Settings) -> int:
     """Drops the availability read model and rebuilds it from the whole log.
@@ -77,3 +74,7 @@ def project(settings: Settings) -> None:
     logging.getLogger(__name__).info("following the log into the read models")
     stopping.wait()
     container.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -37,6 +37,7 @@ class ProjectionFollower:
         self._stopping = threading.Event()
         self._progress = threading.Condition()
         self._position = 0
+        self._waiting = 0
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
         # Called with each domain event once the read model holds it (caches).
@@ -80,9 +81,16 @@ class ProjectionFollower:
     def wait_for(self, position: int, timeout: float) -> bool:
         """True once the read model has processed ``position``; False on timeout."""
         with self._progress:
-            return self._progress.wait_for(
-                lambda: self._position >= position or self._stopping.is_set(), timeout
-            ) and self._position >= position
+            if self._position >= position:
+                return True
+            self._waiting += 1
+            self._wake.set()
+            try:
+                return self._progress.wait_for(
+                    lambda: self._position >= position or self._stopping.is_set(), timeout
+                ) and self._position >= position
+            finally:
+                self._waiting -= 1
 
     def _watch(self) -> None:
         while not self._stopping.is_set():
@@ -95,7 +103,8 @@ class ProjectionFollower:
                 with self._progress:
                     self._position = done
                     self._progress.notify_all()
-            self._wake.wait(self._poll_interval / 4)
+            # quickly while someone waits to read their writes, else at the interval
+            self._wake.wait(0.05 if self._waiting else self._poll_interval)
             self._wake.clear()
 
     def _run(self) -> None:
@@ -125,6 +134,14 @@ class ProjectionFollower:
         else:
             self._process_each(notifications)
         if len(notifications) < self._batch_size and head > self._position:
+            advance = getattr(self._projection, "advance", None)
+            if advance is not None:
+                # Recorded, so that readers in other processes know how far it is.
+                try:
+                    advance(Tracking(self._app.name, head), after=self._position)
+                except Exception:
+                    if (self._view.max_tracking_id(self._app.name) or 0) < head:
+                        raise
             with self._progress:
                 self._position = head
                 self._progress.notify_all()
@@ -151,14 +168,15 @@ class ProjectionFollower:
         items = [
             (self._app.mapper.to_domain_event(n), Tracking(self._app.name, n.id)) for n in notifications
         ]
+        before = self._position
         try:
-            self._projection.process_batch(items, after=self._position)
+            self._projection.process_batch(items, after=before)
         except Exception:
-            # Another process got (part of) the batch in first: skip to where it is.
+            # Another follower got (part of) the batch in first: skip to where it is.
             done = self._view.max_tracking_id(self._app.name) or 0
-            if done <= self._position:
+            if done <= before:
                 raise
-            self._processed([], done)
+            self._processed([], max(done, self._position))
             return
         self._processed([event for event, _ in items], notifications[-1].id)
 
@@ -167,5 +185,5 @@ class ProjectionFollower:
             for listener in self.after_event:
                 listener(domain_event)
         with self._progress:
-            self._position = position
+            self._position = max(self._position, position)
             self._progress.notify_all()

@@ -33,7 +33,8 @@ class PostgresWakeup:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._thread.join(timeout=2)
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
 
     def _run(self) -> None:
         while not self._stopping.is_set():

@@ -1,0 +1,94 @@
+"""The availability read model kept by its own process, and rebuilt by the command
+a user would run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from calendarintegration.v1 import availability_pb2 as av
+from server.bootstrap import build_availability_view
+from server.config import Settings
+from tests.e2e.test_availability import MONDAY_AFTER, _configure_and_sync, _free, _local, _put_week_events
+from tests.support.caldav_servers import RadicaleServer
+from tests.support.grpc_service import auth, running_service
+from tests.support.stores import STORES, settings_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "CALSYNC_DATA_DIR": str(settings.data_dir),
+        "CALSYNC_EVENT_STORE": settings.event_store,
+        "CALSYNC_CALDAV_URL": settings.caldav_url,
+        "CALSYNC_AUTH_TOKENS": '{"unused-token": ["*"]}',
+        # a long poll: on PostgreSQL the process must be woken by LISTEN/NOTIFY
+        "CALSYNC_PROJECTION_POLL_INTERVAL": "30" if settings.event_store == "postgres" else "0.2",
+    }
+    if settings.event_store == "postgres":
+        env.update(
+            CALSYNC_POSTGRES_URL=settings.postgres_url,
+            CALSYNC_POSTGRES_SCHEMA=settings.postgres_schema,
+            CALSYNC_CIPHER_KEY=settings.cipher_key,
+            CALSYNC_VAULT_KEY=settings.vault_key,
+        )
+    return env
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_a_projection_process_keeps_the_read_model_for_the_server(
+    store: str, tmp_path: Path, radicale: RadicaleServer, account: tuple[str, str]
+) -> None:
+    _put_week_events(radicale, account)
+    with settings_for(store, tmp_path / "data", caldav_url=radicale.base_url, caldav_timeout=10) as settings:
+        server_settings = replace(settings, embedded_projections=False, read_wait_timeout=20)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "project"], env=_env(settings), cwd=tmp_path,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        try:
+            with running_service(server_settings) as service:
+                _, _, position = _configure_and_sync(service, account)
+                tuesday = MONDAY_AFTER + timedelta(days=1)
+                answer = _free(service, _local(tuesday, 0), _local(tuesday, 23), position)
+                assert len(answer.slots) == 6 and answer.as_of.position >= position  # the dentist blocks
+                # a command whose event the read model ignores still becomes readable
+                head = service.availability.SetStaleCalendarPolicy(
+                    av.SetStaleCalendarPolicyRequest(sub_account_id="loc-9", stale_calendars_block=True),
+                    metadata=auth(),
+                ).position
+                assert _free(service, _local(tuesday, 0), _local(tuesday, 23), head).as_of.position >= head
+                assert service.container.availability_follower.error is None
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 0, process.stdout.read() if process.stdout else ""
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_the_rebuild_command_reproduces_the_live_model(
+    store: str, tmp_path: Path, radicale: RadicaleServer, account: tuple[str, str]
+) -> None:
+    _put_week_events(radicale, account)
+    with settings_for(store, tmp_path / "data", caldav_url=radicale.base_url, caldav_timeout=10) as settings:
+        with running_service(settings) as service:
+            _configure_and_sync(service, account)
+            service.container.availability_follower.catch_up()
+            live = service.container.availability_view.dump()
+        assert len(live["avail_busy"]) > 5
+        result = subprocess.run(
+            [sys.executable, "-m", "server.cli", "rebuild", "availability"],
+            env=_env(settings), cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "availability rebuilt up to log position" in result.stdout
+        assert build_availability_view(settings).dump() == live
