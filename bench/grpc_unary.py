@@ -126,10 +126,14 @@ def random_key() -> str:
 
 
 @contextmanager
-def running_server(store: str, caldav_url: str, token: str, workdir: Path) -> Iterator[ServerProcess]:
+def running_server(
+    store: str, caldav_url: str, token: str, workdir: Path, store_env: dict[str, str] | None = None
+) -> Iterator[ServerProcess]:
     """Starts `calendar-integration serve`, waits until Health says SERVING, and on exit
-    sends SIGTERM and checks that the process exits (status 0) within a deadline."""
-    with (postgres_schema() if store == "postgres" else _no_schema()) as schema:
+    sends SIGTERM and checks that the process exits (status 0) within a deadline.
+
+    ``store_env``: the CALSYNC_* settings of an existing store to serve (else a new one)."""
+    with (postgres_schema() if store == "postgres" and store_env is None else _no_schema()) as schema:
         port = free_port()
         env = {
             **os.environ,
@@ -139,7 +143,9 @@ def running_server(store: str, caldav_url: str, token: str, workdir: Path) -> It
             "CALSYNC_AUTH_TOKENS": json.dumps({token: ["*"]}),
             "CALSYNC_LOG_LEVEL": "WARNING",
         }
-        if store == "postgres":
+        if store_env is not None:
+            env.update(store_env)
+        elif store == "postgres":
             env.update(
                 CALSYNC_EVENT_STORE="postgres",
                 CALSYNC_POSTGRES_URL=POSTGRES_URL,
@@ -252,7 +258,14 @@ def new_channel(address: str, own_connection: bool) -> grpc.Channel:
 class Load:
     """N client threads, each calling one unary method in a loop for a fixed time."""
 
-    def __init__(self, address: str, threads: int, channel_mode: str, token: str, connection_id: str) -> None:
+    def __init__(
+        self,
+        address: str,
+        threads: int,
+        channel_mode: str,
+        calls: dict[str, Callable[[grpc.Channel], Callable[[], Any]]],
+    ) -> None:
+        """``calls``: per kind, a function making a no-argument call on a channel."""
         self.threads = threads
         if channel_mode == "shared":
             shared = new_channel(address, own_connection=False)
@@ -261,17 +274,9 @@ class Load:
         else:
             self.channels = [new_channel(address, own_connection=True) for _ in range(threads)]
             per_thread = self.channels
-        metadata = (("authorization", f"Bearer {token}"),)
-        get_request = pb.GetConnectionRequest(sub_account_id=SUB_ACCOUNT, connection_id=connection_id)
-        health_request = health_pb2.HealthCheckRequest(service="")
-        self.calls: dict[str, list[Callable[[], Any]]] = {GET: [], HEALTH: []}
-        for channel in per_thread:
-            get = connection_pb2_grpc.ConnectionServiceStub(channel).GetConnection
-            check = health_pb2_grpc.HealthStub(channel).Check
-            self.calls[GET].append(
-                lambda get=get: get(get_request, metadata=metadata, timeout=CALL_TIMEOUT)
-            )
-            self.calls[HEALTH].append(lambda check=check: check(health_request, timeout=CALL_TIMEOUT))
+        self.calls: dict[str, list[Callable[[], Any]]] = {
+            kind: [make(channel) for channel in per_thread] for kind, make in calls.items()
+        }
 
     def close(self) -> None:
         for channel in self.channels:
@@ -317,6 +322,34 @@ class Load:
         latencies = [x for lat, _ in results for x in lat]
         errors = sum(e for _, e in results)
         return Window(kind, len(latencies), errors, elapsed, cpu_after - cpu_before, client_after - client_before, latencies)
+
+
+def health_call(channel: grpc.Channel) -> Callable[[], Any]:
+    stub = health_pb2_grpc.HealthStub(channel)
+    request = health_pb2.HealthCheckRequest(service="")
+    return lambda: stub.Check(request, timeout=CALL_TIMEOUT)
+
+
+def measure_rounds(load: Load, server: ServerProcess, kinds: tuple[str, str], args: argparse.Namespace) -> list[Window]:
+    """Warm-up, then ``args.rounds`` rounds of both kinds, the order alternating."""
+    windows: list[Window] = []
+    for kind in kinds:
+        warm = load.run(kind, args.warmup, server)
+        if warm.errors:
+            raise BenchError(f"{warm.errors} {kind} calls failed during warm-up")
+    print(f"{'round':>5} {'kind':<14} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'srv cpu ms/call':>15} {'client cpu':>10} {'errors':>6}")
+    for number in range(1, args.rounds + 1):
+        order = kinds if number % 2 else kinds[::-1]
+        for kind in order:
+            w = load.run(kind, args.seconds_per_round, server)
+            windows.append(w)
+            print(
+                f"{number:>5} {kind:<14} {w.rate:>9.0f} {1000 * percentile(w.latencies, 0.5):>8.2f} "
+                f"{1000 * percentile(w.latencies, 0.99):>8.2f} {w.server_cpu_per_call_ms:>15.3f} "
+                f"{w.client_cpu / w.seconds:>9.0%} {w.errors:>6}"
+            )
+    return windows
 
 
 # --- setup through the public API -------------------------------------------------
@@ -412,24 +445,16 @@ def main(argv: list[str] | None = None) -> int:
             with running_server(args.store, radicale.base_url, token, workdir) as server:
                 print(f"server: pid {server.process.pid} serving on {server.address}")
                 connection_id = connect_account(server.address, token, apple_id, password)
-                load = Load(server.address, args.threads, args.channel, token, connection_id)
+                metadata = (("authorization", f"Bearer {token}"),)
+                get_request = pb.GetConnectionRequest(sub_account_id=SUB_ACCOUNT, connection_id=connection_id)
+
+                def get(channel: grpc.Channel) -> Callable[[], Any]:
+                    stub = connection_pb2_grpc.ConnectionServiceStub(channel)
+                    return lambda: stub.GetConnection(get_request, metadata=metadata, timeout=CALL_TIMEOUT)
+
+                load = Load(server.address, args.threads, args.channel, {GET: get, HEALTH: health_call})
                 try:
-                    for kind in (HEALTH, GET):
-                        warm = load.run(kind, args.warmup, server)
-                        if warm.errors:
-                            raise BenchError(f"{warm.errors} {kind} calls failed during warm-up")
-                    print(f"{'round':>5} {'kind':<14} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-                          f"{'srv cpu ms/call':>15} {'client cpu':>10} {'errors':>6}")
-                    for number in range(1, args.rounds + 1):
-                        order = (HEALTH, GET) if number % 2 else (GET, HEALTH)
-                        for kind in order:
-                            w = load.run(kind, args.seconds_per_round, server)
-                            windows.append(w)
-                            print(
-                                f"{number:>5} {kind:<14} {w.rate:>9.0f} {1000 * percentile(w.latencies, 0.5):>8.2f} "
-                                f"{1000 * percentile(w.latencies, 0.99):>8.2f} {w.server_cpu_per_call_ms:>15.3f} "
-                                f"{w.client_cpu / w.seconds:>9.0%} {w.errors:>6}"
-                            )
+                    windows = measure_rounds(load, server, (HEALTH, GET), args)
                 finally:
                     load.close()
     except BenchError as error:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from calendar_domain.errors import InvalidValue
 
@@ -139,8 +139,7 @@ class SourceKind(str, Enum):
     CRM_BLOCK = "crm_block"  # a blocked slot made in the CRM
 
 
-@dataclass(frozen=True)
-class Busy:
+class Busy(NamedTuple):
     """Something that takes time, with where it came from (for explanations)."""
 
     start: int

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
@@ -79,9 +79,9 @@ class SeriesRow:
     ical: str
 
 
-@dataclass(frozen=True)
-class BusyRow:
-    """One occurrence of something that takes a user's time."""
+class BusyRow(NamedTuple):
+    """One occurrence of something that takes a user's time (a tuple: queries make
+    hundreds per answer)."""
 
     kind: str  # SourceKind value
     calendar_id: str
@@ -111,7 +111,7 @@ class AvailabilityWriter(Protocol):
 
     def set_policy(self, sub_account_id: str, stale_calendars_block: bool) -> None: ...
 
-    def put_series(self, series: SeriesRow, busy: list[BusyRow]) -> None: ...
+    def put_series(self, series: SeriesRow, busy: list[BusyRow], replacing: bool) -> None: ...
 
     def remove_series(self, user_key: str, calendar_id: str, href: str | None) -> None: ...
 
@@ -156,10 +156,16 @@ class AvailabilityProjection(Projection[Any]):
         self.read_model: AvailabilityView = view
         self._expander = expander
         self._writer: AvailabilityWriter | None = None
+        # user_key -> time zone: read once per user, kept up to date by this projection
+        self._zones: dict[str, str] = {}
 
     # The library's entry point: one event, one transaction.
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process_batch([(domain_event, tracking)])
+
+    def forget(self) -> None:
+        """Drops what the projection remembers of the view (before a rebuild)."""
+        self._zones.clear()
 
     def process_batch(self, items: Sequence[tuple[Any, Tracking]], after: int = -1) -> None:
         """Processes events in order; their rows and the last tracking position are
@@ -176,7 +182,11 @@ class AvailabilityProjection(Projection[Any]):
             finally:
                 self._writer = None
 
-        self.read_model.write_batch(items[-1][1], work, after)
+        try:
+            self.read_model.write_batch(items[-1][1], work, after)
+        except Exception:
+            self._zones.clear()  # what this batch taught it was rolled back
+            raise
 
     def advance(self, tracking: Tracking, after: int = -1) -> None:
         """Records that the log was read up to ``tracking`` (nothing in it mattered)."""
@@ -201,11 +211,12 @@ class AvailabilityProjection(Projection[Any]):
 
     @_apply.register
     def _(self, domain_event: UserSchedule.BlockedSlotImported) -> None:
-        self._put(domain_event)
+        # imported: the resource has no rows (it is new, or was only ever skipped)
+        self._put(domain_event, replacing=False)
 
     @_apply.register
     def _(self, domain_event: UserSchedule.BlockedSlotUpdated) -> None:
-        self._put(domain_event)
+        self._put(domain_event, replacing=True)
 
     @_apply.register
     def _(self, domain_event: UserSchedule.BlockedSlotRemoved) -> None:
@@ -215,10 +226,15 @@ class AvailabilityProjection(Projection[Any]):
     def _(self, domain_event: UserSchedule.CalendarReleased) -> None:
         self.writer.remove_series(str(domain_event.originator_id), domain_event.calendar_id, None)
 
-    def _put(self, domain_event: Any) -> None:
+    def _zone(self, user_key: str) -> str:
+        if user_key not in self._zones:
+            user = self.writer.user(user_key)
+            self._zones[user_key] = user.time_zone if user is not None else DEFAULT_TIME_ZONE
+        return self._zones[user_key]
+
+    def _put(self, domain_event: Any, replacing: bool) -> None:
         user_key = str(domain_event.originator_id)
-        user = self.writer.user(user_key)
-        time_zone = user.time_zone if user is not None else DEFAULT_TIME_ZONE
+        time_zone = self._zone(user_key)
         s = domain_event.series
         series = SeriesRow(
             user_key=user_key,
@@ -243,7 +259,10 @@ class AvailabilityProjection(Projection[Any]):
             series, occurrences = self._expand(series, time_zone, domain_event.fetched_at)
         else:
             occurrences = s["occurrences"]
-        self.writer.put_series(series, busy_rows(series, occurrences))
+        if series.expanded_until is None and not series.zone_dependent:
+            # every occurrence is in rows that no zone change moves: the text is not needed
+            series = replace(series, ical="")
+        self.writer.put_series(series, busy_rows(series, occurrences), replacing)
 
     def _expand(self, series: SeriesRow, time_zone: str, fetched_at: datetime) -> tuple[SeriesRow, list[list[Any]]]:
         """The series' occurrences read in ``time_zone``, over the range a fetch at
@@ -317,6 +336,7 @@ class AvailabilityProjection(Projection[Any]):
     def _(self, domain_event: CalendarConfiguration.TimeZoneSet) -> None:
         user_key = self._user_of(domain_event)
         self.writer.update_user(user_key, time_zone=domain_event.time_zone)
+        self._zones[user_key] = domain_event.time_zone
         # Floating times and dates follow the user to the new zone.
         for series in self.writer.zone_dependent_series(user_key, domain_event.time_zone):
             fetched_at = datetime.fromisoformat(series.fetched_at)

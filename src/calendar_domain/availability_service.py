@@ -9,6 +9,7 @@ times keep blocking unless the sub-account's policy says otherwise.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import zoneinfo
@@ -196,6 +197,7 @@ class AvailabilityService:
         self._clock = clock
         self._expanded: OrderedDict[tuple[Any, ...], list[BusyRow]] = OrderedDict()
         self._expanded_lock = threading.Lock()
+        self._meta: dict[str, tuple[int, tuple[UserRow, list[tuple[str, str, str]], bool]]] = {}
 
     # -- validation ---------------------------------------------------------------------
 
@@ -296,15 +298,13 @@ class AvailabilityService:
         user_id = values.opaque_id("user_id", user_id)
         position = self._position()
         user_key = str(UserSchedule.create_id(sub_account_id, user_id))
-        user = self._read.user(user_key) or UserRow(
-            user_key, sub_account_id, user_id, DEFAULT_TIME_ZONE, AllDayPolicy.FOLLOW_TRANSP,
-            DEFAULT_WORKING_HOURS, DEFAULT_BOOKING_RULES,
-        )
-        zone = zoneinfo.ZoneInfo(user.time_zone)
-        calendars = self._freshness(sub_account_id, user_key)
-        ignored = {c.calendar_id for c in calendars if c.stale and not c.still_blocks}
+        user, calendars, stale_block = self._metadata(sub_account_id, user_id, user_key, position)
+        zone = _zone(user.time_zone)
+        freshness = self._freshness(sub_account_id, calendars, stale_block)
+        ignored = {c.calendar_id for c in freshness if c.stale and not c.still_blocks}
         rules = user.booking_rules
-        margin = 60 * max(rules.buffer_before_minutes, rules.buffer_after_minutes) + 86400
+        # what can touch a slot starting in the window: up to a slot's length and the buffers
+        margin = 60 * (rules.slot_minutes + max(rules.buffer_before_minutes, rules.buffer_after_minutes)) + 60
         start, end = window.start - margin, window.end + margin
         rows = self._read.busy(user_key, start, end)
         partial = self._read.partial_series(user_key, start, end)
@@ -313,36 +313,50 @@ class AvailabilityService:
             rows = [r for r in rows if (r.calendar_id, r.href) not in replaced]
             for series in partial:
                 rows.extend(self._expand(series, user.time_zone, start, end))
+        decide = _rules_by_flags(user.all_day_policy)
+        imported = SourceKind.IMPORTED
         busy: list[Busy] = []
         booked: dict[date, int] = {}
         for row in rows:
-            if row.kind == SourceKind.IMPORTED.value:
-                blocks, rule = busy_rule(
-                    transparent=bool(row.flags & TRANSPARENT),
-                    cancelled=bool(row.flags & CANCELLED),
-                    all_day=bool(row.flags & ALL_DAY),
-                    policy=user.all_day_policy,
-                )
-                rule_text = rule.value
-                if row.calendar_id in ignored:
-                    blocks, rule_text = False, "stale_calendar_ignored"
-                busy.append(Busy(row.start, row.end, SourceKind.IMPORTED, blocks, rule_text, row))
+            if row.kind == "imported":
+                blocks, rule = decide[row.flags]
+                if ignored and row.calendar_id in ignored:
+                    blocks, rule = False, "stale_calendar_ignored"
+                busy.append(Busy(row.start, row.end, imported, blocks, rule, row))
             else:
                 kind = SourceKind(row.kind)
                 busy.append(Busy(row.start, row.end, kind, True, kind.value, row))
                 if kind is SourceKind.APPOINTMENT:
                     day = from_epoch(row.start).astimezone(zone).date()
                     booked[day] = booked.get(day, 0) + 1
-        return UserView(sub_account_id, user_id, user, zone, busy, AsOf(position, calendars), booked)
+        return UserView(sub_account_id, user_id, user, zone, busy, AsOf(position, freshness), booked)
 
-    def _freshness(self, sub_account_id: str, user_key: str) -> list[CalendarFreshness]:
-        calendars = self._read.calendars(user_key)
-        if not calendars:
-            return []
-        block = self._read.stale_calendars_block(str(SubAccountPolicy.create_id(sub_account_id)))
+    def _metadata(
+        self, sub_account_id: str, user_id: str, user_key: str, position: int
+    ) -> tuple[UserRow, list[tuple[str, str, str]], bool]:
+        """The user's rules, blocking calendars and stale policy, read once per
+        read-model position (they change only with events)."""
+        cached = self._meta.get(user_key)
+        if cached is not None and cached[0] == position:
+            return cached[1]
+        user = self._read.user(user_key) or UserRow(
+            user_key, sub_account_id, user_id, DEFAULT_TIME_ZONE, AllDayPolicy.FOLLOW_TRANSP,
+            DEFAULT_WORKING_HOURS, DEFAULT_BOOKING_RULES,
+        )
+        calendars = sorted(self._read.calendars(user_key))
+        block = self._read.stale_calendars_block(str(SubAccountPolicy.create_id(sub_account_id))) if calendars else True
+        found = (user, calendars, block)
+        if len(self._meta) > 10_000:
+            self._meta.clear()
+        self._meta[user_key] = (position, found)
+        return found
+
+    def _freshness(
+        self, sub_account_id: str, calendars: list[tuple[str, str, str]], block: bool
+    ) -> list[CalendarFreshness]:
         now = self._clock()
         result = []
-        for role, calendar_id, connection_id in sorted(calendars):
+        for role, calendar_id, connection_id in calendars:
             state = self._states.state(sub_account_id, connection_id, calendar_id)
             if state.connection_status == "reconnect_required":
                 staleness = Staleness.RECONNECT_REQUIRED
@@ -385,3 +399,23 @@ class AvailabilityService:
             while len(self._expanded) > 2048:
                 self._expanded.popitem(last=False)
         return rows
+
+
+@functools.lru_cache(maxsize=512)
+def _zone(name: str) -> tzinfo:
+    return zoneinfo.ZoneInfo(name)
+
+
+@functools.lru_cache(maxsize=8)
+def _rules_by_flags(policy: AllDayPolicy) -> dict[int, tuple[bool, str]]:
+    """Whether an imported occurrence blocks, and by which rule, for each flag set."""
+    decided = {}
+    for flags in range(8):
+        blocks, rule = busy_rule(
+            transparent=bool(flags & TRANSPARENT),
+            cancelled=bool(flags & CANCELLED),
+            all_day=bool(flags & ALL_DAY),
+            policy=policy,
+        )
+        decided[flags] = (blocks, rule.value)
+    return decided

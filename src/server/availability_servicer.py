@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from calendar_domain import values
 from calendar_domain.availability import (
+    DEFAULT_BOOKING_RULES,
     WEEKDAYS,
     BookingRules,
     Busy,
@@ -340,7 +341,7 @@ def _rules_from_pb(message: Any) -> BookingRules:
         buffer_before_minutes=message.buffer_before_minutes,
         buffer_after_minutes=message.buffer_after_minutes,
         minimum_notice_minutes=message.minimum_notice_minutes,
-        horizon_days=message.horizon_days,
+        horizon_days=message.horizon_days or DEFAULT_BOOKING_RULES.horizon_days,
         daily_cap=message.daily_cap,
     )
 

@@ -198,7 +198,8 @@ def bootstrap(
     )
     availability_view = build_availability_view(settings)
     availability_follower = ProjectionFollower(
-        app, AvailabilityProjection(availability_view, expand_series), poll_interval=settings.projection_poll_interval
+        app, AvailabilityProjection(availability_view, expand_series),
+        poll_interval=settings.projection_poll_interval, batch_size=2000,
     )
     app.add_listener(availability_follower.wake)
     availability = AvailabilityService(

@@ -153,7 +153,7 @@ _SERIES = """
 def _busy_params(user_key: str, row: BusyRow) -> dict[str, Any]:
     return {
         "user_key": user_key,
-        **row.__dict__,
+        **row._asdict(),
         "long_span": 1 if row.end - row.start > LONG_SECONDS else 0,
     }
 
@@ -188,10 +188,8 @@ def user_row(row: Any) -> UserRow:
 
 
 def busy_row(row: Any) -> BusyRow:
-    return BusyRow(
-        kind=row["kind"], calendar_id=row["calendar_id"], href=row["href"], recurrence_id=row["recurrence_id"],
-        start=row["start_at"], end=row["end_at"], flags=row["flags"], summary=row["summary"], location=row["location"],
-    )
+    # the columns are selected in BusyRow's order (_BUSY_COLUMNS)
+    return BusyRow(*(row.values() if isinstance(row, dict) else row))
 
 
 class _BatchWriter:
@@ -254,24 +252,15 @@ class _BatchWriter:
     def set_policy(self, sub_account_id: str, stale_calendars_block: bool) -> None:
         self._execute(_SET_POLICY, {"policy_key": sub_account_id, "block": stale_calendars_block})
 
-    def put_series(self, series: SeriesRow, busy: list[BusyRow]) -> None:
-        # A series already known (an update) loses its old occurrences first.
-        key = {"user_key": series.user_key, "calendar_id": series.calendar_id, "href": series.href}
-        if self._known(key):
+    def put_series(self, series: SeriesRow, busy: list[BusyRow], replacing: bool) -> None:
+        if replacing:  # the series' old occurrences go first
+            key = {"user_key": series.user_key, "calendar_id": series.calendar_id, "href": series.href}
             self._execute(_DELETE_BUSY_OF, key)
         self._add(_UPSERT_SERIES, [_series_params(series)])
         self._add(_INSERT_BUSY, [_busy_params(series.user_key, row) for row in busy])
 
-    def _known(self, key: dict[str, str]) -> bool:
-        pending = self._pending.get(_UPSERT_SERIES, [])
-        if any(p["user_key"] == key["user_key"] and p["calendar_id"] == key["calendar_id"] and p["href"] == key["href"] for p in pending):
-            self.flush()
-            return True
-        self._cursor.execute(self._statement(_SERIES), key)
-        return bool(self._cursor.fetchall())
-
     def replace_occurrences(self, series: SeriesRow, busy: list[BusyRow]) -> None:
-        self.put_series(series, busy)
+        self.put_series(series, busy, replacing=True)
 
     def remove_series(self, user_key: str, calendar_id: str, href: str | None) -> None:
         key = {"user_key": user_key, "calendar_id": calendar_id, "href": href or ""}
@@ -330,7 +319,7 @@ class AvailabilityViewMixin(SQLViewMixin):
 
     def busy(self, user_key: str, start: int, end: int) -> list[BusyRow]:
         rows = self.read(_BUSY, {"user_key": user_key, "start": start, "end": end, "low": start - LONG_SECONDS})
-        return [busy_row(r) for r in rows]
+        return list(map(busy_row, rows))
 
     def partial_series(self, user_key: str, start: int, end: int) -> list[SeriesRow]:
         """Series whose materialised occurrences do not cover [start, end)."""
