@@ -18,6 +18,7 @@ from adapters.icloud.sync_status import SyncStatusReader
 from adapters.icloud.sync_worker import AccountSyncer, CalDAVSettings
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
 from adapters.persistence.follower import ProjectionFollower
+from adapters.persistence.log_tail import LogTail
 from adapters.persistence.sync_state import SyncState
 from adapters.persistence.connection_cache import ConnectionCache
 from adapters.persistence.database import Database, ThreadLocalReader
@@ -25,6 +26,7 @@ from adapters.persistence.vault import CredentialVault
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.connection_projection import ConnectionReadModel, ConnectionsProjection
 from calendar_domain.configuration_service import ConfigurationService
+from calendar_domain.history_service import HistoryService
 from calendar_domain.connection_service import ConnectionService
 from calendar_domain.schedule_service import ScheduleService
 from calendar_domain import ports
@@ -48,9 +50,12 @@ class Container:
     sync_state: SyncState
     scheduler: SyncScheduler
     sync_status: SyncStatusReader
+    history: HistoryService
+    log_tail: LogTail
 
     def start(self) -> None:
         self.follower.start()
+        self.log_tail.start()
         if self.settings.sync_enabled:
             self.scheduler.start()
 
@@ -61,6 +66,7 @@ class Container:
         self.scheduler.stop()
         self.sync_state.close()
         self.follower.stop()
+        self.log_tail.stop()
         self.vault.close()
         self.app.close()
 
@@ -152,6 +158,12 @@ def bootstrap(
     app.add_listener(follower.wake)
     connections = ConnectionService(app, the_discovery, the_vault)
     schedules = ScheduleService(app)
+    history = HistoryService(app)
+    # One follower of the log for every history stream in this process.
+    log_tail = LogTail(
+        app, history, subscribe=settings.event_store == "postgres", poll_interval=settings.projection_poll_interval
+    )
+    app.add_listener(log_tail.wake)
     sync_state = SyncState(operational_database(settings, "sync"))
     syncer = AccountSyncer(
         app, connections, schedules, the_vault, sync_state,
@@ -172,4 +184,6 @@ def bootstrap(
         sync_state=sync_state,
         scheduler=SyncScheduler(syncer, sync_state, view, interval=settings.sync_interval),
         sync_status=SyncStatusReader(schedules, sync_state),
+        history=history,
+        log_tail=log_tail,
     )

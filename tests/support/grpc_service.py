@@ -13,7 +13,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
-from calendarintegration.v1 import configuration_pb2_grpc, connection_pb2_grpc, sync_pb2_grpc
+from calendarintegration.v1 import configuration_pb2_grpc, connection_pb2_grpc, history_pb2_grpc, sync_pb2_grpc
 from server.app import RunningServer, create_server
 from server.bootstrap import Container, bootstrap
 from server.config import Settings, token_digest
@@ -41,6 +41,10 @@ class Service:
     @property
     def sync(self) -> sync_pb2_grpc.SyncServiceStub:
         return sync_pb2_grpc.SyncServiceStub(self.channel)
+
+    @property
+    def history(self) -> history_pb2_grpc.HistoryServiceStub:
+        return history_pb2_grpc.HistoryServiceStub(self.channel)
 
     @property
     def health(self) -> health_pb2_grpc.HealthStub:
