@@ -65,6 +65,7 @@ def running_service(settings: Settings) -> Iterator[Service]:
         settings,
         auth_tokens={token_digest(ADMIN_TOKEN): frozenset({"*"}), token_digest(TENANT_TOKEN): TENANT_SUB_ACCOUNTS},
         max_workers=32,
+        max_streams=24,
     )
     container = bootstrap(settings)
     container.start()

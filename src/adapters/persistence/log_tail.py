@@ -102,6 +102,11 @@ class LogTail:
     def head(self) -> int:
         return self._head
 
+    def wait_for_followers(self, count: int, timeout: float) -> bool:
+        """True once exactly ``count`` streams follow (e.g. 0: every stream ended)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._followers == count, timeout)
+
     # -- streams ---------------------------------------------------------------------------
 
     def follow(self, after: int, scope: Scope, active: Callable[[], bool], wait: float = 1.0) -> Iterator[StreamBatch]:
@@ -109,10 +114,13 @@ class LogTail:
         new ones live, until ``active()`` turns false or the tail stops."""
         with self._changed:
             self._followers += 1
+            self._changed.notify_all()
         try:
+            # Caught up means: everything recorded before the stream began was sent.
+            start_head = self._app.head_position()
             position, announced = after, False
             while active() and not self._stopping.is_set():
-                live = self._after(position, scope)
+                live = self._after(position, scope) if position >= start_head else None
                 if live is None:  # behind the buffer: page through the database
                     page = self._history.read(position, self._replay_batch, scope)
                     position = page.position
@@ -134,6 +142,7 @@ class LogTail:
         finally:
             with self._changed:
                 self._followers -= 1
+                self._changed.notify_all()
 
     def _after(self, position: int, scope: Scope) -> tuple[list[RecordedEvent], int] | None:
         """The buffered events after ``position`` (a batch of them) that the scope
