@@ -126,9 +126,16 @@ def random_key() -> str:
 
 
 @contextmanager
-def running_server(store: str, caldav_url: str, token: str, workdir: Path) -> Iterator[ServerProcess]:
+def running_server(
+    store: str,
+    caldav_url: str,
+    token: str,
+    workdir: Path,
+    before_start: Callable[[dict[str, str]], None] | None = None,
+) -> Iterator[ServerProcess]:
     """Starts `calendar-integration serve`, waits until Health says SERVING, and on exit
-    sends SIGTERM and checks that the process exits (status 0) within a deadline."""
+    sends SIGTERM and checks that the process exits (status 0) within a deadline.
+    ``before_start`` gets the server's environment first (to fill its store)."""
     with (postgres_schema() if store == "postgres" else _no_schema()) as schema:
         port = free_port()
         env = {
@@ -147,6 +154,8 @@ def running_server(store: str, caldav_url: str, token: str, workdir: Path) -> It
                 CALSYNC_CIPHER_KEY=random_key(),
                 CALSYNC_VAULT_KEY=random_key(),
             )
+        if before_start is not None:
+            before_start(env)
         log_path = workdir / "server.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(

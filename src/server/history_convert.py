@@ -37,6 +37,7 @@ _PAYLOADS = {f.name for f in pb.Event.DESCRIPTOR.oneofs_by_name["payload"].field
 _TIMESTAMP = "google.protobuf.Timestamp"
 
 
+@functools.lru_cache(maxsize=None)
 def payload_field(kind: AggregateKind, event_type: str) -> str:
     """The oneof field of Event for an event type: "Connection.CalendarsDiscovered"
     of a connection is ``connection_calendars_discovered``."""
@@ -84,30 +85,46 @@ def _json_value(value: Any) -> Any:
 
 def fill(message: Message, values: Mapping[str, Any]) -> None:
     """Sets each field of ``message`` from the value of the same name."""
-    for field in message.DESCRIPTOR.fields:
-        if field.name not in values or values[field.name] is None:
+    for name, shape, scalar in _plan(message.DESCRIPTOR):
+        value = values.get(name)
+        if value is None:
             continue
-        value = values[field.name]
-        target = getattr(message, field.name)
-        if field.message_type is not None and field.message_type.full_name == _TIMESTAMP:
-            target.CopyFrom(convert.timestamp(_datetime(value)))
-        elif field.message_type is not None and field.is_repeated:
+        if shape == "timestamp":
+            getattr(message, name).CopyFrom(convert.timestamp(_datetime(value)))
+        elif shape == "messages":
+            target = getattr(message, name)
             for item in value:
                 fill(target.add(), item)
-        elif field.message_type is not None:
-            fill(target, value)
-        elif field.is_repeated:
-            target.extend(_scalar(field, item) for item in value)
+        elif shape == "message":
+            fill(getattr(message, name), value)
+        elif shape == "scalars":
+            getattr(message, name).extend(scalar(item) for item in value)
         else:
-            setattr(message, field.name, _scalar(field, value))
+            setattr(message, name, scalar(value))
 
 
-def _scalar(field: FieldDescriptor, value: Any) -> Any:
+@functools.lru_cache(maxsize=None)
+def _plan(descriptor: Any) -> list[tuple[str, str, Any]]:
+    """How to fill each field of a message type: (name, shape, scalar conversion)."""
+    plan = []
+    for field in descriptor.fields:
+        if field.message_type is not None:
+            if field.message_type.full_name == _TIMESTAMP:
+                shape = "timestamp"
+            else:
+                shape = "messages" if field.is_repeated else "message"
+            plan.append((field.name, shape, None))
+        else:
+            plan.append((field.name, "scalars" if field.is_repeated else "scalar", _scalar(field)))
+    return plan
+
+
+def _scalar(field: FieldDescriptor) -> Any:
     if field.type == FieldDescriptor.TYPE_STRING:
-        return value.value if isinstance(value, Enum) else str(value)
+        return lambda value: value.value if isinstance(value, Enum) else str(value)
     if field.type == FieldDescriptor.TYPE_BOOL:
-        return bool(value)
-    return int(value)
+        return bool
+    return int
 
 
 def _datetime(value: Any) -> datetime:

@@ -178,11 +178,12 @@ def _messages(batch: StreamBatch) -> Iterator[pb.StreamEventsResponse]:
     size = 0
     for record in batch.events:
         message = event_message(record)
-        if chunk and size + message.ByteSize() > MAX_MESSAGE_BYTES:
+        message_size = message.ByteSize()
+        if chunk and size + message_size > MAX_MESSAGE_BYTES:
             yield pb.StreamEventsResponse(events=chunk, position=chunk[-1].position)
             chunk, size = [], 0
         chunk.append(message)
-        size += message.ByteSize()
+        size += message_size
     yield pb.StreamEventsResponse(events=chunk, position=batch.position, caught_up=batch.caught_up)
 
 
