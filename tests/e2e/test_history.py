@@ -3,9 +3,15 @@ tenant scoping and secrets. Streams are in test_history_stream.py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from dataclasses import replace
 
 import grpc
+
+from adapters.persistence.follower import ProjectionFollower
+from calendar_domain.connection_projection import ConnectionsProjection
+from server.bootstrap import build_connection_view
 
 from calendarintegration.v1 import configuration_pb2 as cfg
 from calendarintegration.v1 import connection_pb2 as pb
@@ -14,6 +20,7 @@ from calendarintegration.v1 import sync_pb2 as sy
 from tests.e2e.test_sync_api import connect_and_block
 from tests.integration.test_sync import event
 from tests.support.grpc_service import TENANT_TOKEN, Service, auth, failure
+from tests.support.stores import postgres_schema
 
 
 def all_events(service: Service, token: str | None = None, **request: object) -> list[hi.Event]:
@@ -222,3 +229,28 @@ def test_a_connection_and_a_schedule_as_they_were_before_changes(service: Servic
         service.history.GetAggregateState, hi.GetAggregateStateRequest(sub_account_id="loc-1", aggregate_id=link.aggregate_id)
     )
     assert no_state.code == grpc.StatusCode.INVALID_ARGUMENT and set(no_state.violations) == {"aggregate_id"}
+
+
+def test_the_connections_read_model_rebuilt_from_the_log_equals_the_live_one(service: Service, account, tmp_path) -> None:
+    first, _ = connect_and_block(service, account, "loc-1")
+    connect_and_block(service, account, "loc-2")
+    service.connections.RefreshCalendars(pb.RefreshCalendarsRequest(sub_account_id="loc-1", connection_id=first), metadata=auth())
+    gone = service.connections.Disconnect(pb.DisconnectRequest(sub_account_id="loc-1", connection_id=first), metadata=auth())
+    container = service.container
+    assert container.follower.wait_for(gone.position, 30)
+
+    settings = container.settings
+    with contextlib.ExitStack() as stack:
+        if settings.event_store == "postgres":
+            settings = replace(settings, postgres_schema=stack.enter_context(postgres_schema()))
+        else:
+            settings = replace(settings, data_dir=tmp_path / "rebuilt")
+        rebuilt = build_connection_view(settings)
+        ProjectionFollower(container.app, ConnectionsProjection(rebuilt)).catch_up()
+        live = container.connection_view
+        for sub in ("loc-1", "loc-2"):
+            records = live.list_connections(sub, "", True, 0, 100)
+            assert records and rebuilt.list_connections(sub, "", True, 0, 100) == records
+            for record in records:
+                calendars = live.list_calendars(record.connection_id, 0, 100)
+                assert rebuilt.list_calendars(record.connection_id, 0, 100) == calendars
