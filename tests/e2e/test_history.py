@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from dataclasses import replace
 
 import grpc
@@ -254,3 +255,37 @@ def test_the_connections_read_model_rebuilt_from_the_log_equals_the_live_one(ser
             for record in records:
                 calendars = live.list_calendars(record.connection_id, 0, 100)
                 assert rebuilt.list_calendars(record.connection_id, 0, 100) == calendars
+
+
+def test_no_password_or_vault_reference_reaches_any_history_answer(service: Service, account) -> None:
+    apple_id, password = account
+    connection_id, _ = connect_and_block(service, account, "loc-1")
+    service.connections.ReplaceCredentials(
+        pb.ReplaceCredentialsRequest(sub_account_id="loc-1", connection_id=connection_id, app_password=password),
+        metadata=auth(),
+    )
+    service.connections.Disconnect(pb.DisconnectRequest(sub_account_id="loc-1", connection_id=connection_id), metadata=auth())
+    app = service.container.app
+    refs = {app.repository.get(uuid.UUID(connection_id), version=v).credential_ref for v in (1, 3)}
+    assert all(refs) and len(refs) == 2
+
+    answers: list[bytes] = [e.SerializeToString() for e in all_events(service)]
+    for version in range(1, 5):
+        state = service.history.GetAggregateState(
+            hi.GetAggregateStateRequest(sub_account_id="loc-1", aggregate_id=connection_id, version=version), metadata=auth()
+        )
+        answers.append(state.SerializeToString())
+    history = service.history.ListAggregateEvents(
+        hi.ListAggregateEventsRequest(sub_account_id="loc-1", aggregate_id=connection_id), metadata=auth()
+    )
+    answers.append(history.SerializeToString())
+    stream = service.history.StreamEvents(hi.StreamEventsRequest(), metadata=auth(), timeout=30)
+    for message in stream:
+        answers.append(message.SerializeToString())
+        if message.caught_up:
+            stream.cancel()
+            break
+    everything = b"\n".join(answers)
+    assert apple_id.encode() in everything  # the answers are there to be searched
+    for secret in (password, *refs):
+        assert secret.encode() not in everything
