@@ -98,10 +98,6 @@ class LogTail:
     def followers(self) -> int:
         return self._followers
 
-    @property
-    def head(self) -> int:
-        return self._head
-
     def wait_for_followers(self, count: int, timeout: float) -> bool:
         """True once exactly ``count`` streams follow (e.g. 0: every stream ended)."""
         with self._changed:
