@@ -64,6 +64,8 @@ bench: install
 	$(PY) bench/grpc_unary.py --store postgres
 	$(PY) bench/sync.py
 	$(PY) bench/ical_parse.py
+	$(PY) bench/history.py
+	$(PY) bench/history.py --store postgres
 
 clean:
 	rm -rf $(VENV) node_modules data

@@ -240,6 +240,8 @@ def one_size(args: argparse.Namespace, total: int, radicale: RadicaleServer) -> 
                 load = Load(server.address, args.threads, "per-thread",
                             {FREE: free_slots_call(token, window, head), HEALTH: health_call})
                 try:
+                    caught_up = wait_caught_up(server.address, token, window, head)
+                    print(f"[{total}] the server's read model reached the log head {caught_up:.1f}s after it was serving")
                     sample = load.calls[FREE][0]()
                     print(f"[{total}] {len(sample.slots)} free slots in the window, read model at {sample.as_of.position}")
                     windows = measure_rounds(load, server, (HEALTH, FREE), args)
@@ -256,6 +258,18 @@ def one_size(args: argparse.Namespace, total: int, radicale: RadicaleServer) -> 
         "ratio": free["median_rate"] / health["median_rate"] if health["median_rate"] else 0.0,
         "rebuild_seconds": rebuild, "rebuild_events_per_second": head / rebuild,
     }
+
+
+def wait_caught_up(address: str, token: str, window: tuple[datetime, datetime], head: int) -> float:
+    """Seconds until the server's read model (built at start) has reached ``head``."""
+    started = time.perf_counter()
+    with grpc.insecure_channel(address) as channel:
+        call = free_slots_call(token, window, 0)(channel)
+        while call().as_of.position < head:
+            if time.perf_counter() - started > 900:
+                raise BenchError("the read model did not catch up within 900s")
+            time.sleep(0.05)
+    return time.perf_counter() - started
 
 
 def run_rebuild(env: dict[str, str], workdir: Path, head: int) -> float:

@@ -127,12 +127,18 @@ def random_key() -> str:
 
 @contextmanager
 def running_server(
-    store: str, caldav_url: str, token: str, workdir: Path, store_env: dict[str, str] | None = None
+    store: str,
+    caldav_url: str,
+    token: str,
+    workdir: Path,
+    store_env: dict[str, str] | None = None,
+    before_start: Callable[[dict[str, str]], None] | None = None,
 ) -> Iterator[ServerProcess]:
     """Starts `calendar-integration serve`, waits until Health says SERVING, and on exit
     sends SIGTERM and checks that the process exits (status 0) within a deadline.
 
-    ``store_env``: the CALSYNC_* settings of an existing store to serve (else a new one)."""
+    ``store_env``: the CALSYNC_* settings of an existing store to serve (else a new one).
+    ``before_start`` gets the server's environment first (to fill its store)."""
     with (postgres_schema() if store == "postgres" and store_env is None else _no_schema()) as schema:
         port = free_port()
         env = {
@@ -153,6 +159,8 @@ def running_server(
                 CALSYNC_CIPHER_KEY=random_key(),
                 CALSYNC_VAULT_KEY=random_key(),
             )
+        if before_start is not None:
+            before_start(env)
         log_path = workdir / "server.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(

@@ -44,19 +44,22 @@ class WorkingHours:
         return self.weekly.get(day.weekday(), ())
 
     def to_payload(self) -> dict[str, Any]:
+        def windows(ws: tuple[Window, ...]) -> list[dict[str, int]]:
+            return [{"start_minute": w.start_minute, "end_minute": w.end_minute} for w in ws]
+
         return {
-            "weekly": {str(d): [[w.start_minute, w.end_minute] for w in ws] for d, ws in sorted(self.weekly.items())},
-            "overrides": {
-                day.isoformat(): [[w.start_minute, w.end_minute] for w in ws]
-                for day, ws in sorted(self.overrides.items())
-            },
+            "weekly": [{"weekday": d, "windows": windows(ws)} for d, ws in sorted(self.weekly.items())],
+            "overrides": [{"date": day.isoformat(), "windows": windows(ws)} for day, ws in sorted(self.overrides.items())],
         }
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> WorkingHours:
+        def windows(items: list[dict[str, int]]) -> tuple[Window, ...]:
+            return tuple(Window(w["start_minute"], w["end_minute"]) for w in items)
+
         return cls(
-            weekly={int(d): tuple(Window(*w) for w in ws) for d, ws in payload["weekly"].items()},
-            overrides={date.fromisoformat(d): tuple(Window(*w) for w in ws) for d, ws in payload["overrides"].items()},
+            weekly={int(d["weekday"]): windows(d["windows"]) for d in payload["weekly"]},
+            overrides={date.fromisoformat(o["date"]): windows(o["windows"]) for o in payload["overrides"]},
         )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,14 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from calendarintegration.v1 import availability_pb2, configuration_pb2, connection_pb2, sync_pb2
-from server import availability_servicer, configuration_servicer, connection_servicer, sync_servicer
+from calendarintegration.v1 import availability_pb2, configuration_pb2, connection_pb2, history_pb2, sync_pb2
+from server import (
+    availability_servicer,
+    configuration_servicer,
+    connection_servicer,
+    history_servicer,
+    sync_servicer,
+)
 from server.auth import Authenticator
 from server.bootstrap import Container
 from server.config import Settings
@@ -28,6 +35,7 @@ SERVICE_NAMES = [
     configuration_pb2.DESCRIPTOR.services_by_name["CalendarConfigurationService"].full_name,
     sync_pb2.DESCRIPTOR.services_by_name["SyncService"].full_name,
     availability_pb2.DESCRIPTOR.services_by_name["AvailabilityService"].full_name,
+    history_pb2.DESCRIPTOR.services_by_name["HistoryService"].full_name,
 ]
 
 
@@ -36,17 +44,23 @@ class RunningServer:
     server: grpc.Server
     port: int
     health: health.HealthServicer
+    # Ends the open event streams (which would otherwise never finish by themselves).
+    end_streams: Callable[[], None] = lambda: None
 
     def stop(self, grace: float) -> None:
-        """Reports NOT_SERVING, refuses new calls, and lets in-flight ones finish."""
+        """Reports NOT_SERVING, refuses new calls, and lets in-flight ones finish;
+        event streams end cleanly at once (their clients resume by position)."""
         self.health.enter_graceful_shutdown()
-        self.server.stop(grace).wait()
+        stopped = self.server.stop(grace)
+        self.end_streams()
+        stopped.wait()
 
 
 def create_server(container: Container, address: str | None = None) -> RunningServer:
     settings = container.settings
+    # Each open event stream holds a thread: room for max_streams of them on top.
     server = grpc.server(
-        ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="grpc"),
+        ThreadPoolExecutor(max_workers=settings.max_workers + settings.max_streams, thread_name_prefix="grpc"),
         options=[("grpc.so_reuseport", 0)],
     )
     authenticator = Authenticator(settings.auth_tokens)
@@ -74,6 +88,10 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
             ReadGate(container.availability_follower.wait_for, settings.read_wait_timeout),
         ),
     )
+    history_servicer.register(
+        server,
+        history_servicer.HistoryServicer(authenticator, container.history, container.log_tail, settings.max_streams),
+    )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -83,7 +101,7 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
     server.start()
     for name in ["", *SERVICE_NAMES]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, port, health_servicer)
+    return RunningServer(server, port, health_servicer, container.log_tail.stop)
 
 
 def _bind(server: grpc.Server, address: str, settings: Settings) -> int:

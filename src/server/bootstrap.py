@@ -24,6 +24,7 @@ from adapters.persistence.calendar_states import SyncCalendarStates
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
 from adapters.persistence.follower import ProjectionFollower
 from adapters.persistence.log_wakeup import PostgresWakeup
+from adapters.persistence.log_tail import LogTail
 from adapters.persistence.sync_state import SyncState
 from adapters.persistence.connection_cache import ConnectionCache
 from adapters.persistence.database import Database, ThreadLocalReader
@@ -35,6 +36,7 @@ from calendar_domain.busy import Occurrence
 from calendar_domain.policy_service import PolicyService
 from calendar_domain.connection_projection import ConnectionReadModel, ConnectionsProjection
 from calendar_domain.configuration_service import ConfigurationService
+from calendar_domain.history_service import HistoryService
 from calendar_domain.connection_service import ConnectionService
 from calendar_domain.schedule_service import ScheduleService
 from calendar_domain import ports
@@ -62,6 +64,8 @@ class Container:
     availability_follower: ProjectionFollower
     availability: AvailabilityService
     policies: PolicyService
+    history: HistoryService
+    log_tail: LogTail
     wakeup: PostgresWakeup | None = None
 
     def start(self) -> None:
@@ -69,6 +73,7 @@ class Container:
         self.availability_follower.start(run=self.settings.embedded_projections)
         if self.wakeup is not None:
             self.wakeup.start()
+        self.log_tail.start()
         if self.settings.sync_enabled:
             self.scheduler.start()
 
@@ -89,6 +94,7 @@ class Container:
             self.wakeup.stop()
         self.follower.stop()
         self.availability_follower.stop()
+        self.log_tail.stop()
         self.vault.close()
         self.app.close()
 
@@ -189,6 +195,12 @@ def bootstrap(
     app.add_listener(follower.wake)
     connections = ConnectionService(app, the_discovery, the_vault)
     schedules = ScheduleService(app)
+    history = HistoryService(app)
+    # One follower of the log for every history stream in this process.
+    log_tail = LogTail(
+        app, history, subscribe=settings.event_store == "postgres", poll_interval=settings.projection_poll_interval
+    )
+    app.add_listener(log_tail.wake)
     sync_state = SyncState(operational_database(settings, "sync"))
     syncer = AccountSyncer(
         app, connections, schedules, the_vault, sync_state,
@@ -235,6 +247,8 @@ def bootstrap(
         availability_follower=availability_follower,
         availability=availability,
         policies=PolicyService(app),
+        history=history,
+        log_tail=log_tail,
         wakeup=wakeup,
     )
 

@@ -39,6 +39,9 @@ class Settings:
     read_wait_timeout: float = 5.0
     shutdown_grace: float = 10.0
     max_workers: int = 16
+    # Event streams held open at once; each holds a server thread of its own,
+    # on top of max_workers, so followers never starve unary calls.
+    max_streams: int = 64
     projection_poll_interval: float = 1.0
     log_level: str = "INFO"
     tls_cert_file: str = ""
@@ -97,6 +100,7 @@ class Settings:
             read_wait_timeout=_positive(get, "READ_WAIT_TIMEOUT", "5"),
             shutdown_grace=_positive(get, "SHUTDOWN_GRACE", "10"),
             max_workers=int(_positive(get, "MAX_WORKERS", "16")),
+            max_streams=int(_positive(get, "MAX_STREAMS", "64")),
             projection_poll_interval=_positive(get, "PROJECTION_POLL_INTERVAL", "1"),
             log_level=get("LOG_LEVEL", "INFO").upper(),
             tls_cert_file=tls_cert,

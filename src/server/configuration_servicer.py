@@ -8,21 +8,15 @@ from typing import Any
 import grpc
 
 from calendar_domain import values
-from calendar_domain.busy import AllDayPolicy
-from calendar_domain.configuration import CalendarConfiguration
 from calendar_domain.configuration_service import ConfigurationOutcome, ConfigurationService
 from calendarintegration.v1 import configuration_pb2 as pb
 from calendarintegration.v1 import configuration_pb2_grpc
 from server.auth import Authenticator, Caller
+from server.convert import ALL_DAY_POLICY_TO_PB, configuration
 from server.handlers import ServicerBase, rpc
 from server.validation import Violations
 
-_POLICY_TO_PB = {
-    AllDayPolicy.FOLLOW_TRANSP: pb.ALL_DAY_POLICY_FOLLOW_TRANSP,
-    AllDayPolicy.ALWAYS_BUSY: pb.ALL_DAY_POLICY_ALWAYS_BUSY,
-    AllDayPolicy.ALWAYS_FREE: pb.ALL_DAY_POLICY_ALWAYS_FREE,
-}
-_POLICY_FROM_PB = {v: k for k, v in _POLICY_TO_PB.items()}
+_POLICY_FROM_PB = {v: k for k, v in ALL_DAY_POLICY_TO_PB.items()}
 
 
 class ConfigurationServicer(ServicerBase, configuration_pb2_grpc.CalendarConfigurationServiceServicer):
@@ -33,8 +27,8 @@ class ConfigurationServicer(ServicerBase, configuration_pb2_grpc.CalendarConfigu
     @rpc
     def GetCalendarConfiguration(self, request: Any, context: Any, caller: Caller) -> pb.GetCalendarConfigurationResponse:
         self._user(request, caller)
-        configuration = self._configurations.get(request.sub_account_id, request.user_id)
-        return pb.GetCalendarConfigurationResponse(configuration=_configuration(configuration))
+        found = self._configurations.get(request.sub_account_id, request.user_id)
+        return pb.GetCalendarConfigurationResponse(configuration=configuration(found))
 
     @rpc
     def SetPrimaryCalendar(self, request: Any, context: Any, caller: Caller) -> pb.SetPrimaryCalendarResponse:
@@ -106,25 +100,8 @@ def _calendar_fields(request: Any) -> Callable[[Violations], None]:
     return check
 
 
-def _configuration(configuration: CalendarConfiguration) -> pb.CalendarConfiguration:
-    def ref(r: Any) -> pb.CalendarRef:
-        return pb.CalendarRef(connection_id=r.connection_id, calendar_id=r.calendar_id)
-
-    return pb.CalendarConfiguration(
-        sub_account_id=configuration.sub_account_id,
-        user_id=configuration.user_id,
-        primary_calendar=ref(configuration.primary) if configuration.primary else None,
-        conflict_calendars=[ref(r) for r in sorted(configuration.conflicts)],
-        blocking_calendars=[ref(r) for r in configuration.blocking_calendars()],
-        all_day_policy=_POLICY_TO_PB[configuration.all_day_policy],
-        time_zone=configuration.time_zone,
-        # An unsaved configuration (never configured) still holds its Started event.
-        version=configuration.version - len(configuration.pending_events),
-    )
-
-
 def _outcome(outcome: ConfigurationOutcome) -> dict[str, Any]:
-    return {"configuration": _configuration(outcome.configuration), "position": outcome.position}
+    return {"configuration": configuration(outcome.configuration), "position": outcome.position}
 
 
 def register(server: grpc.Server, servicer: ConfigurationServicer) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 
@@ -28,16 +28,38 @@ def rpc(method: Handler[R]) -> Callable[[Any, Any, grpc.ServicerContext], R]:
         try:
             caller = self.authenticator.authenticate(context)
             return method(self, request, context, caller)
-        except ServiceError as error:
-            context.abort_with_status(to_status(error))
-        except DomainError as error:
-            context.abort_with_status(to_status(from_domain(error)))
-        except Exception:
-            log.exception("unexpected error in %s", method.__name__)
-            context.abort_with_status(to_status(internal()))
-        raise AssertionError("abort_with_status always raises")  # pragma: no cover
+        except Exception as error:
+            _abort(context, error, method.__name__)
 
     return handle
+
+
+def stream_rpc(
+    method: Handler[Iterator[R]],
+) -> Callable[[Any, Any, grpc.ServicerContext], Iterator[R]]:
+    """``rpc`` for a server-streaming handler: the same authentication and error
+    mapping, also for failures while the stream runs."""
+
+    @functools.wraps(method)
+    def handle(self: Any, request: Any, context: grpc.ServicerContext) -> Iterator[R]:
+        try:
+            caller = self.authenticator.authenticate(context)
+            yield from method(self, request, context, caller)
+        except Exception as error:
+            _abort(context, error, method.__name__)
+
+    return handle
+
+
+def _abort(context: grpc.ServicerContext, error: Exception, name: str) -> NoReturn:
+    if isinstance(error, ServiceError):
+        context.abort_with_status(to_status(error))
+    elif isinstance(error, DomainError):
+        context.abort_with_status(to_status(from_domain(error)))
+    else:
+        log.exception("unexpected error in %s", name)
+        context.abort_with_status(to_status(internal()))
+    raise AssertionError("abort_with_status always raises")  # pragma: no cover
 
 
 class ReadGate:

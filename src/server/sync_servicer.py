@@ -17,7 +17,7 @@ from calendar_domain.schedule_service import ScheduleService
 from calendarintegration.v1 import sync_pb2 as pb
 from calendarintegration.v1 import sync_pb2_grpc
 from server.auth import Authenticator, Caller
-from server.convert import timestamp
+from server.convert import blocked_slots, skipped_resources, timestamp
 from server.handlers import ServicerBase, rpc
 from server.validation import Violations, offset_page
 
@@ -71,12 +71,7 @@ class SyncServicer(ServicerBase, sync_pb2_grpc.SyncServiceServicer):
         v.raise_if_any()
         caller.require(request.sub_account_id)
         schedule = self._schedules.schedule(request.sub_account_id, request.user_id)
-        slots = [
-            pb.BlockedSlot(connection_id=connection_id, calendar_id=calendar_id, href=href, uid=known.uid, etag=known.etag)
-            for calendar_id, connection_id, href, known in schedule.entries(request.calendar_id or None)
-            if known.uid
-        ]
-        page, token = offset_page(slots, after, size, "slots")
+        page, token = offset_page(blocked_slots(schedule, request.calendar_id or None), after, size, "slots")
         return pb.ListBlockedSlotsResponse(blocked_slots=page, next_page_token=token)
 
     @rpc
@@ -87,15 +82,7 @@ class SyncServicer(ServicerBase, sync_pb2_grpc.SyncServiceServicer):
         v.raise_if_any()
         caller.require(request.sub_account_id)
         schedule = self._schedules.schedule(request.sub_account_id, request.user_id)
-        skipped = [
-            pb.SkippedResource(
-                connection_id=connection_id, calendar_id=calendar_id, href=href,
-                etag=known.etag, reason=known.skipped_reason,
-            )
-            for calendar_id, connection_id, href, known in schedule.entries()
-            if known.skipped_reason
-        ]
-        page, token = offset_page(skipped, after, size, "skipped")
+        page, token = offset_page(skipped_resources(schedule), after, size, "skipped")
         return pb.ListSkippedResourcesResponse(skipped_resources=page, next_page_token=token)
 
     # -- helpers -------------------------------------------------------------------

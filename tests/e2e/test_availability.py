@@ -379,3 +379,46 @@ def test_a_series_that_runs_for_ever_is_right_far_in_the_future(
     busy = [r.source for r in answer.reasons if r.kind == av.REASON_KIND_BUSY]
     assert busy and all(s.uid == busy[0].uid for s in busy)
     assert all(far <= s.start_time.ToDatetime(tzinfo=UTC) < far + timedelta(days=14) for s in busy)
+
+
+def test_the_ical_corpus_reaches_explanations_as_its_expansion_says(
+    service: Service, account: tuple[str, str], radicale: RadicaleServer
+) -> None:
+    """Every readable corpus resource (moved and cancelled occurrences, THISANDFUTURE,
+    floating times, Windows TZIDs, X-WR-TIMEZONE, DST...) synced from Radicale: each
+    of its first occurrences in 2026 is explained by that very event, blocking or not
+    as the rules say. The corpus lies in the past, beyond what the read model holds
+    around the fetch, so this also runs the on-demand expansion."""
+    from adapters.icloud.ical import expand, parse_resource
+    from calendar_domain.busy import AllDayPolicy, busy_rule
+
+    username, password = account
+    home = f"{radicale.home_path(username)}home/"
+    names = sorted(p.name for p in CORPUS.glob("*.ics") if not p.name.startswith("malformed"))
+    for name in names:
+        radicale.put_ics(username, password, f"{home}{name}", (CORPUS / name).read_text())
+    _, _, position = _configure_and_sync(service, account)
+    checked = 0
+    for name in names:
+        parsed = parse_resource((CORPUS / name).read_bytes(), default_tz="Europe/Berlin")
+        found = expand(parsed.ical, datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC), default_tz="Europe/Berlin")
+        for occurrence in [o for o in found if o.end > o.start][:4]:
+            answer = service.availability.ExplainTime(
+                av.ExplainTimeRequest(
+                    sub_account_id="loc-1", user_id="u1", start_time=_ts(occurrence.start), end_time=_ts(occurrence.end),
+                    min_position=position,
+                ),
+                metadata=auth(),
+            )
+            blocks, rule = busy_rule(
+                transparent=occurrence.transparent, cancelled=occurrence.cancelled,
+                all_day=occurrence.all_day, policy=AllDayPolicy.FOLLOW_TRANSP,
+            )
+            busy = [(r.source.uid, r.source.start_time.ToDatetime(tzinfo=UTC)) for r in answer.reasons if r.kind == av.REASON_KIND_BUSY]
+            free = [(s.uid, s.start_time.ToDatetime(tzinfo=UTC), s.rule) for s in answer.not_blocking]
+            if blocks:
+                assert (occurrence.uid, occurrence.start) in busy, (name, occurrence)
+            else:
+                assert (occurrence.uid, occurrence.start, rule.value) in free, (name, occurrence)
+            checked += 1
+    assert checked > len(names)

@@ -10,6 +10,7 @@ import pytest
 
 from calendarintegration.v1 import configuration_pb2 as cfg
 from calendarintegration.v1 import connection_pb2 as pb
+from calendarintegration.v1 import history_pb2 as hi
 from tests.support.grpc_service import Service, auth, failure
 
 UNKNOWN = str(uuid.uuid4())
@@ -92,6 +93,50 @@ CONFIGURATION_UNKNOWN = [
     ),
 ]
 
+HISTORY_INVALID = [
+    (
+        "ListEvents",
+        hi.ListEventsRequest(after_position=-1, page_size=-1, sub_account_id=BAD_ID, aggregate_types=[0, 99]),
+        {"after_position", "page_size", "sub_account_id", "aggregate_types[0]", "aggregate_types[1]"},
+    ),
+    ("ListEvents", hi.ListEventsRequest(page_token="garbage", page_size=501), {"page_token", "page_size"}),
+    ("ListEvents", hi.ListEventsRequest(page_token="dmVyc2lvbnM6Mw=="), {"page_token"}),  # another list's token
+    ("ListAggregateEvents", hi.ListAggregateEventsRequest(), {"sub_account_id", "aggregate_id"}),
+    (
+        "ListAggregateEvents",
+        hi.ListAggregateEventsRequest(sub_account_id="loc-1", aggregate_id="123", page_token="zz", aggregate_type=7),
+        {"aggregate_id", "page_token", "aggregate_type"},
+    ),
+    (
+        "ListAggregateEvents",
+        hi.ListAggregateEventsRequest(sub_account_id="loc-1", user_id="u1", aggregate_type=hi.AGGREGATE_TYPE_CONNECTION),
+        {"aggregate_type"},  # a connection is not found by user
+    ),
+    (
+        "ListAggregateEvents",
+        hi.ListAggregateEventsRequest(sub_account_id="loc-1", user_id="u1", aggregate_id=UNKNOWN),
+        {"aggregate_id"},
+    ),
+    (
+        "GetAggregateState",
+        hi.GetAggregateStateRequest(sub_account_id="loc-1", aggregate_id=UNKNOWN, version=-1),
+        {"version"},
+    ),
+    (
+        "GetAggregateState",
+        hi.GetAggregateStateRequest(sub_account_id="loc-1", user_id=BAD_ID, aggregate_type=hi.AGGREGATE_TYPE_ACCOUNT_LINK),
+        {"user_id", "aggregate_type"},
+    ),
+]
+
+HISTORY_UNKNOWN = [
+    ("ListAggregateEvents", hi.ListAggregateEventsRequest(sub_account_id="loc-1", aggregate_id=UNKNOWN)),
+    (
+        "GetAggregateState",
+        hi.GetAggregateStateRequest(sub_account_id="loc-1", user_id="u1", aggregate_type=hi.AGGREGATE_TYPE_USER_SCHEDULE),
+    ),
+]
+
 UNKNOWN_IDS = [
     ("GetConnection", pb.GetConnectionRequest(sub_account_id="loc-1", connection_id=UNKNOWN)),
     ("ListCalendars", pb.ListCalendarsRequest(sub_account_id="loc-1", connection_id=UNKNOWN)),
@@ -123,6 +168,19 @@ def test_every_bad_request_names_its_bad_fields_and_the_server_keeps_serving(emb
     for method, request in CONFIGURATION_UNKNOWN:
         error = failure(getattr(embedded_service.configurations, method), request)
         assert error.code == grpc.StatusCode.NOT_FOUND, (method, error)
+    for method, request, fields in HISTORY_INVALID:
+        error = failure(getattr(embedded_service.history, method), request)
+        assert error.code == grpc.StatusCode.INVALID_ARGUMENT, (method, error)
+        assert set(error.violations) == fields, (method, error.violations)
+    for method, request in HISTORY_UNKNOWN:
+        error = failure(getattr(embedded_service.history, method), request)
+        assert error.code == grpc.StatusCode.NOT_FOUND, (method, error)
+    stream_error = failure(
+        lambda request, **kw: next(embedded_service.history.StreamEvents(request, **kw)),
+        hi.StreamEventsRequest(after_position=-5, aggregate_types=[42]),
+    )
+    assert stream_error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(stream_error.violations) == {"after_position", "aggregate_types[0]"}
     assert embedded_service.serving()
     listed = stub.ListConnections(pb.ListConnectionsRequest(sub_account_id="loc-1"), metadata=auth())
     assert list(listed.connections) == []

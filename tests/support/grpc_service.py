@@ -17,6 +17,7 @@ from calendarintegration.v1 import (
     availability_pb2_grpc,
     configuration_pb2_grpc,
     connection_pb2_grpc,
+    history_pb2_grpc,
     sync_pb2_grpc,
 )
 from server.app import RunningServer, create_server
@@ -52,6 +53,10 @@ class Service:
         return availability_pb2_grpc.AvailabilityServiceStub(self.channel)
 
     @property
+    def history(self) -> history_pb2_grpc.HistoryServiceStub:
+        return history_pb2_grpc.HistoryServiceStub(self.channel)
+
+    @property
     def health(self) -> health_pb2_grpc.HealthStub:
         return health_pb2_grpc.HealthStub(self.channel)
 
@@ -70,6 +75,7 @@ def running_service(settings: Settings) -> Iterator[Service]:
         settings,
         auth_tokens={token_digest(ADMIN_TOKEN): frozenset({"*"}), token_digest(TENANT_TOKEN): TENANT_SUB_ACCOUNTS},
         max_workers=32,
+        max_streams=24,
     )
     container = bootstrap(settings)
     container.start()

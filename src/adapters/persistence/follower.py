@@ -60,7 +60,7 @@ class ProjectionFollower:
         )
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 60.0) -> None:
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:

@@ -1,0 +1,273 @@
+"""Event history: catch-up of a stream over a long log, and live latency.
+
+Against ONE running server, started as a separate process exactly as a user would
+(`calendar-integration serve`, see grpc_unary.py), whose store was first filled with
+`--events` events (default 100,000: user schedules whose first syncs import 999
+Apple-style blocked slots each, as a real first sync records them), this measures
+
+  (a) catch-up: StreamEvents from position 0 until the stream says it has caught up,
+      in events per second received by a Python client (median of `--runs`);
+  (b) live latency: with a stream caught up (plus `--extra-streams` other followers
+      sharing the server's one follower of the log), `--changes` commands
+      (UpdateReadingRules) one after another; for each, the time from the command's
+      response to its event reaching the streaming client (median and p90). A
+      negative time means the event arrived before the command's response did.
+
+Run from the repository root:
+
+    .venv/bin/python bench/history.py                    # SQLite
+    .venv/bin/python bench/history.py --store postgres   # PostgreSQL on 127.0.0.1:5432
+
+It exits 0 when the bench ran, 1 if it failed. A JSON copy of the results goes to
+bench/results/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import queue
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # for bench and tests.support (the package itself is installed)
+
+import grpc  # noqa: E402
+
+from bench.grpc_unary import RESULTS_DIR, BenchError, percentile, positive_int, running_server  # noqa: E402
+from calendar_domain.application import CalendarIntegration  # noqa: E402
+from calendar_domain.schedule import CalendarChanges, ImportedSeries, UserSchedule  # noqa: E402
+from calendarintegration.v1 import configuration_pb2 as cfg  # noqa: E402
+from calendarintegration.v1 import configuration_pb2_grpc, history_pb2_grpc  # noqa: E402
+from calendarintegration.v1 import history_pb2 as hi  # noqa: E402
+from server.bootstrap import application_env  # noqa: E402
+from server.config import Settings  # noqa: E402
+
+SUB_ACCOUNT = "loc-bench"
+PER_SCHEDULE = 999  # imported slots per first sync; with Started and CalendarSynced, 1,001 events
+ZONES = ["Europe/Berlin", "America/New_York"]
+WAIT = 120.0
+# Nothing answers here; the server has no connections, so it never calls it.
+NO_CALDAV = "http://127.0.0.1:9/"
+
+
+def ical(uid: str, start: datetime) -> str:
+    end = start + timedelta(hours=1)
+    stamp = "%Y%m%dT%H%M%S"
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.//macOS 14.5//EN\r\n"
+        "BEGIN:VEVENT\r\n"
+        f"UID:{uid}\r\nDTSTAMP:20260101T000000Z\r\n"
+        f"DTSTART;TZID=Europe/Berlin:{start.strftime(stamp)}\r\n"
+        f"DTEND;TZID=Europe/Berlin:{end.strftime(stamp)}\r\n"
+        "SUMMARY:Planning with the team\r\nLOCATION:Room 4\r\nTRANSP:OPAQUE\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+def fill_store(env: dict[str, str], events: int) -> int:
+    """Records about ``events`` events straight into the server's store (before it
+    starts) through the application, as first syncs would; returns how many."""
+    settings = Settings.from_env(env)
+    app = CalendarIntegration(env=application_env(settings))
+    started = time.perf_counter()
+    try:
+        base = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+        for user in range(max(1, round(events / (PER_SCHEDULE + 2)))):
+            schedule = UserSchedule(SUB_ACCOUNT, f"user-{user}")
+            found = []
+            for n in range(PER_SCHEDULE):
+                uid = f"{uuid.uuid4()}"
+                start = base + timedelta(hours=n)
+                found.append(
+                    ImportedSeries(
+                        href=f"/calendars/home/{uid}.ics", etag=f'"{n}"', uid=uid, summary="Planning with the team",
+                        location="Room 4", recurring=False, all_day=False, first_start=start,
+                        last_end=start + timedelta(hours=1), ical=ical(uid, start),
+                    )
+                )
+            schedule.apply(
+                str(uuid.uuid4()),
+                CalendarChanges("home", found, [], [], f"token-{user}", base),
+            )
+            app.save(schedule)
+        recorded = app.head_position()
+    finally:
+        app.close()
+    print(f"store: {recorded} events recorded in {time.perf_counter() - started:.1f}s")
+    return recorded
+
+
+def catch_up(address: str, token: str) -> tuple[int, float]:
+    """Streams from position 0 until caught up: (events received, seconds)."""
+    metadata = (("authorization", f"Bearer {token}"),)
+    with grpc.insecure_channel(address) as channel:
+        stub = history_pb2_grpc.HistoryServiceStub(channel)
+        started = time.perf_counter()
+        call = stub.StreamEvents(hi.StreamEventsRequest(after_position=0), metadata=metadata, timeout=600)
+        received = 0
+        last = 0
+        for message in call:
+            for event in message.events:
+                if event.position <= last:
+                    raise BenchError(f"out of order: {event.position} after {last}")
+                last = event.position
+            received += len(message.events)
+            if message.caught_up:
+                took = time.perf_counter() - started
+                call.cancel()
+                return received, took
+    raise BenchError("the stream ended before it caught up")
+
+
+class LiveFollower:
+    """A caught-up stream in a thread, noting when each position arrives."""
+
+    def __init__(self, channel: grpc.Channel, token: str) -> None:
+        stub = history_pb2_grpc.HistoryServiceStub(channel)
+        self.call = stub.StreamEvents(
+            hi.StreamEventsRequest(after_position=0, aggregate_types=[hi.AGGREGATE_TYPE_CALENDAR_CONFIGURATION]),
+            metadata=(("authorization", f"Bearer {token}"),),
+        )
+        self.arrivals: queue.Queue[tuple[int, float]] = queue.Queue()
+        self.caught_up = threading.Event()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            for message in self.call:
+                now = time.perf_counter()
+                for event in message.events:
+                    self.arrivals.put((event.position, now))
+                if message.caught_up:
+                    self.caught_up.set()
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.CANCELLED:
+                self.arrivals.put((-1, 0.0))
+
+    def arrival_of(self, position: int) -> float:
+        while True:
+            got, at = self.arrivals.get(timeout=WAIT)
+            if got < 0:
+                raise BenchError("the live stream failed")
+            if got == position:
+                return at
+
+    def close(self) -> None:
+        self.call.cancel()
+        self.thread.join(10)
+
+
+def live_latency(address: str, token: str, changes: int, extra_streams: int) -> list[float]:
+    metadata = (("authorization", f"Bearer {token}"),)
+    with grpc.insecure_channel(address) as channel:
+        followers = [LiveFollower(channel, token) for _ in range(1 + extra_streams)]
+        try:
+            for follower in followers:
+                if not follower.caught_up.wait(WAIT):
+                    raise BenchError("a live stream did not catch up")
+            commands = configuration_pb2_grpc.CalendarConfigurationServiceStub(channel)
+            latencies = []
+            for n in range(changes):
+                answer = commands.UpdateReadingRules(
+                    cfg.UpdateReadingRulesRequest(sub_account_id=SUB_ACCOUNT, user_id="live", time_zone=ZONES[n % 2]),
+                    metadata=metadata,
+                    timeout=30,
+                )
+                responded = time.perf_counter()
+                arrived = followers[0].arrival_of(answer.position)
+                latencies.append(arrived - responded)
+                for other in followers[1:]:
+                    other.arrival_of(answer.position)
+            return latencies
+        finally:
+            for follower in followers:
+                follower.close()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--events", type=positive_int, default=100_000)
+    parser.add_argument("--runs", type=positive_int, default=3, help="catch-up runs")
+    parser.add_argument("--changes", type=positive_int, default=200, help="commands timed live")
+    parser.add_argument("--extra-streams", type=int, default=9, help="other live followers meanwhile")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    token = "bench-" + uuid.uuid4().hex
+    workdir = Path(tempfile.mkdtemp(prefix="bench-history-"))
+    print(
+        f"history: store={args.store} events={args.events} runs={args.runs} changes={args.changes} "
+        f"extra streams={args.extra_streams} cpus={os.cpu_count()} grpcio={grpc.__version__}"
+    )
+    recorded = 0
+
+    def fill(env: dict[str, str]) -> None:
+        nonlocal recorded
+        env["CALSYNC_SYNC_ENABLED"] = "false"
+        recorded = fill_store(env, args.events)
+
+    try:
+        with running_server(args.store, NO_CALDAV, token, workdir, before_start=fill) as server:
+            rates = []
+            for run in range(1, args.runs + 1):
+                received, took = catch_up(server.address, token)
+                if received != recorded:
+                    raise BenchError(f"caught up after {received} events, not {recorded}")
+                rates.append(received / took)
+                print(f"catch-up run {run}: {received} events in {took:.2f}s = {received / took:,.0f} events/s")
+            latencies = live_latency(server.address, token, args.changes, args.extra_streams)
+    except BenchError as error:
+        print(f"bench failed: {error}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    result = {
+        "bench": "history",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "store": args.store,
+        "events": recorded,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "grpcio": grpc.__version__,
+        "catch_up_events_per_second": [round(r) for r in rates],
+        "catch_up_median_events_per_second": statistics.median(rates),
+        "live_streams": 1 + args.extra_streams,
+        "live_latency_median_ms": 1000 * statistics.median(latencies),
+        "live_latency_p90_ms": 1000 * percentile(latencies, 0.9),
+        "live_latency_min_ms": 1000 * min(latencies),
+    }
+    print()
+    print(f"catch-up from 0: median {result['catch_up_median_events_per_second']:,.0f} events/s over {recorded} events")
+    print(
+        f"live: command response -> event at a streaming client ({result['live_streams']} streams): "
+        f"median {result['live_latency_median_ms']:.2f} ms, p90 {result['live_latency_p90_ms']:.2f} ms, "
+        f"min {result['live_latency_min_ms']:.2f} ms over {len(latencies)} commands"
+    )
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    path = args.results_dir / f"history-{args.store}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

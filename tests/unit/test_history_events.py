@@ -1,0 +1,114 @@
+"""Every event any aggregate records has a typed payload in history.proto whose
+fields cover the event's, and vault references never reach a history answer."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from datetime import date
+
+from calendar_domain.availability import BookingRules, WorkingHours, Window
+from calendar_domain.busy import AllDayPolicy
+from calendar_domain.policy import SubAccountPolicy
+from calendar_domain.configuration import CalendarConfiguration, CalendarRef
+from calendar_domain.connection import AccountLink, ConnectedCalendar, Connection
+from calendar_domain.history import (
+    SECRET_FIELDS,
+    AggregateKind,
+    Owner,
+    Scope,
+    event_classes,
+    kind_of,
+    owner_of_creation,
+    recorded,
+)
+from calendar_domain.schedule import SkippedResource, UserSchedule
+from server.history_convert import event_message, payload_field
+from tests.unit.test_user_schedule import changes, series
+
+CREDENTIAL = "credential-" + uuid.uuid4().hex
+
+
+def every_kind_of_event() -> list[Any]:
+    """A narrative that records each event class at least once."""
+    connection = Connection(
+        sub_account_id="loc-1", user_id="u1", apple_id="ann@example.com",
+        account_id=uuid.uuid4(), credential_ref=CREDENTIAL, request_id="r1",
+    )
+    connection.discover_calendars([ConnectedCalendar("c1", "/home/", "Home", "#FF0000", True)], "r2")
+    connection.require_reconnect("401 from iCloud")
+    connection.replace_credentials(CREDENTIAL + "-new", "r3")
+    connection.disconnect("r4")
+    link = AccountLink("loc-1", "u1", connection.account_id, connection.id, "r1")
+    link.unlink(connection.id)
+    link.relink(uuid.uuid4(), "r5")
+    configuration = CalendarConfiguration("loc-1", "u1")
+    calendar = CalendarRef(str(connection.id), "c1")
+    configuration.set_primary(calendar)
+    configuration.add_conflict(calendar)
+    configuration.set_all_day_policy(AllDayPolicy.ALWAYS_BUSY)
+    configuration.set_time_zone("Europe/Berlin")
+    configuration.set_working_hours(
+        WorkingHours({0: (Window(540, 1020),)}, {date(2026, 12, 24): ()})
+    )
+    configuration.set_booking_rules(BookingRules(slot_minutes=45, daily_cap=3))
+    configuration.forget_calendars(str(connection.id), None, "disconnected")
+    schedule = UserSchedule("loc-1", "u1")
+    schedule.apply(str(connection.id), changes(series("/a.ics", "1"), skipped=(SkippedResource("/x.ics", "1", "bad"),)))
+    schedule.apply(str(connection.id), changes(series("/a.ics", "2"), deleted=("/x.ics",), token="t2"))
+    schedule.release("cal", "calendar no longer blocks this user")
+    policy = SubAccountPolicy("loc-1")
+    policy.set_stale_calendars_block(False, "r6")
+    return [
+        *connection.collect_events(), *link.collect_events(), *configuration.collect_events(),
+        *schedule.collect_events(), *policy.collect_events(),
+    ]
+
+
+def test_the_narrative_records_every_event_class() -> None:
+    recorded_classes = {type(e) for e in every_kind_of_event()}
+    assert recorded_classes == {cls for kind in AggregateKind for cls in event_classes(kind)}
+
+
+def test_every_event_has_a_typed_payload_with_a_field_for_each_of_its_own() -> None:
+    for event in every_kind_of_event():
+        owner = owner_of_creation(event) or Owner(_kind(event), "loc-1")
+        record = recorded(event, 7, owner)
+        message = event_message(record)
+        field = payload_field(record.kind, record.event_type)
+        assert message.WhichOneof("payload") == field, record.event_type
+        typed = getattr(message, field)
+        names = {f.name for f in typed.DESCRIPTOR.fields}
+        assert set(record.payload) <= names, (record.event_type, set(record.payload) - names)
+        assert message.position == 7 and message.aggregate_version == event.originator_version
+        assert json.loads(message.payload_json).keys() == record.payload.keys()
+    imported = next(e for e in every_kind_of_event() if type(e).__name__ == "BlockedSlotImported")
+    message = event_message(recorded(imported, 1, Owner(AggregateKind.USER_SCHEDULE, "loc-1")))
+    series_fields = {f.name for f in message.user_schedule_blocked_slot_imported.series.DESCRIPTOR.fields}
+    assert set(imported.series) <= series_fields
+    assert message.user_schedule_blocked_slot_imported.series.uid == "a.ics"
+
+
+def test_vault_references_never_reach_the_history() -> None:
+    for event in every_kind_of_event():
+        record = recorded(event, 1, Owner(_kind(event), "loc-1"))
+        assert not SECRET_FIELDS & set(record.payload)
+        assert CREDENTIAL not in str(event_message(record))
+
+
+def test_a_scope_admits_its_sub_accounts_and_kinds_only() -> None:
+    configuration = Owner(AggregateKind.CALENDAR_CONFIGURATION, "loc-1")
+    assert Scope().admits_owner(configuration) and Scope().admits_owner(None)
+    assert not Scope(frozenset({"loc-2"})).admits_owner(configuration)
+    assert not Scope(kinds=frozenset({AggregateKind.CONNECTION})).admits_owner(configuration)
+    assert not Scope(frozenset({"loc-1"})).admits_owner(None)  # an unknown aggregate: only for readers of all
+    assert Scope(kinds=frozenset({AggregateKind.CONNECTION})).topics()
+    assert Scope().topics() == ()
+
+
+def _kind(event: Any) -> AggregateKind:
+    kind = kind_of(event)
+    assert kind is not None
+    return kind
