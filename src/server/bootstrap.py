@@ -95,6 +95,12 @@ class Container:
         self.follower.stop()
         self.availability_follower.stop()
         self.log_tail.stop()
+        views: tuple[Any, ...] = (self.connection_view, self.availability_view)
+        for view in views:
+            reader = getattr(view, "reader", None)
+            if reader is not None:
+                reader.close()
+            view.datastore.close()
         self.vault.close()
         self.app.close()
 

@@ -77,6 +77,8 @@ class ThreadLocalReader:
         self._sqlite_path = sqlite_path
         self._conninfo = conninfo
         self._local = threading.local()
+        self._opened: list[Any] = []
+        self._opened_lock = threading.Lock()
 
     def _connection(self) -> Any:
         db = getattr(self._local, "db", None)
@@ -90,7 +92,19 @@ class ThreadLocalReader:
 
                 db = psycopg.connect(**(self._conninfo or {}), autocommit=True, row_factory=dict_row)
             self._local.db = db
+            with self._opened_lock:
+                self._opened.append(db)
         return db
+
+    def close(self) -> None:
+        """Closes every thread's connection (the threads must be done reading)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for db in opened:
+            try:
+                db.close()
+            except Exception:  # noqa: BLE001 - closing what may already be gone
+                pass
 
     def read(self, sql: str, params: dict[str, Any]) -> list[Any]:
         try:
