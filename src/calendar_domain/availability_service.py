@@ -197,6 +197,10 @@ class AvailabilityService:
         self._clock = clock
         self._expanded: OrderedDict[tuple[Any, ...], list[BusyRow]] = OrderedDict()
         self._expanded_lock = threading.Lock()
+        # One answer at a time: an answer is pure Python work plus small reads, so
+        # threads gain nothing by interleaving, and measured with 8 server threads
+        # they tripled the CPU per answer by handing the GIL to each other.
+        self._one_at_a_time = threading.Lock()
         self._meta: dict[str, tuple[int, tuple[UserRow, list[tuple[str, str, str]], bool]]] = {}
 
     # -- validation ---------------------------------------------------------------------
@@ -216,8 +220,9 @@ class AvailabilityService:
     # -- queries ----------------------------------------------------------------------
 
     def free_slots(self, sub_account_id: str, user_id: str, window: Window) -> FreeSlots:
-        view = self.user_view(sub_account_id, user_id, window)
-        slots = free_slots(view.query(window.start, window.end, int(self._clock())), view.busy)
+        with self._one_at_a_time:
+            view = self.user_view(sub_account_id, user_id, window)
+            slots = free_slots(view.query(window.start, window.end, int(self._clock())), view.busy)
         return FreeSlots(slots, view)
 
     def team(
@@ -241,7 +246,8 @@ class AvailabilityService:
         if step_minutes and not 5 <= step_minutes <= 1440:
             raise InvalidValue("step_minutes", "step_minutes must be 0 (the slot length) or between 5 and 1440")
         now = int(self._clock())
-        views = [self.user_view(sub_account_id, user_id, window) for user_id in user_ids]
+        with self._one_at_a_time:
+            views = [self.user_view(sub_account_id, user_id, window) for user_id in user_ids]
         free: dict[tuple[int, int], list[str]] = {}
         for view in views:
             found = free_slots(
@@ -266,8 +272,9 @@ class AvailabilityService:
         finish = epoch(end) if end is not None else begin
         if finish - begin > self._max_window:
             raise InvalidValue("end_time", f"a slot may span at most {self._max_window // 86400} days")
-        view = self.user_view(sub_account_id, user_id, Window(begin, max(finish, begin + 1)))
-        reasons, not_blocking = explain(view.query(begin, finish, int(self._clock())), view.busy)
+        with self._one_at_a_time:
+            view = self.user_view(sub_account_id, user_id, Window(begin, max(finish, begin + 1)))
+            reasons, not_blocking = explain(view.query(begin, finish, int(self._clock())), view.busy)
         return Explanation(reasons, not_blocking, view)
 
     def provenance(self, view: UserView, busy: Busy, viewer_user_id: str) -> Provenance:
