@@ -87,14 +87,18 @@ class Container:
     def vault_is_empty(self) -> bool:
         return bool(self.vault.is_empty())
 
-    def close(self) -> None:
+    def stop_threads(self) -> None:
+        """Stops everything that runs in the background (pollers, followers)."""
         self.scheduler.stop()
-        self.sync_state.close()
         if self.wakeup is not None:
             self.wakeup.stop()
         self.follower.stop()
         self.availability_follower.stop()
         self.log_tail.stop()
+
+    def close(self) -> None:
+        self.stop_threads()
+        self.sync_state.close()
         views: tuple[Any, ...] = (self.connection_view, self.availability_view)
         for view in views:
             reader = getattr(view, "reader", None)

@@ -61,6 +61,7 @@ def test_the_password_is_nowhere_after_connecting_and_disconnecting(
         pb.DisconnectRequest(sub_account_id="loc-1", connection_id=connection_id), metadata=auth()
     )
     service.container.follower.wait_for(gone.position, 10)
+    service.container.stop_threads()  # nothing may use the store once it is closed
     service.container.app.close()
 
     forms = [password, password.replace("-", ""), base64.b64encode(f"{apple_id}:{password}".encode()).decode()]
