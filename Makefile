@@ -66,6 +66,8 @@ bench: install
 	$(PY) bench/ical_parse.py
 	$(PY) bench/history.py
 	$(PY) bench/history.py --store postgres
+	$(PY) bench/availability.py
+	$(PY) bench/availability.py --store postgres
 
 clean:
 	rm -rf $(VENV) node_modules data
