@@ -299,7 +299,7 @@ def explain(query: SlotQuery, busy: Sequence[Busy]) -> tuple[list[Reason], list[
             continue
         if overlaps:
             reasons.append(Reason(ReasonKind.BUSY, f"{item.kind.value}: {item.rule}", item))
-        elif item.start < end + before and start - after < item.end:
+        elif item.start < end + after and start - before < item.end:  # as blocking_spans widens
             reasons.append(Reason(ReasonKind.BUFFER, "too close to something busy (buffer)", item))
     return reasons, free_anyway
 

@@ -22,6 +22,8 @@ from typing import Any, Protocol
 
 from calendar_domain import values
 from calendar_domain.availability import (
+    DEFAULT_BOOKING_RULES,
+    DEFAULT_WORKING_HOURS,
     Busy,
     Reason,
     SlotQuery,
@@ -36,7 +38,6 @@ from calendar_domain.busy import AllDayPolicy, busy_rule
 from calendar_domain.configuration import DEFAULT_TIME_ZONE
 from calendar_domain.errors import InvalidValue
 from calendar_domain.occurrences import ALL_DAY, CANCELLED, TRANSPARENT
-from calendar_domain.availability import DEFAULT_BOOKING_RULES, DEFAULT_WORKING_HOURS
 from calendar_domain.policy import SubAccountPolicy
 from calendar_domain.schedule import UserSchedule
 

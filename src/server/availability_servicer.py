@@ -81,7 +81,7 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
 
     @rpc
     def GetAvailabilitySettings(self, request: Any, context: Any, caller: Caller) -> pb.GetAvailabilitySettingsResponse:
-        self._user(request, caller, Violations())
+        self.check_scope(request, caller, Violations())
         configuration = self._configurations.get(request.sub_account_id, request.user_id)
         return pb.GetAvailabilitySettingsResponse(
             time_zone=configuration.time_zone,
@@ -95,7 +95,7 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
         hours = _hours_from_pb(request.working_hours, v)
         if request.time_zone:
             v.check(lambda: values.time_zone("time_zone", request.time_zone), "")
-        self._user(request, caller, v)
+        self.check_scope(request, caller, v)
         assert hours is not None
         outcome = self._configurations.set_working_hours(
             request.sub_account_id, request.user_id, hours, time_zone=request.time_zone, request_id=request.request_id
@@ -112,7 +112,7 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
         except InvalidValue as error:
             rules = None
             v.add(f"booking_rules.{error.field}", error.message)
-        self._user(request, caller, v)
+        self.check_scope(request, caller, v)
         assert rules is not None
         outcome = self._configurations.set_booking_rules(
             request.sub_account_id, request.user_id, rules, request.request_id
@@ -121,13 +121,13 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
 
     @rpc
     def GetStaleCalendarPolicy(self, request: Any, context: Any, caller: Caller) -> pb.GetStaleCalendarPolicyResponse:
-        self._sub_account(request, caller)
+        self.check_scope(request, caller, Violations(), user=False)
         policy = self._policies.get(request.sub_account_id)
         return pb.GetStaleCalendarPolicyResponse(stale_calendars_block=policy.stale_calendars_block)
 
     @rpc
     def SetStaleCalendarPolicy(self, request: Any, context: Any, caller: Caller) -> pb.SetStaleCalendarPolicyResponse:
-        self._sub_account(request, caller)
+        self.check_scope(request, caller, Violations(), user=False)
         position = self._policies.set_stale_calendars_block(
             request.sub_account_id, request.stale_calendars_block, request.request_id
         )
@@ -140,7 +140,7 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
         v = Violations()
         window = self._window(request, v)
         v.non_negative("min_position", request.min_position)
-        self._user(request, caller, v)
+        self.check_scope(request, caller, v)
         self._gate.wait(request.min_position)
         found = self._availability.free_slots(request.sub_account_id, request.user_id, window)
         return pb.ListFreeSlotsResponse(
@@ -183,7 +183,7 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
         if request.viewer_user_id:
             v.check(lambda: values.opaque_id("viewer_user_id", request.viewer_user_id), "")
         v.non_negative("min_position", request.min_position)
-        self._user(request, caller, v)
+        self.check_scope(request, caller, v)
         self._gate.wait(request.min_position)
         end = request.end_time.ToDatetime(tzinfo=_UTC) if request.HasField("end_time") else None
         answer = self._availability.explain(
@@ -235,22 +235,6 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
         start = w.start_time.ToDatetime(tzinfo=_UTC) if w.HasField("start_time") else None
         end = w.end_time.ToDatetime(tzinfo=_UTC) if w.HasField("end_time") else None
         return v.check(lambda: self._availability.window(start, end), None)
-
-    def _user(self, request: Any, caller: Caller, v: Violations) -> None:
-        sub_account_id = v.check(lambda: values.opaque_id("sub_account_id", request.sub_account_id), "")
-        v.check(lambda: values.opaque_id("user_id", request.user_id), "")
-        if hasattr(request, "request_id"):
-            v.check(lambda: values.request_id("request_id", request.request_id), "")
-        v.raise_if_any()
-        caller.require(sub_account_id)
-
-    def _sub_account(self, request: Any, caller: Caller) -> None:
-        v = Violations()
-        sub_account_id = v.check(lambda: values.opaque_id("sub_account_id", request.sub_account_id), "")
-        if hasattr(request, "request_id"):
-            v.check(lambda: values.request_id("request_id", request.request_id), "")
-        v.raise_if_any()
-        caller.require(sub_account_id)
 
 
 def _ts(seconds: int) -> Timestamp:

@@ -82,14 +82,9 @@ class ConfigurationServicer(ServicerBase, configuration_pb2_grpc.CalendarConfigu
 
     def _user(self, request: Any, caller: Caller, *more: Callable[[Violations], None]) -> None:
         v = Violations()
-        sub_account_id = v.check(lambda: values.opaque_id("sub_account_id", request.sub_account_id), "")
-        v.check(lambda: values.opaque_id("user_id", request.user_id), "")
-        if hasattr(request, "request_id"):
-            v.check(lambda: values.request_id("request_id", request.request_id), "")
         for check in more:
             check(v)
-        v.raise_if_any()
-        caller.require(sub_account_id)
+        self.check_scope(request, caller, v)
 
 
 def _calendar_fields(request: Any) -> Callable[[Violations], None]:

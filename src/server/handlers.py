@@ -9,9 +9,11 @@ from typing import Any, NoReturn, TypeVar
 
 import grpc
 
+from calendar_domain import values
 from calendar_domain.errors import DomainError, ReadModelBehind
 from server.auth import Authenticator, Caller
 from server.errors import ServiceError, from_domain, internal, to_status
+from server.validation import Violations
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -83,3 +85,16 @@ class ServicerBase:
 
     def __init__(self, authenticator: Authenticator) -> None:
         self.authenticator = authenticator
+
+    @staticmethod
+    def check_scope(request: Any, caller: Caller, v: Violations, *, user: bool = True) -> None:
+        """Checks the request's sub_account_id (and user_id, and request_id when it
+        has one) beside the violations already found, raises INVALID_ARGUMENT if any,
+        then requires the caller to reach the sub-account."""
+        sub_account_id = v.check(lambda: values.opaque_id("sub_account_id", request.sub_account_id), "")
+        if user:
+            v.check(lambda: values.opaque_id("user_id", request.user_id), "")
+        if hasattr(request, "request_id"):
+            v.check(lambda: values.request_id("request_id", request.request_id), "")
+        v.raise_if_any()
+        caller.require(sub_account_id)

@@ -163,12 +163,9 @@ def _series_params(series: SeriesRow) -> dict[str, Any]:
 
 
 def series_row(row: Any) -> SeriesRow:
-    return SeriesRow(**{c: row[c] for c in _SERIES_COLUMNS}) if row is not None else None  # type: ignore[return-value]
-
-
-def _fix_series(row: SeriesRow) -> SeriesRow:
+    values = {c: row[c] for c in _SERIES_COLUMNS}
     # SQLite hands booleans back as integers
-    return SeriesRow(**{**row.__dict__, "recurring": bool(row.recurring), "zone_dependent": bool(row.zone_dependent)})
+    return SeriesRow(**{**values, "recurring": bool(values["recurring"]), "zone_dependent": bool(values["zone_dependent"])})
 
 
 def user_row(row: Any) -> UserRow:
@@ -268,7 +265,7 @@ class _BatchWriter:
         self._execute(_DELETE_SERIES_OF, key)
 
     def zone_dependent_series(self, user_key: str, other_than: str) -> list[SeriesRow]:
-        return [_fix_series(series_row(r)) for r in self._query(_ZONE_DEPENDENT, {"user_key": user_key, "time_zone": other_than})]
+        return [series_row(r) for r in self._query(_ZONE_DEPENDENT, {"user_key": user_key, "time_zone": other_than})]
 
 
 class AlreadyProcessed(Exception):
@@ -324,11 +321,11 @@ class AvailabilityViewMixin(SQLViewMixin):
     def partial_series(self, user_key: str, start: int, end: int) -> list[SeriesRow]:
         """Series whose materialised occurrences do not cover [start, end)."""
         rows = self.read(_PARTIAL_SERIES, {"user_key": user_key, "start": start, "end": end})
-        return [_fix_series(series_row(r)) for r in rows]
+        return [series_row(r) for r in rows]
 
     def series(self, user_key: str, calendar_id: str, href: str) -> SeriesRow | None:
         rows = self.read(_SERIES, {"user_key": user_key, "calendar_id": calendar_id, "href": href})
-        return _fix_series(series_row(rows[0])) if rows else None
+        return series_row(rows[0]) if rows else None
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table, sorted: what a rebuild must reproduce."""

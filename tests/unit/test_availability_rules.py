@@ -1,0 +1,99 @@
+"""The booking rules on their own: step, buffers, minimum notice, horizon, daily cap,
+and the reasons ExplainTime gives for each. Times are worked out by hand; the
+user's zone is UTC unless a test says otherwise."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from calendar_domain.availability import (
+    BookingRules,
+    Busy,
+    ReasonKind,
+    SlotQuery,
+    SourceKind,
+    Window,
+    WorkingHours,
+    explain,
+    free_slots,
+)
+
+MONDAY = date(2030, 1, 7)  # a Monday
+NINE_TO_NOON = WorkingHours({0: (Window(9 * 60, 12 * 60),)})
+
+
+def at(hour: int, minute: int = 0, day: int = 7) -> int:
+    return int(datetime(2030, 1, day, hour, minute, tzinfo=UTC).timestamp())
+
+
+def query(rules: BookingRules, *, now: int = at(0, day=1), booked: dict[date, int] | None = None,
+          hours: WorkingHours = NINE_TO_NOON, zone: str = "UTC") -> SlotQuery:
+    return SlotQuery(at(0), at(0, day=8), now, ZoneInfo(zone), hours, rules, booked or {})
+
+
+def busy(start: int, end: int) -> Busy:
+    return Busy(start, end, SourceKind.IMPORTED, True, "opaque")
+
+
+def starts(slots: list[tuple[int, int]]) -> list[str]:
+    return [datetime.fromtimestamp(s, UTC).strftime("%H:%M") for s, _ in slots]
+
+
+def test_slots_step_from_the_window_start() -> None:
+    found = free_slots(query(BookingRules(slot_minutes=60, step_minutes=30)), [])
+    assert starts(found) == ["09:00", "09:30", "10:00", "10:30", "11:00"]
+    assert all(end - start == 3600 for start, end in found)
+
+
+def test_buffers_keep_time_free_before_and_after_a_slot() -> None:
+    meeting = busy(at(10, 30), at(11))
+    plain = free_slots(query(BookingRules(slot_minutes=30)), [meeting])
+    assert starts(plain) == ["09:00", "09:30", "10:00", "11:00", "11:30"]
+    before = free_slots(query(BookingRules(slot_minutes=30, buffer_before_minutes=30)), [meeting])
+    assert starts(before) == ["09:00", "09:30", "10:00", "11:30"]  # 11:00 starts right after it
+    after = free_slots(query(BookingRules(slot_minutes=30, buffer_after_minutes=30)), [meeting])
+    assert starts(after) == ["09:00", "09:30", "11:00", "11:30"]  # 10:00 ends right before it
+
+
+def test_minimum_notice_and_horizon_cut_the_window() -> None:
+    now = at(9, 10)
+    noticed = free_slots(query(BookingRules(slot_minutes=30, minimum_notice_minutes=60), now=now), [])
+    assert starts(noticed)[:2] == ["10:30", "11:00"]  # the first step at or after 10:10
+    soon = free_slots(query(BookingRules(slot_minutes=30, horizon_days=1), now=at(10, day=6)), [])
+    # a horizon of one day from Sunday 10:00: Monday's slots starting before 10:00
+    assert starts(soon) == ["09:00", "09:30"]
+
+
+def test_the_daily_cap_closes_a_full_day() -> None:
+    rules = BookingRules(slot_minutes=60, daily_cap=2)
+    assert free_slots(query(rules, booked={MONDAY: 2}), []) == []
+    assert len(free_slots(query(rules, booked={MONDAY: 1}), [])) == 3
+
+
+def test_working_hours_are_wall_time_across_a_daylight_saving_change() -> None:
+    # Europe/Berlin springs forward on Sunday 31 March 2030; hours on every day
+    hours = WorkingHours({d: (Window(9 * 60, 10 * 60),) for d in range(7)})
+    saturday, monday = datetime(2030, 3, 30, tzinfo=UTC), datetime(2030, 4, 1, tzinfo=UTC)
+    now = int(saturday.timestamp())
+    q = SlotQuery(now, int(monday.timestamp()), now, ZoneInfo("Europe/Berlin"), hours,
+                  BookingRules(slot_minutes=60, horizon_days=730))
+    found = [datetime.fromtimestamp(s, UTC) for s, _ in free_slots(q, [])]
+    # 09:00 CET is 08:00 UTC; 09:00 CEST is 07:00 UTC
+    assert found == [datetime(2030, 3, 30, 8, tzinfo=UTC), datetime(2030, 3, 31, 7, tzinfo=UTC)]
+
+
+def test_explain_names_notice_horizon_cap_buffer_and_busy() -> None:
+    rules = BookingRules(slot_minutes=30, minimum_notice_minutes=120, horizon_days=1, daily_cap=1,
+                         buffer_after_minutes=30)
+    near = busy(at(10), at(10, 30))
+    reasons, _ = explain(
+        SlotQuery(at(9, 30), at(10), at(9), ZoneInfo("UTC"), NINE_TO_NOON, rules, {MONDAY: 1}), [near]
+    )
+    assert [r.kind for r in reasons] == [ReasonKind.MINIMUM_NOTICE, ReasonKind.DAILY_CAP, ReasonKind.BUFFER]
+    assert reasons[-1].busy == near
+    far, _ = explain(SlotQuery(at(10, day=9), at(10, 30, day=9), at(9), ZoneInfo("UTC"), NINE_TO_NOON, rules), [])
+    assert [r.kind for r in far] == [ReasonKind.BEYOND_HORIZON, ReasonKind.OUTSIDE_WORKING_HOURS]
+    inside, _ = explain(SlotQuery(at(10, 15), at(10, 15), at(0, day=1), ZoneInfo("UTC"), NINE_TO_NOON,
+                                  BookingRules(horizon_days=730)), [near])
+    assert [r.kind for r in inside] == [ReasonKind.BUSY]
