@@ -26,7 +26,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
-from calendar_domain.availability import BookingRules, WorkingHours
+from calendar_domain.availability import BookingRules, SourceKind, WorkingHours
 from calendar_domain.busy import AllDayPolicy, Occurrence
 from calendar_domain.configuration import DEFAULT_TIME_ZONE, CalendarConfiguration
 from calendar_domain.occurrences import encode, materialised_range
@@ -117,6 +117,10 @@ class AvailabilityWriter(Protocol):
 
     def zone_dependent_series(self, user_key: str, other_than: str) -> list[SeriesRow]: ...
 
+    def put_busy(self, user_key: str, rows: list[BusyRow]) -> None: ...
+
+    def move_busy(self, user_key: str, calendar_id: str, href: str, start: int, end: int) -> None: ...
+
     def replace_occurrences(self, series: SeriesRow, busy: list[BusyRow]) -> None: ...
 
 
@@ -132,6 +136,11 @@ _SCHEDULE_EVENTS = (
     UserSchedule.BlockedSlotUpdated,
     UserSchedule.BlockedSlotRemoved,
     UserSchedule.CalendarReleased,
+    UserSchedule.AppointmentBooked,
+    UserSchedule.AppointmentRescheduled,
+    UserSchedule.AppointmentCancelled,
+    UserSchedule.BlockedSlotCreated,
+    UserSchedule.BlockedSlotDeleted,
 )
 _CONFIGURATION_EVENTS = (
     CalendarConfiguration.Started,
@@ -225,6 +234,41 @@ class AvailabilityProjection(Projection[Any]):
     @_apply.register
     def _(self, domain_event: UserSchedule.CalendarReleased) -> None:
         self.writer.remove_series(str(domain_event.originator_id), domain_event.calendar_id, None)
+
+    # Appointments and CRM blocked slots: one row each, under a pseudo-calendar
+    # named by their kind and an href that is their id.
+
+    @_apply.register
+    def _(self, domain_event: UserSchedule.AppointmentBooked) -> None:
+        self._put_own(domain_event, SourceKind.APPOINTMENT, domain_event.appointment_id, domain_event.location)
+
+    @_apply.register
+    def _(self, domain_event: UserSchedule.AppointmentRescheduled) -> None:
+        self.writer.move_busy(
+            str(domain_event.originator_id), SourceKind.APPOINTMENT.value, domain_event.appointment_id,
+            int(domain_event.start.timestamp()), int(domain_event.end.timestamp()),
+        )
+
+    @_apply.register
+    def _(self, domain_event: UserSchedule.AppointmentCancelled) -> None:
+        user_key = str(domain_event.originator_id)
+        self.writer.remove_series(user_key, SourceKind.APPOINTMENT.value, domain_event.appointment_id)
+
+    @_apply.register
+    def _(self, domain_event: UserSchedule.BlockedSlotCreated) -> None:
+        self._put_own(domain_event, SourceKind.CRM_BLOCK, domain_event.block_id, "")
+
+    @_apply.register
+    def _(self, domain_event: UserSchedule.BlockedSlotDeleted) -> None:
+        self.writer.remove_series(str(domain_event.originator_id), SourceKind.CRM_BLOCK.value, domain_event.block_id)
+
+    def _put_own(self, domain_event: Any, kind: SourceKind, item_id: str, location: str) -> None:
+        row = BusyRow(
+            kind=kind.value, calendar_id=kind.value, href=item_id, recurrence_id="",
+            start=int(domain_event.start.timestamp()), end=int(domain_event.end.timestamp()),
+            flags=0, summary=domain_event.title, location=location,
+        )
+        self.writer.put_busy(str(domain_event.originator_id), [row])
 
     def _zone(self, user_key: str) -> str:
         if user_key not in self._zones:

@@ -15,7 +15,7 @@ import threading
 import zoneinfo
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from enum import Enum
 from typing import Any, Protocol
@@ -278,6 +278,17 @@ class AvailabilityService:
             reasons, not_blocking = explain(view.query(begin, finish, int(self._clock())), view.busy)
         return Explanation(reasons, not_blocking, view)
 
+    def obstacles(self, sub_account_id: str, user_id: str, start: datetime, end: datetime, moving: str = "") -> list[Reason]:
+        """Every reason [start, end) cannot be booked, as free slots see it; the
+        appointment ``moving`` (being rescheduled) takes no time and is not counted."""
+        begin, finish = epoch(start), epoch(end)
+        with self._one_at_a_time:
+            view = self.user_view(sub_account_id, user_id, Window(begin, finish))
+            if moving:
+                view = _without_appointment(view, moving)
+            reasons, _ = explain(view.query(begin, finish, int(self._clock())), view.busy)
+        return reasons
+
     def provenance(self, view: UserView, busy: Busy, viewer_user_id: str) -> Provenance:
         """Where ``busy`` came from; titles and locations only for the user whose
         calendar it is (everyone else sees "Busy")."""
@@ -407,6 +418,17 @@ class AvailabilityService:
             while len(self._expanded) > 2048:
                 self._expanded.popitem(last=False)
         return rows
+
+
+def _without_appointment(view: UserView, appointment_id: str) -> UserView:
+    own = [b for b in view.busy if b.kind is SourceKind.APPOINTMENT and b.source.href == appointment_id]
+    if not own:
+        return view
+    booked = dict(view.booked_per_day)
+    for item in own:
+        day = from_epoch(item.start).astimezone(view.zone).date()
+        booked[day] = booked.get(day, 1) - 1
+    return replace(view, busy=[b for b in view.busy if b not in own], booked_per_day=booked)
 
 
 @functools.lru_cache(maxsize=512)

@@ -91,3 +91,9 @@ class SyncInProgress(DomainError):
     """Another worker is syncing this account right now."""
 
     reason = "SYNC_IN_PROGRESS"
+
+
+class ConcurrentChange(DomainError):
+    """Other writers kept changing the same record; the caller may retry."""
+
+    reason = "CONCURRENT_CHANGE"

@@ -7,6 +7,8 @@ from typing import TypeVar
 
 from eventsourcing.persistence import IntegrityError
 
+from calendar_domain.errors import ConcurrentChange
+
 T = TypeVar("T")
 CONFLICT_RETRIES = 5
 
@@ -18,4 +20,7 @@ def retrying(attempt: Callable[[], T], retries: int = CONFLICT_RETRIES) -> T:
             return attempt()
         except IntegrityError:
             continue
-    return attempt()
+    try:
+        return attempt()
+    except IntegrityError as conflict:
+        raise ConcurrentChange("the record kept changing under this request; retry it") from conflict

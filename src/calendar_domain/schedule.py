@@ -16,9 +16,23 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, cast
 
 from eventsourcing.domain import Aggregate, event
+
+from calendar_domain.bookings import (
+    AppointmentDetails,
+    Conflict,
+    appointment_id_of_href,
+    appointment_id_of_uid,
+    appointment_uid,
+    attendees_payload,
+    first_conflict,
+    record_span,
+)
+from calendar_domain.errors import AlreadyExists, DomainError, NotFound
+from calendar_domain.idempotency import RemembersRequests
 
 SCHEDULE_NAMESPACE = uuid.UUID("9a7c2e4f-1b3d-4c5e-8f6a-0b1c2d3e4f5a")
 
@@ -79,7 +93,20 @@ class KnownResource:
     skipped_reason: str = ""
 
 
-class UserSchedule(Aggregate):
+class AppointmentCancelledError(DomainError):
+    """The appointment was cancelled; it cannot be changed any more."""
+
+    reason = "APPOINTMENT_CANCELLED"
+
+
+class UserSchedule(Aggregate, RemembersRequests):
+    # Schedules recorded before appointments existed restore from snapshots
+    # without these; every change assigns a new value, never mutates these.
+    # (not annotated: annotated class attributes would become dataclass fields)
+    appointments = cast("dict[str, dict[str, Any]]", MappingProxyType({}))
+    crm_blocks = cast("dict[str, dict[str, Any]]", MappingProxyType({}))
+    request_ids = cast("list[str]", ())
+
     class Started(Aggregate.Created):
         sub_account_id: str
         user_id: str
@@ -137,6 +164,82 @@ class UserSchedule(Aggregate):
         calendar_id: str
         reason: str
 
+    # -- appointments and blocked slots made in the CRM -------------------------------
+
+    class AppointmentBooked(Aggregate.Event):
+        appointment_id: str
+        start: datetime
+        end: datetime
+        title: str
+        description: str
+        location: str
+        attendees: list[dict[str, str]]
+        # The primary calendar when booked ({} when none): the event is written there.
+        calendar: dict[str, str]
+        overridden: list[str]  # unavailable-time reasons the caller chose to override
+        request_id: str
+
+    class AppointmentRescheduled(Aggregate.Event):
+        appointment_id: str
+        start: datetime
+        end: datetime
+        revision: int
+        overridden: list[str]
+        request_id: str
+
+    class AppointmentCancelled(Aggregate.Event):
+        appointment_id: str
+        revision: int
+        reason: str
+        request_id: str
+
+    class BlockedSlotCreated(Aggregate.Event):
+        block_id: str
+        start: datetime
+        end: datetime
+        title: str
+        request_id: str
+
+    class BlockedSlotDeleted(Aggregate.Event):
+        block_id: str
+        request_id: str
+
+    class AppointmentPushed(Aggregate.Event):
+        """The calendar holds (or, after a cancel, no longer holds) ``revision``."""
+
+        appointment_id: str
+        revision: int
+        action: str  # created, updated, deleted, found (a retry found its own write)
+        connection_id: str
+        calendar_id: str
+        href: str
+        etag: str
+
+    class AppointmentPushFailed(Aggregate.Event):
+        appointment_id: str
+        revision: int
+        error: str
+        attempts: int
+        permanent: bool
+        retry_at: datetime | None
+
+    class AppointmentChangedInICloud(Aggregate.Event):
+        """The appointment's event came back changed by someone else (``moved``:
+        to another time). The service does not push it back."""
+
+        appointment_id: str
+        calendar_id: str
+        href: str
+        etag: str
+        start: datetime
+        end: datetime
+        moved: bool
+
+    class AppointmentDeletedInICloud(Aggregate.Event):
+        appointment_id: str
+        calendar_id: str
+        href: str
+
     @staticmethod
     def create_id(sub_account_id: str, user_id: str) -> uuid.UUID:
         return uuid.uuid5(SCHEDULE_NAMESPACE, f"{sub_account_id}\x1f{user_id}")
@@ -173,6 +276,7 @@ class UserSchedule(Aggregate):
             for cal in sorted(self.resources)
             if calendar_id is None or cal == calendar_id
             for href, known in sorted(self.known(cal).items())
+            if not self._own_appointment(known.uid)  # an appointment's event is not a slot
         ]
 
     # -- commands ------------------------------------------------------------------
@@ -182,9 +286,13 @@ class UserSchedule(Aggregate):
         when nothing did (no event at all)."""
         known = _KnownView(self.resources, changes.calendar_id)
         counts = {"imported": 0, "updated": 0, "removed": 0, "skipped": 0}
+        echoes = 0
         for series in changes.changed:
             before = known.get(series.href)
             if before is not None and before.etag == series.etag and not before.skipped_reason:
+                continue
+            if self._own_appointment(series.uid):
+                echoes += self._echo(connection_id, changes.calendar_id, series)
                 continue
             payload = _series_payload(series)
             if before is None or not before.uid:  # new, or only ever skipped
@@ -203,9 +311,15 @@ class UserSchedule(Aggregate):
             before = known.get(href)
             if before is None:
                 continue
+            appointment_id = self._own_appointment(before.uid)
+            if appointment_id:
+                if self.appointments[appointment_id]["status"] == "booked":
+                    self._deleted_in_icloud(appointment_id, changes.calendar_id, href)
+                    echoes += 1
+                continue  # a cancelled one: our own delete coming back
             self._removed(connection_id, changes.calendar_id, href, before.uid, "deleted in iCloud")
             counts["removed"] += 1
-        if not any(counts.values()) and self.checkpoints.get(changes.calendar_id) == changes.sync_token:
+        if not any(counts.values()) and not echoes and self.checkpoints.get(changes.calendar_id) == changes.sync_token:
             return False
         self._synced(
             connection_id, changes.calendar_id, changes.sync_token, changes.fetched_at, **counts
@@ -222,12 +336,246 @@ class UserSchedule(Aggregate):
             return False
         connection_id = self.calendar_connections[calendar_id]
         for href, known in sorted(self.known(calendar_id).items()):
-            if known.uid:
+            if known.uid and not self._own_appointment(known.uid):
                 self._removed(connection_id, calendar_id, href, known.uid, reason)
         self._released(connection_id, calendar_id, reason)
         return True
 
+    def _own_appointment(self, uid: str) -> str | None:
+        """The id of this schedule's appointment whose event has this UID."""
+        appointment_id = appointment_id_of_uid(uid)
+        return appointment_id if appointment_id in self.appointments else None
+
+    def _echo(self, connection_id: str, calendar_id: str, series: ImportedSeries) -> int:
+        """An appointment's own event, back from iCloud: never a blocked slot. It
+        was moved when its times are neither the booked ones nor the ones last
+        written (a push not yet recorded, or one not yet made)."""
+        appointment_id = self._own_appointment(series.uid)
+        assert appointment_id is not None
+        record = self.appointments[appointment_id]
+        span = (series.first_start, series.last_end or series.first_start)
+        written = record.get("pushed") or {}
+        known_spans = {record_span(record)}
+        if written.get("start"):
+            known_spans.add((datetime.fromisoformat(written["start"]), datetime.fromisoformat(written["end"])))
+        moved = record["status"] == "booked" and (series.recurring or span not in known_spans)
+        self._changed_in_icloud(
+            appointment_id, calendar_id, series.href, series.etag, span[0], span[1], moved
+        )
+        return 1
+
+    # -- appointments and blocked slots: queries -------------------------------------
+
+    def appointment(self, appointment_id: str) -> dict[str, Any]:
+        found = self.appointments.get(appointment_id)
+        if found is None:
+            raise NotFound(f"appointment {appointment_id} not found", appointment_id=appointment_id)
+        return found
+
+    def conflict(self, start: datetime, end: datetime, ignore: str = "") -> Conflict | None:
+        return first_conflict(start, end, self.appointments, self.crm_blocks, ignore)
+
+    def appointment_of_href(self, href: str) -> str | None:
+        appointment_id = appointment_id_of_href(href)
+        return appointment_id if appointment_id in self.appointments else None
+
+    # -- appointments and blocked slots: commands ------------------------------------
+
+    def book(
+        self,
+        appointment_id: str,
+        start: datetime,
+        end: datetime,
+        details: AppointmentDetails,
+        calendar: dict[str, str],
+        overridden: list[str],
+        request_id: str = "",
+    ) -> None:
+        """Books [start, end) unless an appointment or a CRM blocked slot is there
+        (BookingConflict). Booking an id again with the same time is a no-op."""
+        existing = self.appointments.get(appointment_id)
+        if existing is not None:
+            if existing["status"] == "booked" and record_span(existing) == (start, end):
+                return
+            raise AlreadyExists(f"appointment {appointment_id} already exists", appointment_id=appointment_id)
+        found = self.conflict(start, end)
+        if found is not None:
+            raise found.error()
+        self._booked(
+            appointment_id, start, end, details.title, details.description, details.location,
+            attendees_payload(details.attendees), calendar, overridden, request_id,
+        )
+
+    def reschedule(
+        self, appointment_id: str, start: datetime, end: datetime, overridden: list[str], request_id: str = ""
+    ) -> bool:
+        record = self._changeable(appointment_id)
+        if record_span(record) == (start, end):
+            return False
+        found = self.conflict(start, end, ignore=appointment_id)
+        if found is not None:
+            raise found.error()
+        self._rescheduled(appointment_id, start, end, record["revision"] + 1, overridden, request_id)
+        return True
+
+    def cancel(self, appointment_id: str, reason: str, request_id: str = "") -> bool:
+        record = self.appointment(appointment_id)
+        if record["status"] == "cancelled":
+            return False
+        self._cancelled(appointment_id, record["revision"] + 1, reason, request_id)
+        return True
+
+    def create_block(self, block_id: str, start: datetime, end: datetime, title: str, request_id: str = "") -> None:
+        """A blocked slot made in the CRM: it blocks time here, never in iCloud. It
+        may overlap appointments already booked (blocking later bookings only)."""
+        existing = self.crm_blocks.get(block_id)
+        if existing is not None:
+            if record_span(existing) == (start, end):
+                return
+            raise AlreadyExists(f"blocked slot {block_id} already exists", block_id=block_id)
+        self._block_created(block_id, start, end, title, request_id)
+
+    def delete_block(self, block_id: str, request_id: str = "") -> bool:
+        if block_id not in self.crm_blocks:
+            raise NotFound(f"blocked slot {block_id} not found", block_id=block_id)
+        self._block_deleted(block_id, request_id)
+        return True
+
+    def pushed(
+        self, appointment_id: str, revision: int, action: str, connection_id: str, calendar_id: str, href: str, etag: str
+    ) -> None:
+        self._pushed(appointment_id, revision, action, connection_id, calendar_id, href, etag)
+
+    def push_failed(
+        self, appointment_id: str, revision: int, error: str, attempts: int, permanent: bool, retry_at: datetime | None
+    ) -> None:
+        self._push_failed(appointment_id, revision, error, attempts, permanent, retry_at)
+
+    def _changeable(self, appointment_id: str) -> dict[str, Any]:
+        record = self.appointment(appointment_id)
+        if record["status"] == "cancelled":
+            raise AppointmentCancelledError(
+                f"appointment {appointment_id} was cancelled", appointment_id=appointment_id
+            )
+        return record
+
+    def _set_appointment(self, appointment_id: str, **changes: Any) -> None:
+        self.appointments = {**self.appointments, appointment_id: {**self.appointments[appointment_id], **changes}}
+
     # -- events ----------------------------------------------------------------------
+
+    @event(AppointmentBooked)
+    def _booked(
+        self,
+        appointment_id: str,
+        start: datetime,
+        end: datetime,
+        title: str,
+        description: str,
+        location: str,
+        attendees: list[dict[str, str]],
+        calendar: dict[str, str],
+        overridden: list[str],
+        request_id: str,
+    ) -> None:
+        self.appointments = {
+            **self.appointments,
+            appointment_id: {
+                "start": start.isoformat(), "end": end.isoformat(), "title": title,
+                "description": description, "location": location, "attendees": attendees,
+                "calendar": dict(calendar), "status": "booked", "revision": 1,
+                "pushed": None, "failure": None, "icloud": None, "overridden": list(overridden),
+            },
+        }
+        self._remember(request_id)
+
+    @event(AppointmentRescheduled)
+    def _rescheduled(
+        self, appointment_id: str, start: datetime, end: datetime, revision: int, overridden: list[str], request_id: str
+    ) -> None:
+        self._set_appointment(
+            appointment_id, start=start.isoformat(), end=end.isoformat(), revision=revision, failure=None,
+            overridden=list(overridden),
+        )
+        self._remember(request_id)
+
+    @event(AppointmentCancelled)
+    def _cancelled(self, appointment_id: str, revision: int, reason: str, request_id: str) -> None:
+        self._set_appointment(appointment_id, status="cancelled", revision=revision, failure=None)
+        self._remember(request_id)
+
+    @event(BlockedSlotCreated)
+    def _block_created(self, block_id: str, start: datetime, end: datetime, title: str, request_id: str) -> None:
+        self.crm_blocks = {
+            **self.crm_blocks, block_id: {"start": start.isoformat(), "end": end.isoformat(), "title": title}
+        }
+        self._remember(request_id)
+
+    @event(BlockedSlotDeleted)
+    def _block_deleted(self, block_id: str, request_id: str) -> None:
+        self.crm_blocks = {k: v for k, v in self.crm_blocks.items() if k != block_id}
+        self._remember(request_id)
+
+    @event(AppointmentPushed)
+    def _pushed(
+        self, appointment_id: str, revision: int, action: str, connection_id: str, calendar_id: str, href: str, etag: str
+    ) -> None:
+        record = self.appointments[appointment_id]
+        if action == "deleted":
+            self._set_appointment(appointment_id, pushed={"revision": revision, "deleted": True}, failure=None)
+            self._forget(calendar_id, href)
+            return
+        self._set_appointment(
+            appointment_id,
+            pushed={
+                "revision": revision, "connection_id": connection_id, "calendar_id": calendar_id,
+                "href": href, "etag": etag,
+                # the times written, when they are the current ones
+                "start": record["start"] if revision == record["revision"] else "",
+                "end": record["end"] if revision == record["revision"] else "",
+            },
+            failure=None,
+            icloud=None,
+        )
+        self._know(calendar_id, href, KnownResource(appointment_uid(appointment_id), etag))
+
+    @event(AppointmentPushFailed)
+    def _push_failed(
+        self, appointment_id: str, revision: int, error: str, attempts: int, permanent: bool, retry_at: datetime | None
+    ) -> None:
+        self._set_appointment(
+            appointment_id,
+            failure={
+                "revision": revision, "error": error, "attempts": attempts, "permanent": permanent,
+                "retry_at": retry_at.isoformat() if retry_at else "",
+            },
+        )
+
+    @event(AppointmentChangedInICloud)
+    def _changed_in_icloud(
+        self, appointment_id: str, calendar_id: str, href: str, etag: str, start: datetime, end: datetime, moved: bool
+    ) -> None:
+        record = self.appointments[appointment_id]
+        pushed = dict(record.get("pushed") or {})
+        if pushed.get("href") == href:
+            pushed["etag"] = etag  # the next update must match what iCloud now holds
+        changes: dict[str, Any] = {"pushed": pushed or None}
+        if moved:
+            changes["icloud"] = {"state": "moved", "start": start.isoformat(), "end": end.isoformat(), "href": href}
+        self._set_appointment(appointment_id, **changes)
+        self._know(calendar_id, href, KnownResource(appointment_uid(appointment_id), etag))
+
+    @event(AppointmentDeletedInICloud)
+    def _deleted_in_icloud(self, appointment_id: str, calendar_id: str, href: str) -> None:
+        self._set_appointment(appointment_id, pushed=None, icloud={"state": "deleted", "href": href})
+        self._forget(calendar_id, href)
+
+    def _forget(self, calendar_id: str, href: str) -> None:
+        if href in self.resources.get(calendar_id, {}):
+            resources = dict(self.resources[calendar_id])
+            resources.pop(href)
+            self.resources = {**self.resources, calendar_id: resources}
+
 
     @event(BlockedSlotImported)
     def _imported(self, connection_id: str, calendar_id: str, series: dict[str, Any], fetched_at: datetime) -> None:

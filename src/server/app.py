@@ -15,8 +15,16 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from calendarintegration.v1 import availability_pb2, configuration_pb2, connection_pb2, history_pb2, sync_pb2
+from calendarintegration.v1 import (
+    appointments_pb2,
+    availability_pb2,
+    configuration_pb2,
+    connection_pb2,
+    history_pb2,
+    sync_pb2,
+)
 from server import (
+    appointment_servicer,
     availability_servicer,
     configuration_servicer,
     connection_servicer,
@@ -36,6 +44,7 @@ SERVICE_NAMES = [
     sync_pb2.DESCRIPTOR.services_by_name["SyncService"].full_name,
     availability_pb2.DESCRIPTOR.services_by_name["AvailabilityService"].full_name,
     history_pb2.DESCRIPTOR.services_by_name["HistoryService"].full_name,
+    appointments_pb2.DESCRIPTOR.services_by_name["AppointmentService"].full_name,
 ]
 
 
@@ -91,6 +100,9 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
     history_servicer.register(
         server,
         history_servicer.HistoryServicer(authenticator, container.history, container.log_tail, settings.max_streams),
+    )
+    appointment_servicer.register(
+        server, appointment_servicer.AppointmentServicer(authenticator, container.appointments)
     )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

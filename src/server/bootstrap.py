@@ -19,6 +19,8 @@ from adapters.icloud.poller import SyncScheduler
 from adapters.icloud.sync_status import SyncStatusReader
 from adapters.icloud.sync_worker import AccountSyncer, CalDAVSettings
 from adapters.icloud.ical import expand
+from adapters.icloud.pusher import AppointmentPusher
+from adapters.persistence.push_queue import PostgresPushQueue, PushQueueProjection, SQLitePushQueue
 from adapters.persistence.availability_view import PostgresAvailabilityView, SQLiteAvailabilityView
 from adapters.persistence.calendar_states import SyncCalendarStates
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
@@ -30,6 +32,7 @@ from adapters.persistence.connection_cache import ConnectionCache
 from adapters.persistence.database import Database, ThreadLocalReader
 from adapters.persistence.vault import CredentialVault
 from calendar_domain.application import CalendarIntegration
+from calendar_domain.appointment_service import AppointmentService
 from calendar_domain.availability_projection import AvailabilityProjection
 from calendar_domain.availability_service import AvailabilityService
 from calendar_domain.busy import Occurrence
@@ -38,6 +41,7 @@ from calendar_domain.connection_projection import ConnectionReadModel, Connectio
 from calendar_domain.configuration_service import ConfigurationService
 from calendar_domain.history_service import HistoryService
 from calendar_domain.connection_service import ConnectionService
+from calendar_domain.errors import ReadModelBehind
 from calendar_domain.schedule_service import ScheduleService
 from calendar_domain import ports
 from calendar_domain.ports import CalendarDiscovery
@@ -66,6 +70,10 @@ class Container:
     policies: PolicyService
     history: HistoryService
     log_tail: LogTail
+    appointments: AppointmentService
+    push_queue: Any
+    push_follower: ProjectionFollower
+    pusher: AppointmentPusher
     wakeup: PostgresWakeup | None = None
 
     def start(self) -> None:
@@ -76,6 +84,16 @@ class Container:
         self.log_tail.start()
         if self.settings.sync_enabled:
             self.scheduler.start()
+        if self.settings.embedded_push:
+            self.start_push()
+
+    def start_push(self, standalone: bool = False) -> None:
+        """Write appointments to iCloud (inside the server, or ``standalone``: the
+        push process)."""
+        self.push_follower.start()
+        self.pusher.start()
+        if standalone and self.wakeup is not None:
+            self.wakeup.start()
 
     def start_projections(self) -> None:
         """Only follow the log into the read models (a projection process)."""
@@ -92,6 +110,8 @@ class Container:
         self.scheduler.stop()
         if self.wakeup is not None:
             self.wakeup.stop()
+        self.pusher.stop()
+        self.push_follower.stop()
         self.follower.stop()
         self.availability_follower.stop()
         self.log_tail.stop()
@@ -99,7 +119,7 @@ class Container:
     def close(self) -> None:
         self.stop_threads()
         self.sync_state.close()
-        views: tuple[Any, ...] = (self.connection_view, self.availability_view)
+        views: tuple[Any, ...] = (self.connection_view, self.availability_view, self.push_queue)
         for view in views:
             reader = getattr(view, "reader", None)
             if reader is not None:
@@ -174,6 +194,10 @@ def build_availability_view(settings: Settings) -> Any:
     return _build_view(settings, "availability", SQLiteAvailabilityView, PostgresAvailabilityView)
 
 
+def build_push_queue(settings: Settings) -> Any:
+    return _build_view(settings, "pushes", SQLitePushQueue, PostgresPushQueue)
+
+
 def _build_view(settings: Settings, database: str, sqlite_class: type, postgres_class: type) -> Any:
     env = Environment(env=store_env(settings, database))
     env["CREATE_TABLE"] = "y"
@@ -212,12 +236,10 @@ def bootstrap(
     )
     app.add_listener(log_tail.wake)
     sync_state = SyncState(operational_database(settings, "sync"))
-    syncer = AccountSyncer(
-        app, connections, schedules, the_vault, sync_state,
-        CalDAVSettings(
-            settings.caldav_url, settings.caldav_timeout, settings.caldav_verify_tls, settings.caldav_batch_size
-        ),
+    caldav = CalDAVSettings(
+        settings.caldav_url, settings.caldav_timeout, settings.caldav_verify_tls, settings.caldav_batch_size
     )
+    syncer = AccountSyncer(app, connections, schedules, the_vault, sync_state, caldav)
     availability_view = build_availability_view(settings)
     availability_follower = ProjectionFollower(
         app, AvailabilityProjection(availability_view, expand_series),
@@ -233,12 +255,34 @@ def bootstrap(
         max_window_days=settings.max_window_days,
         clock=time.time,
     )
+
+    def settle() -> None:
+        """Bookings check the user's time against a model that has read the whole log."""
+        head = app.head_position()
+        if not availability_follower.wait_for(head, settings.read_wait_timeout):
+            raise ReadModelBehind(
+                f"the availability model has not reached position {head} within "
+                f"{settings.read_wait_timeout:g}s; retry",
+                min_position=str(head),
+            )
+
+    push_queue = build_push_queue(settings)
+    push_follower = ProjectionFollower(
+        app, PushQueueProjection(push_queue), poll_interval=settings.projection_poll_interval
+    )
+    app.add_listener(push_follower.wake)
+    pusher = AppointmentPusher(
+        app, push_queue, the_vault, caldav,
+        poll_interval=settings.projection_poll_interval, lease_seconds=settings.push_lease,
+    )
+    push_follower.after_event.append(pusher.wake)
+
     wakeup = None
     if settings.event_store == "postgres":
         wakeup = PostgresWakeup(
             conninfo_to_dict(settings.postgres_url),
             app.recorder.channel_name,  # type: ignore[attr-defined]
-            [follower.wake, availability_follower.wake],
+            [follower.wake, availability_follower.wake, push_follower.wake],
         )
     return Container(
         settings=settings,
@@ -259,6 +303,10 @@ def bootstrap(
         policies=PolicyService(app),
         history=history,
         log_tail=log_tail,
+        appointments=AppointmentService(app, availability.obstacles, settle),
+        push_queue=push_queue,
+        push_follower=push_follower,
+        pusher=pusher,
         wakeup=wakeup,
     )
 

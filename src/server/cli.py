@@ -1,5 +1,6 @@
 """Command line: `calendar-integration serve` (the default), `project` (only the
-read-model projections, as their own process) and `rebuild availability`."""
+read-model projections, as their own process), `push` (only the writing of
+appointments to iCloud, as its own process) and `rebuild availability`."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 from server.app import serve
-from server.bootstrap import bootstrap
+from server.bootstrap import Container, bootstrap
 from server.config import ConfigError, Settings
 
 
@@ -20,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="serve gRPC, run the projections (default)")
     sub.add_parser("project", help="only follow the log into the read models, until SIGTERM")
+    sub.add_parser("push", help="only write appointments to iCloud, until SIGTERM")
     rebuild = sub.add_parser("rebuild", help="drop a read model and rebuild it from the log")
     rebuild.add_argument("read_model", choices=["availability"])
     options = parser.parse_args(argv)
@@ -35,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         return rebuild_availability(settings)
     if options.command == "project":
         project(settings)
+        return 0
+    if options.command == "push":
+        push(settings)
         return 0
     if not settings.auth_tokens:
         print(
@@ -66,12 +72,20 @@ def rebuild_availability(settings: Settings) -> int:
 
 
 def project(settings: Settings) -> None:
+    _run_until_stopped(settings, lambda c: c.start_projections(), "following the log into the read models")
+
+
+def push(settings: Settings) -> None:
+    _run_until_stopped(settings, lambda c: c.start_push(standalone=True), "writing appointments to iCloud")
+
+
+def _run_until_stopped(settings: Settings, start: Callable[[Container], None], doing: str) -> None:
     container = bootstrap(settings)
-    container.start_projections()
+    start(container)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    logging.getLogger(__name__).info("following the log into the read models")
+    logging.getLogger(__name__).info(doing)
     stopping.wait()
     container.close()
 

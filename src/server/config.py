@@ -55,6 +55,11 @@ class Settings:
     max_window_days: int = 62
     # Run the read-model projections inside the server (else: `calendar-integration project`).
     embedded_projections: bool = True
+    # Write appointments to iCloud from the server (else: `calendar-integration push`).
+    embedded_push: bool = True
+    # How long a push process holds an appointment it is writing (a crashed
+    # process's work is taken over after this).
+    push_lease: float = 120.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -112,6 +117,8 @@ class Settings:
             stale_after=_positive(get, "STALE_AFTER", "600"),
             max_window_days=int(_positive(get, "MAX_WINDOW_DAYS", "62")),
             embedded_projections=get("EMBEDDED_PROJECTIONS", "true").lower() in ("true", "1", "yes"),
+            embedded_push=get("EMBEDDED_PUSH", "true").lower() in ("true", "1", "yes"),
+            push_lease=_positive(get, "PUSH_LEASE", "120"),
         )
 
     def key_bytes(self, name: str) -> bytes:

@@ -41,9 +41,11 @@ _TIMESTAMP = "google.protobuf.Timestamp"
 @functools.lru_cache(maxsize=None)
 def payload_field(kind: AggregateKind, event_type: str) -> str:
     """The oneof field of Event for an event type: "Connection.CalendarsDiscovered"
-    of a connection is ``connection_calendars_discovered``."""
+    of a connection is ``connection_calendars_discovered``. A run of capitals is
+    one word: "UserSchedule.AppointmentDeletedInICloud" of a user schedule is
+    ``user_schedule_appointment_deleted_in_icloud``."""
     name = event_type.rpartition(".")[2]
-    return f"{kind.value}_{re.sub(r'(?<!^)(?=[A-Z])', '_', name).lower()}"
+    return f"{kind.value}_{re.sub(r'(?<=[a-z0-9])(?=[A-Z])', '_', name).lower()}"
 
 
 @functools.lru_cache(maxsize=4096)

@@ -3,7 +3,6 @@ a user would run."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,35 +14,11 @@ import pytest
 
 from calendarintegration.v1 import availability_pb2 as av
 from server.bootstrap import build_availability_view
-from server.config import Settings
 from tests.e2e.test_availability import MONDAY_AFTER, _configure_and_sync, _free, _local, _put_week_events
 from tests.support.caldav_servers import RadicaleServer
 from tests.support.grpc_service import auth, running_service
+from tests.support.processes import process_env
 from tests.support.stores import STORES, settings_for
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "src"),
-        "CALSYNC_DATA_DIR": str(settings.data_dir),
-        "CALSYNC_EVENT_STORE": settings.event_store,
-        "CALSYNC_CALDAV_URL": settings.caldav_url,
-        "CALSYNC_AUTH_TOKENS": '{"unused-token": ["*"]}',
-        # a long poll: on PostgreSQL the process must be woken by LISTEN/NOTIFY
-        "CALSYNC_PROJECTION_POLL_INTERVAL": "30" if settings.event_store == "postgres" else "0.2",
-    }
-    if settings.event_store == "postgres":
-        env.update(
-            CALSYNC_POSTGRES_URL=settings.postgres_url,
-            CALSYNC_POSTGRES_SCHEMA=settings.postgres_schema,
-            CALSYNC_CIPHER_KEY=settings.cipher_key,
-            CALSYNC_VAULT_KEY=settings.vault_key,
-        )
-    return env
-
 
 @pytest.mark.parametrize("store", STORES)
 def test_a_projection_process_keeps_the_read_model_for_the_server(
@@ -53,7 +28,7 @@ def test_a_projection_process_keeps_the_read_model_for_the_server(
     with settings_for(store, tmp_path / "data", caldav_url=radicale.base_url, caldav_timeout=10) as settings:
         server_settings = replace(settings, embedded_projections=False, read_wait_timeout=20)
         process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "project"], env=_env(settings), cwd=tmp_path,
+            [sys.executable, "-m", "server.cli", "project"], env=process_env(settings), cwd=tmp_path,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         try:
@@ -87,7 +62,7 @@ def test_the_rebuild_command_reproduces_the_live_model(
         assert len(live["avail_busy"]) > 5
         result = subprocess.run(
             [sys.executable, "-m", "server.cli", "rebuild", "availability"],
-            env=_env(settings), cwd=tmp_path, capture_output=True, text=True, timeout=120,
+            env=process_env(settings), cwd=tmp_path, capture_output=True, text=True, timeout=120,
         )
         assert result.returncode == 0, result.stderr
         assert "availability rebuilt up to log position" in result.stdout

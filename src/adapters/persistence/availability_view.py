@@ -123,6 +123,9 @@ _INSERT_BUSY = """
 _DELETE_BUSY_OF = """
     DELETE FROM {t}avail_busy WHERE user_key = %(user_key)s AND calendar_id = %(calendar_id)s
       AND (%(href)s = '' OR href = %(href)s)"""
+_MOVE_BUSY = """
+    UPDATE {t}avail_busy SET start_at = %(start)s, end_at = %(end)s, long_span = %(long_span)s
+    WHERE user_key = %(user_key)s AND calendar_id = %(calendar_id)s AND href = %(href)s"""
 _DELETE_SERIES_OF = """
     DELETE FROM {t}avail_series WHERE user_key = %(user_key)s AND calendar_id = %(calendar_id)s
       AND (%(href)s = '' OR href = %(href)s)"""
@@ -266,6 +269,17 @@ class _BatchWriter:
 
     def zone_dependent_series(self, user_key: str, other_than: str) -> list[SeriesRow]:
         return [series_row(r) for r in self._query(_ZONE_DEPENDENT, {"user_key": user_key, "time_zone": other_than})]
+
+
+    def put_busy(self, user_key: str, rows: list[BusyRow]) -> None:
+        self._add(_INSERT_BUSY, [_busy_params(user_key, row) for row in rows])
+
+    def move_busy(self, user_key: str, calendar_id: str, href: str, start: int, end: int) -> None:
+        self._execute(
+            _MOVE_BUSY,
+            {"user_key": user_key, "calendar_id": calendar_id, "href": href, "start": start, "end": end,
+             "long_span": int(end - start > LONG_SECONDS)},
+        )
 
 
 class AlreadyProcessed(Exception):

@@ -30,7 +30,7 @@ AGGREGATE_TYPE_USER_SCHEDULE: AggregateType
 AGGREGATE_TYPE_SUB_ACCOUNT_POLICY: AggregateType
 
 class Event(_message.Message):
-    __slots__ = ("position", "aggregate_id", "aggregate_type", "aggregate_version", "event_type", "event_time", "sub_account_id", "payload_json", "connection_connected", "connection_calendars_discovered", "connection_credentials_replaced", "connection_reconnect_required", "connection_disconnected", "account_link_linked", "account_link_relinked", "account_link_unlinked", "calendar_configuration_started", "calendar_configuration_primary_set", "calendar_configuration_primary_cleared", "calendar_configuration_conflict_added", "calendar_configuration_conflict_removed", "calendar_configuration_all_day_policy_set", "calendar_configuration_time_zone_set", "calendar_configuration_working_hours_set", "calendar_configuration_booking_rules_set", "user_schedule_started", "user_schedule_blocked_slot_imported", "user_schedule_blocked_slot_updated", "user_schedule_blocked_slot_removed", "user_schedule_resource_skipped", "user_schedule_calendar_synced", "user_schedule_calendar_released", "sub_account_policy_started", "sub_account_policy_stale_calendar_policy_set")
+    __slots__ = ("position", "aggregate_id", "aggregate_type", "aggregate_version", "event_type", "event_time", "sub_account_id", "payload_json", "connection_connected", "connection_calendars_discovered", "connection_credentials_replaced", "connection_reconnect_required", "connection_disconnected", "account_link_linked", "account_link_relinked", "account_link_unlinked", "calendar_configuration_started", "calendar_configuration_primary_set", "calendar_configuration_primary_cleared", "calendar_configuration_conflict_added", "calendar_configuration_conflict_removed", "calendar_configuration_all_day_policy_set", "calendar_configuration_time_zone_set", "calendar_configuration_working_hours_set", "calendar_configuration_booking_rules_set", "user_schedule_started", "user_schedule_blocked_slot_imported", "user_schedule_blocked_slot_updated", "user_schedule_blocked_slot_removed", "user_schedule_resource_skipped", "user_schedule_calendar_synced", "user_schedule_calendar_released", "sub_account_policy_started", "sub_account_policy_stale_calendar_policy_set", "user_schedule_appointment_booked", "user_schedule_appointment_rescheduled", "user_schedule_appointment_cancelled", "user_schedule_blocked_slot_created", "user_schedule_blocked_slot_deleted", "user_schedule_appointment_pushed", "user_schedule_appointment_push_failed", "user_schedule_appointment_changed_in_icloud", "user_schedule_appointment_deleted_in_icloud")
     POSITION_FIELD_NUMBER: _ClassVar[int]
     AGGREGATE_ID_FIELD_NUMBER: _ClassVar[int]
     AGGREGATE_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +65,15 @@ class Event(_message.Message):
     USER_SCHEDULE_CALENDAR_RELEASED_FIELD_NUMBER: _ClassVar[int]
     SUB_ACCOUNT_POLICY_STARTED_FIELD_NUMBER: _ClassVar[int]
     SUB_ACCOUNT_POLICY_STALE_CALENDAR_POLICY_SET_FIELD_NUMBER: _ClassVar[int]
+    USER_SCHEDULE_APPOINTMENT_BOOKED_FIELD_NUMBER: _ClassVar[int]
+    USER_SCHEDULE_APPOINTMENT_RESCHEDULED_FIELD_NUMBER: _ClassVar[int]
+    USER_SCHEDULE_APPOINTMENT_CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    USER_SCHEDULE_BLOCKED_SLOT_CREATED_FIELD_NUMBER: _ClassVar[int]
+    USER_SCHEDULE_BLOCKED_SLOT_DELETED_FIELD_NUMBER: _ClassVar[int]
+    USER_SCHEDULE_APPOINTMENT_PUSHED_FIELD_NUMBER: _ClassVar[int]
+    USER_SCHEDULE_APPOINTMENT_PUSH_FAILED_FIELD_NUMBER: _ClassVar[int]
+    USER_SCHEDULE_APPOINTMENT_CHANGED_IN_ICLOUD_FIELD_NUMBER: _ClassVar[int]
+    USER_SCHEDULE_APPOINTMENT_DELETED_IN_ICLOUD_FIELD_NUMBER: _ClassVar[int]
     position: int
     aggregate_id: str
     aggregate_type: AggregateType
@@ -99,7 +108,16 @@ class Event(_message.Message):
     user_schedule_calendar_released: ScheduleCalendarReleased
     sub_account_policy_started: PolicyStarted
     sub_account_policy_stale_calendar_policy_set: PolicyStaleCalendarPolicySet
-    def __init__(self, position: _Optional[int] = ..., aggregate_id: _Optional[str] = ..., aggregate_type: _Optional[_Union[AggregateType, str]] = ..., aggregate_version: _Optional[int] = ..., event_type: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sub_account_id: _Optional[str] = ..., payload_json: _Optional[str] = ..., connection_connected: _Optional[_Union[ConnectionConnected, _Mapping]] = ..., connection_calendars_discovered: _Optional[_Union[ConnectionCalendarsDiscovered, _Mapping]] = ..., connection_credentials_replaced: _Optional[_Union[ConnectionCredentialsReplaced, _Mapping]] = ..., connection_reconnect_required: _Optional[_Union[ConnectionReconnectRequired, _Mapping]] = ..., connection_disconnected: _Optional[_Union[ConnectionDisconnected, _Mapping]] = ..., account_link_linked: _Optional[_Union[AccountLinkLinked, _Mapping]] = ..., account_link_relinked: _Optional[_Union[AccountLinkRelinked, _Mapping]] = ..., account_link_unlinked: _Optional[_Union[AccountLinkUnlinked, _Mapping]] = ..., calendar_configuration_started: _Optional[_Union[ConfigurationStarted, _Mapping]] = ..., calendar_configuration_primary_set: _Optional[_Union[ConfigurationCalendarSet, _Mapping]] = ..., calendar_configuration_primary_cleared: _Optional[_Union[ConfigurationCalendarUnset, _Mapping]] = ..., calendar_configuration_conflict_added: _Optional[_Union[ConfigurationCalendarSet, _Mapping]] = ..., calendar_configuration_conflict_removed: _Optional[_Union[ConfigurationCalendarUnset, _Mapping]] = ..., calendar_configuration_all_day_policy_set: _Optional[_Union[ConfigurationAllDayPolicySet, _Mapping]] = ..., calendar_configuration_time_zone_set: _Optional[_Union[ConfigurationTimeZoneSet, _Mapping]] = ..., calendar_configuration_working_hours_set: _Optional[_Union[ConfigurationWorkingHoursSet, _Mapping]] = ..., calendar_configuration_booking_rules_set: _Optional[_Union[ConfigurationBookingRulesSet, _Mapping]] = ..., user_schedule_started: _Optional[_Union[ScheduleStarted, _Mapping]] = ..., user_schedule_blocked_slot_imported: _Optional[_Union[ScheduleBlockedSlotChanged, _Mapping]] = ..., user_schedule_blocked_slot_updated: _Optional[_Union[ScheduleBlockedSlotChanged, _Mapping]] = ..., user_schedule_blocked_slot_removed: _Optional[_Union[ScheduleBlockedSlotRemoved, _Mapping]] = ..., user_schedule_resource_skipped: _Optional[_Union[ScheduleResourceSkipped, _Mapping]] = ..., user_schedule_calendar_synced: _Optional[_Union[ScheduleCalendarSynced, _Mapping]] = ..., user_schedule_calendar_released: _Optional[_Union[ScheduleCalendarReleased, _Mapping]] = ..., sub_account_policy_started: _Optional[_Union[PolicyStarted, _Mapping]] = ..., sub_account_policy_stale_calendar_policy_set: _Optional[_Union[PolicyStaleCalendarPolicySet, _Mapping]] = ...) -> None: ...
+    user_schedule_appointment_booked: ScheduleAppointmentBooked
+    user_schedule_appointment_rescheduled: ScheduleAppointmentRescheduled
+    user_schedule_appointment_cancelled: ScheduleAppointmentCancelled
+    user_schedule_blocked_slot_created: ScheduleBlockedSlotCreated
+    user_schedule_blocked_slot_deleted: ScheduleBlockedSlotDeleted
+    user_schedule_appointment_pushed: ScheduleAppointmentPushed
+    user_schedule_appointment_push_failed: ScheduleAppointmentPushFailed
+    user_schedule_appointment_changed_in_icloud: ScheduleAppointmentChangedInICloud
+    user_schedule_appointment_deleted_in_icloud: ScheduleAppointmentDeletedInICloud
+    def __init__(self, position: _Optional[int] = ..., aggregate_id: _Optional[str] = ..., aggregate_type: _Optional[_Union[AggregateType, str]] = ..., aggregate_version: _Optional[int] = ..., event_type: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sub_account_id: _Optional[str] = ..., payload_json: _Optional[str] = ..., connection_connected: _Optional[_Union[ConnectionConnected, _Mapping]] = ..., connection_calendars_discovered: _Optional[_Union[ConnectionCalendarsDiscovered, _Mapping]] = ..., connection_credentials_replaced: _Optional[_Union[ConnectionCredentialsReplaced, _Mapping]] = ..., connection_reconnect_required: _Optional[_Union[ConnectionReconnectRequired, _Mapping]] = ..., connection_disconnected: _Optional[_Union[ConnectionDisconnected, _Mapping]] = ..., account_link_linked: _Optional[_Union[AccountLinkLinked, _Mapping]] = ..., account_link_relinked: _Optional[_Union[AccountLinkRelinked, _Mapping]] = ..., account_link_unlinked: _Optional[_Union[AccountLinkUnlinked, _Mapping]] = ..., calendar_configuration_started: _Optional[_Union[ConfigurationStarted, _Mapping]] = ..., calendar_configuration_primary_set: _Optional[_Union[ConfigurationCalendarSet, _Mapping]] = ..., calendar_configuration_primary_cleared: _Optional[_Union[ConfigurationCalendarUnset, _Mapping]] = ..., calendar_configuration_conflict_added: _Optional[_Union[ConfigurationCalendarSet, _Mapping]] = ..., calendar_configuration_conflict_removed: _Optional[_Union[ConfigurationCalendarUnset, _Mapping]] = ..., calendar_configuration_all_day_policy_set: _Optional[_Union[ConfigurationAllDayPolicySet, _Mapping]] = ..., calendar_configuration_time_zone_set: _Optional[_Union[ConfigurationTimeZoneSet, _Mapping]] = ..., calendar_configuration_working_hours_set: _Optional[_Union[ConfigurationWorkingHoursSet, _Mapping]] = ..., calendar_configuration_booking_rules_set: _Optional[_Union[ConfigurationBookingRulesSet, _Mapping]] = ..., user_schedule_started: _Optional[_Union[ScheduleStarted, _Mapping]] = ..., user_schedule_blocked_slot_imported: _Optional[_Union[ScheduleBlockedSlotChanged, _Mapping]] = ..., user_schedule_blocked_slot_updated: _Optional[_Union[ScheduleBlockedSlotChanged, _Mapping]] = ..., user_schedule_blocked_slot_removed: _Optional[_Union[ScheduleBlockedSlotRemoved, _Mapping]] = ..., user_schedule_resource_skipped: _Optional[_Union[ScheduleResourceSkipped, _Mapping]] = ..., user_schedule_calendar_synced: _Optional[_Union[ScheduleCalendarSynced, _Mapping]] = ..., user_schedule_calendar_released: _Optional[_Union[ScheduleCalendarReleased, _Mapping]] = ..., sub_account_policy_started: _Optional[_Union[PolicyStarted, _Mapping]] = ..., sub_account_policy_stale_calendar_policy_set: _Optional[_Union[PolicyStaleCalendarPolicySet, _Mapping]] = ..., user_schedule_appointment_booked: _Optional[_Union[ScheduleAppointmentBooked, _Mapping]] = ..., user_schedule_appointment_rescheduled: _Optional[_Union[ScheduleAppointmentRescheduled, _Mapping]] = ..., user_schedule_appointment_cancelled: _Optional[_Union[ScheduleAppointmentCancelled, _Mapping]] = ..., user_schedule_blocked_slot_created: _Optional[_Union[ScheduleBlockedSlotCreated, _Mapping]] = ..., user_schedule_blocked_slot_deleted: _Optional[_Union[ScheduleBlockedSlotDeleted, _Mapping]] = ..., user_schedule_appointment_pushed: _Optional[_Union[ScheduleAppointmentPushed, _Mapping]] = ..., user_schedule_appointment_push_failed: _Optional[_Union[ScheduleAppointmentPushFailed, _Mapping]] = ..., user_schedule_appointment_changed_in_icloud: _Optional[_Union[ScheduleAppointmentChangedInICloud, _Mapping]] = ..., user_schedule_appointment_deleted_in_icloud: _Optional[_Union[ScheduleAppointmentDeletedInICloud, _Mapping]] = ...) -> None: ...
 
 class ConnectionConnected(_message.Message):
     __slots__ = ("sub_account_id", "user_id", "apple_id", "account_id", "request_id")
@@ -414,6 +432,150 @@ class ScheduleCalendarReleased(_message.Message):
     calendar_id: str
     reason: str
     def __init__(self, connection_id: _Optional[str] = ..., calendar_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RecordedAttendee(_message.Message):
+    __slots__ = ("email", "name")
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    name: str
+    def __init__(self, email: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class ScheduleAppointmentBooked(_message.Message):
+    __slots__ = ("appointment_id", "start", "end", "title", "description", "location", "attendees", "calendar", "overridden", "request_id")
+    APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    ATTENDEES_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    appointment_id: str
+    start: _timestamp_pb2.Timestamp
+    end: _timestamp_pb2.Timestamp
+    title: str
+    description: str
+    location: str
+    attendees: _containers.RepeatedCompositeFieldContainer[RecordedAttendee]
+    calendar: _configuration_pb2.CalendarRef
+    overridden: _containers.RepeatedScalarFieldContainer[str]
+    request_id: str
+    def __init__(self, appointment_id: _Optional[str] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., location: _Optional[str] = ..., attendees: _Optional[_Iterable[_Union[RecordedAttendee, _Mapping]]] = ..., calendar: _Optional[_Union[_configuration_pb2.CalendarRef, _Mapping]] = ..., overridden: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ScheduleAppointmentRescheduled(_message.Message):
+    __slots__ = ("appointment_id", "start", "end", "revision", "overridden", "request_id")
+    APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    appointment_id: str
+    start: _timestamp_pb2.Timestamp
+    end: _timestamp_pb2.Timestamp
+    revision: int
+    overridden: _containers.RepeatedScalarFieldContainer[str]
+    request_id: str
+    def __init__(self, appointment_id: _Optional[str] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., overridden: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ScheduleAppointmentCancelled(_message.Message):
+    __slots__ = ("appointment_id", "revision", "reason", "request_id")
+    APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    appointment_id: str
+    revision: int
+    reason: str
+    request_id: str
+    def __init__(self, appointment_id: _Optional[str] = ..., revision: _Optional[int] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ScheduleBlockedSlotCreated(_message.Message):
+    __slots__ = ("block_id", "start", "end", "title", "request_id")
+    BLOCK_ID_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    block_id: str
+    start: _timestamp_pb2.Timestamp
+    end: _timestamp_pb2.Timestamp
+    title: str
+    request_id: str
+    def __init__(self, block_id: _Optional[str] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., title: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ScheduleBlockedSlotDeleted(_message.Message):
+    __slots__ = ("block_id", "request_id")
+    BLOCK_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    block_id: str
+    request_id: str
+    def __init__(self, block_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ScheduleAppointmentPushed(_message.Message):
+    __slots__ = ("appointment_id", "revision", "action", "connection_id", "calendar_id", "href", "etag")
+    APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    CONNECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
+    HREF_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    appointment_id: str
+    revision: int
+    action: str
+    connection_id: str
+    calendar_id: str
+    href: str
+    etag: str
+    def __init__(self, appointment_id: _Optional[str] = ..., revision: _Optional[int] = ..., action: _Optional[str] = ..., connection_id: _Optional[str] = ..., calendar_id: _Optional[str] = ..., href: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class ScheduleAppointmentPushFailed(_message.Message):
+    __slots__ = ("appointment_id", "revision", "error", "attempts", "permanent", "retry_at")
+    APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    PERMANENT_FIELD_NUMBER: _ClassVar[int]
+    RETRY_AT_FIELD_NUMBER: _ClassVar[int]
+    appointment_id: str
+    revision: int
+    error: str
+    attempts: int
+    permanent: bool
+    retry_at: _timestamp_pb2.Timestamp
+    def __init__(self, appointment_id: _Optional[str] = ..., revision: _Optional[int] = ..., error: _Optional[str] = ..., attempts: _Optional[int] = ..., permanent: _Optional[bool] = ..., retry_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ScheduleAppointmentChangedInICloud(_message.Message):
+    __slots__ = ("appointment_id", "calendar_id", "href", "etag", "start", "end", "moved")
+    APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
+    HREF_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    MOVED_FIELD_NUMBER: _ClassVar[int]
+    appointment_id: str
+    calendar_id: str
+    href: str
+    etag: str
+    start: _timestamp_pb2.Timestamp
+    end: _timestamp_pb2.Timestamp
+    moved: bool
+    def __init__(self, appointment_id: _Optional[str] = ..., calendar_id: _Optional[str] = ..., href: _Optional[str] = ..., etag: _Optional[str] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., moved: _Optional[bool] = ...) -> None: ...
+
+class ScheduleAppointmentDeletedInICloud(_message.Message):
+    __slots__ = ("appointment_id", "calendar_id", "href")
+    APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
+    HREF_FIELD_NUMBER: _ClassVar[int]
+    appointment_id: str
+    calendar_id: str
+    href: str
+    def __init__(self, appointment_id: _Optional[str] = ..., calendar_id: _Optional[str] = ..., href: _Optional[str] = ...) -> None: ...
 
 class ListEventsRequest(_message.Message):
     __slots__ = ("after_position", "aggregate_types", "sub_account_id", "page_size", "page_token")

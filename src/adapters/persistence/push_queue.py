@@ -1,0 +1,149 @@
+"""The queue of appointments whose latest revision is still to be written to iCloud.
+
+A projection puts each booked, rescheduled or cancelled appointment in the
+queue, with its tracking position in the same transaction (so nothing is
+queued twice or lost). The pusher claims due entries with a lease, which lets
+several push processes share one PostgreSQL; it removes an entry only once the
+push of that revision (or a later one) has been recorded as an event.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.projection import Projection
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.utils import get_topic
+from psycopg.sql import SQL
+
+from adapters.persistence.sql_view import SQLViewMixin
+from calendar_domain.schedule import UserSchedule
+
+_CREATE = [
+    """CREATE TABLE IF NOT EXISTS {t}push_queue (
+        schedule_id TEXT NOT NULL,
+        appointment_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        due_at DOUBLE PRECISION NOT NULL,
+        attempts INTEGER NOT NULL,
+        lease_until DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (schedule_id, appointment_id)
+    )""",
+    "CREATE INDEX IF NOT EXISTS push_queue_due ON {t}push_queue (due_at)",
+]
+_ENQUEUE = """
+    INSERT INTO {t}push_queue VALUES (%(schedule_id)s, %(appointment_id)s, %(revision)s, 0, 0, 0)
+    ON CONFLICT (schedule_id, appointment_id) DO UPDATE SET revision = excluded.revision, due_at = 0,
+        attempts = 0 WHERE {t_queue}.revision < excluded.revision"""
+_DUE = """
+    SELECT schedule_id, appointment_id, revision, attempts FROM {t}push_queue
+    WHERE due_at <= %(now)s AND lease_until <= %(now)s ORDER BY due_at LIMIT %(limit)s"""
+_CLAIM = """
+    UPDATE {t}push_queue SET lease_until = %(until)s
+    WHERE schedule_id = %(schedule_id)s AND appointment_id = %(appointment_id)s AND lease_until <= %(now)s"""
+_DONE = """
+    DELETE FROM {t}push_queue
+    WHERE schedule_id = %(schedule_id)s AND appointment_id = %(appointment_id)s AND revision <= %(revision)s"""
+_RELEASE = """
+    UPDATE {t}push_queue SET lease_until = 0
+    WHERE schedule_id = %(schedule_id)s AND appointment_id = %(appointment_id)s"""
+_RETRY = """
+    UPDATE {t}push_queue SET due_at = %(due_at)s, attempts = %(attempts)s, lease_until = 0
+    WHERE schedule_id = %(schedule_id)s AND appointment_id = %(appointment_id)s AND revision = %(revision)s"""
+_COUNT = "SELECT COUNT(*) AS n FROM {t}push_queue"
+_NEXT = """
+    SELECT MIN(CASE WHEN lease_until > due_at THEN lease_until ELSE due_at END) AS next FROM {t}push_queue"""
+
+_EVENTS = (UserSchedule.AppointmentBooked, UserSchedule.AppointmentRescheduled, UserSchedule.AppointmentCancelled)
+
+
+@dataclass(frozen=True)
+class QueuedPush:
+    schedule_id: str
+    appointment_id: str
+    revision: int
+    attempts: int
+
+
+class PushQueueProjection(Projection[Any]):
+    name = "push_queue"
+    topics = tuple(get_topic(kind) for kind in _EVENTS)
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        revision = getattr(domain_event, "revision", 1)  # a booking is revision 1
+        self.view.enqueue(tracking, str(domain_event.originator_id), domain_event.appointment_id, revision)
+
+
+class PushQueueMixin(SQLViewMixin):
+    def enqueue(self, tracking: Tracking, schedule_id: str, appointment_id: str, revision: int) -> None:
+        self.write(
+            tracking,
+            (_ENQUEUE, {"schedule_id": schedule_id, "appointment_id": appointment_id, "revision": revision}),
+        )
+
+    def statement(self, sql: str) -> str:
+        table = f'"{self.datastore.schema}".push_queue' if self.dialect == "postgres" else "push_queue"
+        return super().statement(sql.replace("{t_queue}", table))
+
+    def claim(self, limit: int, lease_seconds: float) -> list[QueuedPush]:
+        """Due entries, each leased to this caller (no other pusher takes it meanwhile)."""
+        now = time.time()
+        claimed: list[QueuedPush] = []
+        for row in self._query(_DUE, {"now": now, "limit": limit}):
+            key = {"schedule_id": row["schedule_id"], "appointment_id": row["appointment_id"]}
+            if self._execute(_CLAIM, {**key, "now": now, "until": now + lease_seconds}) == 1:
+                claimed.append(QueuedPush(row["schedule_id"], row["appointment_id"], row["revision"], row["attempts"]))
+        return claimed
+
+    def done(self, item: QueuedPush, revision: int) -> None:
+        """Removes the entry unless a later revision was queued meanwhile."""
+        key = {"schedule_id": item.schedule_id, "appointment_id": item.appointment_id}
+        self._execute(_DONE, {**key, "revision": revision})
+        self._execute(_RELEASE, key)
+
+    def retry(self, item: QueuedPush, due_at: float, attempts: int) -> None:
+        key = {"schedule_id": item.schedule_id, "appointment_id": item.appointment_id}
+        if not self._execute(_RETRY, {**key, "revision": item.revision, "due_at": due_at, "attempts": attempts}):
+            self._execute(_RELEASE, key)  # a new revision came: it is due now
+
+    def next_due(self) -> float | None:
+        """When the earliest entry becomes due (or its lease ends); None: empty."""
+        found = self._query(_NEXT, {})[0]["next"]
+        return float(found) if found is not None else None
+
+    def pending(self) -> int:
+        return int(self._query(_COUNT, {})[0]["n"])
+
+    def _execute(self, sql: str, params: dict[str, Any]) -> int:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(self.statement(sql), params)
+            # the library wraps SQLite's cursor; psycopg's has rowcount itself
+            return int(getattr(cursor, "sqlite_cursor", cursor).rowcount)
+
+    def _query(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self.statement(sql), params)
+            return [dict(row) for row in cursor.fetchall()]
+
+
+class SQLitePushQueue(PushQueueMixin, SQLiteTrackingRecorder):
+    dialect = "sqlite"
+
+    def __init__(self, datastore: SQLiteDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *map(self.statement, _CREATE)]
+
+
+class PostgresPushQueue(PushQueueMixin, PostgresTrackingRecorder):
+    dialect = "postgres"
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        kwargs["tracking_table_name"] = "push_queue_tracking"
+        super().__init__(datastore, **kwargs)
+        self.sql_create_statements.extend(SQL(self.statement(s)) for s in _CREATE)  # type: ignore[misc]

@@ -1,0 +1,166 @@
+"""Appointments and blocked slots made in the CRM: their values and the rule that
+no two of them take the same time.
+
+The records live in the ``UserSchedule`` aggregate as plain dicts (so snapshots
+of large schedules serialise as they are); this module gives them names.
+An appointment is written to iCloud under a UID and a resource name derived
+from its id, so a retried write finds what an earlier attempt left, and the
+sync recognises its own events when they come back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from calendar_domain.errors import DomainError, InvalidValue
+
+BOOKING_NAMESPACE = uuid.UUID("5b1e8a4c-3d2f-4e6a-9c7b-8f0a1d2e3c4b")
+UID_PREFIX = "crm-appointment-"
+UID_SUFFIX = "@calendar-integration"
+MAX_TITLE = 512
+MAX_TEXT = 8192
+MAX_ATTENDEES = 100
+# A booking longer than this is surely a mistake in the request.
+MAX_DURATION_SECONDS = 14 * 86400
+
+
+class BookingConflict(DomainError):
+    """The time is taken: by an appointment, a blocked slot, or (without override)
+    the user's unavailable time. Metadata names what took it."""
+
+    reason = "BOOKING_CONFLICT"
+
+
+class StaleRevision(DomainError):
+    """The caller changed an appointment it last saw at an older revision."""
+
+    reason = "APPOINTMENT_CHANGED"
+
+
+@dataclass(frozen=True)
+class Attendee:
+    email: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class AppointmentDetails:
+    title: str
+    description: str = ""
+    location: str = ""
+    attendees: tuple[Attendee, ...] = field(default_factory=tuple)
+
+
+def appointment_uid(appointment_id: str) -> str:
+    """The iCalendar UID of an appointment's event: derived, never stored apart."""
+    return f"{UID_PREFIX}{appointment_id}{UID_SUFFIX}"
+
+
+def appointment_id_of_uid(uid: str) -> str | None:
+    """The appointment id in one of our UIDs, or None for anybody else's."""
+    if uid.startswith(UID_PREFIX) and uid.endswith(UID_SUFFIX):
+        return uid[len(UID_PREFIX) : -len(UID_SUFFIX)] or None
+    return None
+
+
+def resource_name(appointment_id: str) -> str:
+    """The file name of an appointment's event in the calendar collection."""
+    return f"{appointment_id}.ics"
+
+
+def appointment_id_of_href(href: str) -> str | None:
+    name = href.rstrip("/").rsplit("/", 1)[-1]
+    return name[: -len(".ics")] if name.endswith(".ics") else None
+
+
+def derived_id(schedule_id: uuid.UUID, kind: str, request_id: str) -> str:
+    """The id of a thing made by an idempotent request: the same request makes the
+    same id, so a retry finds what the first attempt made."""
+    return str(uuid.uuid5(BOOKING_NAMESPACE, f"{schedule_id}\x1f{kind}\x1f{request_id}"))
+
+
+def checked_span(start: datetime | None, end: datetime | None, prefix: str = "") -> tuple[datetime, datetime]:
+    if start is None:
+        raise InvalidValue(f"{prefix}start_time", f"{prefix}start_time is required")
+    if end is None:
+        raise InvalidValue(f"{prefix}end_time", f"{prefix}end_time is required")
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidValue(f"{prefix}start_time", "times must carry a UTC offset")
+    if end <= start:
+        raise InvalidValue(f"{prefix}end_time", f"{prefix}end_time must be after {prefix}start_time")
+    if (end - start).total_seconds() > MAX_DURATION_SECONDS:
+        raise InvalidValue(f"{prefix}end_time", "an appointment or blocked slot may last at most 14 days")
+    return start.astimezone(UTC).replace(microsecond=0), end.astimezone(UTC).replace(microsecond=0)
+
+
+def checked_details(details: AppointmentDetails) -> AppointmentDetails:
+    if not details.title.strip():
+        raise InvalidValue("title", "title is required")
+    if len(details.title) > MAX_TITLE:
+        raise InvalidValue("title", f"title may have at most {MAX_TITLE} characters")
+    for name in ("description", "location"):
+        if len(getattr(details, name)) > MAX_TEXT:
+            raise InvalidValue(name, f"{name} may have at most {MAX_TEXT} characters")
+    if len(details.attendees) > MAX_ATTENDEES:
+        raise InvalidValue("attendees", f"at most {MAX_ATTENDEES} attendees")
+    for index, attendee in enumerate(details.attendees):
+        email = attendee.email.strip()
+        if "@" not in email or any(c.isspace() or c in "<>\"," for c in email) or len(email) > 254:
+            raise InvalidValue(f"attendees[{index}].email", f"attendees[{index}].email is not an e-mail address")
+    return details
+
+
+@dataclass(frozen=True)
+class Conflict:
+    kind: str  # "appointment" or "blocked_slot"
+    id: str
+    start: datetime
+    end: datetime
+    title: str = ""
+
+    def error(self) -> BookingConflict:
+        what = "appointment" if self.kind == "appointment" else "blocked slot"
+        return BookingConflict(
+            f"the time overlaps {what} {self.id} ({self.start.isoformat()} to {self.end.isoformat()})",
+            conflict_kind=self.kind,
+            conflict_id=self.id,
+            conflict_start=self.start.isoformat(),
+            conflict_end=self.end.isoformat(),
+        )
+
+
+def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+def first_conflict(
+    start: datetime,
+    end: datetime,
+    appointments: dict[str, dict[str, Any]],
+    blocks: dict[str, dict[str, Any]],
+    ignore: str = "",
+) -> Conflict | None:
+    """The first appointment (not cancelled) or CRM blocked slot that overlaps
+    [start, end), ignoring the appointment ``ignore`` (the one being moved)."""
+    for appointment_id, record in sorted(appointments.items()):
+        if appointment_id == ignore or record["status"] != "booked":
+            continue
+        other_start, other_end = record_span(record)
+        if overlaps(start, end, other_start, other_end):
+            return Conflict("appointment", appointment_id, other_start, other_end)
+    for block_id, record in sorted(blocks.items()):
+        other_start, other_end = record_span(record)
+        if overlaps(start, end, other_start, other_end):
+            return Conflict("blocked_slot", block_id, other_start, other_end, record.get("title", ""))
+    return None
+
+
+def record_span(record: dict[str, Any]) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"])
+
+
+def attendees_payload(attendees: tuple[Attendee, ...]) -> list[dict[str, str]]:
+    return [{"email": a.email.strip(), "name": a.name} for a in attendees]

@@ -1,0 +1,139 @@
+"""The UserSchedule's booking rules and its recognition of its own events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from calendar_domain.bookings import (
+    AppointmentDetails,
+    BookingConflict,
+    appointment_id_of_uid,
+    appointment_uid,
+    checked_span,
+)
+from calendar_domain.errors import AlreadyExists, InvalidValue
+from calendar_domain.schedule import (
+    AppointmentCancelledError,
+    CalendarChanges,
+    ImportedSeries,
+    UserSchedule,
+)
+
+T0 = datetime(2030, 3, 4, 10, tzinfo=UTC)
+H = timedelta(hours=1)
+CAL = "cal-1"
+DETAILS = AppointmentDetails("Visit")
+
+
+def schedule_with(*spans: tuple[datetime, datetime]) -> UserSchedule:
+    schedule = UserSchedule("sub", "user")
+    for index, (start, end) in enumerate(spans):
+        schedule.book(f"a{index}", start, end, DETAILS, {"connection_id": "c", "calendar_id": CAL}, [])
+    return schedule
+
+
+def test_overlapping_bookings_are_refused_naming_the_conflict() -> None:
+    schedule = schedule_with((T0, T0 + H))
+    with pytest.raises(BookingConflict) as refused:
+        schedule.book("b", T0 + H / 2, T0 + 2 * H, DETAILS, {}, [])
+    assert refused.value.metadata["conflict_id"] == "a0"
+    schedule.book("b", T0 + H, T0 + 2 * H, DETAILS, {}, [])  # back to back
+    schedule.create_block("blk", T0 + 3 * H, T0 + 4 * H, "Lunch")
+    with pytest.raises(BookingConflict) as blocked:
+        schedule.book("c", T0 + 3 * H, T0 + 5 * H, DETAILS, {}, [])
+    assert blocked.value.metadata == {
+        "conflict_kind": "blocked_slot", "conflict_id": "blk",
+        "conflict_start": (T0 + 3 * H).isoformat(), "conflict_end": (T0 + 4 * H).isoformat(),
+    }
+
+
+def test_a_cancelled_appointment_frees_its_time_and_cannot_be_moved() -> None:
+    schedule = schedule_with((T0, T0 + H))
+    assert schedule.cancel("a0", "no longer needed")
+    assert not schedule.cancel("a0", "again")  # no second event
+    schedule.book("b", T0, T0 + H, DETAILS, {}, [])
+    with pytest.raises(AppointmentCancelledError):
+        schedule.reschedule("a0", T0 + 2 * H, T0 + 3 * H, [])
+
+
+def test_rescheduling_ignores_the_appointment_itself_and_counts_revisions() -> None:
+    schedule = schedule_with((T0, T0 + H), (T0 + 2 * H, T0 + 3 * H))
+    assert schedule.reschedule("a0", T0 + H / 2, T0 + H + H / 2, [])  # overlaps only its old self
+    assert schedule.appointments["a0"]["revision"] == 2
+    assert not schedule.reschedule("a0", T0 + H / 2, T0 + H + H / 2, [])  # same time: nothing
+    with pytest.raises(BookingConflict):
+        schedule.reschedule("a0", T0 + 2 * H, T0 + 3 * H, [])
+
+
+def test_booking_the_same_id_again_is_a_no_op_only_for_the_same_time() -> None:
+    schedule = schedule_with((T0, T0 + H))
+    version = schedule.version
+    schedule.book("a0", T0, T0 + H, DETAILS, {}, [])
+    assert schedule.version == version
+    with pytest.raises(AlreadyExists):
+        schedule.book("a0", T0 + H, T0 + 2 * H, DETAILS, {}, [])
+
+
+def _echo(appointment_id: str, start: datetime, end: datetime, etag: str) -> ImportedSeries:
+    return ImportedSeries(
+        href=f"/cal/{appointment_id}.ics", etag=etag, uid=appointment_uid(appointment_id), summary="Visit",
+        location="", recurring=False, all_day=False, first_start=start, last_end=end, ical="",
+    )
+
+
+def _changes(*changed: ImportedSeries, deleted: tuple[str, ...] = ()) -> CalendarChanges:
+    return CalendarChanges(CAL, list(changed), [], list(deleted), "token", T0 - 24 * H)
+
+
+def test_our_own_events_coming_back_are_not_blocked_slots() -> None:
+    schedule = schedule_with((T0, T0 + H))
+    schedule.pushed("a0", 1, "created", "c", CAL, "/cal/a0.ics", '"e1"')
+    schedule.apply("c", _changes(_echo("a0", T0, T0 + H, '"e1"')))
+    assert schedule.slot_count() == 0
+    assert not any(isinstance(e, UserSchedule.BlockedSlotImported) for e in schedule.collect_events())
+    # the same event with a new etag but the same times: noted, not "moved"
+    schedule.apply("c", _changes(_echo("a0", T0, T0 + H, '"e2"')))
+    assert schedule.appointments["a0"]["pushed"]["etag"] == '"e2"' and schedule.appointments["a0"]["icloud"] is None
+    # moved by the user
+    schedule.apply("c", _changes(_echo("a0", T0 + 5 * H, T0 + 6 * H, '"e3"')))
+    assert schedule.appointments["a0"]["icloud"]["state"] == "moved"
+    assert schedule.appointments["a0"]["start"] == T0.isoformat()  # the booking keeps its time
+    # deleted by the user
+    schedule.apply("c", _changes(deleted=("/cal/a0.ics",)))
+    assert schedule.appointments["a0"]["icloud"]["state"] == "deleted" and schedule.appointments["a0"]["pushed"] is None
+
+
+def test_a_write_not_yet_recorded_is_not_taken_for_a_move() -> None:
+    schedule = schedule_with((T0, T0 + H))
+    schedule.pushed("a0", 1, "created", "c", CAL, "/cal/a0.ics", '"e1"')
+    schedule.reschedule("a0", T0 + 2 * H, T0 + 3 * H, [])
+    # the old revision (not yet rewritten), then the new one (written, not recorded)
+    schedule.apply("c", _changes(_echo("a0", T0 + 2 * H, T0 + 3 * H, '"e2"')))
+    assert schedule.appointments["a0"]["icloud"] is None
+
+
+def test_someone_elses_events_and_uids_stay_blocked_slots() -> None:
+    schedule = schedule_with((T0, T0 + H))
+    foreign = _echo("not-ours", T0, T0 + H, '"x"')
+    schedule.apply("c", _changes(foreign))
+    assert schedule.slot_count() == 1
+    assert appointment_id_of_uid("someone@example.com") is None
+    assert appointment_id_of_uid(appointment_uid("a0")) == "a0"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "field"),
+    [
+        (None, T0, "start_time"),
+        (T0, None, "end_time"),
+        (T0, T0, "end_time"),
+        (T0.replace(tzinfo=None), T0 + H, "start_time"),
+        (T0, T0 + timedelta(days=15), "end_time"),
+    ],
+)
+def test_bad_spans_name_the_field(start: datetime | None, end: datetime | None, field: str) -> None:
+    with pytest.raises(InvalidValue) as refused:
+        checked_span(start, end)
+    assert refused.value.field == field
