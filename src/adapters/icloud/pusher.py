@@ -23,7 +23,7 @@ from typing import Any
 
 from adapters.icloud.dav import CalDAVAccount
 from adapters.icloud.sync_worker import CalDAVSettings
-from adapters.icloud.writer import AlreadyThere, CalendarWriter, ChangedSince, Gone, Refused, Stored, render, resource_href
+from adapters.icloud.writer import AlreadyThere, CalendarWriter, ChangedSince, Gone, Stored, render, resource_href
 from adapters.persistence.push_queue import PushQueueMixin, QueuedPush
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.bookings import appointment_uid, resource_name
@@ -32,6 +32,7 @@ from calendar_domain.errors import (
     DomainError,
     InvalidCredentials,
     NotFound,
+    ProviderProtocolError,
     ProviderThrottled,
     ProviderUnavailable,
 )
@@ -187,7 +188,7 @@ class AppointmentPusher:
                 return outcome
         except InvalidCredentials as refused:
             raise PushDeferred(refused.message) from refused
-        except Refused as refused:
+        except ProviderProtocolError as refused:  # 403, 4xx refusals, answers that are not CalDAV
             raise PermanentFailure(refused.message) from refused
 
     def _apply(
