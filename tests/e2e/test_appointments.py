@@ -16,6 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from calendarintegration.v1 import appointments_pb2 as ap
 from calendarintegration.v1 import appointments_pb2_grpc
+from calendarintegration.v1 import availability_pb2 as av
 from calendarintegration.v1 import configuration_pb2 as cfg
 from calendarintegration.v1 import connection_pb2 as pb
 from calendarintegration.v1 import sync_pb2 as sy
@@ -89,6 +90,10 @@ def pushed(service: Service, appointment_id: str, status: int, revision: int) ->
 def sync_now(service: Service, connection_id: str) -> None:
     answer = service.sync.SyncNow(sy.SyncNowRequest(sub_account_id=SUB, connection_id=connection_id), metadata=auth())
     assert answer.calendars_failed == 0
+
+
+def listed_position(service: Service) -> int:
+    return service.container.app.head_position()
 
 
 def calendar_events(radicale: RadicaleServer, account: tuple[str, str]) -> dict[str, icalendar.Event]:
@@ -225,6 +230,17 @@ def test_bookings_never_overlap_appointments_or_blocked_slots(
     pushed(service, overridden.appointment.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
     uids = sorted(str(e["UID"]) for e in calendar_events(radicale, account).values())
     assert uids == sorted([first.uid, second.uid, overridden.appointment.uid, "dentist"])
+
+    # the availability model sees appointments and CRM blocks as busy
+    free = service.availability.ListFreeSlots(
+        av.ListFreeSlotsRequest(
+            sub_account_id=SUB, user_id=USER, window=av.TimeWindow(start_time=ts(at(9)), end_time=ts(at(17))),
+            min_position=listed_position(service),
+        ),
+        metadata=auth(),
+    )
+    starts = [s.start_time.ToDatetime(tzinfo=UTC) for s in free.slots]
+    assert starts == [at(9), at(9, 30), at(12), at(12, 30), at(14), at(14, 30), at(16), at(16, 30)]
 
     # deleting the block frees its time
     stub(service).DeleteCrmBlockedSlot(
