@@ -95,6 +95,7 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
         availability_servicer.AvailabilityServicer(
             authenticator, container.availability, container.configurations, container.policies,
             ReadGate(container.availability_follower.wait_for, settings.read_wait_timeout),
+            container.availability_history,
         ),
     )
     history_servicer.register(

@@ -22,9 +22,11 @@ from calendar_domain.availability import (
     checked_booking_rules,
     checked_working_hours,
 )
+from calendar_domain.availability_history import AvailabilityHistory
 from calendar_domain.availability_service import (
     AsOf,
     AvailabilityService,
+    Provenance,
     Staleness,
     TeamMode,
     UserView,
@@ -70,9 +72,11 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
         configurations: ConfigurationService,
         policies: PolicyService,
         gate: ReadGate,
+        history: AvailabilityHistory,
     ) -> None:
         super().__init__(authenticator)
         self._availability = availability
+        self._history = history
         self._configurations = configurations
         self._policies = policies
         self._gate = gate
@@ -205,25 +209,33 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
             as_of=_as_of(answer.view.as_of),
         )
 
-    def _source(self, view: UserView, busy: Busy, viewer: str) -> pb.Source:
-        p = self._availability.provenance(view, busy, viewer)
-        source = pb.Source(
-            kind=_SOURCES[p.kind.value],
-            connection_id=p.connection_id,
-            calendar_id=p.calendar_id,
-            href=p.href,
-            uid=p.uid,
-            recurrence_id=p.recurrence_id,
-            etag=p.etag,
-            title=p.summary,
-            location=p.location,
-            start_time=_ts(busy.start),
-            end_time=_ts(busy.end),
-            rule=busy.rule,
+    @rpc
+    def GetAvailabilityAsOf(self, request: Any, context: Any, caller: Caller) -> pb.GetAvailabilityAsOfResponse:
+        v = Violations()
+        if not request.HasField("window"):
+            v.add("window", "window is required")
+        if not request.HasField("as_of_time"):
+            v.add("as_of_time", "as_of_time is required")
+        if request.viewer_user_id:
+            v.check(lambda: values.opaque_id("viewer_user_id", request.viewer_user_id), "")
+        self.check_scope(request, caller, v)
+        w = request.window
+        past = self._history.free_slots_at(
+            request.sub_account_id, request.user_id, request.as_of_time.ToDatetime(tzinfo=_UTC),
+            w.start_time.ToDatetime(tzinfo=_UTC) if w.HasField("start_time") else None,
+            w.end_time.ToDatetime(tzinfo=_UTC) if w.HasField("end_time") else None,
+            request.viewer_user_id,
         )
-        if p.fetched_at:
-            source.fetched_time.FromJsonString(p.fetched_at.replace("+00:00", "Z"))
-        return source
+        view = past.slots.view
+        return pb.GetAvailabilityAsOfResponse(
+            slots=[pb.Slot(start_time=_ts(s), end_time=_ts(e)) for s, e in past.slots.slots],
+            time_zone=view.user.time_zone,
+            as_of=_as_of(view.as_of),
+            busy=[_source(p, b) for b, p in past.busy],
+        )
+
+    def _source(self, view: UserView, busy: Busy, viewer: str) -> pb.Source:
+        return _source(self._availability.provenance(view, busy, viewer), busy)
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -235,6 +247,26 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
         start = w.start_time.ToDatetime(tzinfo=_UTC) if w.HasField("start_time") else None
         end = w.end_time.ToDatetime(tzinfo=_UTC) if w.HasField("end_time") else None
         return v.check(lambda: self._availability.window(start, end), None)
+
+
+def _source(p: Provenance, busy: Busy) -> pb.Source:
+    source = pb.Source(
+        kind=_SOURCES[p.kind.value],
+        connection_id=p.connection_id,
+        calendar_id=p.calendar_id,
+        href=p.href,
+        uid=p.uid,
+        recurrence_id=p.recurrence_id,
+        etag=p.etag,
+        title=p.summary,
+        location=p.location,
+        start_time=_ts(busy.start),
+        end_time=_ts(busy.end),
+        rule=busy.rule,
+    )
+    if p.fetched_at:
+        source.fetched_time.FromJsonString(p.fetched_at.replace("+00:00", "Z"))
+    return source
 
 
 def _ts(seconds: int) -> Timestamp:

@@ -21,7 +21,11 @@ from adapters.icloud.sync_worker import AccountSyncer, CalDAVSettings
 from adapters.icloud.ical import expand
 from adapters.icloud.pusher import AppointmentPusher
 from adapters.persistence.push_queue import PostgresPushQueue, PushQueueProjection, SQLitePushQueue
-from adapters.persistence.availability_view import PostgresAvailabilityView, SQLiteAvailabilityView
+from adapters.persistence.availability_view import (
+    PostgresAvailabilityView,
+    SQLiteAvailabilityView,
+    scratch_availability_view,
+)
 from adapters.persistence.calendar_states import SyncCalendarStates
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
 from adapters.persistence.follower import ProjectionFollower
@@ -33,6 +37,7 @@ from adapters.persistence.database import Database, ThreadLocalReader
 from adapters.persistence.vault import CredentialVault
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.appointment_service import AppointmentService
+from calendar_domain.availability_history import AvailabilityHistory
 from calendar_domain.availability_projection import AvailabilityProjection
 from calendar_domain.availability_service import AvailabilityService
 from calendar_domain.busy import Occurrence
@@ -71,6 +76,7 @@ class Container:
     history: HistoryService
     log_tail: LogTail
     appointments: AppointmentService
+    availability_history: AvailabilityHistory
     push_queue: Any
     push_follower: ProjectionFollower
     pusher: AppointmentPusher
@@ -304,6 +310,10 @@ def bootstrap(
         history=history,
         log_tail=log_tail,
         appointments=AppointmentService(app, availability.obstacles, settle),
+        availability_history=AvailabilityHistory(
+            app, scratch_availability_view, expand_series,
+            stale_after=settings.stale_after, max_window_days=settings.max_window_days,
+        ),
         push_queue=push_queue,
         push_follower=push_follower,
         pusher=pusher,

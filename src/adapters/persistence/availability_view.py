@@ -389,6 +389,14 @@ class SQLiteAvailabilityView(AvailabilityViewMixin, SQLiteTrackingRecorder):
         return "SELECT MAX(notification_id) AS done FROM tracking WHERE application_name = ?", (application_name,)
 
 
+def scratch_availability_view() -> SQLiteAvailabilityView:
+    """An empty availability view in memory, private to its caller (answers about
+    the past are projected into one)."""
+    view = SQLiteAvailabilityView(SQLiteDatastore(":memory:"))
+    view.create_table()
+    return view
+
+
 class PostgresAvailabilityView(AvailabilityViewMixin, PostgresTrackingRecorder):
     dialect = "postgres"
 

@@ -379,3 +379,29 @@ class ExplainTimeResponse(_message.Message):
     time_zone: str
     as_of: AsOf
     def __init__(self, free: _Optional[bool] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., not_blocking: _Optional[_Iterable[_Union[Source, _Mapping]]] = ..., time_zone: _Optional[str] = ..., as_of: _Optional[_Union[AsOf, _Mapping]] = ...) -> None: ...
+
+class GetAvailabilityAsOfRequest(_message.Message):
+    __slots__ = ("sub_account_id", "user_id", "window", "as_of_time", "viewer_user_id")
+    SUB_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_TIME_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    sub_account_id: str
+    user_id: str
+    window: TimeWindow
+    as_of_time: _timestamp_pb2.Timestamp
+    viewer_user_id: str
+    def __init__(self, sub_account_id: _Optional[str] = ..., user_id: _Optional[str] = ..., window: _Optional[_Union[TimeWindow, _Mapping]] = ..., as_of_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., viewer_user_id: _Optional[str] = ...) -> None: ...
+
+class GetAvailabilityAsOfResponse(_message.Message):
+    __slots__ = ("slots", "time_zone", "as_of", "busy")
+    SLOTS_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    BUSY_FIELD_NUMBER: _ClassVar[int]
+    slots: _containers.RepeatedCompositeFieldContainer[Slot]
+    time_zone: str
+    as_of: AsOf
+    busy: _containers.RepeatedCompositeFieldContainer[Source]
+    def __init__(self, slots: _Optional[_Iterable[_Union[Slot, _Mapping]]] = ..., time_zone: _Optional[str] = ..., as_of: _Optional[_Union[AsOf, _Mapping]] = ..., busy: _Optional[_Iterable[_Union[Source, _Mapping]]] = ...) -> None: ...

@@ -87,6 +87,11 @@ class AvailabilityServiceStub:
                 request_serializer=calendarintegration_dot_v1_dot_availability__pb2.ExplainTimeRequest.SerializeToString,
                 response_deserializer=calendarintegration_dot_v1_dot_availability__pb2.ExplainTimeResponse.FromString,
                 _registered_method=True)
+        self.GetAvailabilityAsOf = channel.unary_unary(
+                '/calendarintegration.v1.AvailabilityService/GetAvailabilityAsOf',
+                request_serializer=calendarintegration_dot_v1_dot_availability__pb2.GetAvailabilityAsOfRequest.SerializeToString,
+                response_deserializer=calendarintegration_dot_v1_dot_availability__pb2.GetAvailabilityAsOfResponse.FromString,
+                _registered_method=True)
 
 
 class AvailabilityServiceServicer:
@@ -163,6 +168,16 @@ class AvailabilityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAvailabilityAsOf(self, request, context):
+        """What ListFreeSlots would have answered at a past time, from the events
+        known then (the user's schedule and settings, the sub-account's policy),
+        with every busy time in the window and where it came from ("why was I
+        double-booked last Tuesday"). Calendar freshness is as it was then.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AvailabilityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -205,6 +220,11 @@ def add_AvailabilityServiceServicer_to_server(servicer, server):
                     servicer.ExplainTime,
                     request_deserializer=calendarintegration_dot_v1_dot_availability__pb2.ExplainTimeRequest.FromString,
                     response_serializer=calendarintegration_dot_v1_dot_availability__pb2.ExplainTimeResponse.SerializeToString,
+            ),
+            'GetAvailabilityAsOf': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAvailabilityAsOf,
+                    request_deserializer=calendarintegration_dot_v1_dot_availability__pb2.GetAvailabilityAsOfRequest.FromString,
+                    response_serializer=calendarintegration_dot_v1_dot_availability__pb2.GetAvailabilityAsOfResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -436,6 +456,33 @@ class AvailabilityService:
             '/calendarintegration.v1.AvailabilityService/ExplainTime',
             calendarintegration_dot_v1_dot_availability__pb2.ExplainTimeRequest.SerializeToString,
             calendarintegration_dot_v1_dot_availability__pb2.ExplainTimeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAvailabilityAsOf(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/calendarintegration.v1.AvailabilityService/GetAvailabilityAsOf',
+            calendarintegration_dot_v1_dot_availability__pb2.GetAvailabilityAsOfRequest.SerializeToString,
+            calendarintegration_dot_v1_dot_availability__pb2.GetAvailabilityAsOfResponse.FromString,
             options,
             channel_credentials,
             insecure,
