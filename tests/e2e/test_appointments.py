@@ -378,3 +378,40 @@ def test_unknown_or_foreign_appointments_are_not_found(embedded_service: Service
     )
     assert other_user().code == grpc.StatusCode.NOT_FOUND
     assert get(embedded_service, booked.appointment.appointment_id).status == ap.APPOINTMENT_STATUS_BOOKED
+
+
+def test_a_new_primary_calendar_receives_new_appointments_and_old_ones_stay(
+    embedded_service: Service, account: tuple[str, str], radicale: RadicaleServer
+) -> None:
+    service = embedded_service
+    home = connect(service, account)
+    first = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
+    pushed(service, first.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    calendars = service.connections.ListCalendars(
+        pb.ListCalendarsRequest(sub_account_id=SUB, connection_id=home.connection_id), metadata=auth()
+    ).calendars
+    work = next(c for c in calendars if c.display_name == "Work")
+    service.configurations.SetPrimaryCalendar(
+        cfg.SetPrimaryCalendarRequest(
+            sub_account_id=SUB, user_id=USER,
+            calendar=cfg.CalendarRef(connection_id=work.connection_id, calendar_id=work.calendar_id),
+        ),
+        metadata=auth(),
+    )
+    second = stub(service).BookAppointment(book_request(at(12), at(13)), metadata=auth()).appointment
+    assert second.calendar.calendar_id == work.calendar_id
+    pushed(service, second.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    # the first is rescheduled where it was written
+    stub(service).RescheduleAppointment(
+        ap.RescheduleAppointmentRequest(
+            sub_account_id=SUB, user_id=USER, appointment_id=first.appointment_id,
+            start_time=ts(at(14)), end_time=ts(at(15)),
+        ),
+        metadata=auth(),
+    )
+    moved = pushed(service, first.appointment_id, ap.PUSH_STATUS_WRITTEN, 2)
+    assert moved.calendar.calendar_id == home.calendar_id
+    assert [str(e["UID"]) for e in calendar_events(radicale, account).values()] == [first.uid]
+    work_path = f"{radicale.home_path(account[0])}work/{second.appointment_id}.ics"
+    [written] = icalendar.Calendar.from_ical(radicale.request("GET", work_path, account).text).walk("VEVENT")
+    assert str(written["UID"]) == second.uid
