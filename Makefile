@@ -68,6 +68,8 @@ bench: install
 	$(PY) bench/history.py --store postgres
 	$(PY) bench/availability.py
 	$(PY) bench/availability.py --store postgres
+	$(PY) bench/bookings.py
+	$(PY) bench/bookings.py --store postgres
 
 clean:
 	rm -rf $(VENV) node_modules data

@@ -437,6 +437,25 @@ def summarize(windows: list[Window], kind: str) -> dict[str, Any]:
     }
 
 
+def write_results(results_dir: Path, bench: str, store: str, fields: dict[str, Any]) -> Path:
+    """Writes a run's results, with when and on what it ran, as JSON to
+    ``results_dir/<bench>-<store>-<time>.json`` and prints where."""
+    result = {
+        "bench": bench,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "store": store,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "grpcio": grpc.__version__,
+        **fields,
+    }
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"{bench}-{store}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     token = "bench-" + uuid.uuid4().hex
@@ -484,26 +503,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio GetConnection/Health = {ratio:.3f} (goal >= {GOAL_RATIO}): {'goal met' if met else 'goal missed'}")
 
     result = {
-        "bench": "grpc_unary",
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "store": args.store,
         "rounds": args.rounds,
         "seconds_per_round": args.seconds_per_round,
         "threads": args.threads,
         "channel": args.channel,
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "grpcio": grpc.__version__,
         "health": health,
         "get_connection": get,
         "ratio": ratio,
         "goal_ratio": GOAL_RATIO,
         "goal_met": met,
     }
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    path = args.results_dir / f"grpc_unary-{args.store}-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    write_results(args.results_dir, "grpc_unary", args.store, result)
     return 0
 
 
