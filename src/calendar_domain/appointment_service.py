@@ -35,6 +35,10 @@ from calendar_domain.retry import retrying
 from calendar_domain.schedule import UserSchedule
 
 MAX_LIST_DAYS = 366
+# Many writers may race for one user's schedule (bookings, the pusher's records):
+# more attempts than elsewhere, spread by a little jitter.
+BOOKING_RETRIES = 12
+BOOKING_JITTER = 0.02
 
 
 class Obstacles(Protocol):
@@ -104,7 +108,9 @@ class AppointmentService:
         span = checked_span(start, end)
         details = checked_details(details)
         request_id = values.request_id("request_id", request_id)
-        schedule_id = self.schedule(sub_account_id, user_id).id
+        schedule_id = UserSchedule.create_id(
+            values.opaque_id("sub_account_id", sub_account_id), values.opaque_id("user_id", user_id)
+        )
         appointment_id = derived_id(schedule_id, "appointment", request_id) if request_id else str(uuid.uuid4())
 
         def attempt() -> ScheduleOutcome:
@@ -122,7 +128,7 @@ class AppointmentService:
             schedule.book(appointment_id, *span, details, calendar, overridden, request_id)
             return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
 
-        return retrying(attempt)
+        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
     def reschedule(
         self,
@@ -157,7 +163,7 @@ class AppointmentService:
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
             return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
 
-        return retrying(attempt)
+        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
     def cancel(
         self, sub_account_id: str, user_id: str, appointment_id: str, reason: str = "", request_id: str = ""
@@ -175,7 +181,7 @@ class AppointmentService:
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
             return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
 
-        return retrying(attempt)
+        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
     # -- blocked slots made in the CRM ------------------------------------------------------
 
@@ -192,7 +198,9 @@ class AppointmentService:
         request_id = values.request_id("request_id", request_id)
         if len(title) > 512:
             raise InvalidValue("title", "title may have at most 512 characters")
-        schedule_id = self.schedule(sub_account_id, user_id).id
+        schedule_id = UserSchedule.create_id(
+            values.opaque_id("sub_account_id", sub_account_id), values.opaque_id("user_id", user_id)
+        )
         block_id = derived_id(schedule_id, "blocked_slot", request_id) if request_id else str(uuid.uuid4())
 
         def attempt() -> ScheduleOutcome:
@@ -202,7 +210,7 @@ class AppointmentService:
             schedule.create_block(block_id, *span, title, request_id)
             return ScheduleOutcome(schedule, block_id, self._app.record(schedule))
 
-        return retrying(attempt)
+        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
     def delete_block(self, sub_account_id: str, user_id: str, block_id: str, request_id: str = "") -> ScheduleOutcome:
         block_id = str(values.uuid_id("blocked_slot_id", block_id))
@@ -215,7 +223,7 @@ class AppointmentService:
             schedule.delete_block(block_id, request_id)
             return ScheduleOutcome(schedule, block_id, self._app.record(schedule))
 
-        return retrying(attempt)
+        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
     # -- the user's unavailable time ----------------------------------------------------------
 

@@ -25,6 +25,7 @@ from adapters.icloud.dav import CalDAVAccount
 from adapters.icloud.sync_worker import CalDAVSettings
 from adapters.icloud.writer import AlreadyThere, CalendarWriter, ChangedSince, Gone, Stored, render, resource_href
 from adapters.persistence.push_queue import PushQueueMixin, QueuedPush
+from calendar_domain.appointment_service import BOOKING_JITTER, BOOKING_RETRIES
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.bookings import appointment_uid, resource_name
 from calendar_domain.connection import Connection, ConnectionStatus
@@ -249,7 +250,7 @@ class AppointmentPusher:
             )
             self._app.record(schedule)
 
-        retrying(attempt)
+        retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
     def _record_failure(
         self, item: QueuedPush, revision: int, message: str, attempts: int, retry_at: datetime | None
@@ -260,7 +261,7 @@ class AppointmentPusher:
             schedule.push_failed(item.appointment_id, revision, message, attempts, retry_at is None, retry_at)
             self._app.record(schedule)
 
-        retrying(attempt)
+        retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
     def _retry(self, item: QueuedPush, revision: int, message: str, retry_after: float | None) -> None:
         attempts = item.attempts + 1
