@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from calendar_domain import values
 from calendar_domain.application import CalendarIntegration
-from calendar_domain.availability import Reason, ReasonKind, SourceKind
+from calendar_domain.availability import Busy, Reason, ReasonKind, SourceKind
 from calendar_domain.bookings import (
     AppointmentDetails,
     BookingConflict,
@@ -150,15 +150,12 @@ class AppointmentService:
             if schedule.has_seen(request_id):
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
             record = schedule.appointment(appointment_id)
+            overridden: list[str] = []
             if record["status"] == "booked" and record_span(record) != span:
                 found = schedule.conflict(*span, ignore=appointment_id)
                 if found is not None:
                     raise found.error()
-            overridden = (
-                self._check_unavailable(sub_account_id, user_id, *span, appointment_id, override)
-                if record["status"] == "booked" and record_span(record) != span
-                else []
-            )
+                overridden = self._check_unavailable(sub_account_id, user_id, *span, appointment_id, override)
             if not schedule.reschedule(appointment_id, *span, overridden, request_id):
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
             return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
@@ -251,15 +248,15 @@ class AppointmentService:
         return sorted({r.kind.value for r in overridable})
 
 
-def _imported_conflict(item: Any) -> BookingConflict:
-    row = item.source
+def _imported_conflict(item: Busy) -> BookingConflict:
+    row = item.source  # a BusyRow of the availability model
     start, end = (datetime.fromtimestamp(t, UTC) for t in (item.start, item.end))
     return BookingConflict(
         f"the time overlaps a busy event of an iCloud calendar ({start.isoformat()} to {end.isoformat()})",
         conflict_kind="imported_event",
-        calendar_id=getattr(row, "calendar_id", ""),
-        href=getattr(row, "href", ""),
-        recurrence_id=getattr(row, "recurrence_id", ""),
+        calendar_id=row.calendar_id,
+        href=row.href,
+        recurrence_id=row.recurrence_id,
         conflict_start=start.isoformat(),
         conflict_end=end.isoformat(),
     )

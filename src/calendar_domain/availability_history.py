@@ -54,13 +54,15 @@ class _StatesAt:
         self._app = app
         self._synced = synced
         self._at = at
+        self._statuses: dict[str, str] = {}  # connection id -> status at T
 
     def state(self, sub_account_id: str, connection_id: str, calendar_id: str) -> CalendarState:
-        known = [e for e in self._app.events.get(uuid.UUID(connection_id)) if _time(e) <= self._at]
-        if not known:
-            return CalendarState("unknown", None)
-        connection: Connection = project_aggregate(None, known)  # type: ignore[assignment]
-        return CalendarState(connection.status.value, self._synced.get(calendar_id))
+        if connection_id not in self._statuses:
+            known = [e for e in self._app.events.get(uuid.UUID(connection_id)) if _time(e) <= self._at]
+            connection: Connection | None = project_aggregate(None, known) if known else None  # type: ignore[assignment]
+            self._statuses[connection_id] = connection.status.value if connection else "unknown"
+        status = self._statuses[connection_id]
+        return CalendarState(status, self._synced.get(calendar_id) if status != "unknown" else None)
 
 
 class AvailabilityHistory:

@@ -34,12 +34,6 @@ class BookingConflict(DomainError):
     reason = "BOOKING_CONFLICT"
 
 
-class StaleRevision(DomainError):
-    """The caller changed an appointment it last saw at an older revision."""
-
-    reason = "APPOINTMENT_CHANGED"
-
-
 @dataclass(frozen=True)
 class Attendee:
     email: str

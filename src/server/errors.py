@@ -14,7 +14,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from calendar_domain import errors
-from calendar_domain.bookings import BookingConflict, StaleRevision
+from calendar_domain.bookings import BookingConflict
 from calendar_domain.schedule import AppointmentCancelledError
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,6 @@ _DOMAIN_CODES: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
     (errors.CalendarNotWritable, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.ConcurrentChange, grpc.StatusCode.ABORTED),
     (BookingConflict, grpc.StatusCode.FAILED_PRECONDITION),
-    (StaleRevision, grpc.StatusCode.FAILED_PRECONDITION),
     (AppointmentCancelledError, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.SyncInProgress, grpc.StatusCode.UNAVAILABLE),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from tests.support.caldav_servers import CalDAVTestServer
 from tests.support.fault_proxy import FaultProxy, Match
 from tests.support.fixtures import new_account
 from tests.support.stores import settings_for
+from tests.support.waiting import wait_for
 
 SYNC_REPORT = Match(method="REPORT", body="sync-collection")
 MULTIGET = Match(method="REPORT", body="calendar-multiget")
@@ -274,17 +275,8 @@ def test_the_poller_syncs_each_account_on_its_interval_without_being_asked(
                 schedule = container.schedules.schedule("loc-1", "u1")
                 return {k.uid for c in schedule.resources for k in schedule.known(c).values() if k.uid}
 
-            def wait_until(condition: Callable[[], bool], timeout: float = 30) -> bool:
-                deadline = time.monotonic() + timeout
-                done = threading.Event()
-                while not condition():
-                    if time.monotonic() > deadline:
-                        return False
-                    done.wait(0.1)
-                return True
-
-            assert wait_until(lambda: imported() == {"uid-a"})
+            wait_for(lambda: imported() == {"uid-a"}, "the first poll to import uid-a", every=0.1)
             radicale.put_ics(user, password, f"{path}b.ics", event("uid-b"))
-            assert wait_until(lambda: imported() == {"uid-a", "uid-b"}), "the next poll brings the change"
+            wait_for(lambda: imported() == {"uid-a", "uid-b"}, "the next poll to bring the change", every=0.1)
         finally:
             container.close()

@@ -137,3 +137,17 @@ def test_bad_spans_name_the_field(start: datetime | None, end: datetime | None, 
     with pytest.raises(InvalidValue) as refused:
         checked_span(start, end)
     assert refused.value.field == field
+
+
+def test_a_schedule_snapshot_from_before_appointments_restores_and_books() -> None:
+    schedule = UserSchedule("sub", "user")
+    snapshot = UserSchedule.Snapshot.take(schedule)
+    for name in ("appointments", "crm_blocks", "request_ids"):
+        snapshot.state.pop(name, None)  # the shape of a snapshot taken before they existed
+    restored: UserSchedule = snapshot.mutate(None)  # type: ignore[assignment]
+    assert dict(restored.appointments) == {} and dict(restored.crm_blocks) == {}
+    restored.book("a0", T0, T0 + H, DETAILS, {}, [], "r1")
+    restored.create_block("blk", T0 + H, T0 + 2 * H, "Lunch", "r2")
+    assert list(restored.appointments) == ["a0"] and list(restored.crm_blocks) == ["blk"]
+    assert restored.has_seen("r1") and restored.has_seen("r2")
+    assert dict(UserSchedule("sub", "other").appointments) == {}  # nothing shared between schedules

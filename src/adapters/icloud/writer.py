@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urljoin
 
 import icalendar
@@ -21,7 +21,7 @@ from caldav.lib import error
 
 from adapters.icloud.dav import CalDAVAccount, canonical_path, check_status, origin, translated_errors
 from calendar_domain.bookings import appointment_uid, record_span
-from calendar_domain.errors import ProviderProtocolError
+from calendar_domain.errors import ProviderProtocolError, ProviderUnavailable
 
 REVISION_PROPERTY = "X-CALENDAR-INTEGRATION-REVISION"
 PRODID = "-//calendar-integration//appointments//EN"
@@ -163,14 +163,14 @@ class CalendarWriter:
         headers = {"Content-Type": "text/calendar; charset=utf-8", **conditions}
         with translated_errors(url):
             response = self._client.put(url, body, headers)
-        if response.status in (200, 201, 204, 404, 412):
-            return response.status, response.headers
-        _refuse(response.status, url, "PUT")
-        raise AssertionError("unreachable")  # pragma: no cover
+        if response.status not in (200, 201, 204, 404, 412):
+            _refuse(response.status, url, "PUT")
+        return response.status, response.headers
 
 
-def _refuse(status: int, url: str, method: str) -> None:
-    check_status(status if status >= 500 else 200, url, method)  # 5xx: unavailable
+def _refuse(status: int, url: str, method: str) -> NoReturn:
+    if status >= 500:
+        raise ProviderUnavailable(f"the calendar server at {origin(url)} answered HTTP {status}")
     raise Refused(f"the calendar server at {origin(url)} refused {method} with HTTP {status}")
 
 
