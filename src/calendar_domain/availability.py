@@ -9,6 +9,7 @@ across a daylight-saving change.
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -169,6 +170,7 @@ def local_days(start: int, end: int, zone: tzinfo) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+@functools.lru_cache(maxsize=8192)
 def window_bounds(day: date, window: Window, zone: tzinfo) -> tuple[int, int]:
     midnight = datetime.combine(day, time(), tzinfo=zone)
     begin = midnight + timedelta(minutes=window.start_minute)
@@ -208,43 +210,79 @@ def blocking_spans(busy: Iterable[Busy], before: int, after: int) -> list[tuple[
     return merged
 
 
-def free_slots(query: SlotQuery, busy: Iterable[Busy], *, slot_seconds: int = 0, step_seconds: int = 0) -> list[tuple[int, int]]:
+def bookable_span(query: SlotQuery) -> tuple[int, int]:
+    """[earliest, latest) start of a slot: the query's window cut by the minimum
+    notice and the horizon (empty when earliest >= latest)."""
+    rules = query.rules
+    earliest = max(query.start, query.now + rules.minimum_notice_minutes * 60)
+    latest = min(query.end, query.now + rules.horizon_days * 86400)
+    return earliest, latest
+
+
+def free_slots(
+    query: SlotQuery,
+    busy: Iterable[Busy],
+    *,
+    slot_seconds: int = 0,
+    step_seconds: int = 0,
+    spans: list[tuple[int, int]] | None = None,
+) -> list[tuple[int, int]]:
     """Free slots of one user starting in [query.start, query.end).
 
     A slot lies inside one working window, starts at the window's start plus a
     whole number of steps, leaves the buffers free around it, starts no sooner
     than the minimum notice and no later than the horizon, and falls on a day
     whose cap is not reached. ``slot_seconds``/``step_seconds`` override the
-    user's own (a team query puts everyone on one grid).
+    user's own (a team query puts everyone on one grid). ``spans``: the
+    ``blocking_spans`` of ``busy`` with the rules' buffers, if already known.
+    """
+    earliest, latest = bookable_span(query)
+    if earliest >= latest:
+        return []
+    return grid_slots(query, busy, earliest, latest, slot_seconds=slot_seconds, step_seconds=step_seconds, spans=spans)
+
+
+def grid_slots(
+    query: SlotQuery,
+    busy: Iterable[Busy],
+    earliest: int,
+    latest: int,
+    *,
+    slot_seconds: int = 0,
+    step_seconds: int = 0,
+    spans: list[tuple[int, int]] | None = None,
+) -> list[tuple[int, int]]:
+    """The free slots starting in [earliest, latest), ignoring notice and horizon.
+
+    They are exactly the grid points (a working window's start plus whole steps)
+    in that span whose slot fits the window and meets no blocking span, so the
+    slots of a narrower span are these, filtered by start.
     """
     rules = query.rules
     length = slot_seconds or rules.slot_minutes * 60
     step = step_seconds or (rules.step if not slot_seconds else length)
-    earliest = max(query.start, query.now + rules.minimum_notice_minutes * 60)
-    latest_start = min(query.end, query.now + rules.horizon_days * 86400)
-    if earliest >= latest_start:
-        return []
-    spans = blocking_spans(busy, rules.buffer_before_minutes * 60, rules.buffer_after_minutes * 60)
+    if spans is None:
+        spans = blocking_spans(busy, rules.buffer_before_minutes * 60, rules.buffer_after_minutes * 60)
     span_ends = [end for _, end in spans]
     slots: list[tuple[int, int]] = []
-    for day in local_days(earliest, latest_start, query.zone):
+    for day in local_days(earliest, latest, query.zone):
         if rules.daily_cap and query.booked_per_day.get(day, 0) >= rules.daily_cap:
             continue
         for window in query.hours.windows_on(day):
             begin, finish = window_bounds(day, window, query.zone)
-            if finish <= earliest or begin >= latest_start:
+            if finish <= earliest or begin >= latest:
                 continue
             first = begin
             if begin < earliest:  # the first step at or after the earliest start
                 first = begin + -(-(earliest - begin) // step) * step
             t = first
             i = bisect_left(span_ends, t + 1)
-            while t + length <= finish and t < latest_start:
+            while t + length <= finish and t < latest:
                 # the first span ending after t; it blocks when it starts before t + length
                 while i < len(spans) and spans[i][1] <= t:
                     i += 1
                 if i < len(spans) and spans[i][0] < t + length:
-                    # jump past the span, on the grid
+                    # jump past the span, on the grid (every point skipped meets it too)
                     t = begin + -(-(spans[i][1] - begin) // step) * step
                     continue
                 slots.append((t, t + length))

@@ -54,6 +54,7 @@ class UserRow:
     all_day_policy: AllDayPolicy
     working_hours: WorkingHours
     booking_rules: BookingRules
+    version: int = 0  # changes whenever anything of the user's in the read model does
 
 
 @dataclass(frozen=True)

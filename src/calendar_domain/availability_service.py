@@ -10,6 +10,7 @@ times keep blocking unless the sub-account's policy says otherwise.
 from __future__ import annotations
 
 import functools
+from bisect import bisect_left
 import logging
 import threading
 import zoneinfo
@@ -28,10 +29,13 @@ from calendar_domain.availability import (
     Reason,
     SlotQuery,
     SourceKind,
+    blocking_spans,
+    bookable_span,
     epoch,
     explain,
     free_slots,
     from_epoch,
+    grid_slots,
 )
 from calendar_domain.availability_projection import BusyRow, SeriesExpander, SeriesRow, UserRow, occurrences_of
 from calendar_domain.busy import AllDayPolicy, busy_rule
@@ -131,9 +135,36 @@ class UserView:
     busy: list[Busy]
     as_of: AsOf
     booked_per_day: dict[date, int] = field(default_factory=dict)
+    # what is worked out from ``busy`` alone, shared by every view of the same rows
+    memo: dict[tuple[Any, ...], list[tuple[int, int]]] = field(default_factory=dict, compare=False)
 
     def query(self, start: int, end: int, now: int) -> SlotQuery:
         return SlotQuery(start, end, now, self.zone, self.user.working_hours, self.user.booking_rules, self.booked_per_day)
+
+    def blocking_spans(self) -> list[tuple[int, int]]:
+        """The busy times widened by the user's buffers, merged (once per rows)."""
+        rules = self.user.booking_rules
+        key = ("spans", rules.buffer_before_minutes * 60, rules.buffer_after_minutes * 60)
+        spans = self.memo.get(key)
+        if spans is None:
+            spans = self.memo[key] = blocking_spans(self.busy, key[1], key[2])
+        return spans
+
+    def free_slots(self, window: Window, now: int) -> list[tuple[int, int]]:
+        """The user's free slots starting in the window at ``now``: the window's
+        slots regardless of notice and horizon (once per rows), cut to what is
+        bookable now."""
+        query = self.query(window.start, window.end, now)
+        earliest, latest = bookable_span(query)
+        if earliest >= latest:
+            return []
+        key = ("slots", window.start, window.end)
+        slots = self.memo.get(key)
+        if slots is None:
+            slots = self.memo[key] = grid_slots(query, self.busy, window.start, window.end, spans=self.blocking_spans())
+        if earliest == window.start and latest == window.end:
+            return list(slots)
+        return slots[bisect_left(slots, (earliest,)) : bisect_left(slots, (latest,))]
 
 
 @dataclass(frozen=True)
@@ -203,6 +234,9 @@ class AvailabilityService:
         # they tripled the CPU per answer by handing the GIL to each other.
         self._one_at_a_time = threading.Lock()
         self._meta: dict[str, tuple[int, tuple[UserRow, list[tuple[str, str, str]], bool]]] = {}
+        # What a window of a user's holds, under the user's version in the read model
+        # (it changes with any of their rows, so a hit is what a fresh read would give).
+        self._windows: dict[tuple[Any, ...], tuple[list[Busy], dict[date, int], dict[Any, Any]]] = {}
 
     # -- validation ---------------------------------------------------------------------
 
@@ -223,7 +257,7 @@ class AvailabilityService:
     def free_slots(self, sub_account_id: str, user_id: str, window: Window) -> FreeSlots:
         with self._one_at_a_time:
             view = self.user_view(sub_account_id, user_id, window)
-            slots = free_slots(view.query(window.start, window.end, int(self._clock())), view.busy)
+            slots = view.free_slots(window, int(self._clock()))
         return FreeSlots(slots, view)
 
     def team(
@@ -316,12 +350,25 @@ class AvailabilityService:
         sub_account_id = values.opaque_id("sub_account_id", sub_account_id)
         user_id = values.opaque_id("user_id", user_id)
         position = self._position()
-        user_key = str(UserSchedule.create_id(sub_account_id, user_id))
+        user_key = _user_key(sub_account_id, user_id)
         user, calendars, stale_block = self._metadata(sub_account_id, user_id, user_key, position)
         zone = _zone(user.time_zone)
         freshness = self._freshness(sub_account_id, calendars, stale_block)
         ignored = {c.calendar_id for c in freshness if c.stale and not c.still_blocks}
-        rules = user.booking_rules
+        key = (user_key, user.version, window.start, window.end, frozenset(ignored))
+        found = self._windows.get(key) if user.version else None
+        if found is None:
+            found = (*self._busy_in(user, zone, window, ignored), {})
+            if len(self._windows) >= 512:
+                self._windows.clear()
+            self._windows[key] = found
+        busy, booked, spans = found
+        return UserView(sub_account_id, user_id, user, zone, busy, AsOf(position, freshness), booked, spans)
+
+    def _busy_in(self, user: UserRow, zone: tzinfo, window: Window, ignored: set[str]) -> tuple[list[Busy], dict[date, int]]:
+        """Everything that takes the user's time near the window, and their
+        appointments per local day."""
+        user_key, rules = user.user_key, user.booking_rules
         # what can touch a slot starting in the window: up to a slot's length and the buffers
         margin = 60 * (rules.slot_minutes + max(rules.buffer_before_minutes, rules.buffer_after_minutes)) + 60
         start, end = window.start - margin, window.end + margin
@@ -348,7 +395,7 @@ class AvailabilityService:
                 if kind is SourceKind.APPOINTMENT:
                     day = from_epoch(row.start).astimezone(zone).date()
                     booked[day] = booked.get(day, 0) + 1
-        return UserView(sub_account_id, user_id, user, zone, busy, AsOf(position, freshness), booked)
+        return busy, booked
 
     def _metadata(
         self, sub_account_id: str, user_id: str, user_key: str, position: int
@@ -374,30 +421,31 @@ class AvailabilityService:
         self, sub_account_id: str, calendars: list[tuple[str, str, str]], block: bool
     ) -> list[CalendarFreshness]:
         now = self._clock()
-        result = []
-        for role, calendar_id, connection_id in calendars:
-            state = self._states.state(sub_account_id, connection_id, calendar_id)
-            if state.connection_status == "reconnect_required":
-                staleness = Staleness.RECONNECT_REQUIRED
-            elif state.connection_status in ("disconnected", "unknown"):
-                staleness = Staleness.DISCONNECTED
-            elif not state.last_success:
-                staleness = Staleness.NEVER_SYNCED
-            elif now - state.last_success > self._stale_after:
-                staleness = Staleness.OUT_OF_DATE
-            else:
-                staleness = Staleness.FRESH
-            result.append(
-                CalendarFreshness(
-                    connection_id=connection_id,
-                    calendar_id=calendar_id,
-                    role=role,
-                    last_success=from_epoch(int(state.last_success)) if state.last_success else None,
-                    staleness=staleness,
-                    still_blocks=block or staleness is Staleness.FRESH,
-                )
-            )
-        return result
+        return [self._calendar_freshness(sub_account_id, c, block, now) for c in calendars]
+
+    def _calendar_freshness(
+        self, sub_account_id: str, calendar: tuple[str, str, str], block: bool, now: float
+    ) -> CalendarFreshness:
+        role, calendar_id, connection_id = calendar
+        state = self._states.state(sub_account_id, connection_id, calendar_id)
+        if state.connection_status == "reconnect_required":
+            staleness = Staleness.RECONNECT_REQUIRED
+        elif state.connection_status in ("disconnected", "unknown"):
+            staleness = Staleness.DISCONNECTED
+        elif not state.last_success:
+            staleness = Staleness.NEVER_SYNCED
+        elif now - state.last_success > self._stale_after:
+            staleness = Staleness.OUT_OF_DATE
+        else:
+            staleness = Staleness.FRESH
+        return CalendarFreshness(
+            connection_id=connection_id,
+            calendar_id=calendar_id,
+            role=role,
+            last_success=from_epoch(int(state.last_success)) if state.last_success else None,
+            staleness=staleness,
+            still_blocks=block or staleness is Staleness.FRESH,
+        )
 
     def _expand(self, series: SeriesRow, time_zone: str, start: int, end: int) -> list[BusyRow]:
         """Occurrences beyond what the read model holds, from the series' text; kept
@@ -428,7 +476,12 @@ def _without_appointment(view: UserView, appointment_id: str) -> UserView:
     for item in own:
         day = from_epoch(item.start).astimezone(view.zone).date()
         booked[day] = booked.get(day, 1) - 1
-    return replace(view, busy=[b for b in view.busy if b not in own], booked_per_day=booked)
+    return replace(view, busy=[b for b in view.busy if b not in own], booked_per_day=booked, memo={})
+
+
+@functools.lru_cache(maxsize=4096)
+def _user_key(sub_account_id: str, user_id: str) -> str:
+    return str(UserSchedule.create_id(sub_account_id, user_id))
 
 
 @functools.lru_cache(maxsize=512)

@@ -147,11 +147,13 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
         self.check_scope(request, caller, v)
         self._gate.wait(request.min_position)
         found = self._availability.free_slots(request.sub_account_id, request.user_id, window)
-        return pb.ListFreeSlotsResponse(
-            slots=[pb.Slot(start_time=_ts(s), end_time=_ts(e)) for s, e in found.slots],
-            time_zone=found.view.user.time_zone,
-            as_of=_as_of(found.view.as_of),
-        )
+        response = pb.ListFreeSlotsResponse(time_zone=found.view.user.time_zone, as_of=_as_of(found.view.as_of))
+        add = response.slots.add
+        for start, end in found.slots:  # in place: a third of the cost of building each message
+            slot = add()
+            slot.start_time.seconds = start
+            slot.end_time.seconds = end
+        return response
 
     @rpc
     def QueryTeamAvailability(self, request: Any, context: Any, caller: Caller) -> pb.QueryTeamAvailabilityResponse:
@@ -280,22 +282,16 @@ def _as_of(as_of: AsOf) -> pb.AsOf:
         + ("" if c.still_blocks else " (its busy times are ignored)")
         for c in stale
     )
-    return pb.AsOf(
-        position=as_of.position,
-        calendars=[
-            pb.CalendarFreshness(
-                connection_id=c.connection_id,
-                calendar_id=c.calendar_id,
-                role=c.role,
-                last_synced_time=Timestamp(seconds=int(c.last_success.timestamp())) if c.last_success else None,
-                freshness=_FRESHNESS[c.staleness],
-                still_blocks=c.still_blocks,
-            )
-            for c in as_of.calendars
-        ],
-        degraded=as_of.degraded,
-        degraded_reason=reason,
-    )
+    answer = pb.AsOf(position=as_of.position, degraded=bool(stale), degraded_reason=reason)
+    add = answer.calendars.add
+    for c in as_of.calendars:
+        item = add(
+            connection_id=c.connection_id, calendar_id=c.calendar_id, role=c.role,
+            freshness=_FRESHNESS[c.staleness], still_blocks=c.still_blocks,
+        )
+        if c.last_success:
+            item.last_synced_time.seconds = int(c.last_success.timestamp())
+    return answer
 
 
 def _user_busy(view: UserView, window: Any) -> pb.UserBusy:

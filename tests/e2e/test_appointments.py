@@ -232,22 +232,26 @@ def test_bookings_never_overlap_appointments_or_blocked_slots(
     assert uids == sorted([first.uid, second.uid, overridden.appointment.uid, "dentist"])
 
     # the availability model sees appointments and CRM blocks as busy
-    free = service.availability.ListFreeSlots(
-        av.ListFreeSlotsRequest(
-            sub_account_id=SUB, user_id=USER, window=av.TimeWindow(start_time=ts(at(9)), end_time=ts(at(17))),
-            min_position=listed_position(service),
-        ),
-        metadata=auth(),
-    )
-    starts = [s.start_time.ToDatetime(tzinfo=UTC) for s in free.slots]
-    assert starts == [at(9), at(9, 30), at(12), at(12, 30), at(14), at(14, 30), at(16), at(16, 30)]
+    def free_starts() -> list[datetime]:
+        free = service.availability.ListFreeSlots(
+            av.ListFreeSlotsRequest(
+                sub_account_id=SUB, user_id=USER, window=av.TimeWindow(start_time=ts(at(9)), end_time=ts(at(17))),
+                min_position=listed_position(service),
+            ),
+            metadata=auth(),
+        )
+        return [s.start_time.ToDatetime(tzinfo=UTC) for s in free.slots]
 
-    # deleting the block frees its time
+    assert free_starts() == [at(9), at(9, 30), at(12), at(12, 30), at(14), at(14, 30), at(16), at(16, 30)]
+
+    # deleting the block frees its time; the same window asked again says so at once
     stub(service).DeleteCrmBlockedSlot(
         ap.DeleteCrmBlockedSlotRequest(sub_account_id=SUB, user_id=USER, blocked_slot_id=block.blocked_slot_id),
         metadata=auth(),
     )
+    assert free_starts() == [at(9), at(9, 30), at(12), at(12, 30), at(13), at(13, 30), at(14), at(14, 30), at(16), at(16, 30)]
     stub(service).BookAppointment(book_request(at(13, 30), at(14, 30)), metadata=auth())
+    assert free_starts() == [at(9), at(9, 30), at(12), at(12, 30), at(13), at(14, 30), at(16), at(16, 30)]
 
 
 def test_of_fifty_concurrent_bookings_for_one_time_exactly_one_wins(

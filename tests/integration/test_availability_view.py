@@ -234,3 +234,37 @@ def test_an_import_event_of_the_first_shape_is_upcast_and_expanded(world: World,
     # the same series recorded today gives the same rows
     fresh = world.view.series(world.user_key(), CALENDAR, "/cal/w.ics")
     assert fresh is not None and fresh.time_zone == "Europe/Berlin"
+
+
+def test_a_user_version_moves_with_their_rows_only(world: World) -> None:
+    """Answers cache what they read of a user under the user's version: it must
+    move with every change of theirs and with nobody else's."""
+    world.configure()
+    world.configure(user="u2")
+    world.import_files(["weekly_exdate.ics"])
+    world.follower.catch_up()
+    first = world.view.user(world.user_key()).version
+    assert 0 < first <= world.app.head_position()  # the batch that imported it
+    world.import_files(["transparent.ics"], user="u2")
+    world.follower.catch_up()
+    assert world.view.user(world.user_key()).version == first
+    assert world.view.user(world.user_key("u2")).version > first
+    schedule = world.import_files(["weekly_exdate.ics"])  # known already: nothing recorded
+    schedule.apply(CONNECTION, CalendarChanges(CALENDAR, [], [], ["/cal/weekly_exdate.ics"], "token-2", FETCHED))
+    world.app.record(schedule)
+    world.follower.catch_up()
+    assert world.view.user(world.user_key()).version > world.view.user(world.user_key("u2")).version
+
+
+def test_a_model_made_before_user_versions_gains_the_column(world: World) -> None:
+    world.configure()
+    world.follower.catch_up()
+    table = world.view.table_prefix() + "avail_user"
+    with world.view.datastore.transaction(commit=True) as cursor:
+        cursor.execute(f"ALTER TABLE {table} DROP COLUMN version")
+    world.view.create_table()  # what a new release does on start
+    user = world.view.user(world.user_key())
+    assert user is not None and user.version == 0  # unknown: answers read it afresh
+    world.import_files(["weekly_exdate.ics"])
+    world.follower.catch_up()
+    assert world.view.user(world.user_key()).version > 0

@@ -4,6 +4,7 @@ user's zone is UTC unless a test says otherwise."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -15,8 +16,10 @@ from calendar_domain.availability import (
     SourceKind,
     Window,
     WorkingHours,
+    bookable_span,
     explain,
     free_slots,
+    grid_slots,
 )
 
 MONDAY = date(2030, 1, 7)  # a Monday
@@ -97,3 +100,25 @@ def test_explain_names_notice_horizon_cap_buffer_and_busy() -> None:
     inside, _ = explain(SlotQuery(at(10, 15), at(10, 15), at(0, day=1), ZoneInfo("UTC"), NINE_TO_NOON,
                                   BookingRules(horizon_days=730)), [near])
     assert [r.kind for r in inside] == [ReasonKind.BUSY]
+
+
+def test_the_slots_of_a_narrower_span_are_the_wider_spans_filtered() -> None:
+    """Answers keep a window's slots regardless of notice and horizon and cut them
+    to what is bookable now; that must equal working them out at ``now``."""
+    rng = random.Random(7)
+    hours = WorkingHours({d: (Window(8 * 60, 12 * 60), Window(13 * 60 + 15, 18 * 60)) for d in range(5)})
+    for _ in range(300):
+        rules = BookingRules(
+            slot_minutes=rng.choice((15, 30, 45, 60)), step_minutes=rng.choice((0, 10, 15, 30)),
+            buffer_before_minutes=rng.choice((0, 5, 15)), buffer_after_minutes=rng.choice((0, 10)),
+            minimum_notice_minutes=rng.choice((0, 45, 600)), horizon_days=rng.choice((1, 3, 60)),
+        )
+        meetings = []
+        for _ in range(rng.randrange(12)):
+            start = at(0) + rng.randrange(7 * 96) * 900
+            meetings.append(busy(start, start + rng.choice((900, 2700, 5400))))
+        now = at(0) + rng.randrange(-2 * 86400, 8 * 86400, 300)
+        q = query(rules, now=now, hours=hours, zone=rng.choice(("UTC", "Europe/Berlin", "America/New_York")))
+        earliest, latest = bookable_span(q)
+        wide = grid_slots(q, meetings, q.start, q.end)
+        assert free_slots(q, meetings) == [s for s in wide if earliest <= s[0] < latest]

@@ -39,7 +39,8 @@ _CREATE = [
         time_zone TEXT NOT NULL DEFAULT 'UTC',
         all_day_policy TEXT NOT NULL DEFAULT 'follow_transp',
         working_hours TEXT NOT NULL DEFAULT '',
-        booking_rules TEXT NOT NULL DEFAULT ''
+        booking_rules TEXT NOT NULL DEFAULT '',
+        version BIGINT NOT NULL DEFAULT 0
     )""",
     "CREATE INDEX IF NOT EXISTS avail_user_by_config ON {t}avail_user (config_id)",
     """CREATE TABLE IF NOT EXISTS {t}avail_calendar (
@@ -97,6 +98,12 @@ _UPSERT_USER = """
     INSERT INTO {t}avail_user (user_key, config_id, sub_account_id, user_id)
     VALUES (%(user_key)s, %(config_id)s, %(sub_account_id)s, %(user_id)s)
     ON CONFLICT (user_key) DO UPDATE SET config_id = COALESCE(excluded.config_id, {t_user}.config_id)"""
+# The log position of the last batch that changed anything of the user's: answers
+# cache what they read of a user under it. Not data (a rebuild batches differently),
+# so ``dump`` leaves it out.
+_TOUCH_USERS = "UPDATE {t}avail_user SET version = %(version)s WHERE user_key = %(user_key)s"
+_ADD_VERSION = "ALTER TABLE {t}avail_user ADD COLUMN version BIGINT NOT NULL DEFAULT 0"
+_ADD_VERSION_IF_MISSING = "ALTER TABLE {t}avail_user ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0"
 _USER_OF_CONFIG = "SELECT user_key FROM {t}avail_user WHERE config_id = %(config_id)s"
 _USER = "SELECT * FROM {t}avail_user WHERE user_key = %(user_key)s"
 _SET_CALENDAR = """
@@ -184,6 +191,7 @@ def user_row(row: Any) -> UserRow:
         booking_rules=BookingRules.from_payload(json.loads(row["booking_rules"]))
         if row["booking_rules"]
         else DEFAULT_BOOKING_RULES,
+        version=int(row["version"]),
     )
 
 
@@ -202,6 +210,7 @@ class _BatchWriter:
         self._statement = statement
         self._dict_rows = dict_rows
         self._pending: dict[str, list[dict[str, Any]]] = {}
+        self.touched: set[str] = set()  # users whose rows this batch changed
 
     def flush(self) -> None:
         for sql, rows in self._pending.items():
@@ -221,6 +230,7 @@ class _BatchWriter:
         self._pending.setdefault(sql, []).extend(rows)
 
     def upsert_user(self, user_key: str, sub_account_id: str, user_id: str, config_id: str | None) -> None:
+        self.touched.add(user_key)
         self._execute(
             _UPSERT_USER,
             {"user_key": user_key, "config_id": config_id, "sub_account_id": sub_account_id, "user_id": user_id},
@@ -235,24 +245,28 @@ class _BatchWriter:
         return user_row(rows[0]) if rows else None
 
     def update_user(self, user_key: str, **fields: str) -> None:
+        self.touched.add(user_key)
         assignments = ", ".join(f"{name} = %({name})s" for name in sorted(fields))
         self._execute(
             f"UPDATE {{t}}avail_user SET {assignments} WHERE user_key = %(user_key)s", {**fields, "user_key": user_key}
         )
 
     def set_calendar(self, user_key: str, role: str, calendar_id: str, connection_id: str) -> None:
+        self.touched.add(user_key)
         self._execute(
             _SET_CALENDAR,
             {"user_key": user_key, "role": role, "calendar_id": calendar_id, "connection_id": connection_id},
         )
 
     def remove_calendar_role(self, user_key: str, role: str, calendar_id: str | None) -> None:
+        self.touched.add(user_key)
         self._execute(_REMOVE_ROLE, {"user_key": user_key, "role": role, "calendar_id": calendar_id or ""})
 
     def set_policy(self, sub_account_id: str, stale_calendars_block: bool) -> None:
         self._execute(_SET_POLICY, {"policy_key": sub_account_id, "block": stale_calendars_block})
 
     def put_series(self, series: SeriesRow, busy: list[BusyRow], replacing: bool) -> None:
+        self.touched.add(series.user_key)
         if replacing:  # the series' old occurrences go first
             key = {"user_key": series.user_key, "calendar_id": series.calendar_id, "href": series.href}
             self._execute(_DELETE_BUSY_OF, key)
@@ -263,6 +277,7 @@ class _BatchWriter:
         self.put_series(series, busy, replacing=True)
 
     def remove_series(self, user_key: str, calendar_id: str, href: str | None) -> None:
+        self.touched.add(user_key)
         key = {"user_key": user_key, "calendar_id": calendar_id, "href": href or ""}
         self._execute(_DELETE_BUSY_OF, key)
         self._execute(_DELETE_SERIES_OF, key)
@@ -272,9 +287,11 @@ class _BatchWriter:
 
 
     def put_busy(self, user_key: str, rows: list[BusyRow]) -> None:
+        self.touched.add(user_key)
         self._add(_INSERT_BUSY, [_busy_params(user_key, row) for row in rows])
 
     def move_busy(self, user_key: str, calendar_id: str, href: str, start: int, end: int) -> None:
+        self.touched.add(user_key)
         self._execute(
             _MOVE_BUSY,
             {"user_key": user_key, "calendar_id": calendar_id, "href": href, "start": start, "end": end,
@@ -299,6 +316,11 @@ class AvailabilityViewMixin(SQLViewMixin):
                     raise AlreadyProcessed(found[0])
             writer = _BatchWriter(cursor, self._batch_statement, self._dict_rows)
             work(writer)
+            if writer.touched:
+                writer._add(
+                    _TOUCH_USERS,
+                    [{"user_key": key, "version": tracking.notification_id} for key in sorted(writer.touched)],
+                )
             writer.flush()
             self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
 
@@ -347,7 +369,8 @@ class AvailabilityViewMixin(SQLViewMixin):
         with self.datastore.transaction(commit=False) as cursor:
             for table in TABLES:
                 cursor.execute(self.statement(f"SELECT * FROM {{t}}{table}"))
-                result[table] = sorted(tuple(_plain(v) for v in row) for row in cursor.fetchall())
+                rows = [dict(row) for row in cursor.fetchall()]
+                result[table] = sorted(tuple(_plain(v) for k, v in row.items() if k != "version") for row in rows)
         return result
 
     def drop(self) -> None:
@@ -381,6 +404,13 @@ class SQLiteAvailabilityView(AvailabilityViewMixin, SQLiteTrackingRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *map(self.statement, _CREATE)]
 
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as cursor:  # a model made before users had versions
+            cursor.execute("PRAGMA table_info(avail_user)")
+            if "version" not in {row[1] for row in cursor.fetchall()}:
+                cursor.execute(_ADD_VERSION.format(t=""))
+
     def _delete_tracking_sql(self) -> str:
         return "DELETE FROM tracking WHERE application_name = ?"
 
@@ -403,7 +433,7 @@ class PostgresAvailabilityView(AvailabilityViewMixin, PostgresTrackingRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         kwargs["tracking_table_name"] = "availability_view_tracking"
         super().__init__(datastore, **kwargs)
-        self.sql_create_statements.extend(SQL(self.statement(s)) for s in _CREATE)  # type: ignore[misc]
+        self.sql_create_statements.extend(SQL(self.statement(s)) for s in [*_CREATE, _ADD_VERSION_IF_MISSING])  # type: ignore[misc]
 
     def _delete_tracking_sql(self) -> str:
         return f'DELETE FROM "{self.datastore.schema}".{self.tracking_table_name} WHERE application_name = %s'

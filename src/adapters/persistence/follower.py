@@ -80,6 +80,8 @@ class ProjectionFollower:
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """True once the read model has processed ``position``; False on timeout."""
+        if self._position >= position:  # the usual case, without the lock
+            return True
         with self._progress:
             if self._position >= position:
                 return True
