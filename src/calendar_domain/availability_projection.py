@@ -168,6 +168,7 @@ class AvailabilityProjection(Projection[Any]):
         self._writer: AvailabilityWriter | None = None
         # user_key -> time zone: read once per user, kept up to date by this projection
         self._zones: dict[str, str] = {}
+        self._handlers: dict[type, Callable[[Any, Any], None]] = {}
 
     # The library's entry point: one event, one transaction.
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
@@ -187,8 +188,9 @@ class AvailabilityProjection(Projection[Any]):
         def work(writer: AvailabilityWriter) -> None:
             self._writer = writer
             try:
+                handler = self._handler
                 for domain_event, _ in items:
-                    self._apply(domain_event)
+                    handler(type(domain_event))(self, domain_event)
             finally:
                 self._writer = None
 
@@ -201,6 +203,16 @@ class AvailabilityProjection(Projection[Any]):
     def advance(self, tracking: Tracking, after: int = -1) -> None:
         """Records that the log was read up to ``tracking`` (nothing in it mattered)."""
         self.read_model.write_batch(tracking, lambda _writer: None, after)
+
+    def _handler(self, kind: type) -> Callable[[Any, Any], None]:
+        """``_apply``'s implementation for an event class, found once per class
+        (dispatching through the descriptor on every event costs more than most
+        handlers)."""
+        found = self._handlers.get(kind)
+        if found is None:
+            getattr(self, "_apply")  # completes the registrations the library defers
+            found = self._handlers[kind] = AvailabilityProjection.__dict__["_apply"].dispatcher.dispatch(kind)
+        return found
 
     @property
     def writer(self) -> AvailabilityWriter:
@@ -281,6 +293,8 @@ class AvailabilityProjection(Projection[Any]):
         user_key = str(domain_event.originator_id)
         time_zone = self._zone(user_key)
         s = domain_event.series
+        recurring, zone_dependent = bool(s["recurring"]), bool(s["zone_dependent"])
+        expanded_until = _epoch_text(s["expanded_until"]) if s["expanded_until"] else None
         series = SeriesRow(
             user_key=user_key,
             calendar_id=domain_event.calendar_id,
@@ -291,22 +305,22 @@ class AvailabilityProjection(Projection[Any]):
             fetched_at=domain_event.fetched_at.isoformat(),
             summary=s["summary"],
             location=s["location"],
-            recurring=bool(s["recurring"]),
-            zone_dependent=bool(s["zone_dependent"]),
+            recurring=recurring,
+            zone_dependent=zone_dependent,
             time_zone=s["time_zone"],
             first_start=_epoch_text(s["first_start"]),
             last_end=_epoch_text(s["last_end"]) if s["last_end"] else None,
             expanded_from=_epoch_text(s["expanded_from"]) if s["expanded_from"] else None,
-            expanded_until=_epoch_text(s["expanded_until"]) if s["expanded_until"] else None,
-            ical=s["ical"],
+            expanded_until=expanded_until,
+            # the text is kept only to expand beyond the rows or to follow a zone change
+            ical=s["ical"] if expanded_until is not None or zone_dependent or s["occurrences"] is None else "",
         )
-        if s["occurrences"] is None or (series.zone_dependent and series.time_zone != time_zone):
+        if s["occurrences"] is None or (zone_dependent and series.time_zone != time_zone):
             series, occurrences = self._expand(series, time_zone, domain_event.fetched_at)
+            if series.expanded_until is None and not zone_dependent:
+                series = replace(series, ical="")
         else:
             occurrences = s["occurrences"]
-        if series.expanded_until is None and not series.zone_dependent:
-            # every occurrence is in rows that no zone change moves: the text is not needed
-            series = replace(series, ical="")
         self.writer.put_series(series, busy_rows(series, occurrences), replacing)
 
     def _expand(self, series: SeriesRow, time_zone: str, fetched_at: datetime) -> tuple[SeriesRow, list[list[Any]]]:
