@@ -60,3 +60,31 @@ def test_sync_skips_the_collection_itself_and_keeps_members_answered_with_a_404_
     assert after[rec.DENTIST_HREF] == first[rec.DENTIST_HREF], "404 propstats of others delete nothing"
     assert after[rec.CHANGED_HREF].etag != first[rec.CHANGED_HREF].etag
     assert set(after) == {rec.DENTIST_HREF, rec.CHANGED_HREF}
+
+
+def test_a_truncated_first_listing_is_followed_to_its_end(tmp_path: Path) -> None:
+    """RFC 6578 3.6: a reply cut short says so with a 507 for the calendar and a
+    token to go on from; every member is still imported, and the token kept is
+    the last page's."""
+    with RecordedICloud(truncate_first_listing=True) as icloud, settings_for(
+        "sqlite", tmp_path, caldav_url=icloud.url, caldav_timeout=10, sync_enabled=False
+    ) as settings:
+        container = bootstrap(settings)
+        container.start()
+        try:
+            connection = container.connections.connect(
+                ConnectAccount("loc-1", "u1", icloud.username, icloud.password)
+            ).connection
+            [home] = connection.calendar_list()
+            container.configurations.add_conflict("loc-1", "u1", str(connection.id), home.calendar_id)
+            report = container.scheduler.sync_now(str(connection.account_id), wait=10)
+            assert not report.errors, report.errors
+            known = container.schedules.schedule("loc-1", "u1").known(home.calendar_id)
+            assert set(known) == {rec.DENTIST_HREF, rec.CHANGED_HREF, rec.DELETED_HREF}
+            reports = [path for _, method, path in icloud.requests if method == "REPORT" and path == rec.CALENDAR]
+            assert len(reports) >= 3  # two listing pages and the multiget
+            container.scheduler.sync_now(str(connection.account_id), wait=10)  # from the last page's token
+            after = container.schedules.schedule("loc-1", "u1").known(home.calendar_id)
+            assert rec.DELETED_HREF not in after
+        finally:
+            container.close()

@@ -79,6 +79,7 @@ PARTIAL_HREF = f"{CALENDAR}0E7B9F12-5C3D-4A8E-B6F1-2D4C6E8A0B13.ics"
 ETAGLESS_HREF = f"{CALENDAR}7D2E4F60-1A3B-4C5D-8E9F-0A1B2C3D4E5F.ics"
 DELETED_HREF = f"{CALENDAR}F4A2C9E1-7B3D-4E5F-A6B7-C8D9E0F1A2B3.ics"
 INITIAL_TOKEN = "HwoQEgwAAAAZ5q0Cl8h9AAAAAAAYARgAIhUImNqR8sPGyrXkARDC9Ze4x_7qkgEoAA=="
+PAGE_TOKEN = "HwoQEgwAAAAZ5q0Cl8h9AAAAAAAYARgAIhUImNqR8sPGyrXkARDC9Ze4x_7qkgEoAP=="  # a truncated reply's
 NEXT_TOKEN = "HwoQEgwAAAAZ5q0Cl8h9AQAAAAAYARgAIhUImNqR8sPGyrXkARDC9Ze4x_7qkgEoAQ=="
 COLOR = "#FF2968FF"
 
@@ -160,9 +161,12 @@ class RecordedICloud:
 
     def __init__(
         self, username: str = "appleid@example.test", password: str = "abcd-efgh-ijkl-mnop",
-        *, partition_host: str = "localhost",
+        *, partition_host: str = "localhost", truncate_first_listing: bool = False,
     ) -> None:  # fmt: skip
         self.username, self.password, self.partition_host = username, password, partition_host
+        # the listing without a token answers one member, a 507 for the calendar
+        # (RFC 6578 3.6) and PAGE_TOKEN, which then gets the rest
+        self.truncate_first_listing = truncate_first_listing
         self.requests: list[tuple[str, str, str]] = []  # (listener, method, path)
         self.changed = False  # set once the delta (INITIAL_TOKEN) has been handed out
         self._servers: dict[str, ThreadingHTTPServer] = {}
@@ -275,8 +279,13 @@ class RecordedICloud:
 
     def sync_collection(self, token: str, wanted: list[PropName] | None) -> bytes | None:
         own = _response(CALENDAR, self._collections()[CALENDAR], [(DAV, "getetag")])
-        if not token:
+        if not token or token == PAGE_TOKEN:
             out = [self._member(href, *member, wanted) for href, member in self.members().items()]
+            if self.truncate_first_listing and not token:
+                truncated = f'<response xmlns="DAV:">{_href(CALENDAR)}<status>HTTP/1.1 507 Insufficient Storage</status></response>'
+                return _multistatus([own, out[0], truncated], PAGE_TOKEN)
+            if token == PAGE_TOKEN:
+                out = out[1:]
             return _multistatus([own, *out], NEXT_TOKEN if self.changed else INITIAL_TOKEN)
         if token == INITIAL_TOKEN:
             self.changed = True
