@@ -54,7 +54,7 @@ if str(ROOT) not in sys.path:
 import grpc  # noqa: E402
 from google.protobuf.timestamp_pb2 import Timestamp  # noqa: E402
 
-from adapters.icloud.sync_worker import imported_series  # noqa: E402
+from adapters.icloud.resources import imported_series  # noqa: E402
 from bench.grpc_unary import (  # noqa: E402
     CALL_TIMEOUT,
     POSTGRES_URL,

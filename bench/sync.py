@@ -600,6 +600,9 @@ class Service:
         }  # fmt: skip
 
 
+PARSE_PROCESSES = 0  # set by main: the service's parser processes (its default unless --parse-processes)
+
+
 @contextmanager
 def service(store: str, caldav_url: str, data: DataSet) -> Iterator[Service]:
     """A fresh service store with the account connected and its calendar blocking."""
@@ -609,7 +612,8 @@ def service(store: str, caldav_url: str, data: DataSet) -> Iterator[Service]:
 
     with tempfile.TemporaryDirectory(prefix="bench-sync-store-") as directory:
         with settings_for(
-            store, Path(directory), caldav_url=caldav_url, caldav_timeout=300, sync_enabled=False
+            store, Path(directory), caldav_url=caldav_url, caldav_timeout=300, sync_enabled=False,
+            parse_processes=PARSE_PROCESSES,
         ) as settings:
             container = bootstrap(settings)
             container.start()
@@ -793,10 +797,10 @@ def _count(items: list[str]) -> dict[str, int]:
 # --- (c) memory, in child processes -------------------------------------------------
 
 
-def vm_status(field_name: str) -> int:
-    """A /proc/self/status figure (VmRSS, VmHWM) in bytes; 0 where there is none."""
+def vm_status(field_name: str, pid: int | str = "self") -> int:
+    """A /proc/<pid>/status figure (VmRSS, VmHWM) in bytes; 0 where there is none."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(field_name + ":"):
                 return int(line.split()[1]) * 1024
     except OSError:
@@ -812,7 +816,9 @@ def peak_rss() -> int:
 
 
 def child_main(spec_path: str) -> int:
+    global PARSE_PROCESSES
     spec = json.loads(Path(spec_path).read_text())
+    PARSE_PROCESSES = spec["parse_processes"]
     specs = generate(spec["events"], spec["recurring"])
     data = DataSet(None, spec["user"], spec["password"], spec["calendar_path"], specs, change_set(specs))
     result: dict[str, Any] = {"mode": spec["mode"]}
@@ -835,6 +841,9 @@ def child_main(spec_path: str) -> int:
                 result["tracemalloc_peak"] = tracemalloc.get_traced_memory()[1]
                 tracemalloc.stop()
             result["peak_rss"] = peak_rss()
+            result["parser_peak_rss"] = [
+                vm_status("VmHWM", pid) for pid in svc.container.parser.worker_pids()
+            ]
             check_first(svc, data)
     print("RESULT " + json.dumps(result), flush=True)
     return 0
@@ -848,7 +857,7 @@ def memory_children(data: DataSet, store: str, recurring: int, tracemalloc_too: 
             spec = {
                 "mode": mode, "store": store, "base_url": data.server.base_url, "user": data.user,
                 "password": data.password, "calendar_path": data.calendar_path,
-                "events": data.count, "recurring": recurring,
+                "events": data.count, "recurring": recurring, "parse_processes": PARSE_PROCESSES,
             }  # fmt: skip
             path = Path(directory) / f"{mode}.json"
             path.write_text(json.dumps(spec))
@@ -860,7 +869,9 @@ def memory_children(data: DataSet, store: str, recurring: int, tracemalloc_too: 
             if done.returncode != 0 or not lines:
                 raise BenchError(f"the {mode} child failed ({done.returncode}):\n{done.stderr[-3000:]}")
             out[mode] = json.loads(lines[-1][len("RESULT "):])
-            print(f"  {mode}: peak RSS {out[mode]['peak_rss'] / MiB:.0f} MiB", flush=True)
+            workers = out[mode].get("parser_peak_rss") or []
+            extra = f" (+ {len(workers)} parser processes, peak {sum(workers) / MiB:.0f} MiB together)" if workers else ""
+            print(f"  {mode}: peak RSS {out[mode]['peak_rss'] / MiB:.0f} MiB{extra}", flush=True)
     return out
 
 
@@ -999,8 +1010,8 @@ def phase_timers() -> Iterator[dict[str, float]]:
     duration (the bench's process only; nothing in src/ changes)."""
     from caldav.collection import Calendar as DAVCalendar
 
+    from adapters.icloud import parse_pool
     from adapters.icloud import sync as sync_module
-    from adapters.icloud import sync_worker
     from calendar_domain.schedule_service import ScheduleService
 
     spent: dict[str, float] = defaultdict(float)
@@ -1016,9 +1027,9 @@ def phase_timers() -> Iterator[dict[str, float]]:
         return wrapper
 
     patches = [
-        (sync_worker, "parse_resource", "parse_resource (ical.py)"),
-        (sync_module.CalendarFetcher, "_sync_collection", "listing: sync-collection REPORT, caldav objects"),
-        (DAVCalendar, "_multiget", "fetching: calendar-multiget REPORTs (HTTP + XML)"),
+        (sync_module.CalendarFetcher, "_sync_collection", "listing: sync-collection REPORT"),
+        (DAVCalendar, "_multiget", "fetching: calendar-multiget REPORTs (HTTP + XML, in a thread)"),
+        (parse_pool.ResourceParser, "parse", f"fetching + parsing, side by side ({PARSE_PROCESSES} parser processes)"),
         (ScheduleService, "record_changes", "recording: schedule.apply + save (events, snapshots)"),
     ]
     originals = [(owner, attr, getattr(owner, attr)) for owner, attr, _ in patches]
@@ -1049,7 +1060,8 @@ def phases_pass(data: DataSet, store: str) -> dict[str, Any]:
                     raw.undo(data.changes)
             svc.settle(report.position)
             phases = dict(spent)
-            phases["other (sync state, schedule load, diff, ...)"] = total - sum(spent.values())
+            outer = sum(seconds for name, seconds in spent.items() if "in a thread" not in name)  # not nested
+            phases["other (sync state, schedule load, diff, ...)"] = total - outer
             out[label] = {"total_s": total, "phases_s": phases}
             print(f"\n  phases of the {label} sync (wall clock, no profiler): {total:.2f} s")
             for name, seconds in phases.items():
@@ -1130,6 +1142,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-vdirsyncer", action="store_true", help="skip (d)")
     parser.add_argument("--no-memory", action="store_true", help="skip (c)")
     parser.add_argument("--no-tracemalloc", action="store_true", help="(c) without the tracemalloc child")
+    parser.add_argument(
+        "--parse-processes", type=int, default=None,
+        help="the service's parser processes (default: the service's own default, CALSYNC_PARSE_PROCESSES)",
+    )
     parser.add_argument("--profile", action="store_true", help="also cProfile one first and one incremental sync")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -1141,9 +1157,14 @@ def verdict(met: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global PARSE_PROCESSES
     args = parse_args(argv)
     if args.child:
         return child_main(args.child)
+    from server.config import Settings
+
+    PARSE_PROCESSES = Settings.from_env().parse_processes if args.parse_processes is None else args.parse_processes
+    print(f"service parser processes: {PARSE_PROCESSES}")
     from tests.support.caldav_servers import RadicaleServer
 
     recurring = args.recurring if args.recurring is not None else round(args.events * 0.06)

@@ -17,6 +17,7 @@ from psycopg.conninfo import conninfo_to_dict
 from adapters.icloud.discovery import CalDAVDiscovery
 from adapters.icloud.poller import SyncScheduler
 from adapters.icloud.sync_status import SyncStatusReader
+from adapters.icloud.parse_pool import ResourceParser
 from adapters.icloud.sync_worker import AccountSyncer, CalDAVSettings
 from adapters.icloud.ical import expand
 from adapters.icloud.pusher import AppointmentPusher
@@ -69,6 +70,7 @@ class Container:
     sync_state: SyncState
     scheduler: SyncScheduler
     sync_status: SyncStatusReader
+    parser: ResourceParser
     availability_view: Any
     availability_follower: ProjectionFollower
     availability: AvailabilityService
@@ -124,6 +126,7 @@ class Container:
 
     def close(self) -> None:
         self.stop_threads()
+        self.parser.close()
         self.sync_state.close()
         views: tuple[Any, ...] = (self.connection_view, self.availability_view, self.push_queue)
         for view in views:
@@ -245,7 +248,8 @@ def bootstrap(
     caldav = CalDAVSettings(
         settings.caldav_url, settings.caldav_timeout, settings.caldav_verify_tls, settings.caldav_batch_size
     )
-    syncer = AccountSyncer(app, connections, schedules, the_vault, sync_state, caldav)
+    parser = ResourceParser(settings.parse_processes)
+    syncer = AccountSyncer(app, connections, schedules, the_vault, sync_state, caldav, parser)
     availability_view = build_availability_view(settings)
     availability_follower = ProjectionFollower(
         app, AvailabilityProjection(availability_view, expand_series),
@@ -303,6 +307,7 @@ def bootstrap(
         sync_state=sync_state,
         scheduler=SyncScheduler(syncer, sync_state, view, interval=settings.sync_interval),
         sync_status=SyncStatusReader(schedules, sync_state),
+        parser=parser,
         availability_view=availability_view,
         availability_follower=availability_follower,
         availability=availability,

@@ -50,6 +50,9 @@ class Settings:
     sync_enabled: bool = True
     sync_now_wait: float = 60.0
     caldav_batch_size: int = 250
+    # Worker processes that parse a large fetch (a first sync) on other cores; 0:
+    # parse in the syncing process. From the environment: the cores, at most 4.
+    parse_processes: int = 0
     # A calendar not synced for this long is stale (answers say so).
     stale_after: float = 600.0
     max_window_days: int = 62
@@ -114,6 +117,7 @@ class Settings:
             sync_enabled=get("SYNC_ENABLED", "true").lower() in ("true", "1", "yes"),
             sync_now_wait=_positive(get, "SYNC_NOW_WAIT", "60"),
             caldav_batch_size=int(_positive(get, "CALDAV_BATCH_SIZE", "250")),
+            parse_processes=_count(get, "PARSE_PROCESSES", str(min(os.cpu_count() or 1, 4))),
             stale_after=_positive(get, "STALE_AFTER", "600"),
             max_window_days=int(_positive(get, "MAX_WINDOW_DAYS", "62")),
             embedded_projections=get("EMBEDDED_PROJECTIONS", "true").lower() in ("true", "1", "yes"),
@@ -159,6 +163,13 @@ def parse_auth_tokens(raw: str) -> dict[str, frozenset[str]]:
             f'{PREFIX}AUTH_TOKENS must map each token to a list of sub-account ids, e.g. {{"t0k3n": ["*"]}}'
         )
     return {token_digest(k): frozenset(v) for k, v in parsed.items()}
+
+
+def _count(get: object, name: str, default: str) -> int:
+    raw = get(name, default)  # type: ignore[operator]
+    if not str(raw).strip().isdigit():
+        raise ConfigError(f"{PREFIX}{name} must be a whole number, 0 or more, not {raw!r}")
+    return int(raw)
 
 
 def _positive(get: object, name: str, default: str) -> float:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.icloud.sync_worker import imported_series
+from adapters.icloud.resources import imported_series
 from adapters.persistence.follower import ProjectionFollower
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.availability_projection import LONG_SECONDS, AvailabilityProjection

@@ -7,8 +7,10 @@ slots the service imported are compared with what the server holds.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -87,13 +89,14 @@ class World:
         return found
 
 
-@pytest.fixture(params=STORES)
-def world(request: pytest.FixtureRequest, caldav_server: CalDAVTestServer, tmp_path: Path) -> Iterator[World]:
+@contextmanager
+def connected(caldav_server: CalDAVTestServer, store: str, tmp_path: Path, **settings_more: Any) -> Iterator[World]:
+    """A service whose user has a new calendar on the server connected and blocking."""
     user, password = new_account(caldav_server)
     calendar_path = caldav_server.create_calendar(user, password, "home", "Home")
     with settings_for(
-        request.param, tmp_path, caldav_url=caldav_server.base_url, caldav_timeout=10,
-        caldav_verify_tls=caldav_server.verify_tls, sync_enabled=False, caldav_batch_size=3,
+        store, tmp_path, caldav_url=caldav_server.base_url, caldav_timeout=10,
+        caldav_verify_tls=caldav_server.verify_tls, sync_enabled=False, caldav_batch_size=3, **settings_more,
     ) as settings:
         container = bootstrap(settings)
         container.start()
@@ -104,6 +107,12 @@ def world(request: pytest.FixtureRequest, caldav_server: CalDAVTestServer, tmp_p
             yield World(caldav_server, container, user, password, calendar_path, str(connection.id))
         finally:
             container.close()
+
+
+@pytest.fixture(params=STORES)
+def world(request: pytest.FixtureRequest, caldav_server: CalDAVTestServer, tmp_path: Path) -> Iterator[World]:
+    with connected(caldav_server, request.param, tmp_path) as made:
+        yield made
 
 
 def etags_of(world: World) -> dict[str, str]:
@@ -161,3 +170,24 @@ def test_a_calendar_removed_from_the_configuration_stops_blocking(world: World) 
     calendar_id = connection.calendar_list()[0].calendar_id
     world.container.configurations.remove_conflict("loc-1", "u1", world.connection_id, calendar_id)
     assert world.imported() == {}
+
+
+def test_a_first_sync_parsed_by_worker_processes_imports_what_parsing_in_place_does(
+    caldav_server: CalDAVTestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.icloud import parse_pool
+
+    monkeypatch.setattr(parse_pool, "POOL_MINIMUM", 1)  # the pool even for a handful
+    with connected(caldav_server, "sqlite", tmp_path, parse_processes=2) as world:
+        for i in range(parse_pool.CHUNK + 5):  # more than one chunk
+            world.put(f"e{i}.ics", event(f"uid-{i}", hour=8 + i % 10))
+        world.put("bad.ics", event("uid-bad").replace("DTSTART:20260302T090000Z", "DTSTART;TZID=Mars/Olympus:20260302T090000"))
+        report = world.sync()
+        assert report.calendars_synced == 1 and not report.errors
+        assert world.container.parser.worker_pids()  # parsed elsewhere
+        on_server = world.on_server()
+        assert etags_of(world) == {name: etag for name, etag in on_server.items() if name != "bad.ics"}
+        schedule = world.container.schedules.schedule("loc-1", "u1")
+        skipped = [h for c in schedule.resources for h, k in schedule.known(c).items() if k.skipped_reason]
+        assert [h.rsplit("/", 1)[-1] for h in skipped] == ["bad.ics"]
+    assert world.container.parser.worker_pids() == []  # closed with the service

@@ -18,6 +18,8 @@ def process_env(settings: Settings, **more: str) -> dict[str, str]:
         "CALSYNC_EVENT_STORE": settings.event_store,
         "CALSYNC_CALDAV_URL": settings.caldav_url,
         "CALSYNC_AUTH_TOKENS": '{"unused-token": ["*"]}',
+        # small calendars: parsed in place (the parser processes have their own tests)
+        "CALSYNC_PARSE_PROCESSES": "0",
         # a long poll: on PostgreSQL the process must be woken by LISTEN/NOTIFY
         "CALSYNC_PROJECTION_POLL_INTERVAL": "30" if settings.event_store == "postgres" else "0.2",
     }

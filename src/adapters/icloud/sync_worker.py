@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from adapters.icloud.dav import CalDAVAccount
-from adapters.icloud.ical import UnparsableResource, parse_resource
+from adapters.icloud.parse_pool import ResourceParser
 from adapters.icloud.sync import CalendarFetcher, Listing, SyncTokenRefused
 from adapters.persistence.sync_state import SyncState
 from calendar_domain.application import CalendarIntegration
@@ -30,7 +30,6 @@ from calendar_domain.errors import (
     ProviderUnavailable,
 )
 from calendar_domain.ports import CredentialVault
-from calendar_domain.occurrences import encode, materialised_range
 from calendar_domain.schedule import CalendarChanges, ImportedSeries, SkippedResource
 from calendar_domain.schedule_service import ScheduleService, SyncTarget
 
@@ -65,8 +64,10 @@ class AccountSyncer:
         vault: CredentialVault,
         state: SyncState,
         caldav: CalDAVSettings,
+        parser: ResourceParser | None = None,
     ) -> None:
         self._app = app
+        self._parser = parser or ResourceParser(0)
         self._connections = connections
         self._schedules = schedules
         self._vault = vault
@@ -152,6 +153,8 @@ class AccountSyncer:
         fetcher = CalendarFetcher(account, batch_size=self._caldav.batch_size)
         href, calendar_id = targets[0].href, targets[0].calendar_id
         fetched_at = datetime.now(UTC)
+        if any(not t.checkpoint for t in targets):
+            self._parser.start()  # a first sync is large: its parsers start while it lists
         groups: dict[str | None, list[SyncTarget]] = defaultdict(list)
         for target in targets:
             groups[target.checkpoint or None].append(target)
@@ -171,11 +174,8 @@ class AccountSyncer:
 
         self._state.progress(account_id, calendar_id, 0, len(wanted))
         zones = sorted({t.time_zone for t in targets})
-        parsed: dict[tuple[str, str], ImportedSeries | SkippedResource] = {}
-        # Parse each batch as it arrives, while the next one is being fetched.
-        for h, etag, body in fetcher.fetch(href, wanted, progress):
-            for zone in zones:
-                parsed[(h, zone)] = imported_series(h, etag, body, zone, fetched_at)
+        # Each batch is parsed as it arrives, while the next one is being fetched.
+        parsed = self._parser.parse(fetcher.fetch(href, wanted, progress), zones, fetched_at, len(wanted))
         found = []
         for target, listing, changed, deleted in plans:
             series: list[ImportedSeries] = []
@@ -211,32 +211,3 @@ def _diff(target: SyncTarget, listing: Listing) -> tuple[dict[str, str], set[str
     else:
         deleted = set(listing.deleted) & set(target.known)
     return changed, deleted
-
-
-def imported_series(
-    href: str, etag: str, body: str, time_zone: str, fetched_at: datetime
-) -> ImportedSeries | SkippedResource:
-    """One fetched resource as the domain takes it: parsed, with its occurrences
-    around the fetch time; or skipped, with the reason."""
-    span = materialised_range(fetched_at)
-    try:
-        parsed = parse_resource(body, default_tz=time_zone, span=span)
-    except UnparsableResource as bad:
-        return SkippedResource(href, etag, bad.reason)
-    return ImportedSeries(
-        href=href,
-        etag=etag,
-        uid=parsed.uid,
-        summary=parsed.summary,
-        location=parsed.location,
-        recurring=parsed.recurring,
-        all_day=parsed.all_day,
-        first_start=parsed.first_start,
-        last_end=parsed.last_end,
-        ical=parsed.ical,
-        time_zone=time_zone,
-        zone_dependent=parsed.zone_dependent,
-        expanded_from=None if parsed.complete else span[0],
-        expanded_until=None if parsed.complete else span[1],
-        occurrences=encode(parsed.occurrences, parsed.summary, parsed.location),
-    )
