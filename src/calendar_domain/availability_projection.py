@@ -293,7 +293,7 @@ class AvailabilityProjection(Projection[Any]):
         user_key = str(domain_event.originator_id)
         time_zone = self._zone(user_key)
         s = domain_event.series
-        recurring, zone_dependent = bool(s["recurring"]), bool(s["zone_dependent"])
+        zone_dependent = bool(s["zone_dependent"])
         expanded_until = _epoch_text(s["expanded_until"]) if s["expanded_until"] else None
         series = SeriesRow(
             user_key=user_key,
@@ -305,7 +305,7 @@ class AvailabilityProjection(Projection[Any]):
             fetched_at=domain_event.fetched_at.isoformat(),
             summary=s["summary"],
             location=s["location"],
-            recurring=recurring,
+            recurring=bool(s["recurring"]),
             zone_dependent=zone_dependent,
             time_zone=s["time_zone"],
             first_start=_epoch_text(s["first_start"]),

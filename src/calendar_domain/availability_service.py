@@ -290,6 +290,7 @@ class AvailabilityService:
                 view.busy,
                 slot_seconds=slot_minutes * 60,
                 step_seconds=(step_minutes or slot_minutes) * 60,
+                spans=view.blocking_spans(),
             )
             for slot in found:
                 free.setdefault(slot, []).append(view.user_id)

@@ -282,7 +282,7 @@ def _as_of(as_of: AsOf) -> pb.AsOf:
         + ("" if c.still_blocks else " (its busy times are ignored)")
         for c in stale
     )
-    answer = pb.AsOf(position=as_of.position, degraded=bool(stale), degraded_reason=reason)
+    answer = pb.AsOf(position=as_of.position, degraded=as_of.degraded, degraded_reason=reason)
     add = answer.calendars.add
     for c in as_of.calendars:
         item = add(

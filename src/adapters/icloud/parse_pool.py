@@ -50,10 +50,6 @@ class ResourceParser:
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    @property
-    def processes(self) -> int:
-        return self._processes
-
     def start(self) -> None:
         """Starts the workers now, if not yet (they take a moment to import the
         parser), so that a large fetch does not wait for them."""

@@ -159,7 +159,7 @@ def _absorb_page(response: Any, own: str, etags: dict[str, str], deleted: set[st
     """One page of a sync-collection reply: members with an etag are changed, those
     answered 404 without one are removed (RFC 6578 3.2; a member on a later page
     wins). iCloud lists the calendar itself among the changes: skipped."""
-    page = response.expand_simple_props([dav.GetEtag()])  # parses the reply, statuses too
+    page = response.expand_simple_props([dav.GetEtag()])  # every response's href, and its status
     removed = {canonical_path(href) for href, status in response.statuses.items() if _is_404(status)}
     for href, props in page.items():
         path = canonical_path(href)
@@ -172,8 +172,6 @@ def _absorb_page(response: Any, own: str, etags: dict[str, str], deleted: set[st
         else:
             etags[path] = _etag(etag)
             deleted.discard(path)
-    for path in removed - set(etags) - {own}:
-        deleted.add(path)
 
 
 def _is_404(status: object) -> bool:

@@ -218,6 +218,11 @@ class _BatchWriter:
                 self._cursor.executemany(self._statement(sql), rows)
         self._pending = {}
 
+    def finish(self, position: int) -> None:
+        """Sends what is buffered, and moves the version of every user touched."""
+        self._add(_TOUCH_USERS, [{"user_key": key, "version": position} for key in sorted(self.touched)])
+        self.flush()
+
     def _execute(self, sql: str, params: dict[str, Any]) -> None:
         self.flush()
         self._cursor.execute(self._statement(sql), params)
@@ -316,12 +321,7 @@ class AvailabilityViewMixin(SQLViewMixin):
                     raise AlreadyProcessed(found[0])
             writer = _BatchWriter(cursor, self._batch_statement, self._dict_rows)
             work(writer)
-            if writer.touched:
-                writer._add(
-                    _TOUCH_USERS,
-                    [{"user_key": key, "version": tracking.notification_id} for key in sorted(writer.touched)],
-                )
-            writer.flush()
+            writer.finish(tracking.notification_id)
             self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
 
     def _batch_statement(self, sql: str) -> str:
