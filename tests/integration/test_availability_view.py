@@ -268,3 +268,33 @@ def test_a_model_made_before_user_versions_gains_the_column(world: World) -> Non
     world.import_files(["weekly_exdate.ics"])
     world.follower.catch_up()
     assert world.view.user(world.user_key()).version > 0
+
+
+def _indexes(world: World) -> set[str]:
+    with world.view.datastore.transaction(commit=False) as cursor:
+        if world.view.dialect == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'avail_busy'")
+        else:
+            cursor.execute(
+                "SELECT indexname AS name FROM pg_indexes WHERE schemaname = %s AND tablename = 'avail_busy'",
+                (world.view.datastore.schema,),
+            )
+        return {dict(row)["name"] for row in cursor.fetchall()}
+
+
+def test_a_model_made_with_the_full_end_index_gets_the_partial_one(world: World) -> None:
+    """Only long occurrences are found by their end: a model made when every row
+    was indexed by its end loses that index on start, and long events are still found."""
+    table = world.view.table_prefix() + "avail_busy"
+    with world.view.datastore.transaction(commit=True) as cursor:
+        cursor.execute(f"DROP INDEX IF EXISTS {world.view.table_prefix()}avail_busy_long_by_end")
+        cursor.execute(f"CREATE INDEX avail_busy_by_end ON {table} (user_key, long_span, end_at)")
+    world.view.create_table()  # what a new release does on start
+    assert "avail_busy_by_end" not in _indexes(world)
+    assert "avail_busy_long_by_end" in _indexes(world)
+    world.configure()
+    world.import_files(["all_day_multi_day.ics"])
+    world.follower.catch_up()
+    [row] = world.view.busy(world.user_key(), _epoch(2000, 1, 1), _epoch(2100, 1, 1))
+    middle = row.start + (row.end - row.start) // 2
+    assert [(r.start, r.end) for r in world.view.busy(world.user_key(), middle, middle + 60)] == [(row.start, row.end)]

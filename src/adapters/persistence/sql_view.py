@@ -1,6 +1,6 @@
 """What every read-model view shares: one SQL text for both databases.
 
-Statements are written once with ``%(name)s`` placeholders and ``{t}`` for the
+Statements are written once with ``%(name)s`` (or positional ``%s``) placeholders and ``{t}`` for the
 table prefix (the schema on PostgreSQL, nothing on SQLite); ``statement``
 adapts them to the database the view runs on.
 """
@@ -32,7 +32,7 @@ class SQLViewMixin:
         cache = self.__dict__.setdefault("_statements", {})
         if sql not in cache:
             text = sql.replace("{t}", self.table_prefix())
-            cache[sql] = _NAMED.sub(r":\1", text) if self.dialect == "sqlite" else text
+            cache[sql] = _NAMED.sub(r":\1", text).replace("%s", "?") if self.dialect == "sqlite" else text
         return cache[sql]
 
     def write(self, tracking: Tracking, *statements: tuple[str, dict[str, Any]]) -> None:
