@@ -178,11 +178,16 @@ class AvailabilityProjection(Projection[Any]):
         """Drops what the projection remembers of the view (before a rebuild)."""
         self._zones.clear()
 
-    def process_batch(self, items: Sequence[tuple[Any, Tracking]], after: int = -1) -> None:
-        """Processes events in order; their rows and the last tracking position are
-        written in one transaction. ``after``: the position before the batch (see
-        the view's ``write_batch``)."""
+    def process_batch(
+        self, items: Sequence[tuple[Any, Tracking]], after: int = -1, tracking: Tracking | None = None
+    ) -> None:
+        """Processes events (or what ``prepare`` made of them) in order; their rows
+        and the tracking position (by default the last event's) are written in one
+        transaction. ``after``: the position before the batch (see the view's
+        ``write_batch``)."""
         if not items:
+            if tracking is not None:
+                self.advance(tracking, after)
             return
 
         def work(writer: AvailabilityWriter) -> None:
@@ -190,12 +195,15 @@ class AvailabilityProjection(Projection[Any]):
             try:
                 handler = self._handler
                 for domain_event, _ in items:
-                    handler(type(domain_event))(self, domain_event)
+                    if type(domain_event) is PreparedSeries:
+                        self._put_prepared(domain_event)
+                    else:
+                        handler(type(domain_event))(self, domain_event)
             finally:
                 self._writer = None
 
         try:
-            self.read_model.write_batch(items[-1][1], work, after)
+            self.read_model.write_batch(tracking or items[-1][1], work, after)
         except Exception:
             self._zones.clear()  # what this batch taught it was rolled back
             raise
@@ -290,38 +298,19 @@ class AvailabilityProjection(Projection[Any]):
         return self._zones[user_key]
 
     def _put(self, domain_event: Any, replacing: bool) -> None:
-        user_key = str(domain_event.originator_id)
-        time_zone = self._zone(user_key)
-        s = domain_event.series
-        zone_dependent = bool(s["zone_dependent"])
-        expanded_until = _epoch_text(s["expanded_until"]) if s["expanded_until"] else None
-        series = SeriesRow(
-            user_key=user_key,
-            calendar_id=domain_event.calendar_id,
-            href=s["href"],
-            connection_id=domain_event.connection_id,
-            uid=s["uid"],
-            etag=s["etag"],
-            fetched_at=domain_event.fetched_at.isoformat(),
-            summary=s["summary"],
-            location=s["location"],
-            recurring=bool(s["recurring"]),
-            zone_dependent=zone_dependent,
-            time_zone=s["time_zone"],
-            first_start=_epoch_text(s["first_start"]),
-            last_end=_epoch_text(s["last_end"]) if s["last_end"] else None,
-            expanded_from=_epoch_text(s["expanded_from"]) if s["expanded_from"] else None,
-            expanded_until=expanded_until,
-            # the text is kept only to expand beyond the rows or to follow a zone change
-            ical=s["ical"] if expanded_until is not None or zone_dependent or s["occurrences"] is None else "",
-        )
-        if s["occurrences"] is None or (zone_dependent and series.time_zone != time_zone):
-            series, occurrences = self._expand(series, time_zone, domain_event.fetched_at)
-            if series.expanded_until is None and not zone_dependent:
+        self._put_prepared(prepared_series(domain_event, replacing))
+
+    def _put_prepared(self, prepared: PreparedSeries) -> None:
+        """The part of an import that depends on what came before it in the log: the
+        user's zone, in which floating times are read."""
+        series, rows = prepared.series, prepared.rows
+        time_zone = self._zone(series.user_key)
+        if rows is None or (series.zone_dependent and series.time_zone != time_zone):
+            series, occurrences = self._expand(series, time_zone, prepared.fetched_at)
+            if series.expanded_until is None and not series.zone_dependent:
                 series = replace(series, ical="")
-        else:
-            occurrences = s["occurrences"]
-        self.writer.put_series(series, busy_rows(series, occurrences), replacing)
+            rows = busy_rows(series, occurrences)
+        self.writer.put_series(series, rows, prepared.replacing)
 
     def _expand(self, series: SeriesRow, time_zone: str, fetched_at: datetime) -> tuple[SeriesRow, list[list[Any]]]:
         """The series' occurrences read in ``time_zone``, over the range a fetch at
@@ -414,6 +403,54 @@ class AvailabilityProjection(Projection[Any]):
     def _(self, domain_event: SubAccountPolicy.StaleCalendarPolicySet) -> None:
         # Keyed by the policy's id: queries derive it from the sub-account.
         self.writer.set_policy(str(domain_event.originator_id), domain_event.stale_calendars_block)
+
+
+class PreparedSeries(NamedTuple):
+    """An import event's rows as the event alone gives them (``prepare``)."""
+
+    series: SeriesRow
+    rows: list[BusyRow] | None  # None: the event carries no occurrences (expand them)
+    fetched_at: datetime
+    replacing: bool
+
+
+_PREPARED = {UserSchedule.BlockedSlotImported: False, UserSchedule.BlockedSlotUpdated: True}
+
+
+def prepare(domain_event: Any) -> Any:
+    """What the projection can work out of an event before knowing what came before
+    it (a rebuild does this in other processes): an import's rows; any other event
+    as it is. ``process_batch`` takes either."""
+    replacing = _PREPARED.get(type(domain_event))
+    return domain_event if replacing is None else prepared_series(domain_event, replacing)
+
+
+def prepared_series(domain_event: Any, replacing: bool) -> PreparedSeries:
+    s = domain_event.series
+    zone_dependent = bool(s["zone_dependent"])
+    expanded_until = _epoch_text(s["expanded_until"]) if s["expanded_until"] else None
+    series = SeriesRow(
+        user_key=str(domain_event.originator_id),
+        calendar_id=domain_event.calendar_id,
+        href=s["href"],
+        connection_id=domain_event.connection_id,
+        uid=s["uid"],
+        etag=s["etag"],
+        fetched_at=domain_event.fetched_at.isoformat(),
+        summary=s["summary"],
+        location=s["location"],
+        recurring=bool(s["recurring"]),
+        zone_dependent=zone_dependent,
+        time_zone=s["time_zone"],
+        first_start=_epoch_text(s["first_start"]),
+        last_end=_epoch_text(s["last_end"]) if s["last_end"] else None,
+        expanded_from=_epoch_text(s["expanded_from"]) if s["expanded_from"] else None,
+        expanded_until=expanded_until,
+        # the text is kept only to expand beyond the rows or to follow a zone change
+        ical=s["ical"] if expanded_until is not None or zone_dependent or s["occurrences"] is None else "",
+    )
+    rows = None if s["occurrences"] is None else busy_rows(series, s["occurrences"])
+    return PreparedSeries(series, rows, domain_event.fetched_at, replacing)
 
 
 def busy_rows(series: SeriesRow, occurrences: list[list[Any]]) -> list[BusyRow]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -13,7 +14,9 @@ import time
 from collections.abc import Callable
 
 from server.app import serve
-from server.bootstrap import Container, bootstrap
+from adapters.persistence.parallel_catch_up import ParallelCatchUp
+from calendar_domain.availability_projection import prepare
+from server.bootstrap import Container, application_env, bootstrap
 from server.config import ConfigError, Settings
 
 
@@ -25,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("push", help="only write appointments to iCloud, until SIGTERM")
     rebuild = sub.add_parser("rebuild", help="drop a read model and rebuild it from the log")
     rebuild.add_argument("read_model", choices=["availability"])
+    rebuild.add_argument(
+        "--processes", type=_non_negative, default=min(4, os.cpu_count() or 1),
+        help="processes reading the log side by side (default: the cores, at most 4; 0: read it in this one)",
+    )
     options = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -35,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if options.command == "rebuild":
-        return rebuild_availability(settings)
+        return rebuild_availability(settings, options.processes)
     if options.command == "project":
         project(settings)
         return 0
@@ -54,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 
-def rebuild_availability(settings: Settings) -> int:
-    """Drops the availability read model and rebuilds it from the whole log.
+def rebuild_availability(settings: Settings, processes: int = 0) -> int:
+    """Drops the availability read model and rebuilds it from the whole log, with
+    ``processes`` worker processes reading the log (0: read in this process).
 
     Run it while no process is projecting into the same view (stop the servers'
     embedded projections or the projection process first)."""
@@ -63,12 +71,25 @@ def rebuild_availability(settings: Settings) -> int:
     try:
         started = time.perf_counter()
         container.availability_view.drop()
-        position = container.availability_follower.catch_up()
+        if processes:
+            position = ParallelCatchUp(
+                container.app, application_env(settings), container.availability_follower.projection, prepare,
+                processes=processes,
+            ).run()
+        else:
+            position = container.availability_follower.catch_up()
         seconds = time.perf_counter() - started
         print(f"availability rebuilt up to log position {position} in {seconds:.2f}s")
     finally:
         container.close()
     return 0
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
 
 
 def project(settings: Settings) -> None:

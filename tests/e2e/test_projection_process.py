@@ -49,9 +49,10 @@ def test_a_projection_process_keeps_the_read_model_for_the_server(
             assert process.wait(timeout=60) == 0, process.stdout.read() if process.stdout else ""
 
 
+@pytest.mark.parametrize("processes", ["0", "2"])
 @pytest.mark.parametrize("store", STORES)
 def test_the_rebuild_command_reproduces_the_live_model(
-    store: str, tmp_path: Path, radicale: RadicaleServer, account: tuple[str, str]
+    store: str, processes: str, tmp_path: Path, radicale: RadicaleServer, account: tuple[str, str]
 ) -> None:
     _put_week_events(radicale, account)
     with settings_for(store, tmp_path / "data", caldav_url=radicale.base_url, caldav_timeout=10) as settings:
@@ -61,7 +62,7 @@ def test_the_rebuild_command_reproduces_the_live_model(
             live = service.container.availability_view.dump()
         assert len(live["avail_busy"]) > 5
         result = subprocess.run(
-            [sys.executable, "-m", "server.cli", "rebuild", "availability"],
+            [sys.executable, "-m", "server.cli", "rebuild", "availability", "--processes", processes],
             env=process_env(settings), cwd=tmp_path, capture_output=True, text=True, timeout=120,
         )
         assert result.returncode == 0, result.stderr

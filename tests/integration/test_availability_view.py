@@ -17,8 +17,9 @@ import pytest
 
 from adapters.icloud.resources import imported_series
 from adapters.persistence.follower import ProjectionFollower
+from adapters.persistence.parallel_catch_up import ParallelCatchUp
 from calendar_domain.application import CalendarIntegration
-from calendar_domain.availability_projection import LONG_SECONDS, AvailabilityProjection
+from calendar_domain.availability_projection import LONG_SECONDS, AvailabilityProjection, prepare
 from calendar_domain.configuration import CalendarConfiguration, CalendarRef
 from calendar_domain.occurrences import MATERIALISED_AHEAD
 from calendar_domain.schedule import CalendarChanges, ImportedSeries, UserSchedule
@@ -192,6 +193,37 @@ def test_a_rebuilt_model_equals_the_live_one_whatever_the_batch_size(world: Worl
     assert world.view.dump() == live
 
 
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_a_model_rebuilt_with_the_log_read_in_other_processes_equals_the_live_one(
+    world: World, start_method: str
+) -> None:
+    """Workers prepare ranges of the log side by side; this process applies them in
+    log order. A floating series read in a zone the user has since left is read
+    again here, in the zone the user had at that point of the log."""
+    configuration = world.configure()
+    world.import_files(READABLE[: len(READABLE) // 2])
+    world.configure(user="u2", time_zone="America/New_York")
+    world.import_files(READABLE[len(READABLE) // 2 :], user="u2", time_zone="America/New_York")
+    configuration.set_time_zone("Asia/Tokyo")
+    world.app.record(configuration)
+    world.import_files(["floating.ics"], time_zone="Europe/Berlin")  # fetched before the move was known
+    world.follower.catch_up()
+    live = world.view.dump()
+    floating = world.view.series(world.user_key(), CALENDAR, "/cal/floating.ics")
+    assert floating is not None and floating.time_zone == "Asia/Tokyo"
+
+    for batch_size in (3, 500):
+        world.view.drop()
+        world.follower.projection.forget()
+        catch_up = ParallelCatchUp(
+            world.app, application_env(world.settings), world.follower.projection, prepare,
+            processes=2, batch_size=batch_size, start_method=start_method,
+        )
+        assert catch_up.run() == world.app.head_position()
+        assert world.view.dump() == live
+        assert world.view.max_tracking_id(world.app.name) == world.app.head_position()
+
+
 def test_two_processes_following_one_view_apply_each_event_once(world: World) -> None:
     world.configure()
     second = world.new_follower()  # another process: it starts from the same position
@@ -298,3 +330,15 @@ def test_a_model_made_with_the_full_end_index_gets_the_partial_one(world: World)
     [row] = world.view.busy(world.user_key(), _epoch(2000, 1, 1), _epoch(2100, 1, 1))
     middle = row.start + (row.end - row.start) // 2
     assert [(r.start, r.end) for r in world.view.busy(world.user_key(), middle, middle + 60)] == [(row.start, row.end)]
+
+
+def test_batches_are_written_without_a_sync_at_every_commit(world: World) -> None:
+    """SQLite: the model's file is synced at WAL checkpoints (synchronous=NORMAL),
+    not at each batch; a lost batch is projected again with its position."""
+    if world.view.dialect != "sqlite":
+        pytest.skip("a SQLite setting")
+    world.configure()
+    world.follower.catch_up()
+    with world.view._write_transaction() as cursor:
+        cursor.execute("PRAGMA synchronous")
+        assert cursor.fetchone()[0] == 1  # NORMAL

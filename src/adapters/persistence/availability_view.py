@@ -9,7 +9,9 @@ provenance and the text to expand beyond what is materialised.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import fields
 from typing import Any
 
@@ -318,7 +320,7 @@ class AvailabilityViewMixin(SQLViewMixin):
         """Runs ``work`` and records ``tracking``, in one transaction. ``after``: the
         position the batch follows; if the view is already past it (another
         process got there first), nothing is written and AlreadyProcessed raised."""
-        with self.datastore.transaction(commit=True) as cursor:
+        with self._write_transaction() as cursor:
             if after >= 0:
                 cursor.execute(*self._tracking_sql(tracking.application_name))
                 found = [next(iter(dict(row).values())) for row in cursor.fetchall()]
@@ -328,6 +330,9 @@ class AvailabilityViewMixin(SQLViewMixin):
             work(writer)
             writer.finish(tracking.notification_id)
             self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
+
+    def _write_transaction(self) -> AbstractContextManager[Any]:
+        return self.datastore.transaction(commit=True)  # type: ignore[no-any-return]
 
     def _batch_statement(self, sql: str) -> str:
         return self.statement(sql.replace("{t_user}", self._user_table()))
@@ -405,6 +410,7 @@ class SQLiteAvailabilityView(AvailabilityViewMixin, SQLiteTrackingRecorder):
 
     def __init__(self, datastore: SQLiteDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
+        self._relaxed: weakref.WeakSet[Any] = weakref.WeakSet()  # connections set to synchronous=NORMAL
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *map(self.statement, _CREATE)]
@@ -418,6 +424,20 @@ class SQLiteAvailabilityView(AvailabilityViewMixin, SQLiteTrackingRecorder):
 
     def _delete_tracking_sql(self) -> str:
         return "DELETE FROM tracking WHERE application_name = ?"
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[Any]:
+        """A batch's transaction, on a connection that syncs the file at WAL
+        checkpoints only (synchronous=NORMAL), not at every commit. The model stays
+        consistent whatever happens; a power cut may undo its last batches, and
+        with them their tracking position, so they are projected again from the log.
+        """
+        with self.datastore.get_connection(commit=True) as connection:
+            if connection not in self._relaxed:
+                connection.cursor().execute("PRAGMA synchronous=NORMAL")
+                self._relaxed.add(connection)
+            with connection.transaction(commit=True) as cursor:
+                yield cursor
 
     def _tracking_sql(self, application_name: str) -> tuple[str, tuple[str]]:
         # SQLite: the write lock taken by the batch serialises writers anyway.

@@ -44,6 +44,10 @@ class ProjectionFollower:
         self.after_event: list[Callable[[Any], None]] = []
 
     @property
+    def projection(self) -> Any:
+        return self._projection
+
+    @property
     def position(self) -> int:
         return self._position
 
