@@ -70,14 +70,16 @@ def rebuild_availability(settings: Settings, processes: int = 0) -> int:
     container = bootstrap(settings)
     try:
         started = time.perf_counter()
-        container.availability_view.drop()
-        if processes:
-            position = ParallelCatchUp(
-                container.app, application_env(settings), container.availability_follower.projection, prepare,
-                processes=processes,
-            ).run()
-        else:
-            position = container.availability_follower.catch_up()
+        view = container.availability_view
+        view.drop()
+        with view.deferred_indexes():
+            if processes:
+                position = ParallelCatchUp(
+                    container.app, application_env(settings), container.availability_follower.projection, prepare,
+                    processes=processes,
+                ).run()
+            else:
+                position = container.availability_follower.catch_up()
         seconds = time.perf_counter() - started
         print(f"availability rebuilt up to log position {position} in {seconds:.2f}s")
     finally:

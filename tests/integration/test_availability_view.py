@@ -342,3 +342,29 @@ def test_batches_are_written_without_a_sync_at_every_commit(world: World) -> Non
     with world.view._write_transaction() as cursor:
         cursor.execute("PRAGMA synchronous")
         assert cursor.fetchone()[0] == 1  # NORMAL
+
+
+def test_a_rebuild_builds_the_query_indexes_at_the_end(world: World) -> None:
+    world.configure()
+    world.import_files(["weekly_exdate.ics", "all_day_multi_day.ics"])
+    world.follower.catch_up()
+    live, indexes = world.view.dump(), _indexes(world)
+    world.view.drop()
+    with world.view.deferred_indexes():
+        assert {"avail_busy_by_start", "avail_busy_long_by_end"}.isdisjoint(_indexes(world))
+        assert "avail_busy_by_source" in _indexes(world)  # writes find a series' rows by it
+        world.new_follower().catch_up()
+    assert _indexes(world) == indexes
+    assert world.view.dump() == live
+
+
+def test_a_model_left_without_its_query_indexes_gets_them_back(world: World) -> None:
+    indexes = _indexes(world)
+    with pytest.raises(RuntimeError), world.view.deferred_indexes():
+        raise RuntimeError("a rebuild that failed")
+    assert _indexes(world) == indexes  # put back on the way out
+    with world.view.datastore.transaction(commit=True) as cursor:  # a rebuild killed before its end
+        for name in ("avail_busy_by_start", "avail_busy_long_by_end"):
+            cursor.execute(f"DROP INDEX {world.view.table_prefix()}{name}")
+    world.view.create_table()  # the next start
+    assert _indexes(world) == indexes

@@ -100,6 +100,10 @@ _CREATE = [
     "CREATE INDEX IF NOT EXISTS avail_busy_by_source ON {t}avail_busy (user_key, calendar_id, href)",
 ]
 
+# Indexes that only queries use (a rebuild builds them at the end).
+_QUERY_INDEXES = ("avail_busy_by_start", "avail_busy_long_by_end", "avail_series_partial")
+assert all(any(name in sql.split() for sql in _CREATE) for name in _QUERY_INDEXES)
+
 _UPSERT_USER = """
     INSERT INTO {t}avail_user (user_key, config_id, sub_account_id, user_id)
     VALUES (%(user_key)s, %(config_id)s, %(sub_account_id)s, %(user_id)s)
@@ -383,6 +387,24 @@ class AvailabilityViewMixin(SQLViewMixin):
                 result[table] = sorted(tuple(_plain(v) for k, v in row.items() if k != "version") for row in rows)
         return result
 
+    @contextmanager
+    def deferred_indexes(self) -> Iterator[None]:
+        """For filling an empty model (a rebuild): the indexes only queries use are
+        built once at the end, from the sorted rows, instead of row by row. Those
+        the writes look rows up by stay. A model left without them (a rebuild that
+        died) gets them back on its next start (``create_table``)."""
+        prefix = self.table_prefix()
+        with self.datastore.transaction(commit=True) as cursor:
+            for name in _QUERY_INDEXES:
+                cursor.execute(f"DROP INDEX IF EXISTS {prefix}{name}")
+        try:
+            yield
+        finally:
+            with self.datastore.transaction(commit=True) as cursor:
+                for sql in _CREATE:
+                    if any(name in sql.split() for name in _QUERY_INDEXES):
+                        cursor.execute(self.statement(sql))
+
     def drop(self) -> None:
         """Empties the read model and forgets its position (before a rebuild)."""
         with self.datastore.transaction(commit=True) as cursor:
@@ -403,6 +425,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     return tuple(value) if isinstance(value, list) else value
+
+
+_WRITER_CACHE_KIB = 64 * 1024
 
 
 class SQLiteAvailabilityView(AvailabilityViewMixin, SQLiteTrackingRecorder):
@@ -435,6 +460,8 @@ class SQLiteAvailabilityView(AvailabilityViewMixin, SQLiteTrackingRecorder):
         with self.datastore.get_connection(commit=True) as connection:
             if connection not in self._relaxed:
                 connection.cursor().execute("PRAGMA synchronous=NORMAL")
+                # a batch touches index pages all over the model: keep more of them
+                connection.cursor().execute(f"PRAGMA cache_size=-{_WRITER_CACHE_KIB}")
                 self._relaxed.add(connection)
             with connection.transaction(commit=True) as cursor:
                 yield cursor

@@ -5,9 +5,9 @@ decrypting, decompressing and decoding each event, then working out its rows.
 None of that depends on the events before it, so worker processes do it for
 consecutive ranges of the log, side by side, and hand back what the projection's
 ``prepare`` made of each event (an import's rows, or the event itself). This
-process applies the ranges strictly in log order, each range's rows and its
-tracking position in one transaction, exactly as the follower would: the model
-built is the same, only sooner.
+process applies the ranges strictly in log order, a few ranges' rows and their
+tracking position in one transaction, as the follower would: the model built is
+the same, only sooner.
 
 Workers are forked when this process runs no other thread (a rebuild command:
 they start at once); otherwise they are spawned, which is slower to start but
@@ -58,6 +58,7 @@ class ParallelCatchUp:
         *,
         processes: int,
         batch_size: int = 500,
+        transaction_size: int = 10_000,
         start_method: str | None = None,  # by default as the module says
     ) -> None:
         if processes < 1:
@@ -69,6 +70,7 @@ class ParallelCatchUp:
         self._processes = processes
         self._batch_size = batch_size
         self._start_method = start_method
+        self._transaction_size = transaction_size
 
     def run(self) -> int:
         """Processes the log from the view's position to the head; returns the head."""
@@ -85,13 +87,19 @@ class ParallelCatchUp:
             max_workers=self._processes, mp_context=context, initializer=_start_worker,
             initargs=(type(self._app), self._env, topics, self._prepare),
         ) as pool:
-            # a few ranges ahead of the one being applied, not the whole log in memory
+            # Ranges are read a transaction's worth ahead of the one being applied
+            # (not the whole log in memory); one transaction takes several ranges,
+            # so that an index page is written once for many rows.
+            per_transaction = max(1, self._transaction_size // self._batch_size)
             pending: deque[tuple[int, int, Future[list[tuple[int, Any]]]]] = deque()
             while ranges or pending:
-                while ranges and len(pending) < 2 * self._processes:
+                while ranges and len(pending) < per_transaction + 2 * self._processes:
                     low, high = ranges.popleft()
                     pending.append((low, high, pool.submit(_read_range, low, high)))
-                low, high, future = pending.popleft()
-                items = [(event, Tracking(name, at)) for at, event in future.result()]
-                self._projection.process_batch(items, after=low, tracking=Tracking(name, high))
+                first = pending[0][0]
+                items: list[tuple[Any, Tracking]] = []
+                for _ in range(min(per_transaction, len(pending))):
+                    _, high, future = pending.popleft()
+                    items.extend((event, Tracking(name, at)) for at, event in future.result())
+                self._projection.process_batch(items, after=first, tracking=Tracking(name, high))
         return head
