@@ -6,14 +6,15 @@ store the way a sync records them (``UserSchedule.apply`` with resources parsed 
 the iCloud adapter), since putting 50,000 events through Radicale would measure
 Radicale: 5,000 events (200 of them weekly series, some for ever, some with
 EXDATEs; the rest single events, some all-day or transparent) spread over the
-half-year around today. The calendars' sync health is set to "just synced".
+two years around today, plus the appointments and CRM blocked slots said below.
+The calendars' sync health is set to "just synced".
 
 Then, against one `calendar-integration serve` process:
 
 (a) ListFreeSlots for a 7-day window (30-minute slots, 09:00-17:00 Europe/Berlin)
     against Health.Check, in alternating rounds: calls/s, ratio (goal >= 0.5),
     median and p99 latency;
-(b) `calendar-integration rebuild availability`: events per second over the whole
+(b) `calendar-integration rebuild availability` (default readers): events per second over the whole
     log (goal >= 20,000/s);
 (c) (a) again for a user with 50,000 events: the same 5,000 plus 45,000 in the
     ten years before (outside the window). Goal: (a) does not grow with the total.
@@ -24,7 +25,8 @@ Run from the repository root:
     .venv/bin/python bench/availability.py --store postgres   # PostgreSQL on 127.0.0.1:5432
     .venv/bin/python bench/availability.py --sizes 5000       # skip the 50,000 case
 
-Appointments are not in the data set: booking is a later issue.
+The user also has 300 appointments and 50 CRM blocked slots on distinct
+half-hours of the working days of the next eight weeks (the window included).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ from bench.grpc_unary import (  # noqa: E402
     server_command,
     summarize,
 )
+from calendar_domain.bookings import AppointmentDetails  # noqa: E402
 from calendar_domain.schedule import CalendarChanges, ImportedSeries, UserSchedule  # noqa: E402
 from calendarintegration.v1 import availability_pb2 as av  # noqa: E402
 from calendarintegration.v1 import availability_pb2_grpc  # noqa: E402
@@ -84,6 +87,7 @@ SUB, USER = "loc-1", "u1"
 FREE, HEALTH = "ListFreeSlots", "Health.Check"
 GOAL_RATIO, GOAL_REBUILD = 0.5, 20_000
 CALENDARS = ("home", "work", "family")
+APPOINTMENTS, CRM_BLOCKS = 300, 50
 RESULTS_DIR = ROOT / "bench" / "results"
 
 
@@ -135,6 +139,7 @@ def seed(settings: Settings, connection_id: str, calendar_ids: list[str], batche
                     token = f"token-{uuid.uuid4().hex}"
                     schedule.apply(connection_id, CalendarChanges(calendar_id, series, [], [], token, fetched_at))  # type: ignore[arg-type]
                     container.app.record(schedule)
+        book_ahead(container, datetime.now(UTC), random.Random(len(batches)))
         connection = container.connections.get(SUB, connection_id)
         account = str(connection.account_id)
         container.sync_state.ensure_accounts([account], time.time())
@@ -144,6 +149,28 @@ def seed(settings: Settings, connection_id: str, calendar_ids: list[str], batche
         return container.app.head_position()
     finally:
         container.close()
+
+
+def book_ahead(container: Any, now: datetime, rng: random.Random) -> None:
+    """APPOINTMENTS appointments and CRM_BLOCKS CRM blocked slots on distinct
+    half-hours of the working days of the next eight weeks, recorded as the
+    booking service records them (no primary calendar: nothing to push)."""
+    first = (now + timedelta(days=1)).date()
+    starts = sorted(
+        datetime.combine(first + timedelta(days=d), datetime.min.time(), UTC) + timedelta(hours=h, minutes=m)
+        for d in range(56) for h in range(7, 16) for m in (0, 30)
+        if (first + timedelta(days=d)).weekday() < 5
+    )
+    chosen = rng.sample(starts, APPOINTMENTS + CRM_BLOCKS)
+    for at in range(0, len(chosen), 50):
+        schedule = container.schedules.schedule(SUB, USER)
+        for i, start in enumerate(chosen[at : at + 50], start=at):
+            end = start + timedelta(minutes=30)
+            if i < APPOINTMENTS:
+                schedule.book(f"appt-{i}", start, end, AppointmentDetails(title=f"Client {i}"), {}, [])
+            else:
+                schedule.create_block(f"block-{i}", start, end, f"Hold {i}")
+        container.app.record(schedule)
 
 
 def connect(address: str, token: str, apple_id: str, password: str) -> tuple[str, list[str]]:
