@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 from server.app import serve
 from adapters.persistence.parallel_catch_up import ParallelCatchUp
-from calendar_domain.availability_projection import prepare
+from calendar_domain.application import CalendarIntegration
+from calendar_domain.availability_projection import AvailabilityProjection, prepare
 from server.bootstrap import Container, application_env, bootstrap
 from server.config import ConfigError, Settings
 
@@ -67,22 +68,28 @@ def rebuild_availability(settings: Settings, processes: int = 0) -> int:
 
     Run it while no process is projecting into the same view (stop the servers'
     embedded projections or the projection process first)."""
+    started = time.perf_counter()
+    readers = None
+    if processes:  # forked before any store is opened (and any thread started)
+        readers = ParallelCatchUp(
+            CalendarIntegration, application_env(settings), AvailabilityProjection.topics, prepare, processes=processes
+        ).start()
+    opening = time.perf_counter()
     container = bootstrap(settings)
+    started += time.perf_counter() - opening  # timed: the readers' start, the drop and the rebuild
     try:
-        started = time.perf_counter()
         view = container.availability_view
         view.drop()
         with view.deferred_indexes():
-            if processes:
-                position = ParallelCatchUp(
-                    container.app, application_env(settings), container.availability_follower.projection, prepare,
-                    processes=processes,
-                ).run()
+            if readers is not None:
+                position = readers.run(container.app, container.availability_follower.projection)
             else:
                 position = container.availability_follower.catch_up()
         seconds = time.perf_counter() - started
         print(f"availability rebuilt up to log position {position} in {seconds:.2f}s")
     finally:
+        if readers is not None:
+            readers.close()
         container.close()
     return 0
 

@@ -215,11 +215,11 @@ def test_a_model_rebuilt_with_the_log_read_in_other_processes_equals_the_live_on
     for batch_size in (3, 500):
         world.view.drop()
         world.follower.projection.forget()
-        catch_up = ParallelCatchUp(
-            world.app, application_env(world.settings), world.follower.projection, prepare,
+        with ParallelCatchUp(
+            CalendarIntegration, application_env(world.settings), AvailabilityProjection.topics, prepare,
             processes=2, batch_size=batch_size, start_method=start_method,
-        )
-        assert catch_up.run() == world.app.head_position()
+        ) as readers:
+            assert readers.run(world.app, world.follower.projection) == world.app.head_position()
         assert world.view.dump() == live
         assert world.view.max_tracking_id(world.app.name) == world.app.head_position()
 

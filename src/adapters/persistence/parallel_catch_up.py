@@ -9,9 +9,9 @@ process applies the ranges strictly in log order, a few ranges' rows and their
 tracking position in one transaction, as the follower would: the model built is
 the same, only sooner.
 
-Workers are forked when this process runs no other thread (a rebuild command:
-they start at once); otherwise they are spawned, which is slower to start but
-never copies another thread's locks.
+Workers are forked when this process runs no other thread (the rebuild command
+starts them before it opens its stores: they start at once); otherwise they are
+spawned, which is slower to start but never copies another thread's locks.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ _worker: tuple[Application[Any], tuple[str, ...], Callable[[Any], Any]] | None =
 def _start_worker(app_class: type[Application[Any]], env: dict[str, str], topics: tuple[str, ...],
                   prepare: Callable[[Any], Any]) -> None:
     global _worker
-    _worker = (app_class(env=env), topics, prepare)
+    # readers only: creating the tables from several processes at once races (PostgreSQL)
+    _worker = (app_class(env={**env, "CREATE_TABLE": "n"}), topics, prepare)
 
 
 def _read_range(start: int, stop: int) -> list[tuple[int, Any]]:
@@ -47,13 +48,16 @@ def _read_range(start: int, stop: int) -> list[tuple[int, Any]]:
 
 
 class ParallelCatchUp:
-    """Brings a projection's view up to the log head with ``processes`` readers."""
+    """Brings a projection's view up to the log head with ``processes`` readers.
+
+    ``start`` the readers first where this process has no other thread yet (a
+    command, before it opens its stores), so that they are forked."""
 
     def __init__(
         self,
-        app: Application[Any],
+        app_class: type[Application[Any]],
         env: dict[str, str],
-        projection: Any,
+        topics: tuple[str, ...],
         prepare: Callable[[Any], Any],
         *,
         processes: int,
@@ -63,43 +67,62 @@ class ParallelCatchUp:
     ) -> None:
         if processes < 1:
             raise ValueError("processes must be at least 1")
-        self._app = app
-        self._env = env
-        self._projection = projection
-        self._prepare = prepare
+        self._initargs = (app_class, env, topics, prepare)
         self._processes = processes
         self._batch_size = batch_size
         self._start_method = start_method
         self._transaction_size = transaction_size
+        self._pool: ProcessPoolExecutor | None = None
 
-    def run(self) -> int:
+    def start(self) -> ParallelCatchUp:
+        if self._pool is None:
+            method = self._start_method or ("fork" if threading.active_count() == 1 else "spawn")
+            self._pool = ProcessPoolExecutor(
+                max_workers=self._processes, mp_context=multiprocessing.get_context(method),
+                initializer=_start_worker, initargs=self._initargs,
+            )
+            for future in [self._pool.submit(_ready) for _ in range(self._processes)]:
+                future.result()  # forked now, while nothing else runs here
+        return self
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> ParallelCatchUp:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def run(self, app: Application[Any], projection: Any) -> int:
         """Processes the log from the view's position to the head; returns the head."""
-        name = self._app.name
-        position = self._projection.view.max_tracking_id(name) or 0
-        head = self._app.recorder.max_notification_id() or 0
+        name = app.name
+        position = projection.view.max_tracking_id(name) or 0
+        head = app.recorder.max_notification_id() or 0
         ranges = deque((low, min(low + self._batch_size, head)) for low in range(position, head, self._batch_size))
         if not ranges:
             return position
-        topics = tuple(getattr(self._projection, "topics", ()) or ())
-        method = self._start_method or ("fork" if threading.active_count() == 1 else "spawn")
-        context = multiprocessing.get_context(method)
-        with ProcessPoolExecutor(
-            max_workers=self._processes, mp_context=context, initializer=_start_worker,
-            initargs=(type(self._app), self._env, topics, self._prepare),
-        ) as pool:
-            # Ranges are read a transaction's worth ahead of the one being applied
-            # (not the whole log in memory); one transaction takes several ranges,
-            # so that an index page is written once for many rows.
-            per_transaction = max(1, self._transaction_size // self._batch_size)
-            pending: deque[tuple[int, int, Future[list[tuple[int, Any]]]]] = deque()
-            while ranges or pending:
-                while ranges and len(pending) < per_transaction + 2 * self._processes:
-                    low, high = ranges.popleft()
-                    pending.append((low, high, pool.submit(_read_range, low, high)))
-                first = pending[0][0]
-                items: list[tuple[Any, Tracking]] = []
-                for _ in range(min(per_transaction, len(pending))):
-                    _, high, future = pending.popleft()
-                    items.extend((event, Tracking(name, at)) for at, event in future.result())
-                self._projection.process_batch(items, after=first, tracking=Tracking(name, high))
+        pool = self.start()._pool
+        assert pool is not None
+        # Ranges are read a transaction's worth ahead of the one being applied
+        # (not the whole log in memory); one transaction takes several ranges,
+        # so that an index page is written once for many rows.
+        per_transaction = max(1, self._transaction_size // self._batch_size)
+        pending: deque[tuple[int, int, Future[list[tuple[int, Any]]]]] = deque()
+        while ranges or pending:
+            while ranges and len(pending) < per_transaction + 2 * self._processes:
+                low, high = ranges.popleft()
+                pending.append((low, high, pool.submit(_read_range, low, high)))
+            first = pending[0][0]
+            items: list[tuple[Any, Tracking]] = []
+            for _ in range(min(per_transaction, len(pending))):
+                _, high, future = pending.popleft()
+                items.extend((event, Tracking(name, at)) for at, event in future.result())
+            projection.process_batch(items, after=first, tracking=Tracking(name, high))
         return head
+
+
+def _ready() -> bool:
+    return True
