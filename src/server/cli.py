@@ -74,28 +74,33 @@ def rebuild_availability(settings: Settings, processes: int = 0) -> int:
         readers = ParallelCatchUp(
             CalendarIntegration, application_env(settings), AvailabilityProjection.topics, prepare, processes=processes
         ).start()
-    opening = time.perf_counter()
-    container = bootstrap(settings)
-    started += time.perf_counter() - opening  # timed: the readers' start, the drop and the rebuild
     try:
-        view = container.availability_view
-        view.drop()
-        with view.deferred_indexes():
-            if readers is not None:
-                position = readers.run(container.app, container.availability_follower.projection)
-            else:
-                position = container.availability_follower.catch_up()
-        seconds = time.perf_counter() - started
-        print(f"availability rebuilt up to log position {position} in {seconds:.2f}s")
+        opening = time.perf_counter()
+        container = bootstrap(settings)
+        started += time.perf_counter() - opening  # timed: the readers' start, the drop and the rebuild
+        try:
+            view = container.availability_view
+            view.drop()
+            with view.deferred_indexes():
+                if readers is not None:
+                    position = readers.run(container.app, container.availability_follower.projection)
+                else:
+                    position = container.availability_follower.catch_up()
+            seconds = time.perf_counter() - started
+            print(f"availability rebuilt up to log position {position} in {seconds:.2f}s")
+        finally:
+            container.close()
     finally:
         if readers is not None:
             readers.close()
-        container.close()
     return 0
 
 
 def _non_negative(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
     return value

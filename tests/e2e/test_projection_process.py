@@ -68,3 +68,13 @@ def test_the_rebuild_command_reproduces_the_live_model(
         assert result.returncode == 0, result.stderr
         assert "availability rebuilt up to log position" in result.stdout
         assert build_availability_view(settings).dump() == live
+
+
+@pytest.mark.parametrize("value", ["-1", "two"])
+def test_the_rebuild_command_refuses_a_bad_number_of_processes(value: str, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "rebuild", "availability", "--processes", value],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--processes" in result.stderr and value in result.stderr and "availability rebuilt" not in result.stdout

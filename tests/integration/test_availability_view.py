@@ -342,6 +342,8 @@ def test_batches_are_written_without_a_sync_at_every_commit(world: World) -> Non
     with world.view._write_transaction() as cursor:
         cursor.execute("PRAGMA synchronous")
         assert cursor.fetchone()[0] == 1  # NORMAL
+        cursor.execute("PRAGMA cache_size")
+        assert cursor.fetchone()[0] == -64 * 1024  # KiB: index pages of many users stay in memory
 
 
 def test_a_rebuild_builds_the_query_indexes_at_the_end(world: World) -> None:
