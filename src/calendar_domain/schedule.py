@@ -14,7 +14,7 @@ availability read model to expand.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, cast
@@ -639,8 +639,14 @@ class _KnownView:
 _OPTIONAL_TIMES = ("last_end", "expanded_from", "expanded_until")
 
 
+_SERIES_FIELDS = tuple(f.name for f in fields(ImportedSeries))
+
+
 def _series_payload(series: ImportedSeries) -> dict[str, Any]:
-    payload = asdict(series)
+    # Field by field, not ``asdict``: that deep-copies every occurrence, and a first
+    # sync of thousands of resources spent most of its recording time there. The
+    # occurrences are shared with the (frozen) series; nothing changes either.
+    payload = {name: getattr(series, name) for name in _SERIES_FIELDS}
     payload["first_start"] = series.first_start.isoformat()
     for name in _OPTIONAL_TIMES:
         value = getattr(series, name)

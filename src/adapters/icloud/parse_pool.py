@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 Parsed = dict[tuple[str, str], ImportedSeries | SkippedResource]  # (href, time zone) -> result
 POOL_MINIMUM = 64  # resources in one fetch below which parsing stays in this process
 CHUNK = 40  # resources per task: small enough to keep every worker busy to the end
+REPORT_EVERY = 200  # resources parsed between two progress reports of a large fetch
 
 
 def parse_chunk(
@@ -59,34 +60,62 @@ class ResourceParser:
                 future.add_done_callback(_log_failure)
 
     def parse(
-        self, resources: Iterable[tuple[str, str, str]], zones: list[str], fetched_at: datetime, expected: int
+        self,
+        resources: Iterable[tuple[str, str, str]],
+        zones: list[str],
+        fetched_at: datetime,
+        expected: int,
+        progress: Callable[[int], None] | None = None,
     ) -> Parsed:
         """Every (href, etag, body) read in every zone. ``expected``: how many
-        resources the fetch asked for (decides where they are parsed)."""
+        resources the fetch asked for (decides where they are parsed).
+        ``progress``: told how many resources are parsed so far, a chunk at a time."""
+        report = progress or (lambda _done: None)
+        parsed: Parsed = {}
         if not self._processes or expected < (POOL_MINIMUM if self._minimum is None else self._minimum):
-            return {
-                (href, zone): imported_series(href, etag, body, zone, fetched_at)
-                for href, etag, body in resources
-                for zone in zones
-            }
+            done = 0
+            for href, etag, body in resources:
+                for zone in zones:
+                    parsed[(href, zone)] = imported_series(href, etag, body, zone, fetched_at)
+                done += 1
+                if done % REPORT_EVERY == 0:
+                    report(done)
+            if done % REPORT_EVERY:
+                report(done)
+            return parsed
         pool = self._executor()
-        futures: list[Future[list[tuple[str, str, ImportedSeries | SkippedResource]]]] = []
+        futures: list[tuple[int, Future[list[tuple[str, str, ImportedSeries | SkippedResource]]]]] = []
         chunk: list[tuple[str, str, str]] = []
+        collected = 0  # futures whose results are in ``parsed``, in order
+        done = reported = 0
+
+        def collect() -> None:
+            nonlocal collected, done, reported
+            while collected < len(futures) and futures[collected][1].done():
+                count, future = futures[collected]
+                for href, zone, result in future.result():
+                    parsed[(href, zone)] = result
+                collected += 1
+                done += count
+            if done - reported >= REPORT_EVERY or (done > reported and collected == len(futures)):
+                report(done)
+                reported = done
+
         try:
             for resource in resources:
                 chunk.append(resource)
                 if len(chunk) == CHUNK:
-                    futures.append(pool.submit(parse_chunk, chunk, zones, fetched_at))
+                    futures.append((len(chunk), pool.submit(parse_chunk, chunk, zones, fetched_at)))
                     chunk = []
+                    collect()
             if chunk:
-                futures.append(pool.submit(parse_chunk, chunk, zones, fetched_at))
-            parsed: Parsed = {}
-            for future in futures:
-                for href, zone, result in future.result():
-                    parsed[(href, zone)] = result
+                futures.append((len(chunk), pool.submit(parse_chunk, chunk, zones, fetched_at)))
+            while collected < len(futures):
+                futures[collected][1].result()  # the next chunk in order, then any done after it
+                collect()
             return parsed
         finally:
-            for future in futures:
+            for _, future in futures:
                 future.cancel()
 
     def worker_pids(self) -> list[int]:

@@ -8,6 +8,12 @@
   etags (sync-collection without a token), diffed against what is known, so
   deletions are still found. A server without sync-collection gets a depth-1
   PROPFIND of etags instead.
+- A first sync (nothing known yet: every member is wanted) asks for the members'
+  calendar-data in that listing, so that the members cross the wire once: on
+  Radicale, listing and then fetching everything cost the server nearly twice
+  what the listing with data does. The server bounds its reply by truncating it
+  (RFC 6578 3.6: pages are followed); a member listed without data (a server that
+  ignores the property, or iCloud's 404 propstat for it) is fetched as below.
 - Changed members are fetched with calendar-multiget in batches, never one GET each.
 - iCloud lists the calendar's own URL among the changed members: skipped.
 """
@@ -17,11 +23,11 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from caldav.elements import dav
+from caldav.elements import cdav, dav
 from caldav.lib import error
 from caldav.lib.url import URL
 
@@ -44,6 +50,8 @@ class Listing:
     deleted: frozenset[str]
     sync_token: str
     complete: bool  # True: every member is listed (anything known but absent is deleted)
+    # href -> calendar data of the members whose data came with the listing
+    data: dict[str, str] = field(default_factory=dict)
 
 
 class CalendarFetcher:
@@ -55,16 +63,16 @@ class CalendarFetcher:
         """Members changed or removed since the token (raises SyncTokenRefused)."""
         return self._sync_collection(calendar_href, sync_token)
 
-    def full_listing(self, calendar_href: str) -> Listing:
+    def full_listing(self, calendar_href: str, with_data: bool = False) -> Listing:
+        """Every member with its etag; ``with_data``: and its calendar data, where
+        the server sends it along (see the module's notes)."""
         try:
-            return self._sync_collection(calendar_href, None)
+            return self._sync_collection(calendar_href, None, with_data)
         except SyncTokenRefused:
             # No sync-collection on this server: compare etags instead.
             return self._propfind_listing(calendar_href)
 
-    def fetch(
-        self, calendar_href: str, hrefs: list[str], progress: Callable[[int], None] | None = None
-    ) -> Iterator[tuple[str, str, str]]:
+    def fetch(self, calendar_href: str, hrefs: list[str]) -> Iterator[tuple[str, str, str]]:
         """(href, etag, calendar data) of the members, by calendar-multiget in batches.
         Members deleted meanwhile are simply absent.
 
@@ -74,7 +82,7 @@ class CalendarFetcher:
         """
         calendar = self._calendar(calendar_href)
         batches = [hrefs[i : i + self._batch_size] for i in range(0, len(hrefs), self._batch_size)]
-        ready: queue.Queue[tuple[str, Any, int]] = queue.Queue(maxsize=2)
+        ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2)
         stopped = threading.Event()
 
         def produce() -> None:
@@ -83,16 +91,16 @@ class CalendarFetcher:
                     urls = [URL.objectify(self._account.url_of(h)) for h in batch]
                     with translated_errors(str(calendar.url)):
                         rows = calendar._multiget(urls)  # noqa: SLF001 - raw (href, data, tags), no objects
-                    _put(ready, ("rows", rows, len(batch)), stopped)
-                _put(ready, ("end", None, 0), stopped)
+                    _put(ready, ("rows", rows), stopped)
+                _put(ready, ("end", None), stopped)
             except BaseException as failure:  # handed to the consumer, raised there
-                _put(ready, ("error", failure, 0), stopped)
+                _put(ready, ("error", failure), stopped)
 
         producer = threading.Thread(target=produce, name="caldav-multiget", daemon=True)
         producer.start()
         try:
             while True:
-                kind, payload, count = ready.get()
+                kind, payload = ready.get()
                 if kind == "end":
                     return
                 if kind == "error":
@@ -100,8 +108,6 @@ class CalendarFetcher:
                 for href, data, tags in payload:
                     if data:
                         yield canonical_path(href), _etag(tags.get(dav.GetEtag.tag)), data
-                if progress is not None:
-                    progress(count)
         finally:
             stopped.set()
             producer.join(timeout=self._account.timeout + 5)
@@ -111,7 +117,7 @@ class CalendarFetcher:
     def _calendar(self, calendar_href: str) -> Any:
         return self._account.client.calendar(url=self._account.url_of(calendar_href))
 
-    def _sync_collection(self, calendar_href: str, sync_token: str | None) -> Listing:
+    def _sync_collection(self, calendar_href: str, sync_token: str | None, with_data: bool = False) -> Listing:
         """One sync-collection REPORT (and more while the server truncates its reply,
         RFC 6578 3.6), read straight from the multistatus: a first listing has one
         entry per member, and building the library's resource objects for each (URL
@@ -120,11 +126,13 @@ class CalendarFetcher:
         own = canonical_path(calendar_href)
         etags: dict[str, str] = {}
         deleted: set[str] = set()
+        data: dict[str, str] | None = {} if with_data else None
+        wanted = [dav.GetEtag(), cdav.CalendarData()] if with_data else [dav.GetEtag()]
         token = sync_token
         with translated_errors(str(calendar.url)):
             for _ in range(MAX_SYNC_PAGES):
                 body = dav.SyncCollection() + [
-                    dav.SyncToken(value=token or ""), dav.SyncLevel(value="1"), dav.Prop() + [dav.GetEtag()]
+                    dav.SyncToken(value=token or ""), dav.SyncLevel(value="1"), dav.Prop() + wanted
                 ]
                 try:
                     response = calendar._query(body, 1, "report")  # noqa: SLF001 - the raw multistatus
@@ -132,7 +140,7 @@ class CalendarFetcher:
                     if _sync_refused(failure):
                         raise SyncTokenRefused(str(failure)) from None
                     raise
-                _absorb_page(response, own, etags, deleted)
+                _absorb_page(response, own, etags, deleted, data)
                 new_token = str(response.sync_token or "")
                 truncated = calendar._sync_page_truncated(response)  # noqa: SLF001 - the library's 507 rule
                 if not (truncated and new_token and new_token != token):
@@ -141,7 +149,7 @@ class CalendarFetcher:
                     token = new_token or token
                     break
                 token = new_token
-        return Listing(etags, frozenset(deleted), str(token or ""), complete=sync_token is None)
+        return Listing(etags, frozenset(deleted), str(token or ""), complete=sync_token is None, data=data or {})
 
     def _propfind_listing(self, calendar_href: str) -> Listing:
         url = self._account.url_of(calendar_href)
@@ -155,23 +163,33 @@ class CalendarFetcher:
         return Listing(etags, frozenset(), "", complete=True)
 
 
-def _absorb_page(response: Any, own: str, etags: dict[str, str], deleted: set[str]) -> None:
+def _absorb_page(
+    response: Any, own: str, etags: dict[str, str], deleted: set[str], data: dict[str, str] | None = None
+) -> None:
     """One page of a sync-collection reply: members with an etag are changed, those
     answered 404 without one are removed (RFC 6578 3.2; a member on a later page
-    wins). iCloud lists the calendar itself among the changes: skipped."""
-    page = response.expand_simple_props([dav.GetEtag()])  # every response's href, and its status
+    wins). iCloud lists the calendar itself among the changes: skipped. ``data``
+    (when the listing asked for it): the calendar data sent along, by href."""
+    wanted = [dav.GetEtag()] if data is None else [dav.GetEtag(), cdav.CalendarData()]
+    page = response.expand_simple_props(wanted)  # every response's href, and its status
     removed = {canonical_path(href) for href, status in response.statuses.items() if _is_404(status)}
     for href, props in page.items():
         path = canonical_path(href)
         if path == own:
             continue
         etag = props.get(dav.GetEtag.tag)
+        body = props.get(cdav.CalendarData.tag) if data is not None else None
         if path in removed and not etag:
             deleted.add(path)
             etags.pop(path, None)
         else:
             etags[path] = _etag(etag)
             deleted.discard(path)
+        if data is not None:
+            if body and path in etags:
+                data[path] = body
+            else:  # none sent (or removed since): fetched by multiget if wanted
+                data.pop(path, None)
 
 
 def _is_404(status: object) -> bool:
@@ -180,7 +198,7 @@ def _is_404(status: object) -> bool:
     return "404" in parts[:2]
 
 
-def _put(ready: queue.Queue[tuple[str, Any, int]], item: tuple[str, Any, int], stopped: threading.Event) -> None:
+def _put(ready: queue.Queue[tuple[str, Any]], item: tuple[str, Any], stopped: threading.Event) -> None:
     while not stopped.is_set():
         try:
             ready.put(item, timeout=0.2)

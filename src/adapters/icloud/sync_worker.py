@@ -14,6 +14,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 
 from adapters.icloud.dav import CalDAVAccount
 from adapters.icloud.parse_pool import ResourceParser
@@ -160,22 +161,27 @@ class AccountSyncer:
             groups[target.checkpoint or None].append(target)
         plans: list[tuple[SyncTarget, Listing, dict[str, str], set[str]]] = []
         for token, members in groups.items():
-            listing = self._listing(fetcher, href, token)
+            # nothing known by anyone: every member is wanted, its data comes along
+            first = token is None and not any(t.known for t in members)
+            listing = self._listing(fetcher, href, token, with_data=first)
             for target in members:
                 changed, deleted = _diff(target, listing)
                 plans.append((target, listing, changed, deleted))
         wanted = sorted({h for _, _, changed, _ in plans for h in changed})
-        done = 0
+        # Members whose data came with a listing are not fetched again.
+        carried = {h: (listing.etags[h], body) for _, listing, _, _ in plans for h, body in listing.data.items()}
+        listed = [(h, *carried[h]) for h in wanted if h in carried]
+        missing = [h for h in wanted if h not in carried]
 
-        def progress(count: int) -> None:
-            nonlocal done
-            done += count
+        def progress(done: int) -> None:
             self._state.progress(account_id, calendar_id, done, len(wanted))
 
-        self._state.progress(account_id, calendar_id, 0, len(wanted))
+        progress(0)
         zones = sorted({t.time_zone for t in targets})
-        # Each batch is parsed as it arrives, while the next one is being fetched.
-        parsed = self._parser.parse(fetcher.fetch(href, wanted, progress), zones, fetched_at, len(wanted))
+        # Each multiget batch is parsed as it arrives, while the next one is being
+        # fetched; progress counts the resources fetched and parsed.
+        resources = chain(listed, fetcher.fetch(href, missing) if missing else ())
+        parsed = self._parser.parse(resources, zones, fetched_at, len(wanted), progress)
         found = []
         for target, listing, changed, deleted in plans:
             series: list[ImportedSeries] = []
@@ -191,13 +197,13 @@ class AccountSyncer:
         return found
 
     @staticmethod
-    def _listing(fetcher: CalendarFetcher, href: str, token: str | None) -> Listing:
+    def _listing(fetcher: CalendarFetcher, href: str, token: str | None, with_data: bool) -> Listing:
         if token:
             try:
                 return fetcher.changes_since(href, token)
             except SyncTokenRefused:
                 log.info("sync token refused for %s; listing every member", href)
-        return fetcher.full_listing(href)
+        return fetcher.full_listing(href, with_data)
 
 
 def _diff(target: SyncTarget, listing: Listing) -> tuple[dict[str, str], set[str]]:
