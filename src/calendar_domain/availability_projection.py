@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
@@ -113,6 +113,10 @@ class AvailabilityWriter(Protocol):
     def set_policy(self, sub_account_id: str, stale_calendars_block: bool) -> None: ...
 
     def put_series(self, series: SeriesRow, busy: list[BusyRow], replacing: bool) -> None: ...
+
+    def put_series_values(self, values: tuple[Any, ...], busy: Sequence[tuple[Any, ...]], replacing: bool) -> None:
+        """``put_series`` with the series as its fields' values and the occurrences
+        as plain tuples, in SeriesRow's and BusyRow's order (``prepare``)."""
 
     def remove_series(self, user_key: str, calendar_id: str, href: str | None) -> None: ...
 
@@ -303,14 +307,15 @@ class AvailabilityProjection(Projection[Any]):
     def _put_prepared(self, prepared: PreparedSeries) -> None:
         """The part of an import that depends on what came before it in the log: the
         user's zone, in which floating times are read."""
-        series, rows = prepared.series, prepared.rows
-        time_zone = self._zone(series.user_key)
-        if rows is None or (series.zone_dependent and series.time_zone != time_zone):
-            series, occurrences = self._expand(series, time_zone, prepared.fetched_at)
-            if series.expanded_until is None and not series.zone_dependent:
-                series = replace(series, ical="")
-            rows = busy_rows(series, occurrences)
-        self.writer.put_series(series, rows, prepared.replacing)
+        values, rows = prepared.values, prepared.rows
+        time_zone = self._zone(values[_USER_KEY])
+        if rows is not None and not (values[_ZONE_DEPENDENT] and values[_TIME_ZONE] != time_zone):
+            self.writer.put_series_values(values, rows, prepared.replacing)
+            return
+        series, occurrences = self._expand(prepared.series, time_zone, prepared.fetched_at)
+        if series.expanded_until is None and not series.zone_dependent:
+            series = replace(series, ical="")
+        self.writer.put_series(series, busy_rows(series, occurrences), prepared.replacing)
 
     def _expand(self, series: SeriesRow, time_zone: str, fetched_at: datetime) -> tuple[SeriesRow, list[list[Any]]]:
         """The series' occurrences read in ``time_zone``, over the range a fetch at
@@ -406,12 +411,22 @@ class AvailabilityProjection(Projection[Any]):
 
 
 class PreparedSeries(NamedTuple):
-    """An import event's rows as the event alone gives them (``prepare``)."""
+    """An import event's rows as the event alone gives them (``prepare``), in plain
+    tuples: a rebuild sends thousands of these from process to process, and a
+    dataclass and named tuples cost several times as much to pickle and unpickle."""
 
-    series: SeriesRow
-    rows: list[BusyRow] | None  # None: the event carries no occurrences (expand them)
+    values: tuple[Any, ...]  # the series' SeriesRow fields, in order
+    rows: list[tuple[Any, ...]] | None  # BusyRow fields; None: the event carries no occurrences (expand them)
     fetched_at: datetime
     replacing: bool
+
+    @property
+    def series(self) -> SeriesRow:
+        return SeriesRow(*self.values)
+
+
+_SERIES_FIELDS = tuple(f.name for f in fields(SeriesRow))
+_USER_KEY, _ZONE_DEPENDENT, _TIME_ZONE = (_SERIES_FIELDS.index(n) for n in ("user_key", "zone_dependent", "time_zone"))
 
 
 _PREPARED = {UserSchedule.BlockedSlotImported: False, UserSchedule.BlockedSlotUpdated: True}
@@ -429,28 +444,40 @@ def prepared_series(domain_event: Any, replacing: bool) -> PreparedSeries:
     s = domain_event.series
     zone_dependent = bool(s["zone_dependent"])
     expanded_until = _epoch_text(s["expanded_until"]) if s["expanded_until"] else None
-    series = SeriesRow(
-        user_key=str(domain_event.originator_id),
-        calendar_id=domain_event.calendar_id,
-        href=s["href"],
-        connection_id=domain_event.connection_id,
-        uid=s["uid"],
-        etag=s["etag"],
-        fetched_at=domain_event.fetched_at.isoformat(),
-        summary=s["summary"],
-        location=s["location"],
-        recurring=bool(s["recurring"]),
-        zone_dependent=zone_dependent,
-        time_zone=s["time_zone"],
-        first_start=_epoch_text(s["first_start"]),
-        last_end=_epoch_text(s["last_end"]) if s["last_end"] else None,
-        expanded_from=_epoch_text(s["expanded_from"]) if s["expanded_from"] else None,
-        expanded_until=expanded_until,
+    calendar_id, href, summary, location = domain_event.calendar_id, s["href"], s["summary"], s["location"]
+    values = (  # in _SERIES_FIELDS' order (checked below)
+        str(domain_event.originator_id),  # user_key
+        calendar_id,
+        href,
+        domain_event.connection_id,
+        s["uid"],
+        s["etag"],
+        domain_event.fetched_at.isoformat(),
+        summary,
+        location,
+        bool(s["recurring"]),
+        zone_dependent,
+        s["time_zone"],
+        _epoch_text(s["first_start"]),
+        _epoch_text(s["last_end"]) if s["last_end"] else None,  # last_end
+        _epoch_text(s["expanded_from"]) if s["expanded_from"] else None,  # expanded_from
+        expanded_until,
         # the text is kept only to expand beyond the rows or to follow a zone change
-        ical=s["ical"] if expanded_until is not None or zone_dependent or s["occurrences"] is None else "",
+        s["ical"] if expanded_until is not None or zone_dependent or s["occurrences"] is None else "",
     )
-    rows = None if s["occurrences"] is None else busy_rows(series, s["occurrences"])
-    return PreparedSeries(series, rows, domain_event.fetched_at, replacing)
+    rows = None if s["occurrences"] is None else [
+        ("imported", calendar_id, href, rid, start, end, flags, summary, location)
+        for start, end, flags, rid, summary, location in s["occurrences"]
+    ]
+    return PreparedSeries(values, rows, domain_event.fetched_at, replacing)
+
+
+assert _SERIES_FIELDS == (
+    "user_key", "calendar_id", "href", "connection_id", "uid", "etag", "fetched_at", "summary", "location",
+    "recurring", "zone_dependent", "time_zone", "first_start", "last_end", "expanded_from", "expanded_until", "ical",
+) and BusyRow._fields == (
+    "kind", "calendar_id", "href", "recurrence_id", "start", "end", "flags", "summary", "location"
+), "prepared_series builds rows by position"
 
 
 def busy_rows(series: SeriesRow, occurrences: list[list[Any]]) -> list[BusyRow]:
