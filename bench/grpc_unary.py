@@ -94,6 +94,21 @@ class ServerProcess:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def wait_until_idle(server: ServerProcess, *, below: float = 0.05, window: float = 0.5, limit: float = 900.0) -> float:
+    """Waits until the server uses less than ``below`` of a core over two windows in
+    a row (its log followers have caught up with what was recorded before it
+    started); returns the seconds waited. Measuring before that measures them too."""
+    started = time.perf_counter()
+    quiet = 0
+    while quiet < 2:
+        if time.perf_counter() - started > limit:
+            raise BenchError(f"the server was still busy after {limit:.0f}s")
+        before = server.cpu_seconds()
+        time.sleep(window)
+        quiet = quiet + 1 if (server.cpu_seconds() - before) / window < below else 0
+    return time.perf_counter() - started
+
+
 def server_command() -> list[str]:
     script = Path(sys.executable).parent / "calendar-integration"
     if not script.exists():

@@ -1027,7 +1027,7 @@ def phase_timers() -> Iterator[dict[str, float]]:
         return wrapper
 
     patches = [
-        (sync_module.CalendarFetcher, "_sync_collection", "listing: sync-collection REPORT"),
+        (sync_module.CalendarFetcher, "_sync_collection", "listing: sync-collection REPORT (a first sync's brings the data)"),
         (DAVCalendar, "_multiget", "fetching: calendar-multiget REPORTs (HTTP + XML, in a thread)"),
         (parse_pool.ResourceParser, "parse", f"fetching + parsing, side by side ({PARSE_PROCESSES} parser processes)"),
         (ScheduleService, "record_changes", "recording: schedule.apply + save (events, snapshots)"),
