@@ -13,9 +13,10 @@ availability read model to expand.
 
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, cast
 
@@ -243,6 +244,22 @@ class UserSchedule(Aggregate, RemembersRequests):
     @staticmethod
     def create_id(sub_account_id: str, user_id: str) -> uuid.UUID:
         return uuid.uuid5(SCHEDULE_NAMESPACE, f"{sub_account_id}\x1f{user_id}")
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> UserSchedule:
+        """The repository hands out a deep copy of the cached schedule for every
+        command and read; a schedule holds an entry per imported resource, and the
+        generic deepcopy of thousands of them cost milliseconds each time (an
+        appointment push read the schedule once per appointment). Its state is
+        plain data: copied by type, anything else by deepcopy."""
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            if name == "resources":  # calendar -> href -> [uid, etag, reason]: the bulk of it
+                value = {cal: {h: e[:] for h, e in hrefs.items()} for cal, hrefs in value.items()}
+            else:
+                value = _copied(value, memo)
+            clone.__dict__[name] = value
+        return clone
 
     @event(Started)
     def __init__(self, sub_account_id: str, user_id: str) -> None:
@@ -637,6 +654,19 @@ class _KnownView:
 
 
 _OPTIONAL_TIMES = ("last_end", "expanded_from", "expanded_until")
+_IMMUTABLE = (str, int, float, bool, type(None), datetime, date, uuid.UUID)
+
+
+def _copied(value: Any, memo: dict[int, Any]) -> Any:
+    """A deep copy of plain data (dicts, lists, immutable scalars), fast."""
+    kind = type(value)
+    if kind in _IMMUTABLE:
+        return value
+    if kind is dict:
+        return {key: _copied(item, memo) for key, item in value.items()}
+    if kind is list:
+        return [_copied(item, memo) for item in value]
+    return copy.deepcopy(value, memo)
 
 
 _SERIES_FIELDS = tuple(f.name for f in fields(ImportedSeries))

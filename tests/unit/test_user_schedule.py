@@ -78,3 +78,30 @@ def test_releasing_a_calendar_removes_its_slots_and_forgets_its_checkpoint() -> 
     assert schedule.release("cal", "calendar no longer blocking")
     assert names(schedule) == ["BlockedSlotRemoved", "BlockedSlotRemoved", "CalendarReleased"]
     assert schedule.checkpoint("cal") is None and not schedule.release("cal", "again")
+
+
+def test_a_deep_copy_shares_no_state_with_the_schedule_it_copies() -> None:
+    from copy import deepcopy
+    from datetime import timedelta
+
+    from calendar_domain.bookings import AppointmentDetails
+
+    schedule = UserSchedule("loc-1", "u1")
+    schedule.apply("conn", changes(series("/a.ics", "1"), series("/b.ics", "1")))
+    schedule.book("appt-1", NOW, NOW + timedelta(hours=1), AppointmentDetails(title="Client"), {}, [])
+    schedule.collect_events()
+    schedule.request_ids = ["r1"]
+    schedule.odd = {"set": {1, 2}}  # anything not plain data is copied by deepcopy
+    clone = deepcopy(schedule)
+    assert clone.__dict__ == schedule.__dict__ and list(clone.__dict__) == list(schedule.__dict__)
+    clone.resources["cal"]["/a.ics"][1] = "changed"
+    clone.resources["cal"].pop("/b.ics")
+    clone.appointments["appt-1"]["title"] = "changed"
+    clone.request_ids.append("r2")
+    clone.odd["set"].add(3)
+    assert schedule.known("cal")["/a.ics"].etag == "1" and "/b.ics" in schedule.known("cal")
+    assert schedule.appointments["appt-1"]["title"] == "Client"
+    assert schedule.request_ids == ["r1"] and schedule.odd == {"set": {1, 2}}
+    # the copy works on its own: a command on it leaves the original as it was
+    clone.apply("conn", changes(series("/c.ics", "1"), token="t2"))
+    assert "/c.ics" in clone.known("cal") and "/c.ics" not in schedule.known("cal")
