@@ -68,10 +68,12 @@ class CalendarIntegration(Application[uuid.UUID]):
             return max(r.notification.id for r in recordings)
         return self.head_position()
 
-    def find(self, aggregate_id: uuid.UUID, kind: type[A]) -> A | None:
-        """The aggregate of that kind with that id, or None."""
+    def find(self, aggregate_id: uuid.UUID, kind: type[A], *, read_only: bool = False) -> A | None:
+        """The aggregate of that kind with that id, or None. ``read_only``: the
+        cached instance itself, not a copy of it (cheaper for a large aggregate);
+        the caller must not change it or trigger events on it."""
         try:
-            found: Any = self.repository.get(aggregate_id)
+            found: Any = self.repository.get(aggregate_id, deepcopy_from_cache=not read_only)
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, kind) else None

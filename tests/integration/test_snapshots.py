@@ -39,3 +39,22 @@ def test_a_save_crossing_several_intervals_takes_one_snapshot_that_loads_the_sam
             assert app.repository.get(schedule.id).known("cal") == schedule.known("cal")
         finally:
             app.close()
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_a_read_only_find_gives_the_cached_schedule_and_a_plain_find_a_copy_of_it(store: str, tmp_path: Path) -> None:
+    with settings_for(store, tmp_path) as settings:
+        app = CalendarIntegration(env=application_env(settings))
+        try:
+            schedule = UserSchedule("loc-1", "u1")
+            schedule.apply("conn", CalendarChanges("cal", [series(i) for i in range(3)], [], [], "t1", NOW))
+            app.record(schedule)
+            shared = app.find(schedule.id, UserSchedule, read_only=True)
+            assert shared is app.find(schedule.id, UserSchedule, read_only=True)
+            copy = app.find(schedule.id, UserSchedule)
+            assert shared is not None and copy is not None and copy is not shared
+            assert copy.__dict__ == shared.__dict__
+            copy.apply("conn", CalendarChanges("cal", [series(9)], [], [], "t2", NOW))  # a command on the copy
+            assert "/c/e9.ics" not in shared.known("cal")
+        finally:
+            app.close()

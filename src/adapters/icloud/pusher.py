@@ -138,7 +138,8 @@ class AppointmentPusher:
     # -- one appointment ------------------------------------------------------------------------
 
     def push(self, item: QueuedPush) -> None:
-        schedule = self._app.find(uuid.UUID(item.schedule_id), UserSchedule)
+        # read only (the outcome is recorded on a fresh copy, ``_record``)
+        schedule = self._app.find(uuid.UUID(item.schedule_id), UserSchedule, read_only=True)
         record = schedule.appointments.get(item.appointment_id) if schedule else None
         if schedule is None or record is None:
             self._queue.done(item, item.revision)
