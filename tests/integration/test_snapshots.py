@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,42 +21,42 @@ def series(i: int) -> ImportedSeries:
     return ImportedSeries(f"/c/e{i}.ics", f'"{i}"', f"uid-{i}", "", "", False, False, NOW, NOW, "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
 
 
+@contextmanager
+def recorded_schedule(store: str, tmp_path: Path, resources: int) -> Iterator[tuple[CalendarIntegration, UserSchedule]]:
+    """An application on ``store`` holding a schedule first synced with ``resources`` resources."""
+    with settings_for(store, tmp_path) as settings:
+        app = CalendarIntegration(env=application_env(settings))
+        try:
+            schedule = UserSchedule("loc-1", "u1")
+            schedule.apply("conn", CalendarChanges("cal", [series(i) for i in range(resources)], [], [], "t1", NOW))
+            app.record(schedule)
+            yield app, schedule
+        finally:
+            app.close()
+
+
 @pytest.mark.parametrize("store", STORES)
 def test_a_save_crossing_several_intervals_takes_one_snapshot_that_loads_the_same_state(
     store: str, tmp_path: Path
 ) -> None:
-    with settings_for(store, tmp_path) as settings:
-        app = CalendarIntegration(env=application_env(settings))
-        try:
-            schedule = UserSchedule("loc-1", "u1")
-            schedule.apply("conn", CalendarChanges("cal", [series(i) for i in range(1000)], [], [], "t1", NOW))
-            app.record(schedule)
-            snapshots = list(app.snapshots.get(schedule.id)) if app.snapshots else []
-            assert [s.originator_version for s in snapshots] == [schedule.version]
-            loaded = app.repository.get(schedule.id)
-            assert loaded.known("cal") == schedule.known("cal") and loaded.checkpoint("cal") == "t1"
-            schedule.apply("conn", CalendarChanges("cal", [series(1000)], [], [], "t2", NOW))
-            app.record(schedule)  # two more events: no interval crossed, no snapshot
-            assert len(list(app.snapshots.get(schedule.id))) == 1  # type: ignore[union-attr]
-            assert app.repository.get(schedule.id).known("cal") == schedule.known("cal")
-        finally:
-            app.close()
+    with recorded_schedule(store, tmp_path, 1000) as (app, schedule):
+        snapshots = list(app.snapshots.get(schedule.id)) if app.snapshots else []
+        assert [s.originator_version for s in snapshots] == [schedule.version]
+        loaded = app.repository.get(schedule.id)
+        assert loaded.known("cal") == schedule.known("cal") and loaded.checkpoint("cal") == "t1"
+        schedule.apply("conn", CalendarChanges("cal", [series(1000)], [], [], "t2", NOW))
+        app.record(schedule)  # two more events: no interval crossed, no snapshot
+        assert len(list(app.snapshots.get(schedule.id))) == 1  # type: ignore[union-attr]
+        assert app.repository.get(schedule.id).known("cal") == schedule.known("cal")
 
 
 @pytest.mark.parametrize("store", STORES)
 def test_a_read_only_find_gives_the_cached_schedule_and_a_plain_find_a_copy_of_it(store: str, tmp_path: Path) -> None:
-    with settings_for(store, tmp_path) as settings:
-        app = CalendarIntegration(env=application_env(settings))
-        try:
-            schedule = UserSchedule("loc-1", "u1")
-            schedule.apply("conn", CalendarChanges("cal", [series(i) for i in range(3)], [], [], "t1", NOW))
-            app.record(schedule)
-            shared = app.find(schedule.id, UserSchedule, read_only=True)
-            assert shared is app.find(schedule.id, UserSchedule, read_only=True)
-            copy = app.find(schedule.id, UserSchedule)
-            assert shared is not None and copy is not None and copy is not shared
-            assert copy.__dict__ == shared.__dict__
-            copy.apply("conn", CalendarChanges("cal", [series(9)], [], [], "t2", NOW))  # a command on the copy
-            assert "/c/e9.ics" not in shared.known("cal")
-        finally:
-            app.close()
+    with recorded_schedule(store, tmp_path, 3) as (app, schedule):
+        shared = app.find(schedule.id, UserSchedule, read_only=True)
+        assert shared is app.find(schedule.id, UserSchedule, read_only=True)
+        copy = app.find(schedule.id, UserSchedule)
+        assert shared is not None and copy is not None and copy is not shared
+        assert copy.__dict__ == shared.__dict__
+        copy.apply("conn", CalendarChanges("cal", [series(9)], [], [], "t2", NOW))  # a command on the copy
+        assert "/c/e9.ics" not in shared.known("cal")
