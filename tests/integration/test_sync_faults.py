@@ -19,6 +19,7 @@ from tests.integration.test_sync import event
 from tests.support.caldav_servers import CalDAVTestServer
 from tests.support.fault_proxy import FaultProxy, Match
 from tests.support.fixtures import new_account
+from tests.support.proxy_plumbing import RequestInfo
 from tests.support.stores import settings_for
 from tests.support.waiting import wait_for
 
@@ -182,6 +183,23 @@ def test_a_first_sync_takes_the_data_the_listing_brings_and_fetches_the_rest(fau
     assert faulty.uids() == {*(f"uid-{i}" for i in range(5)), "uid-9"}
 
 
+def test_a_listing_with_data_the_server_cannot_give_falls_back_to_etags_and_multiget(faulty: Faulty) -> None:
+    for i in range(5):
+        faulty.put(f"e{i}.ics", f"uid-{i}")
+    with_data = Match(method="REPORT", body="calendar-data")  # the multiget's body says so too
+
+    def listing_with_data(request: RequestInfo) -> bool:
+        return b"sync-collection" in request.body and with_data(request)
+
+    faulty.proxy.fail_with(500, match=listing_with_data)  # every time: e.g. a reply too large to make
+    faulty.proxy.reset_log()
+    report = faulty.sync()
+    assert report.calendars_synced == 1 and not report.errors
+    assert faulty.proxy.count(match=listing_with_data) == 1  # tried once, then etags only
+    assert faulty.proxy.count(match=MULTIGET) == 3
+    assert faulty.uids() == {f"uid-{i}" for i in range(5)}
+
+
 def _progress(faulty: Faulty) -> list[tuple[bool, int, int]]:
     return [(h.running, h.done, h.total) for h in faulty.container.sync_state.health(faulty.account_id).values()]
 
@@ -218,9 +236,11 @@ def test_a_request_that_times_out_fails_the_sync_and_the_next_one_converges(
 ) -> None:
     for faulty in faulty_world(radicale, tmp_path, timeout=1):
         faulty.put("a.ics", "uid-a")
-        faulty.proxy.delay(30, match=SYNC_REPORT, times=1)
+        # the listing with data times out, and so does the etag listing tried next
+        faulty.proxy.delay(30, match=SYNC_REPORT, times=2)
         report = faulty.sync()
         assert report.calendars_failed == 1 and report.errors
+        assert faulty.proxy.held == 2  # both listings, abandoned by the client
         assert faulty.uids() == set()
         faulty.proxy.release()
         faulty.sync()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,7 +72,7 @@ class CalendarFetcher:
             # No sync-collection on this server: compare etags instead.
             return self._propfind_listing(calendar_href)
 
-    def fetch(self, calendar_href: str, hrefs: list[str]) -> Iterator[tuple[str, str, str]]:
+    def fetch(self, calendar_href: str, hrefs: list[str]) -> Generator[tuple[str, str, str], None, None]:
         """(href, etag, calendar data) of the members, by calendar-multiget in batches.
         Members deleted meanwhile are simply absent.
 

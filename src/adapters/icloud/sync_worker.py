@@ -168,10 +168,7 @@ class AccountSyncer:
                 changed, deleted = _diff(target, listing)
                 plans.append((target, listing, changed, deleted))
         wanted = sorted({h for _, _, changed, _ in plans for h in changed})
-        # Members whose data came with a listing are not fetched again.
-        carried = {h: (listing.etags[h], body) for _, listing, _, _ in plans for h, body in listing.data.items()}
-        listed = [(h, *carried[h]) for h in wanted if h in carried]
-        missing = [h for h in wanted if h not in carried]
+        listed, missing = _carried_or_missing(plans, wanted)
 
         def progress(done: int) -> None:
             self._state.progress(account_id, calendar_id, done, len(wanted))
@@ -180,8 +177,12 @@ class AccountSyncer:
         zones = sorted({t.time_zone for t in targets})
         # Each multiget batch is parsed as it arrives, while the next one is being
         # fetched; progress counts the resources fetched and parsed.
-        resources = chain(listed, fetcher.fetch(href, missing) if missing else ())
-        parsed = self._parser.parse(resources, zones, fetched_at, len(wanted), progress)
+        fetched = fetcher.fetch(href, missing)
+        try:
+            parsed = self._parser.parse(chain(listed, fetched), zones, fetched_at, len(wanted), progress)
+        finally:
+            fetched.close()  # a parse that failed midway stops the fetching thread too
+        progress(len(wanted))  # members deleted meanwhile are done too (the next sync says so)
         found = []
         for target, listing, changed, deleted in plans:
             series: list[ImportedSeries] = []
@@ -203,7 +204,32 @@ class AccountSyncer:
                 return fetcher.changes_since(href, token)
             except SyncTokenRefused:
                 log.info("sync token refused for %s; listing every member", href)
-        return fetcher.full_listing(href, with_data)
+        if with_data:
+            try:
+                return fetcher.full_listing(href, with_data=True)
+            except ProviderThrottled:
+                raise  # asked to wait: the whole account backs off
+            except ProviderUnavailable as failure:
+                # One reply with every member's data may be too much for the server
+                # (a timeout, a 5xx): list etags only, and fetch in batches.
+                log.warning("listing %s with its data failed (%s); listing etags only", href, failure.message)
+        return fetcher.full_listing(href)
+
+
+def _carried_or_missing(
+    plans: list[tuple[SyncTarget, Listing, dict[str, str], set[str]]], wanted: list[str]
+) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """(href, etag, data) of the wanted members whose data came with a listing, and
+    the hrefs to fetch. Carried data serves a member only when every target wants
+    it at that very etag: a target whose own (later) listing saw another etag
+    would otherwise record the older data under its newer sync token."""
+    carried = {h: (listing.etags[h], body) for _, listing, _, _ in plans for h, body in listing.data.items()}
+    etags: dict[str, set[str]] = defaultdict(set)
+    for _, _, changed, _ in plans:
+        for h, etag in changed.items():
+            etags[h].add(etag)
+    usable = {h for h in wanted if h in carried and etags[h] == {carried[h][0]}}
+    return [(h, *carried[h]) for h in wanted if h in usable], [h for h in wanted if h not in usable]
 
 
 def _diff(target: SyncTarget, listing: Listing) -> tuple[dict[str, str], set[str]]:
