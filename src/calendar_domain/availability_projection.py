@@ -465,10 +465,7 @@ def prepared_series(domain_event: Any, replacing: bool) -> PreparedSeries:
         # the text is kept only to expand beyond the rows or to follow a zone change
         s["ical"] if expanded_until is not None or zone_dependent or s["occurrences"] is None else "",
     )
-    rows = None if s["occurrences"] is None else [
-        ("imported", calendar_id, href, rid, start, end, flags, summary, location)
-        for start, end, flags, rid, summary, location in s["occurrences"]
-    ]
+    rows = None if s["occurrences"] is None else _occurrence_rows(calendar_id, href, s["occurrences"])
     return PreparedSeries(values, rows, domain_event.fetched_at, replacing)
 
 
@@ -481,18 +478,13 @@ assert _SERIES_FIELDS == (
 
 
 def busy_rows(series: SeriesRow, occurrences: list[list[Any]]) -> list[BusyRow]:
+    return [BusyRow._make(row) for row in _occurrence_rows(series.calendar_id, series.href, occurrences)]
+
+
+def _occurrence_rows(calendar_id: str, href: str, occurrences: list[list[Any]]) -> list[tuple[Any, ...]]:
+    """An imported series' occurrences (``occurrences.encode``) as BusyRow-shaped tuples."""
     return [
-        BusyRow(
-            kind="imported",
-            calendar_id=series.calendar_id,
-            href=series.href,
-            recurrence_id=rid,
-            start=start,
-            end=end,
-            flags=flags,
-            summary=summary,
-            location=location,
-        )
+        ("imported", calendar_id, href, rid, start, end, flags, summary, location)
         for start, end, flags, rid, summary, location in occurrences
     ]
 

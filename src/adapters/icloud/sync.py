@@ -80,6 +80,8 @@ class CalendarFetcher:
         (the server and the parser then run side by side); only that thread uses
         the HTTP session while the fetch runs.
         """
+        if not hrefs:
+            return
         calendar = self._calendar(calendar_href)
         batches = [hrefs[i : i + self._batch_size] for i in range(0, len(hrefs), self._batch_size)]
         ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2)

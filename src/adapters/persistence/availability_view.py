@@ -218,8 +218,9 @@ def busy_row(row: Any) -> BusyRow:
 
 class _BatchWriter:
     """AvailabilityWriter on one open transaction. Inserts of occurrence and series
-    rows are buffered and sent with executemany; any other statement (and any
-    read) sends them first, so the order of effects is the order of events."""
+    rows are buffered and sent with executemany (or COPY, where the dialect has
+    one for that insert); any other statement (and any read) sends them first, so
+    the order of effects is the order of events."""
 
     def __init__(
         self,
