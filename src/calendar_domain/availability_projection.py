@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, Protocol
@@ -183,16 +183,18 @@ class AvailabilityProjection(Projection[Any]):
         self._zones.clear()
 
     def process_batch(
-        self, items: Sequence[tuple[Any, Tracking]], after: int = -1, tracking: Tracking | None = None
+        self, items: Iterable[tuple[Any, Tracking]], after: int = -1, tracking: Tracking | None = None
     ) -> None:
         """Processes events (or what ``prepare`` made of them) in order; their rows
         and the tracking position (by default the last event's) are written in one
         transaction. ``after``: the position before the batch (see the view's
-        ``write_batch``)."""
-        if not items:
-            if tracking is not None:
-                self.advance(tracking, after)
-            return
+        ``write_batch``). Given ``tracking``, ``items`` may be an iterator that
+        produces them while the transaction is open (a rebuild's readers)."""
+        if tracking is None:
+            items = list(items)
+            if not items:
+                return
+            tracking = items[-1][1]
 
         def work(writer: AvailabilityWriter) -> None:
             self._writer = writer
@@ -207,7 +209,7 @@ class AvailabilityProjection(Projection[Any]):
                 self._writer = None
 
         try:
-            self.read_model.write_batch(tracking or items[-1][1], work, after)
+            self.read_model.write_batch(tracking, work, after)
         except Exception:
             self._zones.clear()  # what this batch taught it was rolled back
             raise

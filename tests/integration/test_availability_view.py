@@ -6,6 +6,7 @@ real view; the view is read back with the queries the service uses.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -224,6 +225,53 @@ def test_a_model_rebuilt_with_the_log_read_in_other_processes_equals_the_live_on
         assert world.view.max_tracking_id(world.app.name) == world.app.head_position()
 
 
+# Set by the test below before its readers are forked: the last range's reader
+# waits on it, and only this process's projection sets it.
+_FIRST_RANGE_APPLIED = multiprocessing.get_context("fork").Event()
+
+
+def _prepare_waiting_at_the_last_user(domain_event: Any) -> Any:
+    if getattr(domain_event, "user_id", None) == "last" and not _FIRST_RANGE_APPLIED.wait(30):
+        raise TimeoutError("the first range was not taken before the last one was read")
+    return prepare(domain_event)
+
+
+class _RangeTaker:
+    """A projection that notes what it was given, and lets the last reader go on
+    once it holds the first event of its transaction."""
+
+    def __init__(self, view: Any) -> None:
+        self.view = view
+        self.batches: list[tuple[int, int, list[int]]] = []
+
+    def process_batch(self, items: Any, after: int, tracking: Any) -> None:
+        positions = []
+        for _, at in items:
+            positions.append(at.notification_id)
+            _FIRST_RANGE_APPLIED.set()
+        self.batches.append((after, tracking.notification_id, positions))
+
+
+def test_a_rebuild_takes_each_range_as_soon_as_it_is_read(world: World) -> None:
+    """The readers' ranges reach the projection one by one while later ones are
+    still being read: the last range's reader waits until the first is applied (in
+    one transaction with it), so a catch-up that waited for every range first would
+    fail here."""
+    for user in ("u1", "u2", "u3", "last"):
+        world.configure(user=user)
+    world.view.drop()
+    _FIRST_RANGE_APPLIED.clear()
+    taker = _RangeTaker(world.view)
+    with ParallelCatchUp(
+        CalendarIntegration, application_env(world.settings), AvailabilityProjection.topics,
+        _prepare_waiting_at_the_last_user, processes=1, batch_size=2, transaction_size=100, start_method="fork",
+    ) as readers:
+        assert readers.run(world.app, taker) == world.app.head_position()
+    head = world.app.head_position()
+    assert [(after, at) for after, at, _ in taker.batches] == [(0, head)]  # one transaction
+    assert taker.batches[0][2] == list(range(1, head + 1))  # every event, in log order
+
+
 def test_two_processes_following_one_view_apply_each_event_once(world: World) -> None:
     world.configure()
     second = world.new_follower()  # another process: it starts from the same position
@@ -344,6 +392,28 @@ def test_batches_are_written_without_a_sync_at_every_commit(world: World) -> Non
         assert cursor.fetchone()[0] == 1  # NORMAL
         cursor.execute("PRAGMA cache_size")
         assert cursor.fetchone()[0] == -64 * 1024  # KiB: index pages of many users stay in memory
+
+
+def test_a_drop_leaves_freed_pages_as_they_are_and_the_setting_as_it_was(world: World) -> None:
+    """SQLite: secure_delete (on in some builds) zeroes every page a drop frees,
+    most of a drop's time; a drop turns it off for itself only (each row dropped
+    is made again from the log)."""
+    if world.view.dialect != "sqlite":
+        pytest.skip("a SQLite setting")
+    world.configure()
+    world.import_files(["weekly_exdate.ics"])
+    world.follower.catch_up()
+    for setting in (1, 0, 1):
+        with world.view._write_transaction() as cursor:
+            cursor.execute(f"PRAGMA secure_delete={setting}")
+        with world.view._drop_transaction() as cursor:
+            cursor.execute("PRAGMA secure_delete")
+            assert cursor.fetchone()[0] == 0
+        world.view.drop()
+        assert world.view.dump()["avail_busy"] == []
+        with world.view._write_transaction() as cursor:
+            cursor.execute("PRAGMA secure_delete")
+            assert cursor.fetchone()[0] == setting
 
 
 def test_a_rebuild_builds_the_query_indexes_at_the_end(world: World) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -108,19 +108,31 @@ class ParallelCatchUp:
         assert pool is not None
         # Ranges are read a transaction's worth ahead of the one being applied
         # (not the whole log in memory); one transaction takes several ranges,
-        # so that an index page is written once for many rows.
+        # so that an index page is written once for many rows. It takes each
+        # range as soon as it is read: this process writes one range's rows while
+        # the readers read the next ones.
         per_transaction = max(1, self._transaction_size // self._batch_size)
-        pending: deque[tuple[int, int, Future[list[tuple[int, Any]]]]] = deque()
-        while ranges or pending:
-            while ranges and len(pending) < per_transaction + 2 * self._processes:
+        ahead = per_transaction + 2 * self._processes
+        pending: deque[tuple[int, Future[list[tuple[int, Any]]]]] = deque()
+
+        def read_ahead() -> None:
+            while ranges and len(pending) < ahead:
                 low, high = ranges.popleft()
-                pending.append((low, high, pool.submit(_read_range, low, high)))
-            first = pending[0][0]
-            items: list[tuple[Any, Tracking]] = []
-            for _ in range(min(per_transaction, len(pending))):
-                _, high, future = pending.popleft()
-                items.extend((event, Tracking(name, at)) for at, event in future.result())
-            projection.process_batch(items, after=first, tracking=Tracking(name, high))
+                pending.append((high, pool.submit(_read_range, low, high)))
+
+        def items(count: int) -> Iterator[tuple[Any, Tracking]]:
+            for _ in range(count):
+                _, future = pending.popleft()
+                read_ahead()
+                for at, event in future.result():
+                    yield event, Tracking(name, at)
+
+        while ranges or pending:
+            read_ahead()
+            count = min(per_transaction, len(pending))
+            high = pending[count - 1][0]
+            projection.process_batch(items(count), after=position, tracking=Tracking(name, high))
+            position = high
         return head
 
 
