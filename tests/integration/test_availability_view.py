@@ -7,20 +7,22 @@ real view; the view is read back with the queries the service uses.
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from eventsourcing.persistence import Tracking
 
 from adapters.icloud.resources import imported_series
 from adapters.persistence.follower import ProjectionFollower
 from adapters.persistence.parallel_catch_up import ParallelCatchUp
 from calendar_domain.application import CalendarIntegration
-from calendar_domain.availability_projection import LONG_SECONDS, AvailabilityProjection, prepare
+from calendar_domain.availability_projection import LONG_SECONDS, AvailabilityProjection, SeriesRow, prepare
 from calendar_domain.configuration import CalendarConfiguration, CalendarRef
 from calendar_domain.occurrences import MATERIALISED_AHEAD
 from calendar_domain.schedule import CalendarChanges, ImportedSeries, UserSchedule
@@ -284,6 +286,58 @@ def test_two_processes_following_one_view_apply_each_event_once(world: World) ->
     assert world.view.dump() == once
 
 
+class _HeldProjection:
+    """A projection whose first batch waits until let go, counting how many
+    batches are under way at once."""
+
+    def __init__(self, projection: Any) -> None:
+        self._projection = projection
+        self.view, self.topics, self.name = projection.view, projection.topics, projection.name
+        self.entered, self.let_go, self.second = threading.Event(), threading.Event(), threading.Event()
+        self.busy = self.most = 0
+
+    def process_batch(self, *args: Any, **kwargs: Any) -> None:
+        self.busy += 1
+        self.most = max(self.most, self.busy)
+        try:
+            if self.entered.is_set():
+                self.second.set()
+            else:
+                self.entered.set()
+                assert self.let_go.wait(30)
+            self._projection.process_batch(*args, **kwargs)
+        finally:
+            self.busy -= 1
+
+    def advance(self, *args: Any, **kwargs: Any) -> None:
+        self._projection.advance(*args, **kwargs)
+
+
+def test_a_catch_up_while_the_follower_runs_waits_for_its_step(world: World) -> None:
+    """``catch_up`` in the caller's thread while the follower's thread is in the
+    middle of a batch: the two never work on the log at once (they would apply the
+    same batch, and the second would fail on the position the first recorded)."""
+    world.configure()
+    world.import_files(["weekly_exdate.ics"])
+    held = _HeldProjection(AvailabilityProjection(build_availability_view(world.settings), expand_series))
+    world.view.drop()
+    follower = ProjectionFollower(world.app, held)
+    follower.start()
+    try:
+        assert held.entered.wait(30)
+        caught_up: list[int] = []
+        caller = threading.Thread(target=lambda: caught_up.append(follower.catch_up()))
+        caller.start()
+        assert not held.second.wait(1)  # the caller waits for the step under way
+        held.let_go.set()
+        caller.join(30)
+        assert caught_up == [world.app.head_position()] and held.most == 1
+        assert follower.error is None
+    finally:
+        held.let_go.set()
+        follower.stop()
+
+
 def test_an_import_event_of_the_first_shape_is_upcast_and_expanded(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 1 of BlockedSlotImported carried no occurrences: stored in that shape
     (class_version 1, the new keys absent), it still reads, and the read model
@@ -392,6 +446,53 @@ def test_batches_are_written_without_a_sync_at_every_commit(world: World) -> Non
         assert cursor.fetchone()[0] == 1  # NORMAL
         cursor.execute("PRAGMA cache_size")
         assert cursor.fetchone()[0] == -64 * 1024  # KiB: index pages of many users stay in memory
+
+
+def test_a_series_written_twice_in_one_batch_keeps_the_last(world: World) -> None:
+    """Series rows are buffered and sent together (on PostgreSQL through a staging
+    table and one upsert, which cannot take a key twice): the later write wins,
+    within a send and across sends, and a series known before is updated."""
+    world.configure()
+    world.import_files(["weekly_exdate.ics"])
+    world.follower.catch_up()
+    known = world.view.series(world.user_key(), CALENDAR, "/cal/weekly_exdate.ics")
+    assert known is not None
+    values = [getattr(known, f.name) for f in fields(SeriesRow)]
+    summary = values.index(known.summary)
+    position = world.view.max_tracking_id(world.app.name)
+
+    def write(writer: Any) -> None:
+        for text in ("first", "second"):
+            writer.put_series_values(tuple(values[:summary] + [text] + values[summary + 1 :]), [], False)
+        writer.flush()
+        writer.put_series_values(tuple(values[:2] + ["/cal/new.ics"] + values[3:summary] + ["third"] + values[summary + 1 :]), [], False)
+        writer.put_series_values(tuple(values[:2] + ["/cal/new.ics"] + values[3:summary] + ["fourth"] + values[summary + 1 :]), [], False)
+
+    world.view.write_batch(Tracking(world.app.name, position + 1), write, position)
+    assert world.view.series(world.user_key(), CALENDAR, "/cal/weekly_exdate.ics").summary == "second"
+    assert world.view.series(world.user_key(), CALENDAR, "/cal/new.ics").summary == "fourth"
+    assert len(world.view.dump()["avail_series"]) == 2
+
+
+def test_a_rebuild_that_writes_a_series_again_updates_it(world: World) -> None:
+    """While an emptied model is filled, a series not written yet goes in by plain
+    COPY (PostgreSQL); one written before in the same fill is upserted."""
+    world.configure()
+    world.import_files(["weekly_exdate.ics"])
+    world.follower.catch_up()
+    known = world.view.series(world.user_key(), CALENDAR, "/cal/weekly_exdate.ics")
+    values = [getattr(known, f.name) for f in fields(SeriesRow)]
+    summary = values.index(known.summary)
+
+    def put(text: str) -> Any:
+        return lambda writer: writer.put_series_values(tuple(values[:summary] + [text] + values[summary + 1 :]), [], False)
+
+    world.view.drop()
+    with world.view.deferred_indexes():
+        world.view.write_batch(Tracking(world.app.name, 1), put("first"), 0)
+        world.view.write_batch(Tracking(world.app.name, 2), put("second"), 1)
+    assert world.view.series(world.user_key(), CALENDAR, "/cal/weekly_exdate.ics").summary == "second"
+    assert len(world.view.dump()["avail_series"]) == 1
 
 
 def test_a_drop_leaves_freed_pages_as_they_are_and_the_setting_as_it_was(world: World) -> None:

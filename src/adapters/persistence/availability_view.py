@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -147,6 +147,34 @@ _INSERT_BUSY = (
     f"INSERT INTO {{t}}avail_busy ({', '.join(_BUSY_ROW_COLUMNS)}) VALUES ({', '.join('%s' for _ in _BUSY_ROW_COLUMNS)})"
 )
 _COPY_BUSY = f"COPY {{t}}avail_busy ({', '.join(_BUSY_ROW_COLUMNS)}) FROM STDIN"
+
+
+@dataclass(frozen=True)
+class _StagedUpsert:
+    """An upsert sent as one COPY into a session's staging table and one INSERT ...
+    ON CONFLICT from it, instead of a statement per row (PostgreSQL). Rows of one
+    key keep the last only: each upsert sets every column, and anything else the
+    batch does sends the buffered rows first."""
+
+    stage: str  # creates the staging table, once per session
+    copy: str
+    merge: str
+    clear: str
+    key_length: int  # the leading values that name a row
+    direct: str  # COPY into the table itself, for rows whose key it cannot hold yet
+
+
+_STAGED_SERIES = _StagedUpsert(
+    stage="CREATE TEMPORARY TABLE IF NOT EXISTS avail_series_staged (LIKE {t}avail_series) ON COMMIT DELETE ROWS",
+    copy=f"COPY avail_series_staged ({', '.join(_SERIES_COLUMNS)}) FROM STDIN",
+    merge=(
+        "INSERT INTO {t}avail_series (" + ", ".join(_SERIES_COLUMNS) + ") SELECT " + ", ".join(_SERIES_COLUMNS)
+        + " FROM avail_series_staged" + _UPSERT_SERIES[_UPSERT_SERIES.index(" ON CONFLICT"):]
+    ),
+    clear="DELETE FROM avail_series_staged",
+    key_length=3,
+    direct=f"COPY {{t}}avail_series ({', '.join(_SERIES_COLUMNS)}) FROM STDIN",
+)
 _DELETE_BUSY_OF = """
     DELETE FROM {t}avail_busy WHERE user_key = %(user_key)s AND calendar_id = %(calendar_id)s
       AND (%(href)s = '' OR href = %(href)s)"""
@@ -232,12 +260,19 @@ class _BatchWriter:
         cursor: Any,
         statement: Callable[[str], str],
         dict_rows: Callable[[Any], list[dict[str, Any]]],
-        copies: dict[str, str] | None = None,
+        copies: dict[str, str | _StagedUpsert] | None = None,
+        written: set[int] | None = None,
     ) -> None:
         self._cursor = cursor
         self._statement = statement
         self._dict_rows = dict_rows
-        self._copies = copies or {}  # insert -> the COPY that does the same (PostgreSQL)
+        # insert -> the COPY (or staged upsert) that does the same (PostgreSQL)
+        self._copies = copies or {}
+        # Filling a model that was empty (a rebuild): the hashes of every key a
+        # staged upsert has sent since. A key not among them cannot be in the table
+        # yet, so its row is copied in directly (a hash shared by chance only sends
+        # a row the slower way).
+        self._written = written
         self._pending: dict[str, list[Any]] = {}
         self.touched: set[str] = set()  # users whose rows this batch changed
 
@@ -248,11 +283,32 @@ class _BatchWriter:
             copy = self._copies.get(sql)
             if copy is None:
                 self._cursor.executemany(self._statement(sql), rows)
-                continue
-            with self._cursor.copy(self._statement(copy)) as stream:
-                for row in rows:
-                    stream.write_row(row)
+            elif isinstance(copy, _StagedUpsert):
+                self._staged_upsert(copy, rows)
+            else:
+                self._copy(copy, rows)
         self._pending = {}
+
+    def _copy(self, sql: str, rows: Iterable[Any]) -> None:
+        with self._cursor.copy(self._statement(sql)) as stream:
+            for row in rows:
+                stream.write_row(row)
+
+    def _staged_upsert(self, upsert: _StagedUpsert, rows: list[Any]) -> None:
+        last = {row[: upsert.key_length]: row for row in rows}
+        if self._written is not None:
+            written, new = self._written, []
+            for key in list(last):
+                if hash(key) not in written:
+                    written.add(hash(key))
+                    new.append(last.pop(key))
+            self._copy(upsert.direct, new)
+            if not last:
+                return
+        self._cursor.execute(self._statement(upsert.stage))
+        self._copy(upsert.copy, last.values())
+        self._cursor.execute(self._statement(upsert.merge))
+        self._cursor.execute(upsert.clear)
 
     def finish(self, position: int) -> None:
         """Sends what is buffered, and moves the version of every user touched."""
@@ -361,7 +417,7 @@ class AvailabilityViewMixin(SQLViewMixin):
                 found = [next(iter(dict(row).values())) for row in cursor.fetchall()]
                 if found and (found[0] or 0) > after:
                     raise AlreadyProcessed(found[0])
-            writer = _BatchWriter(cursor, self._batch_statement, self._dict_rows, self._copies)
+            writer = _BatchWriter(cursor, self._batch_statement, self._dict_rows, self._copies, self._filling)
             work(writer)
             writer.finish(tracking.notification_id)
             self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
@@ -370,7 +426,9 @@ class AvailabilityViewMixin(SQLViewMixin):
         return self.datastore.transaction(commit=True)  # type: ignore[no-any-return]
 
     # Buffered inserts the dialect sends as COPY (many rows at a time, no conflicts).
-    _copies: dict[str, str] = {}
+    _copies: dict[str, str | _StagedUpsert] = {}
+    # While ``deferred_indexes`` fills an empty model: the keys sent (_BatchWriter).
+    _filling: set[int] | None = None
 
     def _batch_statement(self, sql: str) -> str:
         return self.statement(sql.replace("{t_user}", self._user_table()))
@@ -426,14 +484,24 @@ class AvailabilityViewMixin(SQLViewMixin):
         """For filling an empty model (a rebuild): the indexes only queries use are
         built once at the end, from the sorted rows, instead of row by row. Those
         the writes look rows up by stay. A model left without them (a rebuild that
-        died) gets them back on its next start (``create_table``)."""
+        died) gets them back on its next start (``create_table``).
+
+        If the model is empty, series rows whose key this process has not sent yet
+        go in by plain COPY (PostgreSQL), not through the staged upsert: no other
+        process may write to the model meanwhile (one that did would make the
+        rebuild fail on the duplicate key, not change what it builds)."""
         prefix = self.table_prefix()
         with self._write_transaction() as cursor:
             for name in _QUERY_INDEXES:
                 cursor.execute(f"DROP INDEX IF EXISTS {prefix}{name}")
+            cursor.execute(self.statement("SELECT 1 AS found FROM {t}avail_series LIMIT 1"))
+            empty = not cursor.fetchall()
         try:
+            if empty:
+                self._filling = set()
             yield
         finally:
+            self._filling = None
             with self._write_transaction() as cursor:
                 for sql in _CREATE:
                     if any(name in sql.split() for name in _QUERY_INDEXES):
@@ -443,11 +511,14 @@ class AvailabilityViewMixin(SQLViewMixin):
         """Empties the read model and forgets its position (before a rebuild)."""
         with self._drop_transaction() as cursor:
             for table in TABLES:
-                cursor.execute(self.statement(f"DELETE FROM {{t}}{table}"))
+                cursor.execute(self._empty_statement(table))
             cursor.execute(self._delete_tracking_sql(), (APPLICATION_NAME,))
 
     def _drop_transaction(self) -> AbstractContextManager[Any]:
         return self._write_transaction()
+
+    def _empty_statement(self, table: str) -> str:
+        return self.statement(f"DELETE FROM {{t}}{table}")
 
     def _tracking_sql(self, application_name: str) -> tuple[str, tuple[str]]:
         raise NotImplementedError
@@ -534,7 +605,7 @@ def scratch_availability_view() -> SQLiteAvailabilityView:
 class PostgresAvailabilityView(AvailabilityViewMixin, PostgresTrackingRecorder):
     dialect = "postgres"
     # occurrences are only ever inserted: COPY moves them several times faster
-    _copies = {_INSERT_BUSY: _COPY_BUSY}
+    _copies = {_INSERT_BUSY: _COPY_BUSY, _UPSERT_SERIES: _STAGED_SERIES}
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         kwargs["tracking_table_name"] = "availability_view_tracking"
@@ -543,6 +614,10 @@ class PostgresAvailabilityView(AvailabilityViewMixin, PostgresTrackingRecorder):
 
     def _delete_tracking_sql(self) -> str:
         return f'DELETE FROM "{self.datastore.schema}".{self.tracking_table_name} WHERE application_name = %s'
+
+    def _empty_statement(self, table: str) -> str:
+        # no row by row: the drop's transaction holds the tables alone until it ends
+        return self.statement(f"TRUNCATE {{t}}{table}")
 
     def _tracking_sql(self, application_name: str) -> tuple[str, tuple[str]]:
         # Locks the tracking row: a second writer waits, then sees it moved on.

@@ -36,6 +36,7 @@ class ProjectionFollower:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._progress = threading.Condition()
+        self._stepping = threading.Lock()
         self._position = 0
         self._waiting = 0
         self._thread: threading.Thread | None = None
@@ -127,6 +128,11 @@ class ProjectionFollower:
             self._wake.clear()
 
     def _step(self) -> bool:
+        # One step at a time: ``catch_up`` may be called while the thread follows.
+        with self._stepping:
+            return self._step_once()
+
+    def _step_once(self) -> bool:
         # Only the projection's topics are read (and decrypted); the rest of the log
         # is skipped in the database. Reading up to the head seen first tells how
         # far the read model is current even when nothing it cares about happened.

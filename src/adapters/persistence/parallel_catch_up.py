@@ -81,8 +81,11 @@ class ParallelCatchUp:
                 max_workers=self._processes, mp_context=multiprocessing.get_context(method),
                 initializer=_start_worker, initargs=self._initargs,
             )
-            for future in [self._pool.submit(_ready) for _ in range(self._processes)]:
-                future.result()  # forked now, while nothing else runs here
+            # Forked now, while nothing else runs here (with fork, the first task
+            # starts every process); each connects to the store on its own while
+            # this process goes on opening its stores.
+            for _ in range(self._processes):
+                self._pool.submit(_ready)
         return self
 
     def close(self) -> None:
