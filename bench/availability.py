@@ -17,7 +17,8 @@ Then, against one `calendar-integration serve` process:
     the log head and its other log followers done with the seeded events, which
     otherwise take CPU from both kinds of call for a while after it starts);
 (b) `calendar-integration rebuild availability` (default readers): events per second over the whole
-    log (goal >= 20,000/s);
+    log (goal >= 20,000/s), the median of --rebuilds runs (each drops the model and
+    builds it again; timed by the command itself, without opening its stores);
 (c) (a) again for a user with 50,000 events: the same 5,000 plus 45,000 in the
     ten years before (outside the window). Goal: (a) does not grow with the total.
 
@@ -279,8 +280,11 @@ def one_size(args: argparse.Namespace, total: int, radicale: RadicaleServer) -> 
                     windows = measure_rounds(load, server, (HEALTH, FREE), args)
                 finally:
                     load.close()
-            rebuild = run_rebuild(env, workdir, head)
-            print(f"[{total}] rebuild: {head} events in {rebuild:.2f}s = {head / rebuild:,.0f} events/s")
+            rebuilds = []
+            for _ in range(args.rebuilds):
+                rebuilds.append(run_rebuild(env, workdir, head))
+                print(f"[{total}] rebuild: {head} events in {rebuilds[-1]:.2f}s = {head / rebuilds[-1]:,.0f} events/s")
+            rebuild = statistics.median(rebuilds)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     free, health = summarize(windows, FREE), summarize(windows, HEALTH)
@@ -289,6 +293,7 @@ def one_size(args: argparse.Namespace, total: int, radicale: RadicaleServer) -> 
         "free_slots": free, "health": health,
         "ratio": free["median_rate"] / health["median_rate"] if health["median_rate"] else 0.0,
         "rebuild_seconds": rebuild, "rebuild_events_per_second": head / rebuild,
+        "rebuild_runs_seconds": rebuilds,
     }
 
 
@@ -324,6 +329,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds-per-round", type=float, default=3.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--rebuilds", type=int, default=5, help="rebuilds per size (their median is reported)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     return parser.parse_args(argv)
 
@@ -346,7 +352,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['events']:>6} events: ListFreeSlots {f['median_rate']:.0f}/s (p50 {f['median_latency_ms']:.2f} ms, "
             f"p99 {f['p99_latency_ms']:.2f} ms) vs Health {h['median_rate']:.0f}/s -> ratio {r['ratio']:.2f} "
             f"(goal >= {GOAL_RATIO}: {'met' if r['ratio'] >= GOAL_RATIO else 'missed'}); rebuild "
-            f"{r['rebuild_events_per_second']:,.0f} events/s (goal >= {GOAL_REBUILD:,}: "
+            f"{r['rebuild_events_per_second']:,.0f} events/s, median of {len(r['rebuild_runs_seconds'])} "
+            f"({min(r['log_events'] / t for t in r['rebuild_runs_seconds']):,.0f}-"
+            f"{max(r['log_events'] / t for t in r['rebuild_runs_seconds']):,.0f}) (goal >= {GOAL_REBUILD:,}: "
             f"{'met' if r['rebuild_events_per_second'] >= GOAL_REBUILD else 'missed'})"
         )
     if len(results) > 1:
