@@ -11,13 +11,31 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.persistence import Recording
 
 from calendar_domain.schedule import UserSchedule
 
 APPLICATION_NAME = "CalendarIntegration"
 A = TypeVar("A")
+
+
+class _Repository(Repository[uuid.UUID]):
+    """The library's repository, where bringing a cached aggregate up to date and
+    copying it for the caller happen under one lock per aggregate. The library
+    fast-forwards the cached instance in place under a lock of its own and copies
+    it after letting go of that lock, so a copy could meet another thread's
+    fast-forward halfway (a schedule's resources changing size while copied)."""
+
+    _STRIPES = 64  # locks shared by aggregate id: bounded, whatever the number of aggregates
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._locks = tuple(threading.Lock() for _ in range(self._STRIPES))
+
+    def get(self, aggregate_id: uuid.UUID, **kwargs: Any) -> Any:
+        with self._locks[hash(aggregate_id) % self._STRIPES]:
+            return super().get(aggregate_id, **kwargs)
 
 
 class CalendarIntegration(Application[uuid.UUID]):
@@ -29,6 +47,16 @@ class CalendarIntegration(Application[uuid.UUID]):
         super().__init__(env)
         self._listeners: list[Callable[[int], None]] = []
         self._listeners_lock = threading.Lock()
+
+    def construct_repository(self) -> Repository[uuid.UUID]:
+        library = super().construct_repository()
+        cache_maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)  # read as the library reads it
+        return _Repository(
+            library.event_store, snapshot_store=library.snapshot_store,
+            cache_maxsize=int(cache_maxsize) if cache_maxsize else None,
+            fastforward=library.fastforward, fastforward_skipping=library.fastforward_skipping,
+            deepcopy_from_cache=library.deepcopy_from_cache,
+        )
 
     def add_listener(self, listener: Callable[[int], None]) -> None:
         """Called with the last position after each save in this process, so that

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+import threading
 
 import pytest
 
@@ -60,3 +61,54 @@ def test_a_read_only_find_gives_the_cached_schedule_and_a_plain_find_a_copy_of_i
         assert copy.__dict__ == shared.__dict__
         copy.apply("conn", CalendarChanges("cal", [series(9)], [], [], "t2", NOW))  # a command on the copy
         assert "/c/e9.ics" not in shared.known("cal")
+
+
+def test_a_cached_schedule_is_not_brought_up_to_date_while_it_is_copied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cached schedule is updated in place with events recorded elsewhere (here
+    by a second application on the same store) when it is next read; a read in
+    another thread waits while the first read copies it."""
+    with recorded_schedule("sqlite", tmp_path, 50) as (app, schedule):
+        with settings_for("sqlite", tmp_path) as settings:
+            elsewhere = CalendarIntegration(env=application_env(settings))
+        try:
+            assert app.find(schedule.id, UserSchedule) is not None  # cached
+
+            def change(i: int) -> int:
+                other = elsewhere.find(schedule.id, UserSchedule)
+                assert other is not None
+                other.apply("conn", CalendarChanges("cal", [series(100 + i)], [], [], f"t{i}", NOW))
+                elsewhere.record(other)
+                return int(other.version)
+
+            copying, go_on, seen = threading.Event(), threading.Event(), []
+            copy = UserSchedule.__deepcopy__
+
+            def held_copy(self: UserSchedule, memo: dict[int, object]) -> UserSchedule:
+                if threading.current_thread().name == "first" and not copying.is_set():
+                    version = self.version
+                    copying.set()
+                    assert go_on.wait(30)
+                    seen.append((version, self.version))
+                return copy(self, memo)
+
+            monkeypatch.setattr(UserSchedule, "__deepcopy__", held_copy)
+            change(1)
+            first = threading.Thread(target=app.find, args=(schedule.id, UserSchedule), name="first")
+            first.start()
+            assert copying.wait(30)
+            latest = change(2)  # the next read must bring the cached schedule forward again
+            second = threading.Thread(target=app.find, args=(schedule.id, UserSchedule))
+            second.start()
+            second.join(1)
+            assert second.is_alive()  # waiting for the copy under way
+            go_on.set()
+            first.join(30)
+            second.join(30)
+            [(before, after)] = seen
+            assert before == after
+            found = app.find(schedule.id, UserSchedule)
+            assert found is not None and after < latest == found.version and len(found.known("cal")) == 52
+        finally:
+            elsewhere.close()
