@@ -159,13 +159,13 @@ class _StagedUpsert:
     stage: str  # creates the staging table, once per session
     copy: str
     merge: str
-    clear: str
+    clear: str  # empties it after each use (a rolled-back use leaves nothing)
     key_length: int  # the leading values that name a row
     direct: str  # COPY into the table itself, for rows whose key it cannot hold yet
 
 
 _STAGED_SERIES = _StagedUpsert(
-    stage="CREATE TEMPORARY TABLE IF NOT EXISTS avail_series_staged (LIKE {t}avail_series) ON COMMIT DELETE ROWS",
+    stage="CREATE TEMPORARY TABLE IF NOT EXISTS avail_series_staged (LIKE {t}avail_series)",
     copy=f"COPY avail_series_staged ({', '.join(_SERIES_COLUMNS)}) FROM STDIN",
     merge=(
         "INSERT INTO {t}avail_series (" + ", ".join(_SERIES_COLUMNS) + ") SELECT " + ", ".join(_SERIES_COLUMNS)
@@ -302,7 +302,8 @@ class _BatchWriter:
                 if hash(key) not in written:
                     written.add(hash(key))
                     new.append(last.pop(key))
-            self._copy(upsert.direct, new)
+            if new:
+                self._copy(upsert.direct, new)
             if not last:
                 return
         self._cursor.execute(self._statement(upsert.stage))
