@@ -80,6 +80,8 @@ def rebuild_availability(settings: Settings, processes: int = 0) -> int:
         started += time.perf_counter() - opening  # timed: the readers' start, the drop and the rebuild
         try:
             view = container.availability_view
+            if readers is not None:  # they read the log's start while the model is dropped
+                readers.prefetch(0, container.app.recorder.max_notification_id() or 0)
             view.drop()
             with view.deferred_indexes():
                 if readers is not None:

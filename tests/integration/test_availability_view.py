@@ -215,16 +215,21 @@ def test_a_model_rebuilt_with_the_log_read_in_other_processes_equals_the_live_on
     floating = world.view.series(world.user_key(), CALENDAR, "/cal/floating.ics")
     assert floating is not None and floating.time_zone == "Asia/Tokyo"
 
-    for batch_size in (3, 500):
+    head = world.app.head_position()
+    # read as it comes; read ahead from the start (a rebuild, while it drops); read
+    # ahead from elsewhere (dropped) and up to a head since passed (read on from there)
+    for batch_size, prefetched in ((3, None), (500, None), (3, (0, head)), (3, (4, head)), (3, (0, head - 2))):
         world.view.drop()
         world.follower.projection.forget()
         with ParallelCatchUp(
             CalendarIntegration, application_env(world.settings), AvailabilityProjection.topics, prepare,
             processes=2, batch_size=batch_size, start_method=start_method,
         ) as readers:
-            assert readers.run(world.app, world.follower.projection) == world.app.head_position()
+            if prefetched is not None:
+                readers.prefetch(*prefetched)
+            assert readers.run(world.app, world.follower.projection) == head
         assert world.view.dump() == live
-        assert world.view.max_tracking_id(world.app.name) == world.app.head_position()
+        assert world.view.max_tracking_id(world.app.name) == head
 
 
 # Set by the test below before its readers are forked: the last range's reader

@@ -73,6 +73,9 @@ class ParallelCatchUp:
         self._start_method = start_method
         self._transaction_size = transaction_size
         self._pool: ProcessPoolExecutor | None = None
+        # Ranges asked for before ``run`` (``prefetch``): where they start, and each
+        # range's end with its future.
+        self._prefetched: tuple[int, deque[tuple[int, Future[list[tuple[int, Any]]]]]] | None = None
 
     def start(self) -> ParallelCatchUp:
         if self._pool is None:
@@ -99,13 +102,39 @@ class ParallelCatchUp:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    def _ahead(self) -> int:
+        # ranges read ahead of the one being applied: a transaction's worth, and more
+        return max(1, self._transaction_size // self._batch_size) + 2 * self._processes
+
+    def prefetch(self, start: int, head: int) -> None:
+        """Starts reading the log after ``start`` up to ``head`` now, for a ``run``
+        that will start there (a rebuild: while the model is being dropped). A run
+        that starts elsewhere drops what was read."""
+        pool = self.start()._pool
+        assert pool is not None
+        ranges: deque[tuple[int, Future[list[tuple[int, Any]]]]] = deque()
+        for low in range(start, head, self._batch_size)[: self._ahead()]:
+            high = min(low + self._batch_size, head)
+            ranges.append((high, pool.submit(_read_range, low, high)))
+        self._prefetched = (start, ranges)
+
     def run(self, app: Application[Any], projection: Any) -> int:
         """Processes the log from the view's position to the head; returns the head."""
         name = app.name
         position = projection.view.max_tracking_id(name) or 0
         head = app.recorder.max_notification_id() or 0
-        ranges = deque((low, min(low + self._batch_size, head)) for low in range(position, head, self._batch_size))
-        if not ranges:
+        pending: deque[tuple[int, Future[list[tuple[int, Any]]]]] = deque()
+        if self._prefetched is not None:
+            start, prefetched = self._prefetched
+            self._prefetched = None
+            if start == position:
+                pending = prefetched
+            else:
+                for _, future in prefetched:
+                    future.cancel()
+        read_from = pending[-1][0] if pending else position
+        ranges = deque((low, min(low + self._batch_size, head)) for low in range(read_from, head, self._batch_size))
+        if not ranges and not pending:
             return position
         pool = self.start()._pool
         assert pool is not None
@@ -115,8 +144,7 @@ class ParallelCatchUp:
         # range as soon as it is read: this process writes one range's rows while
         # the readers read the next ones.
         per_transaction = max(1, self._transaction_size // self._batch_size)
-        ahead = per_transaction + 2 * self._processes
-        pending: deque[tuple[int, Future[list[tuple[int, Any]]]]] = deque()
+        ahead = self._ahead()
 
         def read_ahead() -> None:
             while ranges and len(pending) < ahead:
