@@ -283,7 +283,7 @@ def one_size(args: argparse.Namespace, total: int, radicale: RadicaleServer) -> 
             rebuilds = []
             for _ in range(args.rebuilds):
                 rebuilds.append(run_rebuild(env, workdir, head))
-                print(f"[{total}] rebuild: {head} events in {rebuilds[-1]:.2f}s = {head / rebuilds[-1]:,.0f} events/s")
+                print(f"[{total}] rebuild: {head} events in {rebuilds[-1]:.3f}s = {head / rebuilds[-1]:,.0f} events/s")
             rebuild = statistics.median(rebuilds)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -89,7 +89,7 @@ def rebuild_availability(settings: Settings, processes: int = 0) -> int:
                 else:
                     position = container.availability_follower.catch_up()
             seconds = time.perf_counter() - started
-            print(f"availability rebuilt up to log position {position} in {seconds:.2f}s")
+            print(f"availability rebuilt up to log position {position} in {seconds:.3f}s")
         finally:
             container.close()
     finally:
