@@ -34,6 +34,8 @@ class _Repository(Repository[uuid.UUID]):
         self._locks = tuple(threading.Lock() for _ in range(self._STRIPES))
 
     def get(self, aggregate_id: uuid.UUID, **kwargs: Any) -> Any:
+        if self.cache is None or kwargs.get("version") is not None:  # the cache is not involved
+            return super().get(aggregate_id, **kwargs)
         with self._locks[hash(aggregate_id) % self._STRIPES]:
             return super().get(aggregate_id, **kwargs)
 

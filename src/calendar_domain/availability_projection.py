@@ -447,8 +447,9 @@ def prepared_series(domain_event: Any, replacing: bool) -> PreparedSeries:
     s = domain_event.series
     zone_dependent = bool(s["zone_dependent"])
     expanded_until = _epoch_text(s["expanded_until"]) if s["expanded_until"] else None
-    # Names shared by many events are interned: one object each, which a rebuild
-    # pickles once per range instead of once per event.
+    # Names shared by many events (of a bounded set: users, calendars, connections,
+    # zones) are interned: one object each, which a rebuild pickles once per range
+    # instead of once per event.
     calendar_id, href, summary, location = intern(domain_event.calendar_id), s["href"], s["summary"], s["location"]
     values = (  # in _SERIES_FIELDS' order (checked below)
         intern(str(domain_event.originator_id)),  # user_key
@@ -457,7 +458,7 @@ def prepared_series(domain_event: Any, replacing: bool) -> PreparedSeries:
         intern(domain_event.connection_id),
         s["uid"],
         s["etag"],
-        intern(domain_event.fetched_at.isoformat()),
+        domain_event.fetched_at.isoformat(),
         summary,
         location,
         bool(s["recurring"]),

@@ -82,6 +82,7 @@ def rebuild_availability(settings: Settings, processes: int = 0) -> int:
             view = container.availability_view
             if readers is not None:  # they read the log's start while the model is dropped
                 readers.prefetch(0, container.app.recorder.max_notification_id() or 0)
+                readers.ready()  # a reader that cannot start stops the rebuild before the drop
             view.drop()
             with view.deferred_indexes():
                 if readers is not None:

@@ -7,6 +7,7 @@ real view; the view is read back with the queries the service uses.
 from __future__ import annotations
 
 import multiprocessing
+from concurrent.futures.process import BrokenProcessPool
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -15,10 +16,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 from eventsourcing.persistence import Tracking
 
 from adapters.icloud.resources import imported_series
+from adapters.persistence import availability_view
 from adapters.persistence.follower import ProjectionFollower
 from adapters.persistence.parallel_catch_up import ParallelCatchUp
 from calendar_domain.application import CalendarIntegration
@@ -28,7 +31,7 @@ from calendar_domain.occurrences import MATERIALISED_AHEAD
 from calendar_domain.schedule import CalendarChanges, ImportedSeries, UserSchedule
 from server.bootstrap import application_env, build_availability_view, expand_series
 from server.config import Settings
-from tests.support.stores import STORES, settings_for
+from tests.support.stores import POSTGRES_URL, STORES, settings_for
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "ical"
 FETCHED = datetime(2026, 1, 10, tzinfo=UTC)  # holds occurrences from 10 Dec 2025 on
@@ -279,6 +282,20 @@ def test_a_rebuild_takes_each_range_as_soon_as_it_is_read(world: World) -> None:
     assert taker.batches[0][2] == list(range(1, head + 1))  # every event, in log order
 
 
+class _UnreachableStore(CalendarIntegration):
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        raise ConnectionError("the store cannot be reached")
+
+
+def test_readers_that_cannot_start_say_so_before_anything_is_dropped(world: World) -> None:
+    readers = ParallelCatchUp(
+        _UnreachableStore, application_env(world.settings), AvailabilityProjection.topics, prepare,
+        processes=2, start_method="fork",
+    )
+    with readers, pytest.raises(BrokenProcessPool):
+        readers.ready()
+
+
 def test_two_processes_following_one_view_apply_each_event_once(world: World) -> None:
     world.configure()
     second = world.new_follower()  # another process: it starts from the same position
@@ -500,6 +517,57 @@ def test_a_rebuild_that_writes_a_series_again_updates_it(world: World) -> None:
     assert len(world.view.dump()["avail_series"]) == 1
 
 
+def test_the_staging_table_is_emptied_after_each_use(world: World) -> None:
+    """PostgreSQL: series upserts go through a temporary table, which autovacuum
+    never visits; emptied by TRUNCATE, it keeps no pages between uses."""
+    if world.view.dialect != "postgres":
+        pytest.skip("a PostgreSQL table")
+    world.configure()
+    world.import_files(["weekly_exdate.ics"])
+    world.follower.catch_up()
+    known = world.view.series(world.user_key(), CALENDAR, "/cal/weekly_exdate.ics")
+    values = tuple(getattr(known, f.name) for f in fields(SeriesRow))
+    sizes = []
+
+    def write(writer: Any) -> None:
+        for _ in range(3):
+            writer.put_series_values(values, [], False)
+            writer.flush()
+            sizes.extend(writer._query("SELECT pg_relation_size('avail_series_staged') AS size", {}))
+
+    position = world.view.max_tracking_id(world.app.name)
+    world.view.write_batch(Tracking(world.app.name, position + 1), write, position)
+    assert [row["size"] for row in sizes] == [0, 0, 0]
+
+
+def test_a_drop_that_cannot_have_the_tables_soon_gives_up(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL: TRUNCATE waits for a reader that holds a table (and queries queue
+    behind it); past the lock timeout the drop fails and the model is as it was."""
+    if world.view.dialect != "postgres":
+        pytest.skip("a PostgreSQL lock")
+    world.configure()
+    world.import_files(["weekly_exdate.ics"])
+    world.follower.catch_up()
+    before = world.view.dump()
+    monkeypatch.setattr(availability_view, "_DROP_LOCK_TIMEOUT", "200ms")
+    failures: list[Exception] = []
+
+    def drop() -> None:
+        try:
+            world.view.drop()
+        except Exception as error:  # noqa: BLE001 - what the test looks at
+            failures.append(error)
+
+    with psycopg.connect(POSTGRES_URL) as reader:  # a transaction still open on the table
+        reader.execute(f'SELECT count(*) FROM "{world.view.datastore.schema}".avail_busy')
+        dropping = threading.Thread(target=drop)
+        dropping.start()
+        dropping.join(30)
+        assert not dropping.is_alive(), "the drop still waits for the table"
+    assert len(failures) == 1 and "lock timeout" in str(failures[0])
+    assert world.view.dump() == before
+
+
 def test_a_drop_leaves_freed_pages_as_they_are_and_the_setting_as_it_was(world: World) -> None:
     """SQLite: secure_delete (on in some builds) zeroes every page a drop frees,
     most of a drop's time; a drop turns it off for itself only (each row dropped
@@ -509,7 +577,7 @@ def test_a_drop_leaves_freed_pages_as_they_are_and_the_setting_as_it_was(world: 
     world.configure()
     world.import_files(["weekly_exdate.ics"])
     world.follower.catch_up()
-    for setting in (1, 0, 1):
+    for setting, reads in ((1, 1), (0, 0), ("FAST", 2), (1, 1)):
         with world.view._write_transaction() as cursor:
             cursor.execute(f"PRAGMA secure_delete={setting}")
         with world.view._drop_transaction() as cursor:
@@ -519,7 +587,7 @@ def test_a_drop_leaves_freed_pages_as_they_are_and_the_setting_as_it_was(world: 
         assert world.view.dump()["avail_busy"] == []
         with world.view._write_transaction() as cursor:
             cursor.execute("PRAGMA secure_delete")
-            assert cursor.fetchone()[0] == setting
+            assert cursor.fetchone()[0] == reads
 
 
 def test_a_rebuild_builds_the_query_indexes_at_the_end(world: World) -> None:

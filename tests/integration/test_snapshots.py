@@ -112,3 +112,16 @@ def test_a_cached_schedule_is_not_brought_up_to_date_while_it_is_copied(
             assert found is not None and after < latest == found.version and len(found.known("cal")) == 52
         finally:
             elsewhere.close()
+
+
+def test_a_read_of_an_earlier_version_does_not_wait_for_the_cached_one(tmp_path: Path) -> None:
+    """Only reads of the cached schedule take its lock: an audit reading a past
+    version goes on while the current one is being copied."""
+    with recorded_schedule("sqlite", tmp_path, 3) as (app, schedule):
+        lock = app.repository._locks[hash(schedule.id) % len(app.repository._locks)]
+        found: list[object] = []
+        with lock:  # a read of the cached schedule under way
+            reader = threading.Thread(target=lambda: found.append(app.repository.get(schedule.id, version=1)))
+            reader.start()
+            reader.join(30)
+            assert not reader.is_alive() and getattr(found[0], "version", None) == 1

@@ -159,7 +159,7 @@ class _StagedUpsert:
     stage: str  # creates the staging table, once per session
     copy: str
     merge: str
-    clear: str  # empties it after each use (a rolled-back use leaves nothing)
+    clear: str  # empties it after each use, freeing its pages (no autovacuum for a temporary table)
     key_length: int  # the leading values that name a row
     direct: str  # COPY into the table itself, for rows whose key it cannot hold yet
 
@@ -171,7 +171,7 @@ _STAGED_SERIES = _StagedUpsert(
         "INSERT INTO {t}avail_series (" + ", ".join(_SERIES_COLUMNS) + ") SELECT " + ", ".join(_SERIES_COLUMNS)
         + " FROM avail_series_staged" + _UPSERT_SERIES[_UPSERT_SERIES.index(" ON CONFLICT"):]
     ),
-    clear="DELETE FROM avail_series_staged",
+    clear="TRUNCATE avail_series_staged",
     key_length=3,
     direct=f"COPY {{t}}avail_series ({', '.join(_SERIES_COLUMNS)}) FROM STDIN",
 )
@@ -583,7 +583,8 @@ class SQLiteAvailabilityView(AvailabilityViewMixin, SQLiteTrackingRecorder):
         rebuild that follows; a row an event removes is still deleted securely."""
         with self._write_transaction() as cursor:
             cursor.execute("PRAGMA secure_delete")
-            before = int(cursor.fetchone()[0])
+            found = int(cursor.fetchone()[0])
+            before = "FAST" if found == 2 else str(found)  # reads back as 2, set by name
             cursor.execute("PRAGMA secure_delete=0")
             try:
                 yield cursor
@@ -603,6 +604,9 @@ def scratch_availability_view() -> SQLiteAvailabilityView:
     return view
 
 
+_DROP_LOCK_TIMEOUT = "10s"
+
+
 class PostgresAvailabilityView(AvailabilityViewMixin, PostgresTrackingRecorder):
     dialect = "postgres"
     # occurrences are only ever inserted: COPY moves them several times faster
@@ -619,6 +623,15 @@ class PostgresAvailabilityView(AvailabilityViewMixin, PostgresTrackingRecorder):
     def _empty_statement(self, table: str) -> str:
         # no row by row: the drop's transaction holds the tables alone until it ends
         return self.statement(f"TRUNCATE {{t}}{table}")
+
+    @contextmanager
+    def _drop_transaction(self) -> Iterator[Any]:
+        """TRUNCATE waits for every reader of a table to finish, and every later
+        reader waits behind it: a drop that cannot have the tables soon fails with
+        the database's lock timeout error instead of stalling the queries."""
+        with self._write_transaction() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{_DROP_LOCK_TIMEOUT}'")
+            yield cursor
 
     def _tracking_sql(self, application_name: str) -> tuple[str, tuple[str]]:
         # Locks the tracking row: a second writer waits, then sees it moved on.

@@ -73,6 +73,7 @@ class ParallelCatchUp:
         self._start_method = start_method
         self._transaction_size = transaction_size
         self._pool: ProcessPoolExecutor | None = None
+        self._started: list[Future[bool]] = []
         # Ranges asked for before ``run`` (``prefetch``): where they start, and each
         # range's end with its future.
         self._prefetched: tuple[int, deque[tuple[int, Future[list[tuple[int, Any]]]]]] | None = None
@@ -87,9 +88,14 @@ class ParallelCatchUp:
             # Forked now, while nothing else runs here (with fork, the first task
             # starts every process); each connects to the store on its own while
             # this process goes on opening its stores.
-            for _ in range(self._processes):
-                self._pool.submit(_ready)
+            self._started = [self._pool.submit(_ready) for _ in range(self._processes)]
         return self
+
+    def ready(self) -> None:
+        """Waits until every reader has started; raises if one could not (its store
+        unreachable, say): a rebuild asks before it drops the model."""
+        for started in self.start()._started:
+            started.result()
 
     def close(self) -> None:
         if self._pool is not None:
