@@ -279,7 +279,8 @@ def test_a_rebuild_takes_each_range_as_soon_as_it_is_read(world: World) -> None:
         assert readers.run(world.app, taker) == world.app.head_position()
     head = world.app.head_position()
     assert [(after, at) for after, at, _ in taker.batches] == [(0, head)]  # one transaction
-    assert taker.batches[0][2] == list(range(1, head + 1))  # every event, in log order
+    positions = taker.batches[0][2]  # each event comes with the end of its range
+    assert len(positions) == head and positions == sorted(positions) and positions[-1] == head
 
 
 class _UnreachableStore(CalendarIntegration):

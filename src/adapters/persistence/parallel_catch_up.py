@@ -159,10 +159,12 @@ class ParallelCatchUp:
 
         def items(count: int) -> Iterator[tuple[Any, Tracking]]:
             for _ in range(count):
-                _, future = pending.popleft()
+                high, future = pending.popleft()
                 read_ahead()
-                for at, event in future.result():
-                    yield event, Tracking(name, at)
+                # the transaction records its own position: each event carries its range's
+                range_end = Tracking(name, high)
+                for _at, event in future.result():
+                    yield event, range_end
 
         while ranges or pending:
             read_ahead()
