@@ -293,8 +293,11 @@ def test_readers_that_cannot_start_say_so_before_anything_is_dropped(world: Worl
         _UnreachableStore, application_env(world.settings), AvailabilityProjection.topics, prepare,
         processes=2, start_method="fork",
     )
-    with readers, pytest.raises(BrokenProcessPool):
-        readers.ready()
+    try:
+        with pytest.raises(BrokenProcessPool):  # from starting them, or at the latest from ready()
+            readers.start().ready()
+    finally:
+        readers.close()
 
 
 def test_two_processes_following_one_view_apply_each_event_once(world: World) -> None:
@@ -516,6 +519,40 @@ def test_a_rebuild_that_writes_a_series_again_updates_it(world: World) -> None:
         world.view.write_batch(Tracking(world.app.name, 2), put("second"), 1)
     assert world.view.series(world.user_key(), CALENDAR, "/cal/weekly_exdate.ics").summary == "second"
     assert len(world.view.dump()["avail_series"]) == 1
+
+
+def test_rows_sent_from_the_rebuilds_sender_thread_are_all_or_nothing(world: World) -> None:
+    """In a rebuild a thread sends buffered rows while the batch goes on. A batch
+    that fails after a send, or whose send fails, leaves nothing written."""
+    world.configure()
+    world.import_files(["weekly_exdate.ics"])
+    world.follower.catch_up()
+    known = world.view.series(world.user_key(), CALENDAR, "/cal/weekly_exdate.ics")
+    values = tuple(getattr(known, f.name) for f in fields(SeriesRow))
+    world.view.drop()
+    empty = world.view.dump()
+    senders: list[str] = []
+
+    def fails_after_a_send(writer: Any) -> None:
+        writer.put_series_values(values, [], False)
+        writer.flush()  # handed to the sender
+        senders.append(writer._sending is not None and "sender")
+        raise RuntimeError("the batch failed")
+
+    def sends_a_bad_row(writer: Any) -> None:
+        writer.put_series_values(values[:-1], [], False)  # a column short
+        writer.flush()
+
+    with world.view.deferred_indexes():
+        with pytest.raises(RuntimeError, match="the batch failed"):
+            world.view.write_batch(Tracking(world.app.name, 1), fails_after_a_send, 0)
+        with pytest.raises(Exception) as failed:
+            world.view.write_batch(Tracking(world.app.name, 1), sends_a_bad_row, 0)
+        assert not isinstance(failed.value, AssertionError)
+        assert world.view.dump() == empty and not world.view.max_tracking_id(world.app.name)
+        world.view.write_batch(Tracking(world.app.name, 1), lambda writer: writer.put_series_values(values, [], False), 0)
+    assert senders == ["sender"]
+    assert world.view.dump()["avail_series"] != empty["avail_series"]
 
 
 def test_the_staging_table_is_emptied_after_each_use(world: World) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, fields
 from typing import Any
@@ -262,6 +263,7 @@ class _BatchWriter:
         dict_rows: Callable[[Any], list[dict[str, Any]]],
         copies: dict[str, str | _StagedUpsert] | None = None,
         written: set[int] | None = None,
+        sender: ThreadPoolExecutor | None = None,
     ) -> None:
         self._cursor = cursor
         self._statement = statement
@@ -273,11 +275,42 @@ class _BatchWriter:
         # yet, so its row is copied in directly (a hash shared by chance only sends
         # a row the slower way).
         self._written = written
+        # A thread that sends buffered rows while this one works out the next ones
+        # (a rebuild); one send at a time, and every other use of the cursor waits
+        # for it.
+        self._sender = sender
+        self._sending: Future[None] | None = None
         self._pending: dict[str, list[Any]] = {}
         self.touched: set[str] = set()  # users whose rows this batch changed
 
     def flush(self) -> None:
-        for sql, rows in self._pending.items():
+        """Sends the buffered rows (through the sender, if there is one: the cursor
+        is not used here until ``sent``)."""
+        pending, self._pending = self._pending, {}
+        if not any(pending.values()):
+            return
+        if self._sender is None:
+            self._send(pending)
+            return
+        self.sent()
+        self._sending = self._sender.submit(self._send, pending)
+
+    def sent(self) -> None:
+        """Waits for the rows being sent; raises what sending them raised."""
+        sending, self._sending = self._sending, None
+        if sending is not None:
+            sending.result()
+
+    def settle(self) -> None:
+        """Waits for a send under way, whatever its outcome (before the transaction
+        ends on an error that has already been raised)."""
+        try:
+            self.sent()
+        except Exception:  # noqa: BLE001 - the error being handled is the first one
+            pass
+
+    def _send(self, pending: dict[str, list[Any]]) -> None:
+        for sql, rows in pending.items():
             if not rows:
                 continue
             copy = self._copies.get(sql)
@@ -287,7 +320,6 @@ class _BatchWriter:
                 self._staged_upsert(copy, rows)
             else:
                 self._copy(copy, rows)
-        self._pending = {}
 
     def _copy(self, sql: str, rows: Iterable[Any]) -> None:
         with self._cursor.copy(self._statement(sql)) as stream:
@@ -315,9 +347,11 @@ class _BatchWriter:
         """Sends what is buffered, and moves the version of every user touched."""
         self._add(_TOUCH_USERS, [{"user_key": key, "version": position} for key in sorted(self.touched)])
         self.flush()
+        self.sent()
 
     def _execute(self, sql: str, params: dict[str, Any]) -> None:
         self.flush()
+        self.sent()
         self._cursor.execute(self._statement(sql), params)
 
     def _query(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -418,9 +452,12 @@ class AvailabilityViewMixin(SQLViewMixin):
                 found = [next(iter(dict(row).values())) for row in cursor.fetchall()]
                 if found and (found[0] or 0) > after:
                     raise AlreadyProcessed(found[0])
-            writer = _BatchWriter(cursor, self._batch_statement, self._dict_rows, self._copies, self._filling)
-            work(writer)
-            writer.finish(tracking.notification_id)
+            writer = _BatchWriter(cursor, self._batch_statement, self._dict_rows, self._copies, self._filling, self._sender)
+            try:
+                work(writer)
+                writer.finish(tracking.notification_id)
+            finally:
+                writer.settle()  # nothing may use the cursor once the transaction ends
             self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
 
     def _write_transaction(self) -> AbstractContextManager[Any]:
@@ -430,6 +467,8 @@ class AvailabilityViewMixin(SQLViewMixin):
     _copies: dict[str, str | _StagedUpsert] = {}
     # While ``deferred_indexes`` fills an empty model: the keys sent (_BatchWriter).
     _filling: set[int] | None = None
+    # While ``deferred_indexes`` runs: the thread batches send their rows from.
+    _sender: ThreadPoolExecutor | None = None
 
     def _batch_statement(self, sql: str) -> str:
         return self.statement(sql.replace("{t_user}", self._user_table()))
@@ -487,7 +526,9 @@ class AvailabilityViewMixin(SQLViewMixin):
         the writes look rows up by stay. A model left without them (a rebuild that
         died) gets them back on its next start (``create_table``).
 
-        If the model is empty, series rows whose key this process has not sent yet
+        Meanwhile batches hand their buffered rows to a thread that sends them while
+        the batch works out the next ones (the database works while this process
+        does). If the model is empty, series rows whose key this process has not sent yet
         go in by plain COPY (PostgreSQL), not through the staged upsert: no other
         process may write to the model meanwhile (one that did would make the
         rebuild fail on the duplicate key, not change what it builds)."""
@@ -500,9 +541,13 @@ class AvailabilityViewMixin(SQLViewMixin):
         try:
             if empty:
                 self._filling = set()
+            self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="availability-rows")
             yield
         finally:
             self._filling = None
+            if self._sender is not None:
+                self._sender.shutdown()
+                self._sender = None
             with self._write_transaction() as cursor:
                 for sql in _CREATE:
                     if any(name in sql.split() for name in _QUERY_INDEXES):
