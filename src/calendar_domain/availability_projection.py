@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
-from sys import intern
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
+from sys import intern
 from typing import Any, NamedTuple, Protocol
 
 from eventsourcing.dispatch import singledispatchmethod
