@@ -202,8 +202,8 @@ class AvailabilityProjection(Projection[Any]):
             try:
                 handler = self._handler
                 for domain_event, _ in items:
-                    if type(domain_event) is PreparedSeries:
-                        self._put_prepared(domain_event)
+                    if type(domain_event) is tuple:
+                        self._put_prepared(*domain_event)
                     else:
                         handler(type(domain_event))(self, domain_event)
             finally:
@@ -305,20 +305,20 @@ class AvailabilityProjection(Projection[Any]):
         return self._zones[user_key]
 
     def _put(self, domain_event: Any, replacing: bool) -> None:
-        self._put_prepared(prepared_series(domain_event, replacing))
+        self._put_prepared(*prepared_series(domain_event, replacing))
 
-    def _put_prepared(self, prepared: PreparedSeries) -> None:
+    def _put_prepared(self, values: tuple[Any, ...], rows: list[tuple[Any, ...]] | None, replacing: bool) -> None:
         """The part of an import that depends on what came before it in the log: the
         user's zone, in which floating times are read."""
-        values, rows = prepared.values, prepared.rows
         time_zone = self._zone(values[_USER_KEY])
         if rows is not None and not (values[_ZONE_DEPENDENT] and values[_TIME_ZONE] != time_zone):
-            self.writer.put_series_values(values, rows, prepared.replacing)
+            self.writer.put_series_values(values, rows, replacing)
             return
-        series, occurrences = self._expand(prepared.series, time_zone, prepared.fetched_at)
+        fetched_at = datetime.fromisoformat(values[_FETCHED_AT])
+        series, occurrences = self._expand(SeriesRow(*values), time_zone, fetched_at)
         if series.expanded_until is None and not series.zone_dependent:
             series = replace(series, ical="")
-        self.writer.put_series(series, busy_rows(series, occurrences), prepared.replacing)
+        self.writer.put_series(series, busy_rows(series, occurrences), replacing)
 
     def _expand(self, series: SeriesRow, time_zone: str, fetched_at: datetime) -> tuple[SeriesRow, list[list[Any]]]:
         """The series' occurrences read in ``time_zone``, over the range a fetch at
@@ -413,52 +413,58 @@ class AvailabilityProjection(Projection[Any]):
         self.writer.set_policy(str(domain_event.originator_id), domain_event.stale_calendars_block)
 
 
-class PreparedSeries(NamedTuple):
-    """An import event's rows as the event alone gives them (``prepare``), in plain
-    tuples: a rebuild sends thousands of these from process to process, and a
-    dataclass and named tuples cost several times as much to pickle and unpickle."""
-
-    values: tuple[Any, ...]  # the series' SeriesRow fields, in order
-    rows: list[tuple[Any, ...]] | None  # BusyRow fields; None: the event carries no occurrences (expand them)
-    fetched_at: datetime
-    replacing: bool
-
-    @property
-    def series(self) -> SeriesRow:
-        return SeriesRow(*self.values)
+# An import event's rows as the event alone gives them (``prepare``): the series'
+# SeriesRow fields in order, its occurrences as BusyRow-shaped tuples (None: the
+# event carries none, expand them) and whether it replaces an earlier import. Plain
+# tuples: a rebuild sends thousands of these from process to process, and
+# dataclasses, named tuples and datetimes cost several times as much to pickle.
+# ``process_batch`` tells them from events by their type (no event is a tuple).
+PreparedSeries = tuple[tuple[Any, ...], list[tuple[Any, ...]] | None, bool]
 
 
 _SERIES_FIELDS = tuple(f.name for f in fields(SeriesRow))
-_USER_KEY, _ZONE_DEPENDENT, _TIME_ZONE = (_SERIES_FIELDS.index(n) for n in ("user_key", "zone_dependent", "time_zone"))
+_USER_KEY, _FETCHED_AT, _ZONE_DEPENDENT, _TIME_ZONE = (
+    _SERIES_FIELDS.index(n) for n in ("user_key", "fetched_at", "zone_dependent", "time_zone")
+)
 
 
-_PREPARED = {UserSchedule.BlockedSlotImported: False, UserSchedule.BlockedSlotUpdated: True}
+# The import events, and whether each replaces an earlier import of its series.
+IMPORT_EVENTS = {UserSchedule.BlockedSlotImported: False, UserSchedule.BlockedSlotUpdated: True}
 
 
 def prepare(domain_event: Any) -> Any:
     """What the projection can work out of an event before knowing what came before
     it (a rebuild does this in other processes): an import's rows; any other event
     as it is. ``process_batch`` takes either."""
-    replacing = _PREPARED.get(type(domain_event))
+    replacing = IMPORT_EVENTS.get(type(domain_event))
     return domain_event if replacing is None else prepared_series(domain_event, replacing)
 
 
 def prepared_series(domain_event: Any, replacing: bool) -> PreparedSeries:
-    s = domain_event.series
+    return prepared_import(
+        str(domain_event.originator_id), domain_event.connection_id, domain_event.calendar_id,
+        domain_event.series, domain_event.fetched_at.isoformat(), replacing,
+    )
+
+
+def prepared_import(
+    user_key: str, connection_id: str, calendar_id: str, s: dict[str, Any], fetched_at: str, replacing: bool
+) -> PreparedSeries:
+    """An import event's rows, from its attributes (``fetched_at`` in ISO form)."""
     zone_dependent = bool(s["zone_dependent"])
     expanded_until = _epoch_text(s["expanded_until"]) if s["expanded_until"] else None
     # Names shared by many events (of a bounded set: users, calendars, connections,
     # zones) are interned: one object each, which a rebuild pickles once per range
     # instead of once per event.
-    calendar_id, href, summary, location = intern(domain_event.calendar_id), s["href"], s["summary"], s["location"]
+    calendar_id, href, summary, location = intern(calendar_id), s["href"], s["summary"], s["location"]
     values = (  # in _SERIES_FIELDS' order (checked below)
-        intern(str(domain_event.originator_id)),  # user_key
+        intern(user_key),
         calendar_id,
         href,
-        intern(domain_event.connection_id),
+        intern(connection_id),
         s["uid"],
         s["etag"],
-        domain_event.fetched_at.isoformat(),
+        fetched_at,
         summary,
         location,
         bool(s["recurring"]),
@@ -472,7 +478,7 @@ def prepared_series(domain_event: Any, replacing: bool) -> PreparedSeries:
         s["ical"] if expanded_until is not None or zone_dependent or s["occurrences"] is None else "",
     )
     rows = None if s["occurrences"] is None else _occurrence_rows(calendar_id, href, s["occurrences"])
-    return PreparedSeries(values, rows, domain_event.fetched_at, replacing)
+    return values, rows, replacing
 
 
 assert _SERIES_FIELDS == (

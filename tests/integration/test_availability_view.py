@@ -6,10 +6,12 @@ real view; the view is read back with the queries the service uses.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
-from concurrent.futures.process import BrokenProcessPool
 import threading
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,12 +20,14 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import MapperDeserialisationError, Tracking
+from eventsourcing.utils import get_topic
 
 from adapters.icloud.resources import imported_series
 from adapters.persistence import availability_view
 from adapters.persistence.follower import ProjectionFollower
 from adapters.persistence.parallel_catch_up import ParallelCatchUp
+from adapters.persistence.stored_imports import prepare_stored
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.availability_projection import LONG_SECONDS, AvailabilityProjection, SeriesRow, prepare
 from calendar_domain.configuration import CalendarConfiguration, CalendarRef
@@ -225,7 +229,7 @@ def test_a_model_rebuilt_with_the_log_read_in_other_processes_equals_the_live_on
         world.view.drop()
         world.follower.projection.forget()
         with ParallelCatchUp(
-            CalendarIntegration, application_env(world.settings), AvailabilityProjection.topics, prepare,
+            CalendarIntegration, application_env(world.settings), AvailabilityProjection.topics, prepare_stored,
             processes=2, batch_size=batch_size, start_method=start_method,
         ) as readers:
             if prefetched is not None:
@@ -240,7 +244,8 @@ def test_a_model_rebuilt_with_the_log_read_in_other_processes_equals_the_live_on
 _FIRST_RANGE_APPLIED = multiprocessing.get_context("fork").Event()
 
 
-def _prepare_waiting_at_the_last_user(domain_event: Any) -> Any:
+def _prepare_waiting_at_the_last_user(mapper: Any, notification: Any) -> Any:
+    domain_event = mapper.to_domain_event(notification)
     if getattr(domain_event, "user_id", None) == "last" and not _FIRST_RANGE_APPLIED.wait(30):
         raise TimeoutError("the first range was not taken before the last one was read")
     return prepare(domain_event)
@@ -290,7 +295,7 @@ class _UnreachableStore(CalendarIntegration):
 
 def test_readers_that_cannot_start_say_so_before_anything_is_dropped(world: World) -> None:
     readers = ParallelCatchUp(
-        _UnreachableStore, application_env(world.settings), AvailabilityProjection.topics, prepare,
+        _UnreachableStore, application_env(world.settings), AvailabilityProjection.topics, prepare_stored,
         processes=2, start_method="fork",
     )
     try:
@@ -364,25 +369,30 @@ def test_a_catch_up_while_the_follower_runs_waits_for_its_step(world: World) -> 
         follower.stop()
 
 
+def _record_first_shape_import(world: World, monkeypatch: pytest.MonkeyPatch, schedule: UserSchedule) -> UserSchedule:
+    """Records an import of /cal/w.ics as version 1 of BlockedSlotImported stored it."""
+    [series] = [imported_series("/cal/w.ics", '"w-1"', (CORPUS / "weekly_exdate.ics").read_text(), "Europe/Berlin", FETCHED)]
+    assert isinstance(series, ImportedSeries)
+    with monkeypatch.context() as patched:
+        patched.setattr(UserSchedule.BlockedSlotImported, "class_version", 1)
+        v1_payload = {
+            k: v for k, v in series.__dict__.items()
+            if k not in ("time_zone", "zone_dependent", "expanded_from", "expanded_until", "occurrences")
+        }
+        v1_payload["first_start"] = series.first_start.isoformat()
+        v1_payload["last_end"] = series.last_end.isoformat() if series.last_end else ""
+        schedule._imported(CONNECTION, CALENDAR, v1_payload, FETCHED)
+        world.app.record(schedule)
+    return schedule
+
+
 def test_an_import_event_of_the_first_shape_is_upcast_and_expanded(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """Version 1 of BlockedSlotImported carried no occurrences: stored in that shape
     (class_version 1, the new keys absent), it still reads, and the read model
     expands its text instead."""
     world.configure()
-    [series] = [imported_series("/cal/w.ics", '"w-1"', (CORPUS / "weekly_exdate.ics").read_text(), "Europe/Berlin", FETCHED)]
-    assert isinstance(series, ImportedSeries)
+    schedule = _record_first_shape_import(world, monkeypatch, UserSchedule("loc-1", "u1"))
     event_class = UserSchedule.BlockedSlotImported
-    monkeypatch.setattr(event_class, "class_version", 1)
-    schedule = UserSchedule("loc-1", "u1")
-    v1_payload = {
-        k: v for k, v in series.__dict__.items()
-        if k not in ("time_zone", "zone_dependent", "expanded_from", "expanded_until", "occurrences")
-    }
-    v1_payload["first_start"] = series.first_start.isoformat()
-    v1_payload["last_end"] = series.last_end.isoformat() if series.last_end else ""
-    schedule._imported(CONNECTION, CALENDAR, v1_payload, FETCHED)
-    world.app.record(schedule)
-    monkeypatch.undo()
 
     stored = world.app.find(schedule.id, UserSchedule)
     assert stored is not None and stored.slot_count(CALENDAR) == 1
@@ -394,6 +404,56 @@ def test_an_import_event_of_the_first_shape_is_upcast_and_expanded(world: World,
     # the same series recorded today gives the same rows
     fresh = world.view.series(world.user_key(), CALENDAR, "/cal/w.ics")
     assert fresh is not None and fresh.time_zone == "Europe/Berlin"
+
+
+class _LibraryWayCounted:
+    """The application's mapper, noting the topic of each event it decodes."""
+
+    def __init__(self, mapper: Any) -> None:
+        self.mapper = mapper
+        self.decoded: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.mapper, name)
+
+    def to_domain_event(self, notification: Any) -> Any:
+        self.decoded.append(notification.topic)
+        return self.mapper.to_domain_event(notification)
+
+
+def test_a_readers_import_events_are_prepared_as_the_library_would_but_by_themselves(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild's readers decode import events stored at their current version
+    themselves, into what ``prepare`` makes of the library's domain event; every
+    other event, a version-1 import among them, goes the library's way."""
+    world.configure()
+    schedule = world.import_files(READABLE)
+    changed = [imported_series(f"/cal/{n}", f'"{n}-2"', (CORPUS / n).read_text(), "Europe/Berlin", FETCHED) for n in READABLE[:3]]
+    schedule.apply(CONNECTION, CalendarChanges(CALENDAR, changed, [], [f"/cal/{READABLE[3]}"], "token-2", FETCHED))  # type: ignore[arg-type]
+    world.app.record(schedule)
+    _record_first_shape_import(world, monkeypatch, schedule)
+    notifications = world.app.recorder.select_notifications(start=1, limit=10_000, topics=AvailabilityProjection.topics)
+    imported, updated = get_topic(UserSchedule.BlockedSlotImported), get_topic(UserSchedule.BlockedSlotUpdated)
+    topics = Counter(n.topic for n in notifications)
+    assert topics[imported] == len(READABLE) + 1 and topics[updated] == 3
+
+    mapper = _LibraryWayCounted(world.app.mapper)
+    assert [prepare_stored(mapper, n) for n in notifications] == [
+        prepare(world.app.mapper.to_domain_event(n)) for n in notifications
+    ]
+    assert Counter(mapper.decoded) == Counter({t: c for t, c in topics.items() if t not in (imported, updated)}) + Counter(
+        {imported: 1}  # the version-1 import
+    )
+
+
+def test_an_import_event_that_will_not_decode_fails_with_the_librarys_error(world: World) -> None:
+    world.configure()
+    world.import_files(["weekly_exdate.ics"])
+    notifications = world.app.recorder.select_notifications(start=1, limit=100, topics=AvailabilityProjection.topics)
+    [stored] = [n for n in notifications if n.topic == get_topic(UserSchedule.BlockedSlotImported)]
+    with pytest.raises(MapperDeserialisationError, match=str(stored.originator_id)):
+        prepare_stored(world.app.mapper, dataclasses.replace(stored, state=stored.state[:-3]))
 
 
 def test_a_user_version_moves_with_their_rows_only(world: World) -> None:

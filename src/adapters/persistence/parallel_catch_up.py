@@ -3,8 +3,9 @@
 A rebuild goes through the whole log, and most of its time goes to reading it:
 decrypting, decompressing and decoding each event, then working out its rows.
 None of that depends on the events before it, so worker processes do it for
-consecutive ranges of the log, side by side, and hand back what the projection's
-``prepare`` made of each event (an import's rows, or the event itself). This
+consecutive ranges of the log, side by side, and hand back what ``read`` made of
+each stored event (for the availability projection: an import's rows, or the
+event itself). This
 process applies the ranges strictly in log order, a few ranges' rows and their
 tracking position in one transaction, as the follower would: the model built is
 the same, only sooner.
@@ -24,27 +25,30 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Mapper, Notification, Tracking
 
-# In a worker: the application it reads the log with, the topics, and ``prepare``.
-_worker: tuple[Application[Any], tuple[str, ...], Callable[[Any], Any]] | None = None
+# What a reader hands back for one stored event, given the application's mapper.
+Read = Callable[[Mapper[Any], Notification], Any]
+
+# In a worker: the application it reads the log with, the topics, and ``read``.
+_worker: tuple[Application[Any], tuple[str, ...], Read] | None = None
 
 
-def _start_worker(app_class: type[Application[Any]], env: dict[str, str], topics: tuple[str, ...],
-                  prepare: Callable[[Any], Any]) -> None:
+def _start_worker(app_class: type[Application[Any]], env: dict[str, str], topics: tuple[str, ...], read: Read) -> None:
     global _worker
     # readers only: creating the tables from several processes at once races (PostgreSQL)
-    _worker = (app_class(env={**env, "CREATE_TABLE": "n"}), topics, prepare)
+    _worker = (app_class(env={**env, "CREATE_TABLE": "n"}), topics, read)
 
 
-def _read_range(start: int, stop: int) -> list[tuple[int, Any]]:
-    """(position, prepared event) of the projection's events in (start, stop]."""
+def _read_range(start: int, stop: int) -> list[Any]:
+    """What ``read`` made of each of the projection's events in (start, stop]."""
     assert _worker is not None, "only in a worker"
-    app, topics, prepare = _worker
+    app, topics, read = _worker
     notifications = app.recorder.select_notifications(
         start=start, limit=stop - start, stop=stop, topics=topics, inclusive_of_start=False
     )
-    return [(n.id, prepare(app.mapper.to_domain_event(n))) for n in notifications]
+    mapper = app.mapper
+    return [read(mapper, n) for n in notifications]
 
 
 class ParallelCatchUp:
@@ -58,7 +62,7 @@ class ParallelCatchUp:
         app_class: type[Application[Any]],
         env: dict[str, str],
         topics: tuple[str, ...],
-        prepare: Callable[[Any], Any],
+        read: Read,
         *,
         processes: int,
         batch_size: int = 500,
@@ -67,7 +71,7 @@ class ParallelCatchUp:
     ) -> None:
         if processes < 1:
             raise ValueError("processes must be at least 1")
-        self._initargs = (app_class, env, topics, prepare)
+        self._initargs = (app_class, env, topics, read)
         self._processes = processes
         self._batch_size = batch_size
         self._start_method = start_method
@@ -76,7 +80,7 @@ class ParallelCatchUp:
         self._started: list[Future[bool]] = []
         # Ranges asked for before ``run`` (``prefetch``): where they start, and each
         # range's end with its future.
-        self._prefetched: tuple[int, deque[tuple[int, Future[list[tuple[int, Any]]]]]] | None = None
+        self._prefetched: tuple[int, deque[tuple[int, Future[list[Any]]]]] | None = None
 
     def start(self) -> ParallelCatchUp:
         if self._pool is None:
@@ -118,7 +122,7 @@ class ParallelCatchUp:
         that starts elsewhere drops what was read."""
         pool = self.start()._pool
         assert pool is not None
-        ranges: deque[tuple[int, Future[list[tuple[int, Any]]]]] = deque()
+        ranges: deque[tuple[int, Future[list[Any]]]] = deque()
         for low in range(start, head, self._batch_size)[: self._ahead()]:
             high = min(low + self._batch_size, head)
             ranges.append((high, pool.submit(_read_range, low, high)))
@@ -129,7 +133,7 @@ class ParallelCatchUp:
         name = app.name
         position = projection.view.max_tracking_id(name) or 0
         head = app.recorder.max_notification_id() or 0
-        pending: deque[tuple[int, Future[list[tuple[int, Any]]]]] = deque()
+        pending: deque[tuple[int, Future[list[Any]]]] = deque()
         if self._prefetched is not None:
             start, prefetched = self._prefetched
             self._prefetched = None
@@ -163,7 +167,7 @@ class ParallelCatchUp:
                 read_ahead()
                 # the transaction records its own position: each event carries its range's
                 range_end = Tracking(name, high)
-                for _at, event in future.result():
+                for event in future.result():
                     yield event, range_end
 
         while ranges or pending:
