@@ -502,6 +502,70 @@ def _indexes(world: World) -> set[str]:
         return {dict(row)["name"] for row in cursor.fetchall()}
 
 
+def _busy_sources(world: World) -> list[tuple[str, str, str, int]]:
+    with world.view.datastore.transaction(commit=False) as cursor:
+        cursor.execute(world.view.statement("SELECT user_key, calendar_id, href, source_hash FROM {t}avail_busy"))
+        return sorted(tuple(dict(row).values()) for row in cursor.fetchall())  # type: ignore[misc]
+
+
+def _import_as(world: World, href: str, name: str, etag: str) -> None:
+    schedule = world.app.find(UserSchedule.create_id("loc-1", "u1"), UserSchedule)
+    assert schedule is not None
+    series = imported_series(href, etag, (CORPUS / name).read_text(), "Europe/Berlin", FETCHED)
+    schedule.apply(CONNECTION, CalendarChanges(CALENDAR, [series], [], [], "token-x", FETCHED))  # type: ignore[list-item]
+    world.app.record(schedule)
+
+
+def test_a_model_made_before_source_hashes_gains_them(world: World) -> None:
+    """Occurrence rows are found by a hash of their source's names. A model made
+    when they were found by the names themselves gains the column on start, worked
+    out by the database (PostgreSQL: in SQL) as the writers work it out, and its
+    old rows are then replaced and removed like new ones."""
+    world.configure()
+    world.import_files(["weekly_exdate.ics", "all_day_multi_day.ics"])
+    _import_as(world, "/cal/réunion ☕.ics", "rdate.ics", '"r-1"')
+    world.follower.catch_up()
+    live = world.view.dump()
+    table = world.view.table_prefix() + "avail_busy"
+    with world.view.datastore.transaction(commit=True) as cursor:  # the model as the last release made it
+        cursor.execute(f"DROP INDEX {world.view.table_prefix()}avail_busy_by_source_hash")
+        cursor.execute(f"ALTER TABLE {table} DROP COLUMN source_hash")
+        cursor.execute(f"CREATE INDEX avail_busy_by_source ON {table} (user_key, calendar_id, href)")
+    world.view.create_table()  # what a new release does on start
+    assert "avail_busy_by_source" not in _indexes(world) and "avail_busy_by_source_hash" in _indexes(world)
+    sources = _busy_sources(world)
+    assert any("☕" in href for _, _, href, _ in sources)
+    assert [h for *_, h in sources] == [availability_view.source_hash(*names) for *names, _ in sources]
+    assert world.view.dump() == live
+
+    assert Counter(href for _, _, href, _ in sources)["/cal/réunion ☕.ics"] > 1
+    _import_as(world, "/cal/réunion ☕.ics", "no_dtend_timed.ics", '"r-2"')  # its old rows go
+    schedule = world.import_files([])
+    schedule.apply(CONNECTION, CalendarChanges(CALENDAR, [], [], ["/cal/weekly_exdate.ics"], "token-y", FETCHED))
+    world.app.record(schedule)
+    world.follower.catch_up()
+    hrefs = Counter(href for _, _, href, _ in _busy_sources(world))
+    assert "/cal/weekly_exdate.ics" not in hrefs
+    assert hrefs["/cal/réunion ☕.ics"] == 1 and hrefs["/cal/all_day_multi_day.ics"] > 0
+
+
+def test_sources_that_share_a_hash_keep_their_own_rows(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(availability_view, "source_hash", lambda *names: 7)
+    world.configure()
+    world.import_files(["weekly_exdate.ics", "all_day_multi_day.ics", "dst_event.ics"])
+    world.follower.catch_up()
+    before = Counter(href for _, _, href, _ in _busy_sources(world))
+    assert {h for *_, h in _busy_sources(world)} == {7} and len(before) == 3
+    _import_as(world, "/cal/weekly_exdate.ics", "weekly_exdate.ics", '"w-2"')  # replaced: the same rows again
+    schedule = world.import_files([])
+    schedule.apply(CONNECTION, CalendarChanges(CALENDAR, [], [], ["/cal/dst_event.ics"], "token-y", FETCHED))
+    world.app.record(schedule)
+    world.follower.catch_up()
+    assert Counter(href for _, _, href, _ in _busy_sources(world)) == {
+        k: v for k, v in before.items() if k != "/cal/dst_event.ics"
+    }
+
+
 def test_a_model_made_with_the_full_end_index_gets_the_partial_one(world: World) -> None:
     """Only long occurrences are found by their end: a model made when every row
     was indexed by its end loses that index on start, and long events are still found."""
@@ -696,7 +760,7 @@ def test_a_rebuild_builds_the_query_indexes_at_the_end(world: World) -> None:
     world.view.drop()
     with world.view.deferred_indexes():
         assert {"avail_busy_by_start", "avail_busy_long_by_end"}.isdisjoint(_indexes(world))
-        assert "avail_busy_by_source" in _indexes(world)  # writes find a series' rows by it
+        assert "avail_busy_by_source_hash" in _indexes(world)  # writes find a series' rows by it
         world.new_follower().catch_up()
     assert _indexes(world) == indexes
     assert world.view.dump() == live

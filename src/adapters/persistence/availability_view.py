@@ -8,6 +8,7 @@ provenance and the text to expand beyond what is materialised.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -91,14 +92,19 @@ _CREATE = [
         long_span SMALLINT NOT NULL,
         flags INTEGER NOT NULL,
         summary TEXT NOT NULL,
-        location TEXT NOT NULL
+        location TEXT NOT NULL,
+        source_hash INTEGER NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS avail_busy_by_start ON {t}avail_busy (user_key, long_span, start_at)",
     # Long occurrences are few: only they are found by their end, through a partial
     # index that costs the many short ones nothing to write.
     "DROP INDEX IF EXISTS {t}avail_busy_by_end",
     "CREATE INDEX IF NOT EXISTS avail_busy_long_by_end ON {t}avail_busy (user_key, end_at) WHERE long_span = 1",
-    "CREATE INDEX IF NOT EXISTS avail_busy_by_source ON {t}avail_busy (user_key, calendar_id, href)",
+    # A source's rows are found by a short hash of its names (``source_hash``), and
+    # matched on the names themselves: an index of the names (150 bytes a row) cost
+    # a rebuild more than everything else it wrote to the table.
+    "DROP INDEX IF EXISTS {t}avail_busy_by_source",
+    "CREATE INDEX IF NOT EXISTS avail_busy_by_source_hash ON {t}avail_busy (source_hash)",
 ]
 
 # Indexes that only queries use (a rebuild builds them at the end).
@@ -115,6 +121,18 @@ _UPSERT_USER = """
 _TOUCH_USERS = "UPDATE {t}avail_user SET version = %(version)s WHERE user_key = %(user_key)s"
 _ADD_VERSION = "ALTER TABLE {t}avail_user ADD COLUMN version BIGINT NOT NULL DEFAULT 0"
 _ADD_VERSION_IF_MISSING = "ALTER TABLE {t}avail_user ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0"
+# A model made before occurrence rows had their source's hash gains the column on
+# start, worked out for every row in the transaction that adds it.
+_ADD_SOURCE_HASH = "ALTER TABLE {t}avail_busy ADD COLUMN source_hash INTEGER NOT NULL DEFAULT -1"
+_FILL_SOURCE_HASH = "UPDATE {t}avail_busy SET source_hash = {hash}"
+_ADD_SOURCE_HASH_IF_MISSING = """DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                   WHERE table_schema = '{schema}' AND table_name = 'avail_busy' AND column_name = 'source_hash') THEN
+        {add};
+        {fill};
+        ALTER TABLE {{t}}avail_busy ALTER COLUMN source_hash DROP DEFAULT;
+    END IF;
+END $$"""
 _USER_OF_CONFIG = "SELECT user_key FROM {t}avail_user WHERE config_id = %(config_id)s"
 _USER = "SELECT * FROM {t}avail_user WHERE user_key = %(user_key)s"
 _SET_CALENDAR = """
@@ -142,7 +160,7 @@ _UPSERT_SERIES = (
 )
 _BUSY_ROW_COLUMNS = (
     "user_key", "kind", "calendar_id", "href", "recurrence_id", "start_at", "end_at", "flags", "summary", "location",
-    "long_span",
+    "long_span", "source_hash",
 )
 _INSERT_BUSY = (
     f"INSERT INTO {{t}}avail_busy ({', '.join(_BUSY_ROW_COLUMNS)}) VALUES ({', '.join('%s' for _ in _BUSY_ROW_COLUMNS)})"
@@ -176,12 +194,13 @@ _STAGED_SERIES = _StagedUpsert(
     key_length=3,
     direct=f"COPY {{t}}avail_series ({', '.join(_SERIES_COLUMNS)}) FROM STDIN",
 )
-_DELETE_BUSY_OF = """
-    DELETE FROM {t}avail_busy WHERE user_key = %(user_key)s AND calendar_id = %(calendar_id)s
-      AND (%(href)s = '' OR href = %(href)s)"""
+_SOURCE = """source_hash = %(source_hash)s
+      AND user_key = %(user_key)s AND calendar_id = %(calendar_id)s AND href = %(href)s"""
+_DELETE_BUSY_OF_SOURCE = "DELETE FROM {t}avail_busy WHERE " + _SOURCE
+# a whole calendar's (rare: a calendar no longer blocks): through the user's rows
+_DELETE_BUSY_OF_CALENDAR = "DELETE FROM {t}avail_busy WHERE user_key = %(user_key)s AND calendar_id = %(calendar_id)s"
 _MOVE_BUSY = """
-    UPDATE {t}avail_busy SET start_at = %(start)s, end_at = %(end)s, long_span = %(long_span)s
-    WHERE user_key = %(user_key)s AND calendar_id = %(calendar_id)s AND href = %(href)s"""
+    UPDATE {t}avail_busy SET start_at = %(start)s, end_at = %(end)s, long_span = %(long_span)s WHERE """ + _SOURCE
 _DELETE_SERIES_OF = """
     DELETE FROM {t}avail_series WHERE user_key = %(user_key)s AND calendar_id = %(calendar_id)s
       AND (%(href)s = '' OR href = %(href)s)"""
@@ -209,8 +228,23 @@ _SERIES = """
     WHERE user_key = %(user_key)s AND calendar_id = %(calendar_id)s AND href = %(href)s"""
 
 
-def _busy_params(user_key: str, rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    return [(user_key, *row, 1 if row[5] - row[4] > LONG_SECONDS else 0) for row in rows]
+def source_hash(user_key: str, calendar_id: str, href: str) -> int:
+    """The index key of a source's occurrence rows: 31 bits of the MD5 of its names
+    (``_SOURCE_HASH_SQL`` works it out the same way). Not an identity: rows are
+    matched on the names as well, so two sources sharing one only share index pages."""
+    digest = hashlib.md5(f"{user_key}\n{calendar_id}\n{href}".encode(), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:4], "big") >> 1
+
+
+_SOURCE_HASH_SQL = "(('x' || substr(md5(user_key || chr(10) || calendar_id || chr(10) || href), 1, 8))::bit(32)::bigint >> 1)"
+
+
+def _busy_params(user_key: str, rows: Sequence[tuple[Any, ...]], source: int | None = None) -> list[tuple[Any, ...]]:
+    """Insert parameters of BusyRow-shaped rows; ``source``: their source's hash,
+    where they all have one source (an imported series)."""
+    if source is None:  # row[1], row[2]: calendar_id, href
+        return [(user_key, *row, 1 if row[5] - row[4] > LONG_SECONDS else 0, source_hash(user_key, row[1], row[2])) for row in rows]
+    return [(user_key, *row, 1 if row[5] - row[4] > LONG_SECONDS else 0, source) for row in rows]
 
 
 def _series_params(series: SeriesRow) -> tuple[Any, ...]:
@@ -406,10 +440,14 @@ class _BatchWriter:
     def put_series_values(self, values: tuple[Any, ...], busy: Sequence[tuple[Any, ...]], replacing: bool) -> None:
         user_key, calendar_id, href = values[:3]  # _SERIES_COLUMNS' first three
         self.touched.add(user_key)
+        source = source_hash(user_key, calendar_id, href)
         if replacing:  # the series' old occurrences go first
-            self._execute(_DELETE_BUSY_OF, {"user_key": user_key, "calendar_id": calendar_id, "href": href})
+            self._execute(
+                _DELETE_BUSY_OF_SOURCE,
+                {"source_hash": source, "user_key": user_key, "calendar_id": calendar_id, "href": href},
+            )
         self._add(_UPSERT_SERIES, [values])
-        self._add(_INSERT_BUSY, _busy_params(user_key, busy))
+        self._add(_INSERT_BUSY, _busy_params(user_key, busy, source))
 
     def replace_occurrences(self, series: SeriesRow, busy: list[BusyRow]) -> None:
         self.put_series(series, busy, replacing=True)
@@ -417,7 +455,10 @@ class _BatchWriter:
     def remove_series(self, user_key: str, calendar_id: str, href: str | None) -> None:
         self.touched.add(user_key)
         key = {"user_key": user_key, "calendar_id": calendar_id, "href": href or ""}
-        self._execute(_DELETE_BUSY_OF, key)
+        if href:
+            self._execute(_DELETE_BUSY_OF_SOURCE, {**key, "source_hash": source_hash(user_key, calendar_id, href)})
+        else:
+            self._execute(_DELETE_BUSY_OF_CALENDAR, key)
         self._execute(_DELETE_SERIES_OF, key)
 
     def zone_dependent_series(self, user_key: str, other_than: str) -> list[SeriesRow]:
@@ -433,7 +474,7 @@ class _BatchWriter:
         self._execute(
             _MOVE_BUSY,
             {"user_key": user_key, "calendar_id": calendar_id, "href": href, "start": start, "end": end,
-             "long_span": int(end - start > LONG_SECONDS)},
+             "long_span": int(end - start > LONG_SECONDS), "source_hash": source_hash(user_key, calendar_id, href)},
         )
 
 
@@ -595,6 +636,13 @@ class SQLiteAvailabilityView(AvailabilityViewMixin, SQLiteTrackingRecorder):
         return [*super().construct_create_table_statements(), *map(self.statement, _CREATE)]
 
     def create_table(self) -> None:
+        with self.datastore.transaction(commit=True) as cursor:  # a model made before source hashes
+            cursor.execute("PRAGMA table_info(avail_busy)")
+            columns = {row[1] for row in cursor.fetchall()}
+            if columns and "source_hash" not in columns:
+                cursor.sqlite_cursor.connection.create_function("source_hash", 3, source_hash, deterministic=True)
+                cursor.execute(_ADD_SOURCE_HASH.format(t=""))
+                cursor.execute(_FILL_SOURCE_HASH.format(t="", hash="source_hash(user_key, calendar_id, href)"))
         super().create_table()
         with self.datastore.transaction(commit=True) as cursor:  # a model made before users had versions
             cursor.execute("PRAGMA table_info(avail_user)")
@@ -660,7 +708,13 @@ class PostgresAvailabilityView(AvailabilityViewMixin, PostgresTrackingRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         kwargs["tracking_table_name"] = "availability_view_tracking"
         super().__init__(datastore, **kwargs)
-        self.sql_create_statements.extend(SQL(self.statement(s)) for s in [*_CREATE, _ADD_VERSION_IF_MISSING])  # type: ignore[misc]
+        # a model made before source hashes gains them right after its tables exist
+        at = next(i for i, sql in enumerate(_CREATE) if "TABLE IF NOT EXISTS {t}avail_busy " in sql) + 1
+        add_source_hash = _ADD_SOURCE_HASH_IF_MISSING.format(
+            schema=datastore.schema, add=_ADD_SOURCE_HASH, fill=_FILL_SOURCE_HASH.format(t="{t}", hash=_SOURCE_HASH_SQL)
+        )
+        statements = [*_CREATE[:at], add_source_hash, *_CREATE[at:], _ADD_VERSION_IF_MISSING]
+        self.sql_create_statements.extend(SQL(self.statement(s)) for s in statements)  # type: ignore[misc]
 
     def _delete_tracking_sql(self) -> str:
         return f'DELETE FROM "{self.datastore.schema}".{self.tracking_table_name} WHERE application_name = %s'
