@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from server.app import serve
 from adapters.persistence.parallel_catch_up import ParallelCatchUp
-from adapters.persistence.stored_imports import prepare_stored
+from adapters.persistence.stored_imports import read_range
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.availability_projection import AvailabilityProjection
 from server.bootstrap import Container, application_env, bootstrap
@@ -73,7 +73,7 @@ def rebuild_availability(settings: Settings, processes: int = 0) -> int:
     readers = None
     if processes:  # forked before any store is opened (and any thread started)
         readers = ParallelCatchUp(
-            CalendarIntegration, application_env(settings), AvailabilityProjection.topics, prepare_stored, processes=processes
+            CalendarIntegration, application_env(settings), AvailabilityProjection.topics, read_range, processes=processes
         ).start()
     try:
         opening = time.perf_counter()

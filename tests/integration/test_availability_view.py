@@ -15,6 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +28,7 @@ from adapters.icloud.resources import imported_series
 from adapters.persistence import availability_view
 from adapters.persistence.follower import ProjectionFollower
 from adapters.persistence.parallel_catch_up import ParallelCatchUp
-from adapters.persistence.stored_imports import prepare_stored
+from adapters.persistence.stored_imports import prepare_stored, read_range
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.availability_projection import LONG_SECONDS, AvailabilityProjection, SeriesRow, prepare
 from calendar_domain.configuration import CalendarConfiguration, CalendarRef
@@ -229,7 +230,7 @@ def test_a_model_rebuilt_with_the_log_read_in_other_processes_equals_the_live_on
         world.view.drop()
         world.follower.projection.forget()
         with ParallelCatchUp(
-            CalendarIntegration, application_env(world.settings), AvailabilityProjection.topics, prepare_stored,
+            CalendarIntegration, application_env(world.settings), AvailabilityProjection.topics, read_range,
             processes=2, batch_size=batch_size, start_method=start_method,
         ) as readers:
             if prefetched is not None:
@@ -244,11 +245,14 @@ def test_a_model_rebuilt_with_the_log_read_in_other_processes_equals_the_live_on
 _FIRST_RANGE_APPLIED = multiprocessing.get_context("fork").Event()
 
 
-def _prepare_waiting_at_the_last_user(mapper: Any, notification: Any) -> Any:
-    domain_event = mapper.to_domain_event(notification)
-    if getattr(domain_event, "user_id", None) == "last" and not _FIRST_RANGE_APPLIED.wait(30):
+def _read_waiting_at_the_last_user(app: Any, start: int, stop: int, topics: tuple[str, ...]) -> list[Any]:
+    events = [
+        app.mapper.to_domain_event(n)
+        for n in app.recorder.select_notifications(start=start, limit=stop - start, stop=stop, topics=topics, inclusive_of_start=False)
+    ]
+    if any(getattr(e, "user_id", None) == "last" for e in events) and not _FIRST_RANGE_APPLIED.wait(30):
         raise TimeoutError("the first range was not taken before the last one was read")
-    return prepare(domain_event)
+    return [prepare(e) for e in events]
 
 
 class _RangeTaker:
@@ -279,7 +283,7 @@ def test_a_rebuild_takes_each_range_as_soon_as_it_is_read(world: World) -> None:
     taker = _RangeTaker(world.view)
     with ParallelCatchUp(
         CalendarIntegration, application_env(world.settings), AvailabilityProjection.topics,
-        _prepare_waiting_at_the_last_user, processes=1, batch_size=2, transaction_size=100, start_method="fork",
+        _read_waiting_at_the_last_user, processes=1, batch_size=2, transaction_size=100, start_method="fork",
     ) as readers:
         assert readers.run(world.app, taker) == world.app.head_position()
     head = world.app.head_position()
@@ -295,7 +299,7 @@ class _UnreachableStore(CalendarIntegration):
 
 def test_readers_that_cannot_start_say_so_before_anything_is_dropped(world: World) -> None:
     readers = ParallelCatchUp(
-        _UnreachableStore, application_env(world.settings), AvailabilityProjection.topics, prepare_stored,
+        _UnreachableStore, application_env(world.settings), AvailabilityProjection.topics, read_range,
         processes=2, start_method="fork",
     )
     try:
@@ -438,13 +442,22 @@ def test_a_readers_import_events_are_prepared_as_the_library_would_but_by_themse
     topics = Counter(n.topic for n in notifications)
     assert topics[imported] == len(READABLE) + 1 and topics[updated] == 3
 
-    mapper = _LibraryWayCounted(world.app.mapper)
-    assert [prepare_stored(mapper, n) for n in notifications] == [
-        prepare(world.app.mapper.to_domain_event(n)) for n in notifications
-    ]
-    assert Counter(mapper.decoded) == Counter({t: c for t, c in topics.items() if t not in (imported, updated)}) + Counter(
+    expected = [prepare(world.app.mapper.to_domain_event(n)) for n in notifications]
+    by_library = Counter({t: c for t, c in topics.items() if t not in (imported, updated)}) + Counter(
         {imported: 1}  # the version-1 import
     )
+    mapper = _LibraryWayCounted(world.app.mapper)
+    assert [prepare_stored(mapper, n) for n in notifications] == expected
+    assert Counter(mapper.decoded) == by_library
+
+    # a reader's ranges: (start, stop] of the log, events of other topics left out
+    head = world.app.recorder.max_notification_id()
+    assert head > len(notifications)
+    for size in (head, 7, 1):
+        reader = SimpleNamespace(mapper=_LibraryWayCounted(world.app.mapper), recorder=world.app.recorder)
+        ranges = [(low, min(low + size, head)) for low in range(0, head, size)]
+        assert [item for low, high in ranges for item in read_range(reader, low, high, AvailabilityProjection.topics)] == expected
+        assert Counter(reader.mapper.decoded) == by_library
 
 
 def test_an_import_event_that_will_not_decode_fails_with_the_librarys_error(world: World) -> None:

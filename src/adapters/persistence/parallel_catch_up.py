@@ -3,9 +3,9 @@
 A rebuild goes through the whole log, and most of its time goes to reading it:
 decrypting, decompressing and decoding each event, then working out its rows.
 None of that depends on the events before it, so worker processes do it for
-consecutive ranges of the log, side by side, and hand back what ``read`` made of
-each stored event (for the availability projection: an import's rows, or the
-event itself). This
+consecutive ranges of the log, side by side, and hand back what ``read_range``
+made of each stored event in its range (for the availability projection: an
+import's rows, or the event itself). This
 process applies the ranges strictly in log order, a few ranges' rows and their
 tracking position in one transaction, as the follower would: the model built is
 the same, only sooner.
@@ -25,30 +25,28 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, Notification, Tracking
+from eventsourcing.persistence import Tracking
 
-# What a reader hands back for one stored event, given the application's mapper.
-Read = Callable[[Mapper[Any], Notification], Any]
+# What a reader hands back for the events of the given topics in (start, stop] of
+# the application's log, in log order: one item each.
+ReadRange = Callable[[Application[Any], int, int, tuple[str, ...]], list[Any]]
 
-# In a worker: the application it reads the log with, the topics, and ``read``.
-_worker: tuple[Application[Any], tuple[str, ...], Read] | None = None
+# In a worker: the application it reads the log with, the topics, and ``read_range``.
+_worker: tuple[Application[Any], tuple[str, ...], ReadRange] | None = None
 
 
-def _start_worker(app_class: type[Application[Any]], env: dict[str, str], topics: tuple[str, ...], read: Read) -> None:
+def _start_worker(
+    app_class: type[Application[Any]], env: dict[str, str], topics: tuple[str, ...], read_range: ReadRange
+) -> None:
     global _worker
     # readers only: creating the tables from several processes at once races (PostgreSQL)
-    _worker = (app_class(env={**env, "CREATE_TABLE": "n"}), topics, read)
+    _worker = (app_class(env={**env, "CREATE_TABLE": "n"}), topics, read_range)
 
 
 def _read_range(start: int, stop: int) -> list[Any]:
-    """What ``read`` made of each of the projection's events in (start, stop]."""
     assert _worker is not None, "only in a worker"
-    app, topics, read = _worker
-    notifications = app.recorder.select_notifications(
-        start=start, limit=stop - start, stop=stop, topics=topics, inclusive_of_start=False
-    )
-    mapper = app.mapper
-    return [read(mapper, n) for n in notifications]
+    app, topics, read_range = _worker
+    return read_range(app, start, stop, topics)
 
 
 class ParallelCatchUp:
@@ -62,7 +60,7 @@ class ParallelCatchUp:
         app_class: type[Application[Any]],
         env: dict[str, str],
         topics: tuple[str, ...],
-        read: Read,
+        read_range: ReadRange,
         *,
         processes: int,
         batch_size: int = 500,
@@ -71,7 +69,7 @@ class ParallelCatchUp:
     ) -> None:
         if processes < 1:
             raise ValueError("processes must be at least 1")
-        self._initargs = (app_class, env, topics, read)
+        self._initargs = (app_class, env, topics, read_range)
         self._processes = processes
         self._batch_size = batch_size
         self._start_method = start_method
