@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Mapper, Notification
+from eventsourcing.persistence import JSONTranscoder, Mapper
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import get_topic
@@ -63,13 +63,6 @@ def read_range(app: Application[Any], start: int, stop: int, topics: tuple[str, 
         for i in missing:
             prepared[i] = prepare(mapper.to_domain_event(notifications[rows[i][0]]))
     return prepared
-
-
-def prepare_stored(mapper: Mapper[Any], notification: Notification) -> Any:
-    """``prepare(mapper.to_domain_event(notification))``, sooner."""
-    row = (notification.id, str(notification.originator_id), notification.topic, notification.state)
-    prepared = _prepared_import(mapper, row) if type(mapper.transcoder) is JSONTranscoder else None
-    return prepare(mapper.to_domain_event(notification)) if prepared is None else prepared
 
 
 def _select(app: Application[Any], start: int, stop: int, topics: Sequence[str]) -> Sequence[_Row]:
