@@ -717,21 +717,29 @@ def test_the_staging_table_is_emptied_after_each_use(world: World) -> None:
     assert [row["size"] for row in sizes] == [0, 0, 0]
 
 
-def test_a_drop_that_cannot_have_the_tables_soon_gives_up(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("with_indexes", [False, True])
+def test_a_drop_that_cannot_have_the_tables_soon_gives_up(
+    world: World, monkeypatch: pytest.MonkeyPatch, with_indexes: bool
+) -> None:
     """PostgreSQL: TRUNCATE waits for a reader that holds a table (and queries queue
-    behind it); past the lock timeout the drop fails and the model is as it was."""
+    behind it); past the lock timeout the drop fails and the model is as it was,
+    its indexes too where the drop was to drop them (a rebuild's)."""
     if world.view.dialect != "postgres":
         pytest.skip("a PostgreSQL lock")
     world.configure()
     world.import_files(["weekly_exdate.ics"])
     world.follower.catch_up()
-    before = world.view.dump()
+    before, indexes = world.view.dump(), _indexes(world)
     monkeypatch.setattr(availability_view, "_DROP_LOCK_TIMEOUT", "200ms")
     failures: list[Exception] = []
 
     def drop() -> None:
         try:
-            world.view.drop()
+            if with_indexes:
+                with world.view.deferred_indexes(drop=True):
+                    raise AssertionError("the model was dropped")
+            else:
+                world.view.drop()
         except Exception as error:  # noqa: BLE001 - what the test looks at
             failures.append(error)
 
@@ -742,7 +750,7 @@ def test_a_drop_that_cannot_have_the_tables_soon_gives_up(world: World, monkeypa
         dropping.join(30)
         assert not dropping.is_alive(), "the drop still waits for the table"
     assert len(failures) == 1 and "lock timeout" in str(failures[0])
-    assert world.view.dump() == before
+    assert world.view.dump() == before and _indexes(world) == indexes
 
 
 def test_a_drop_leaves_freed_pages_as_they_are_and_the_setting_as_it_was(world: World) -> None:
@@ -767,15 +775,21 @@ def test_a_drop_leaves_freed_pages_as_they_are_and_the_setting_as_it_was(world: 
             assert cursor.fetchone()[0] == reads
 
 
-def test_a_rebuild_builds_the_query_indexes_at_the_end(world: World) -> None:
+@pytest.mark.parametrize("dropping", [False, True])
+def test_a_rebuild_builds_the_query_indexes_at_the_end(world: World, dropping: bool) -> None:
+    """Dropped before the rows go in, built after; the model is emptied in the
+    transaction that drops them (``drop=True``: a rebuild) or before it."""
     world.configure()
     world.import_files(["weekly_exdate.ics", "all_day_multi_day.ics"])
     world.follower.catch_up()
     live, indexes = world.view.dump(), _indexes(world)
-    world.view.drop()
-    with world.view.deferred_indexes():
+    if not dropping:
+        world.view.drop()
+    with world.view.deferred_indexes(drop=dropping):
         assert {"avail_busy_by_start", "avail_busy_long_by_end"}.isdisjoint(_indexes(world))
         assert "avail_busy_by_source_hash" in _indexes(world)  # writes find a series' rows by it
+        assert all(rows == [] for rows in world.view.dump().values())
+        assert world.view.max_tracking_id(world.app.name) in (None, 0)
         world.new_follower().catch_up()
     assert _indexes(world) == indexes
     assert world.view.dump() == live

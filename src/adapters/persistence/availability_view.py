@@ -561,11 +561,13 @@ class AvailabilityViewMixin(SQLViewMixin):
         return result
 
     @contextmanager
-    def deferred_indexes(self) -> Iterator[None]:
+    def deferred_indexes(self, drop: bool = False) -> Iterator[None]:
         """For filling an empty model (a rebuild): the indexes only queries use are
         built once at the end, from the sorted rows, instead of row by row. Those
         the writes look rows up by stay. A model left without them (a rebuild that
-        died) gets them back on its next start (``create_table``).
+        died) gets them back on its next start (``create_table``). ``drop``: the
+        model is emptied first (``drop``), in the transaction that drops the indexes
+        (which then are not emptied as well).
 
         Meanwhile batches hand their buffered rows to a thread that sends them while
         the batch works out the next ones (the database works while this process
@@ -574,11 +576,15 @@ class AvailabilityViewMixin(SQLViewMixin):
         process may write to the model meanwhile (one that did would make the
         rebuild fail on the duplicate key, not change what it builds)."""
         prefix = self.table_prefix()
-        with self._write_transaction() as cursor:
+        with self._drop_transaction() if drop else self._write_transaction() as cursor:
             for name in _QUERY_INDEXES:
                 cursor.execute(f"DROP INDEX IF EXISTS {prefix}{name}")
-            cursor.execute(self.statement("SELECT 1 AS found FROM {t}avail_series LIMIT 1"))
-            empty = not cursor.fetchall()
+            if drop:
+                self._empty(cursor)
+                empty = True
+            else:
+                cursor.execute(self.statement("SELECT 1 AS found FROM {t}avail_series LIMIT 1"))
+                empty = not cursor.fetchall()
         try:
             if empty:
                 self._filling = set()
@@ -597,15 +603,18 @@ class AvailabilityViewMixin(SQLViewMixin):
     def drop(self) -> None:
         """Empties the read model and forgets its position (before a rebuild)."""
         with self._drop_transaction() as cursor:
-            for table in TABLES:
-                cursor.execute(self._empty_statement(table))
-            cursor.execute(self._delete_tracking_sql(), (APPLICATION_NAME,))
+            self._empty(cursor)
+
+    def _empty(self, cursor: Any) -> None:
+        for statement in self._empty_statements():
+            cursor.execute(statement)
+        cursor.execute(self._delete_tracking_sql(), (APPLICATION_NAME,))
 
     def _drop_transaction(self) -> AbstractContextManager[Any]:
         return self._write_transaction()
 
-    def _empty_statement(self, table: str) -> str:
-        return self.statement(f"DELETE FROM {{t}}{table}")
+    def _empty_statements(self) -> list[str]:
+        return [self.statement(f"DELETE FROM {{t}}{table}") for table in TABLES]
 
     def _tracking_sql(self, application_name: str) -> tuple[str, tuple[str]]:
         raise NotImplementedError
@@ -719,9 +728,9 @@ class PostgresAvailabilityView(AvailabilityViewMixin, PostgresTrackingRecorder):
     def _delete_tracking_sql(self) -> str:
         return f'DELETE FROM "{self.datastore.schema}".{self.tracking_table_name} WHERE application_name = %s'
 
-    def _empty_statement(self, table: str) -> str:
+    def _empty_statements(self) -> list[str]:
         # no row by row: the drop's transaction holds the tables alone until it ends
-        return self.statement(f"TRUNCATE {{t}}{table}")
+        return [self.statement("TRUNCATE " + ", ".join(f"{{t}}{table}" for table in TABLES))]
 
     @contextmanager
     def _drop_transaction(self) -> Iterator[Any]:
