@@ -236,15 +236,21 @@ def source_hash(user_key: str, calendar_id: str, href: str) -> int:
     return int.from_bytes(digest[:4], "big") >> 1
 
 
-_SOURCE_HASH_SQL = "(('x' || substr(md5(user_key || chr(10) || calendar_id || chr(10) || href), 1, 8))::bit(32)::bigint >> 1)"
+# the same in SQL (PostgreSQL), on the names' UTF-8 whatever the database's encoding
+_SOURCE_HASH_SQL = (
+    "(('x' || substr(md5(convert_to(user_key || chr(10) || calendar_id || chr(10) || href, 'UTF8')), 1, 8))"
+    "::bit(32)::bigint >> 1)"
+)
 
 
 def _busy_params(user_key: str, rows: Sequence[tuple[Any, ...]], source: int | None = None) -> list[tuple[Any, ...]]:
     """Insert parameters of BusyRow-shaped rows; ``source``: their source's hash,
     where they all have one source (an imported series)."""
     if source is None:  # row[1], row[2]: calendar_id, href
-        return [(user_key, *row, 1 if row[5] - row[4] > LONG_SECONDS else 0, source_hash(user_key, row[1], row[2])) for row in rows]
-    return [(user_key, *row, 1 if row[5] - row[4] > LONG_SECONDS else 0, source) for row in rows]
+        return [
+            (user_key, *row, int(row[5] - row[4] > LONG_SECONDS), source_hash(user_key, row[1], row[2])) for row in rows
+        ]
+    return [(user_key, *row, int(row[5] - row[4] > LONG_SECONDS), source) for row in rows]
 
 
 def _series_params(series: SeriesRow) -> tuple[Any, ...]:
