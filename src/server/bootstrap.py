@@ -8,6 +8,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory
@@ -34,7 +35,7 @@ from adapters.persistence.log_wakeup import PostgresWakeup
 from adapters.persistence.log_tail import LogTail
 from adapters.persistence.sync_state import SyncState
 from adapters.persistence.connection_cache import ConnectionCache
-from adapters.persistence.database import Database, ThreadLocalReader
+from adapters.persistence.database import Database, ThreadLocalReader, create_sqlite_file
 from adapters.persistence.vault import CredentialVault
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.appointment_service import AppointmentService
@@ -210,6 +211,8 @@ def build_push_queue(settings: Settings) -> Any:
 def _build_view(settings: Settings, database: str, sqlite_class: type, postgres_class: type) -> Any:
     env = Environment(env=store_env(settings, database))
     env["CREATE_TABLE"] = "y"
+    if settings.event_store != "postgres":
+        create_sqlite_file(Path(env["SQLITE_DBNAME"]))
     factory = InfrastructureFactory.construct(env)
     view_class = postgres_class if settings.event_store == "postgres" else sqlite_class
     view: Any = factory.tracking_recorder(view_class)

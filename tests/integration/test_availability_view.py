@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from eventsourcing.utils import get_topic
 
 from adapters.icloud.resources import imported_series
 from adapters.persistence import availability_view
+from adapters.persistence.database import VIEW_PAGE_SIZE
 from adapters.persistence.follower import ProjectionFollower
 from adapters.persistence.parallel_catch_up import ParallelCatchUp
 from adapters.persistence.stored_imports import read_range
@@ -751,6 +753,37 @@ def test_a_drop_that_cannot_have_the_tables_soon_gives_up(
         assert not dropping.is_alive(), "the drop still waits for the table"
     assert len(failures) == 1 and "lock timeout" in str(failures[0])
     assert world.view.dump() == before and _indexes(world) == indexes
+
+
+def _page_size(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("PRAGMA page_size").fetchone()[0])
+
+
+def test_a_new_models_file_has_large_pages_and_an_older_one_keeps_its_own(tmp_path: Path) -> None:
+    """SQLite: a view's file is made with 8 KiB pages (a rebuild writes a model in
+    far less time with them); a file made before keeps its page size (fixed once a
+    database is in WAL mode) and is used as it is."""
+    with settings_for("sqlite", tmp_path / "new") as settings:
+        view = build_availability_view(settings)
+        assert _page_size(settings.data_dir / "availability.sqlite") == VIEW_PAGE_SIZE != 4096
+        assert view.dump()["avail_busy"] == []
+    with settings_for("sqlite", tmp_path / "old") as settings:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(settings.data_dir / "availability.sqlite") as db:
+            db.execute("PRAGMA page_size = 4096")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("CREATE TABLE made_before (x)")
+        app = CalendarIntegration(env=application_env(settings))
+        try:
+            world = World(app, settings, ProjectionFollower(app, AvailabilityProjection(build_availability_view(settings), expand_series)))
+            world.configure()
+            world.import_files(["weekly_exdate.ics"])
+            world.follower.catch_up()
+            assert world.view.busy(world.user_key(), _epoch(2026, 1, 1), _epoch(2026, 3, 1))
+            assert _page_size(settings.data_dir / "availability.sqlite") == 4096
+        finally:
+            app.close()
 
 
 def test_a_drop_leaves_freed_pages_as_they_are_and_the_setting_as_it_was(world: World) -> None:
