@@ -84,7 +84,7 @@ def rebuild_availability(settings: Settings, processes: int = 0) -> int:
             if readers is not None:  # they read the log's start while the model is dropped
                 readers.prefetch(0, container.app.recorder.max_notification_id() or 0)
                 readers.ready()  # a reader that cannot start stops the rebuild before the drop
-            with view.deferred_indexes(drop=True):
+            with view.rebuilding():
                 if readers is not None:
                     position = readers.run(container.app, container.availability_follower.projection)
                 else:

@@ -654,8 +654,7 @@ def test_a_rebuild_that_writes_a_series_again_updates_it(world: World) -> None:
     def put(text: str) -> Any:
         return lambda writer: writer.put_series_values(tuple(values[:summary] + [text] + values[summary + 1 :]), [], False)
 
-    world.view.drop()
-    with world.view.deferred_indexes():
+    with world.view.rebuilding():
         world.view.write_batch(Tracking(world.app.name, 1), put("first"), 0)
         world.view.write_batch(Tracking(world.app.name, 2), put("second"), 1)
     assert world.view.series(world.user_key(), CALENDAR, "/cal/weekly_exdate.ics").summary == "second"
@@ -684,7 +683,7 @@ def test_rows_sent_from_the_rebuilds_sender_thread_are_all_or_nothing(world: Wor
         writer.put_series_values(values[:-1], [], False)  # a column short
         writer.flush()
 
-    with world.view.deferred_indexes():
+    with world.view.rebuilding():
         with pytest.raises(RuntimeError, match="the batch failed"):
             world.view.write_batch(Tracking(world.app.name, 1), fails_after_a_send, 0)
         with pytest.raises(Exception) as failed:
@@ -738,7 +737,7 @@ def test_a_drop_that_cannot_have_the_tables_soon_gives_up(
     def drop() -> None:
         try:
             if with_indexes:
-                with world.view.deferred_indexes(drop=True):
+                with world.view.rebuilding():
                     raise AssertionError("the model was dropped")
             else:
                 world.view.drop()
@@ -808,17 +807,13 @@ def test_a_drop_leaves_freed_pages_as_they_are_and_the_setting_as_it_was(world: 
             assert cursor.fetchone()[0] == reads
 
 
-@pytest.mark.parametrize("dropping", [False, True])
-def test_a_rebuild_builds_the_query_indexes_at_the_end(world: World, dropping: bool) -> None:
-    """Dropped before the rows go in, built after; the model is emptied in the
-    transaction that drops them (``drop=True``: a rebuild) or before it."""
+def test_a_rebuild_builds_the_query_indexes_at_the_end(world: World) -> None:
+    """Dropped, with the model emptied, before the rows go in; built after."""
     world.configure()
     world.import_files(["weekly_exdate.ics", "all_day_multi_day.ics"])
     world.follower.catch_up()
     live, indexes = world.view.dump(), _indexes(world)
-    if not dropping:
-        world.view.drop()
-    with world.view.deferred_indexes(drop=dropping):
+    with world.view.rebuilding():
         assert {"avail_busy_by_start", "avail_busy_long_by_end"}.isdisjoint(_indexes(world))
         assert "avail_busy_by_source_hash" in _indexes(world)  # writes find a series' rows by it
         assert all(rows == [] for rows in world.view.dump().values())
@@ -830,7 +825,7 @@ def test_a_rebuild_builds_the_query_indexes_at_the_end(world: World, dropping: b
 
 def test_a_model_left_without_its_query_indexes_gets_them_back(world: World) -> None:
     indexes = _indexes(world)
-    with pytest.raises(RuntimeError), world.view.deferred_indexes():
+    with pytest.raises(RuntimeError), world.view.rebuilding():
         raise RuntimeError("a rebuild that failed")
     assert _indexes(world) == indexes  # put back on the way out
     with world.view.datastore.transaction(commit=True) as cursor:  # a rebuild killed before its end

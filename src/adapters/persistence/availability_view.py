@@ -512,9 +512,9 @@ class AvailabilityViewMixin(SQLViewMixin):
 
     # Buffered inserts the dialect sends as COPY (many rows at a time, no conflicts).
     _copies: dict[str, str | _StagedUpsert] = {}
-    # While ``deferred_indexes`` fills an empty model: the keys sent (_BatchWriter).
+    # While ``rebuilding`` fills the emptied model: the keys sent (_BatchWriter).
     _filling: set[int] | None = None
-    # While ``deferred_indexes`` runs: the thread batches send their rows from.
+    # While ``rebuilding`` runs: the thread batches send their rows from.
     _sender: ThreadPoolExecutor | None = None
 
     def _batch_statement(self, sql: str) -> str:
@@ -567,33 +567,27 @@ class AvailabilityViewMixin(SQLViewMixin):
         return result
 
     @contextmanager
-    def deferred_indexes(self, drop: bool = False) -> Iterator[None]:
-        """For filling an empty model (a rebuild): the indexes only queries use are
-        built once at the end, from the sorted rows, instead of row by row. Those
-        the writes look rows up by stay. A model left without them (a rebuild that
-        died) gets them back on its next start (``create_table``). ``drop``: the
-        model is emptied first (``drop``), in the transaction that drops the indexes
-        (which then are not emptied as well).
+    def rebuilding(self) -> Iterator[None]:
+        """Empties the model and forgets its position (``drop``), for a rebuild to
+        fill it again inside. The indexes only queries use are dropped in the same
+        transaction, before the tables are emptied (so they are not emptied as
+        well), and built once at the end from the sorted rows instead of row by
+        row. Those the writes look rows up by stay. A model left without them (a
+        rebuild that died) gets them back on its next start (``create_table``).
 
         Meanwhile batches hand their buffered rows to a thread that sends them while
         the batch works out the next ones (the database works while this process
-        does). If the model is empty, series rows whose key this process has not sent yet
-        go in by plain COPY (PostgreSQL), not through the staged upsert: no other
-        process may write to the model meanwhile (one that did would make the
-        rebuild fail on the duplicate key, not change what it builds)."""
+        does), and series rows whose key this process has not sent yet go in by
+        plain COPY (PostgreSQL), not through the staged upsert: no other process may
+        write to the model meanwhile (one that did would make the rebuild fail on
+        the duplicate key, not change what it builds)."""
         prefix = self.table_prefix()
-        with self._drop_transaction() if drop else self._write_transaction() as cursor:
+        with self._drop_transaction() as cursor:
             for name in _QUERY_INDEXES:
                 cursor.execute(f"DROP INDEX IF EXISTS {prefix}{name}")
-            if drop:
-                self._empty(cursor)
-                empty = True
-            else:
-                cursor.execute(self.statement("SELECT 1 AS found FROM {t}avail_series LIMIT 1"))
-                empty = not cursor.fetchall()
+            self._empty(cursor)
         try:
-            if empty:
-                self._filling = set()
+            self._filling = set()
             self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="availability-rows")
             yield
         finally:
@@ -640,6 +634,12 @@ def _plain(value: Any) -> Any:
 _WRITER_CACHE_KIB = 64 * 1024
 
 
+def _columns(cursor: Any, table: str) -> set[str]:
+    """The names of a SQLite table's columns (none: no such table)."""
+    cursor.execute(f"PRAGMA table_info({table})")
+    return {row[1] for row in cursor.fetchall()}
+
+
 class SQLiteAvailabilityView(AvailabilityViewMixin, SQLiteTrackingRecorder):
     dialect = "sqlite"
 
@@ -652,16 +652,14 @@ class SQLiteAvailabilityView(AvailabilityViewMixin, SQLiteTrackingRecorder):
 
     def create_table(self) -> None:
         with self.datastore.transaction(commit=True) as cursor:  # a model made before source hashes
-            cursor.execute("PRAGMA table_info(avail_busy)")
-            columns = {row[1] for row in cursor.fetchall()}
+            columns = _columns(cursor, "avail_busy")
             if columns and "source_hash" not in columns:
                 cursor.sqlite_cursor.connection.create_function("source_hash", 3, source_hash, deterministic=True)
                 cursor.execute(_ADD_SOURCE_HASH.format(t=""))
                 cursor.execute(_FILL_SOURCE_HASH.format(t="", hash="source_hash(user_key, calendar_id, href)"))
         super().create_table()
         with self.datastore.transaction(commit=True) as cursor:  # a model made before users had versions
-            cursor.execute("PRAGMA table_info(avail_user)")
-            if "version" not in {row[1] for row in cursor.fetchall()}:
+            if "version" not in _columns(cursor, "avail_user"):
                 cursor.execute(_ADD_VERSION.format(t=""))
 
     def _delete_tracking_sql(self) -> str:
