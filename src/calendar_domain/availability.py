@@ -93,6 +93,9 @@ class BookingRules:
 DEFAULT_BOOKING_RULES = BookingRules()
 
 
+_WHOLE_DAY = Window(0, 1440)
+
+
 def checked_working_hours(
     weekly: Mapping[int, Sequence[Window]], overrides: Mapping[date, Sequence[Window]]
 ) -> WorkingHours:
@@ -170,6 +173,14 @@ def local_days(start: int, end: int, zone: tzinfo) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+def local_day_span(start: int, end: int, zone: tzinfo) -> tuple[int, int]:
+    """From the start of the local day [start, end) begins on to the end of the
+    day it ends on."""
+    first = from_epoch(start).astimezone(zone).date()
+    last = from_epoch(max(start, end - 1)).astimezone(zone).date()
+    return window_bounds(first, _WHOLE_DAY, zone)[0], window_bounds(last, _WHOLE_DAY, zone)[1]
+
+
 @functools.lru_cache(maxsize=8192)
 def window_bounds(day: date, window: Window, zone: tzinfo) -> tuple[int, int]:
     midnight = datetime.combine(day, time(), tzinfo=zone)
@@ -226,6 +237,7 @@ def free_slots(
     slot_seconds: int = 0,
     step_seconds: int = 0,
     spans: list[tuple[int, int]] | None = None,
+    origin: int | None = None,
 ) -> list[tuple[int, int]]:
     """Free slots of one user starting in [query.start, query.end).
 
@@ -233,13 +245,18 @@ def free_slots(
     whole number of steps, leaves the buffers free around it, starts no sooner
     than the minimum notice and no later than the horizon, and falls on a day
     whose cap is not reached. ``slot_seconds``/``step_seconds`` override the
-    user's own (a team query puts everyone on one grid). ``spans``: the
-    ``blocking_spans`` of ``busy`` with the rules' buffers, if already known.
+    user's own, and ``origin`` puts the slots on one grid whatever the working
+    windows (``origin`` plus whole steps): a team query puts everyone on one
+    grid, so that users whose windows start at different times can meet.
+    ``spans``: the ``blocking_spans`` of ``busy`` with the rules' buffers, if
+    already known.
     """
     earliest, latest = bookable_span(query)
     if earliest >= latest:
         return []
-    return grid_slots(query, busy, earliest, latest, slot_seconds=slot_seconds, step_seconds=step_seconds, spans=spans)
+    return grid_slots(
+        query, busy, earliest, latest, slot_seconds=slot_seconds, step_seconds=step_seconds, spans=spans, origin=origin
+    )
 
 
 def grid_slots(
@@ -251,12 +268,14 @@ def grid_slots(
     slot_seconds: int = 0,
     step_seconds: int = 0,
     spans: list[tuple[int, int]] | None = None,
+    origin: int | None = None,
 ) -> list[tuple[int, int]]:
     """The free slots starting in [earliest, latest), ignoring notice and horizon.
 
-    They are exactly the grid points (a working window's start plus whole steps)
-    in that span whose slot fits the window and meets no blocking span, so the
-    slots of a narrower span are these, filtered by start.
+    They are exactly the grid points (a working window's start plus whole steps,
+    or ``origin`` plus whole steps) in that span whose slot fits the window and
+    meets no blocking span, so the slots of a narrower span are these, filtered
+    by start.
     """
     rules = query.rules
     length = slot_seconds or rules.slot_minutes * 60
@@ -272,10 +291,9 @@ def grid_slots(
             begin, finish = window_bounds(day, window, query.zone)
             if finish <= earliest or begin >= latest:
                 continue
-            first = begin
-            if begin < earliest:  # the first step at or after the earliest start
-                first = begin + -(-(earliest - begin) // step) * step
-            t = first
+            grid = begin if origin is None else origin
+            # the first grid point at or after the window's start and the earliest start
+            t = grid + -(-(max(begin, earliest) - grid) // step) * step
             i = bisect_left(span_ends, t + 1)
             while t + length <= finish and t < latest:
                 # the first span ending after t; it blocks when it starts before t + length
@@ -283,7 +301,7 @@ def grid_slots(
                     i += 1
                 if i < len(spans) and spans[i][0] < t + length:
                     # jump past the span, on the grid (every point skipped meets it too)
-                    t = begin + -(-(spans[i][1] - begin) // step) * step
+                    t = grid + -(-(spans[i][1] - grid) // step) * step
                     continue
                 slots.append((t, t + length))
                 t += step

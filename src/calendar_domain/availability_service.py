@@ -36,6 +36,7 @@ from calendar_domain.availability import (
     free_slots,
     from_epoch,
     grid_slots,
+    local_day_span,
 )
 from calendar_domain.availability_projection import BusyRow, SeriesExpander, SeriesRow, UserRow, occurrences_of
 from calendar_domain.busy import AllDayPolicy, busy_rule
@@ -291,6 +292,7 @@ class AvailabilityService:
                 slot_seconds=slot_minutes * 60,
                 step_seconds=(step_minutes or slot_minutes) * 60,
                 spans=view.blocking_spans(),
+                origin=window.start,
             )
             for slot in found:
                 free.setdefault(slot, []).append(view.user_id)
@@ -373,6 +375,9 @@ class AvailabilityService:
         # what can touch a slot starting in the window: up to a slot's length and the buffers
         margin = 60 * (rules.slot_minutes + max(rules.buffer_before_minutes, rules.buffer_after_minutes)) + 60
         start, end = window.start - margin, window.end + margin
+        if rules.daily_cap:  # a day's appointments count, wherever on it the window starts and ends
+            day_start, day_end = local_day_span(window.start, window.end, zone)
+            start, end = min(start, day_start), max(end, day_end)
         rows = self._read.busy(user_key, start, end)
         partial = self._read.partial_series(user_key, start, end)
         if partial:
