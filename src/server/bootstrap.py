@@ -32,6 +32,7 @@ from adapters.persistence.calendar_states import SyncCalendarStates
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
 from adapters.persistence.follower import ProjectionFollower
 from adapters.persistence.log_wakeup import PostgresWakeup
+from adapters.persistence.model_lock import ModelLock
 from adapters.persistence.log_tail import LogTail
 from adapters.persistence.sync_state import SyncState
 from adapters.persistence.connection_cache import ConnectionCache
@@ -83,9 +84,11 @@ class Container:
     push_queue: Any
     push_follower: ProjectionFollower
     pusher: AppointmentPusher
+    availability_lock: ModelLock
     wakeup: PostgresWakeup | None = None
 
     def start(self) -> None:
+        self.availability_lock.share()  # waits out a rebuild, and keeps the next one off
         self.follower.start()
         self.availability_follower.start(run=self.settings.embedded_projections)
         if self.wakeup is not None:
@@ -106,6 +109,7 @@ class Container:
 
     def start_projections(self) -> None:
         """Only follow the log into the read models (a projection process)."""
+        self.availability_lock.share()
         self.follower.start()
         self.availability_follower.start()
         if self.wakeup is not None:
@@ -127,6 +131,7 @@ class Container:
 
     def close(self) -> None:
         self.stop_threads()
+        self.availability_lock.release()
         self.parser.close()
         self.sync_state.close()
         views: tuple[Any, ...] = (self.connection_view, self.availability_view, self.push_queue)
@@ -202,6 +207,13 @@ def build_connection_view(settings: Settings) -> Any:
 def build_availability_view(settings: Settings) -> Any:
     # A file of its own on SQLite: the library's SQLite tracking table has one name.
     return _build_view(settings, "availability", SQLiteAvailabilityView, PostgresAvailabilityView)
+
+
+def build_model_lock(settings: Settings, name: str) -> ModelLock:
+    """The lock every user of the read model ``name`` holds shared, and a rebuild alone."""
+    if settings.event_store == "postgres":
+        return ModelLock(name, conninfo=conninfo_to_dict(settings.postgres_url), schema=settings.postgres_schema)
+    return ModelLock(name, sqlite_path=settings.data_dir / f"{name}.sqlite")
 
 
 def build_push_queue(settings: Settings) -> Any:
@@ -325,6 +337,7 @@ def bootstrap(
         push_queue=push_queue,
         push_follower=push_follower,
         pusher=pusher,
+        availability_lock=build_model_lock(settings, "availability"),
         wakeup=wakeup,
     )
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from server.app import serve
 from adapters.persistence.parallel_catch_up import ParallelCatchUp
+from adapters.persistence.model_lock import ModelInUse
 from adapters.persistence.stored_imports import read_range
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.availability_projection import AvailabilityProjection
@@ -67,8 +68,9 @@ def rebuild_availability(settings: Settings, processes: int = 0) -> int:
     """Drops the availability read model and rebuilds it from the whole log, with
     ``processes`` worker processes reading the log (0: read in this process).
 
-    Run it while no process is projecting into the same view (stop the servers'
-    embedded projections or the projection process first)."""
+    It refuses to start while another process uses the model (a server, or a
+    projection process): they would answer from a model being emptied. A server
+    that starts meanwhile waits for the rebuild to end."""
     started = time.perf_counter()
     readers = None
     if processes:  # forked before any store is opened (and any thread started)
@@ -80,6 +82,11 @@ def rebuild_availability(settings: Settings, processes: int = 0) -> int:
         container = bootstrap(settings)
         started += time.perf_counter() - opening  # timed: the readers' start, the drop and the rebuild
         try:
+            try:
+                container.availability_lock.take_alone()
+            except ModelInUse as error:
+                print(f"rebuild refused, nothing dropped: {error}", file=sys.stderr)
+                return 1
             view = container.availability_view
             if readers is not None:  # they read the log's start while the model is dropped
                 readers.prefetch(0, container.app.recorder.max_notification_id() or 0)

@@ -78,3 +78,27 @@ def test_the_rebuild_command_refuses_a_bad_number_of_processes(value: str, tmp_p
     )
     assert result.returncode == 2
     assert "--processes" in result.stderr and value in result.stderr and "availability rebuilt" not in result.stdout
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_the_rebuild_command_refuses_while_a_server_uses_the_model(
+    store: str, tmp_path: Path, radicale: RadicaleServer, account: tuple[str, str]
+) -> None:
+    _put_week_events(radicale, account)
+    rebuild = [sys.executable, "-m", "server.cli", "rebuild", "availability", "--processes", "0"]
+    with settings_for(store, tmp_path / "data", caldav_url=radicale.base_url, caldav_timeout=10) as settings:
+        with running_service(settings) as service:
+            _, _, position = _configure_and_sync(service, account)
+            service.container.availability_follower.catch_up()
+            live = service.container.availability_view.dump()
+            refused = subprocess.run(rebuild, env=process_env(settings), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+            assert refused.returncode == 1
+            assert "rebuild refused, nothing dropped" in refused.stderr and "in use by another process" in refused.stderr
+            assert "availability rebuilt" not in refused.stdout
+            assert service.container.availability_view.dump() == live
+            tuesday = MONDAY_AFTER + timedelta(days=1)
+            assert len(_free(service, _local(tuesday, 0), _local(tuesday, 23), position).slots) == 6
+        # the server gone, the model is the rebuild's
+        done = subprocess.run(rebuild, env=process_env(settings), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert build_availability_view(settings).dump() == live
