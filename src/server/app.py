@@ -73,7 +73,7 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
         options=[("grpc.so_reuseport", 0)],
     )
     authenticator = Authenticator(settings.auth_tokens)
-    gate = ReadGate(container.follower.wait_for, settings.read_wait_timeout)
+    gate = ReadGate(container.follower.wait_for, settings.read_wait_timeout, "connections")
     connection_servicer.register(
         server,
         connection_servicer.ConnectionServicer(
@@ -94,7 +94,7 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
         server,
         availability_servicer.AvailabilityServicer(
             authenticator, container.availability, container.configurations, container.policies,
-            ReadGate(container.availability_follower.wait_for, settings.read_wait_timeout),
+            ReadGate(container.availability_follower.wait_for, settings.read_wait_timeout, "availability"),
             container.availability_history,
         ),
     )

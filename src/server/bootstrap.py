@@ -286,7 +286,7 @@ def bootstrap(
         head = app.head_position()
         if not availability_follower.wait_for(head, settings.read_wait_timeout):
             raise ReadModelBehind(
-                f"the availability model has not reached position {head} within "
+                f"the availability read model has not reached position {head} within "
                 f"{settings.read_wait_timeout:g}s; retry",
                 min_position=str(head),
             )

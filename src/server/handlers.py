@@ -67,14 +67,15 @@ def _abort(context: grpc.ServicerContext, error: Exception, name: str) -> NoRetu
 class ReadGate:
     """Read-your-writes: waits (bounded) until a read model has processed a position."""
 
-    def __init__(self, wait_for: Callable[[int, float], bool], timeout: float) -> None:
+    def __init__(self, wait_for: Callable[[int, float], bool], timeout: float, model: str) -> None:
         self._wait_for = wait_for
         self._timeout = timeout
+        self._model = model
 
     def wait(self, min_position: int) -> None:
         if min_position and not self._wait_for(min_position, self._timeout):
             raise ReadModelBehind(
-                f"the read model has not reached position {min_position} within "
+                f"the {self._model} read model has not reached position {min_position} within "
                 f"{self._timeout:g}s; retry, or read without min_position",
                 min_position=str(min_position),
             )

@@ -21,6 +21,7 @@ from calendarintegration.v1 import availability_pb2 as av
 from calendarintegration.v1 import sync_pb2 as sy
 from tests.e2e.test_sync_api import connect_and_block
 from tests.support.caldav_servers import RadicaleServer
+from tests.support.fault_proxy import FaultProxy
 from tests.support.grpc_service import Service, auth, failure, running_service
 from tests.support.stores import settings_for
 
@@ -272,6 +273,38 @@ def test_a_stale_calendar_degrades_answers_and_the_policy_decides_whether_it_blo
             assert other_tenant.as_of.calendars == []
 
 
+def test_a_calendar_that_needs_reconnecting_degrades_answers_and_still_blocks(
+    tmp_path: Path, account: tuple[str, str], radicale: RadicaleServer
+) -> None:
+    _put_week_events(radicale, account)
+    with FaultProxy.for_server(radicale) as proxy:
+        with settings_for("sqlite", tmp_path / "data", caldav_url=proxy.url, caldav_timeout=10) as settings:
+            with running_service(replace(settings, sync_enabled=False)) as service:
+                connection_id, calendar_id, _ = _configure_and_sync(service, account)
+                proxy.fail_with(401)  # Apple revoked the app-specific password
+                revoked = service.sync.SyncNow(
+                    sy.SyncNowRequest(sub_account_id="loc-1", connection_id=connection_id), metadata=auth()
+                )
+                assert revoked.calendars_synced == 0
+                head = service.availability.SetStaleCalendarPolicy(  # a position past the revocation
+                    av.SetStaleCalendarPolicyRequest(sub_account_id="loc-1", stale_calendars_block=True), metadata=auth()
+                ).position
+                tuesday = MONDAY_AFTER + timedelta(days=1)
+                window = (_local(tuesday, 0), _local(tuesday, 23))
+                answer = _free(service, *window, head)
+                [calendar] = answer.as_of.calendars
+                assert calendar.calendar_id == calendar_id
+                assert calendar.freshness == av.FRESHNESS_RECONNECT_REQUIRED and calendar.still_blocks
+                assert answer.as_of.degraded and calendar_id in answer.as_of.degraded_reason
+                assert len(answer.slots) == 6  # fail closed: the dentist still blocks
+                relaxed = service.availability.SetStaleCalendarPolicy(
+                    av.SetStaleCalendarPolicyRequest(sub_account_id="loc-1", stale_calendars_block=False), metadata=auth()
+                )
+                ignored = _free(service, *window, relaxed.position)
+                assert ignored.as_of.calendars[0].freshness == av.FRESHNESS_RECONNECT_REQUIRED
+                assert not ignored.as_of.calendars[0].still_blocks and len(ignored.slots) == 8
+
+
 def test_a_never_synced_calendar_is_reported(service: Service, account: tuple[str, str]) -> None:
     connect_and_block(service, account, "loc-1")
     # a command's position (the head, as nothing changes) to read our writes
@@ -369,16 +402,21 @@ def test_a_series_that_runs_for_ever_is_right_far_in_the_future(
     username, password = account
     radicale.put_ics(username, password, f"{radicale.home_path(username)}home/{name}", (CORPUS / name).read_text())
     _, _, position = _configure_and_sync(service, account)
-    # far beyond what the read model holds (400 days from the fetch): expanded on demand
-    far = datetime(YEAR + 8, 1, 1, tzinfo=UTC)
-    answer = service.availability.ExplainTime(
-        av.ExplainTimeRequest(sub_account_id="loc-1", user_id="u1", start_time=_ts(far), end_time=_ts(far + timedelta(days=14)),
-                              min_position=position, viewer_user_id="u1"),
-        metadata=auth(),
-    )
-    busy = [r.source for r in answer.reasons if r.kind == av.REASON_KIND_BUSY]
-    assert busy and all(s.uid == busy[0].uid for s in busy)
-    assert all(far <= s.start_time.ToDatetime(tzinfo=UTC) < far + timedelta(days=14) for s in busy)
+    # far beyond what the read model holds (400 days from the fetch): expanded on demand.
+    # Mondays 08:00-08:30 Berlin since 1990: 07:00 UTC in winter, 06:00 UTC in summer.
+    for far in (datetime(YEAR + 8, 1, 1, tzinfo=UTC), datetime(YEAR + 8, 7, 1, tzinfo=UTC)):
+        answer = service.availability.ExplainTime(
+            av.ExplainTimeRequest(sub_account_id="loc-1", user_id="u1", start_time=_ts(far),
+                                  end_time=_ts(far + timedelta(days=14)), min_position=position, viewer_user_id="u1"),
+            metadata=auth(),
+        )
+        busy = [r.source for r in answer.reasons if r.kind == av.REASON_KIND_BUSY]
+        mondays = [far.date() + timedelta(days=d) for d in range(14) if (far.date() + timedelta(days=d)).weekday() == 0]
+        assert [(s.start_time.ToDatetime(tzinfo=UTC), s.end_time.ToDatetime(tzinfo=UTC)) for s in busy] == [
+            (_local(day, 8).astimezone(UTC), _local(day, 8, 30).astimezone(UTC)) for day in mondays
+        ]
+        assert {s.uid for s in busy} == {"since-1990@example.com"}
+        assert _local(mondays[0], 8).astimezone(UTC).hour == (7 if far.month == 1 else 6)
 
 
 def test_the_ical_corpus_reaches_explanations_as_its_expansion_says(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from calendarintegration.v1 import availability_pb2 as av
 from calendarintegration.v1 import connection_pb2 as pb
 from tests.support.caldav_servers import free_port
 from tests.support.fixtures import http_server_answering
@@ -58,4 +61,19 @@ def test_a_read_waiting_for_a_position_never_reached_is_unavailable_with_a_clear
             )
             assert error.code == grpc.StatusCode.UNAVAILABLE
             assert error.reason == "READ_MODEL_BEHIND"
-            assert "10000" in error.message
+            assert "10000" in error.message and "connections read model" in error.message
+            # the availability model's reads wait for it just the same
+            start = Timestamp(seconds=int(time.time()) + 86400)
+            window = av.TimeWindow(start_time=start, end_time=Timestamp(seconds=start.seconds + 86400))
+            for call, request in [
+                (service.availability.ListFreeSlots,
+                 av.ListFreeSlotsRequest(sub_account_id="loc-1", user_id="u1", window=window, min_position=10_000)),
+                (service.availability.QueryTeamAvailability,
+                 av.QueryTeamAvailabilityRequest(sub_account_id="loc-1", user_ids=["u1"], window=window,
+                                                 slot_minutes=30, mode=av.TEAM_MODE_ALL, min_position=10_000)),
+                (service.availability.ExplainTime,
+                 av.ExplainTimeRequest(sub_account_id="loc-1", user_id="u1", start_time=start, min_position=10_000)),
+            ]:
+                behind = failure(call, request)
+                assert behind.code == grpc.StatusCode.UNAVAILABLE and behind.reason == "READ_MODEL_BEHIND"
+                assert "10000" in behind.message and "availability" in behind.message
