@@ -133,3 +133,62 @@ def test_a_team_meets_on_one_grid_whatever_time_its_members_hours_start(service:
     u2_alone = [s.start_time.ToDatetime(tzinfo=UTC) for s in anyone.slots if list(s.free_user_ids) == ["u2"]]
     assert u2_alone == [_at(KOLKATA, 9, 30) + timedelta(hours=h) for h in range(len(u2_alone))]
     assert u2_alone[-1] + timedelta(hours=1) == expected[0]
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def test_several_windows_a_day_overrides_and_what_takes_the_time_over_grpc(service: Service) -> None:
+    windows = [av.DayWindow(start_minute=540, end_minute=720), av.DayWindow(start_minute=780, end_minute=1020)]
+    tuesday, wednesday = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
+    hours = av.WorkingHours(
+        weekly=[av.WeeklyHours(iso_weekday=d, windows=windows) for d in range(1, 6)],
+        # Tuesday has hours of its own: 10:00-11:00 and 15:00-16:30
+        overrides=[av.DateOverride(date=tuesday.isoformat(), windows=[
+            av.DayWindow(start_minute=600, end_minute=660), av.DayWindow(start_minute=900, end_minute=990),
+        ])],
+    )
+    service.availability.SetWorkingHours(
+        av.SetWorkingHoursRequest(sub_account_id=SUB, user_id="u1", working_hours=hours, time_zone="America/New_York"),
+        metadata=auth(),
+    )
+    service.availability.SetBookingRules(
+        av.SetBookingRulesRequest(sub_account_id=SUB, user_id="u1", booking_rules=av.BookingRules(slot_minutes=60)),
+        metadata=auth(),
+    )
+    appointments = appointments_pb2_grpc.AppointmentServiceStub(service.channel)
+    appointments.BookAppointment(_book(_at(NEW_YORK, 10), _at(NEW_YORK, 11)), metadata=auth())
+    block = appointments.CreateCrmBlockedSlot(
+        ap.CreateCrmBlockedSlotRequest(
+            sub_account_id=SUB, user_id="u1", start_time=_window(_at(NEW_YORK, 14), _at(NEW_YORK, 15)).start_time,
+            end_time=_window(_at(NEW_YORK, 14), _at(NEW_YORK, 15)).end_time, title="Pipeline review",
+        ),
+        metadata=auth(),
+    )
+    position = block.position
+
+    def day(on: date) -> list[datetime]:
+        return _free_starts(service, _at(NEW_YORK, 0, day=on), _at(NEW_YORK, 23, 59, day=on), position)
+
+    # 09-12 and 13-17, less the 10:00 appointment and the 14:00 CRM block
+    assert day(MONDAY) == [_at(NEW_YORK, h) for h in (9, 11, 13, 15, 16)]
+    assert day(tuesday) == [_at(NEW_YORK, 10, day=tuesday), _at(NEW_YORK, 15, day=tuesday)]
+    assert day(wednesday) == [_at(NEW_YORK, h, day=wednesday) for h in (9, 10, 11, 13, 14, 15, 16)]
+
+    def explain(start: datetime, end: datetime | None = None) -> av.ExplainTimeResponse:
+        request = av.ExplainTimeRequest(sub_account_id=SUB, user_id="u1", viewer_user_id="u2", min_position=position)
+        request.start_time.FromDatetime(start)
+        if end is not None:
+            request.end_time.FromDatetime(end)
+        return service.availability.ExplainTime(request, metadata=auth())
+
+    [booked] = explain(_at(NEW_YORK, 10, 30)).reasons
+    assert booked.kind == av.REASON_KIND_BUSY and booked.source.kind == av.SOURCE_KIND_APPOINTMENT
+    assert booked.source.rule == "appointment" and booked.source.title == "Consultation"
+    assert booked.source.start_time.ToDatetime(tzinfo=UTC) == _at(NEW_YORK, 10)
+    [blocked] = explain(_at(NEW_YORK, 14), _at(NEW_YORK, 15)).reasons
+    assert blocked.source.kind == av.SOURCE_KIND_CRM_BLOCKED_SLOT and blocked.source.rule == "crm_block"
+    assert blocked.source.title == "Pipeline review" and blocked.source.end_time.ToDatetime(tzinfo=UTC) == _at(NEW_YORK, 15)
+    assert [r.kind for r in explain(_at(NEW_YORK, 12, 30)).reasons] == [av.REASON_KIND_OUTSIDE_WORKING_HOURS]
+    assert [r.kind for r in explain(_at(NEW_YORK, 12, day=tuesday)).reasons] == [av.REASON_KIND_OUTSIDE_WORKING_HOURS]
+    assert explain(_at(NEW_YORK, 15, day=tuesday), _at(NEW_YORK, 16, day=tuesday)).free
