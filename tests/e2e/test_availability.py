@@ -18,6 +18,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from calendarintegration.v1 import availability_pb2 as av
+from calendarintegration.v1 import configuration_pb2 as cfg
 from calendarintegration.v1 import sync_pb2 as sy
 from tests.e2e.test_sync_api import connect_and_block
 from tests.support.caldav_servers import RadicaleServer
@@ -156,6 +157,32 @@ def test_free_slots_over_a_daylight_saving_fortnight_match_the_hand_worked_slots
     [calendar] = answer.as_of.calendars
     assert calendar.calendar_id == calendar_id and calendar.freshness == av.FRESHNESS_FRESH
     assert calendar.HasField("last_synced_time") and calendar.still_blocks
+
+
+def test_the_all_day_policy_decides_whether_an_all_day_event_blocks(
+    service: Service, account: tuple[str, str], radicale: RadicaleServer
+) -> None:
+    _put_week_events(radicale, account)
+    _configure_and_sync(service, account)
+    thursday = MONDAY_AFTER + timedelta(days=3)  # the all-day holiday (opaque)
+
+    def with_policy(policy: int) -> tuple[av.ListFreeSlotsResponse, av.ExplainTimeResponse]:
+        position = service.configurations.UpdateReadingRules(
+            cfg.UpdateReadingRulesRequest(sub_account_id="loc-1", user_id="u1", all_day_policy=policy), metadata=auth()
+        ).position
+        explained = service.availability.ExplainTime(
+            av.ExplainTimeRequest(sub_account_id="loc-1", user_id="u1", start_time=_ts(_local(thursday, 10)),
+                                  min_position=position),
+            metadata=auth(),
+        )
+        return _free(service, _local(thursday, 0), _local(thursday, 23), position), explained
+
+    free, explained = with_policy(cfg.ALL_DAY_POLICY_ALWAYS_FREE)
+    assert _starts(free) == [_local(thursday, h).astimezone(UTC) for h in range(9, 17)]
+    assert explained.free and [(s.uid, s.rule) for s in explained.not_blocking] == [("holiday", "all_day_always_free")]
+    busy, explained = with_policy(cfg.ALL_DAY_POLICY_ALWAYS_BUSY)
+    assert busy.slots == [] and not explained.free
+    assert [(r.source.uid, r.source.rule) for r in explained.reasons] == [("holiday", "all_day_always_busy")]
 
 
 def test_explain_names_every_reason_with_provenance_and_hides_titles_from_others(
