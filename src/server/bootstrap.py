@@ -213,7 +213,7 @@ def build_model_lock(settings: Settings, name: str) -> ModelLock:
     """The lock every user of the read model ``name`` holds shared, and a rebuild alone."""
     if settings.event_store == "postgres":
         return ModelLock(name, conninfo=conninfo_to_dict(settings.postgres_url), schema=settings.postgres_schema)
-    return ModelLock(name, sqlite_path=settings.data_dir / f"{name}.sqlite")
+    return ModelLock(name, sqlite_path=Path(store_env(settings, name)["SQLITE_DBNAME"]))
 
 
 def build_push_queue(settings: Settings) -> Any:

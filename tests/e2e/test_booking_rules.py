@@ -12,6 +12,7 @@ import grpc
 from calendarintegration.v1 import appointments_pb2 as ap
 from calendarintegration.v1 import appointments_pb2_grpc
 from calendarintegration.v1 import availability_pb2 as av
+from tests.e2e.test_availability import _ts
 from tests.support.grpc_service import Service, auth, failure
 
 SUB = "rules-1"
@@ -34,10 +35,7 @@ def _at(zone: ZoneInfo, hour: int, minute: int = 0, day: date = MONDAY) -> datet
 
 
 def _window(start: datetime, end: datetime) -> av.TimeWindow:
-    window = av.TimeWindow()
-    window.start_time.FromDatetime(start)
-    window.end_time.FromDatetime(end)
-    return window
+    return av.TimeWindow(start_time=_ts(start), end_time=_ts(end))
 
 
 def _working_hours(service: Service, user_id: str, zone: str) -> int:
@@ -61,8 +59,7 @@ def _free_starts(service: Service, start: datetime, end: datetime, position: int
 
 def _book(start: datetime, end: datetime) -> ap.BookAppointmentRequest:
     return ap.BookAppointmentRequest(
-        sub_account_id=SUB, user_id="u1", start_time=_window(start, end).start_time,
-        end_time=_window(start, end).end_time, title="Consultation",
+        sub_account_id=SUB, user_id="u1", start_time=_ts(start), end_time=_ts(end), title="Consultation"
     )
 
 
@@ -87,8 +84,8 @@ def test_the_daily_cap_counts_the_whole_local_day_whatever_the_window(service: S
     ]
     explained = service.availability.ExplainTime(
         av.ExplainTimeRequest(
-            sub_account_id=SUB, user_id="u1", start_time=_window(_at(TOKYO, 15), _at(TOKYO, 16)).start_time,
-            end_time=_window(_at(TOKYO, 15), _at(TOKYO, 16)).end_time, min_position=position,
+            sub_account_id=SUB, user_id="u1", start_time=_ts(_at(TOKYO, 15)), end_time=_ts(_at(TOKYO, 16)),
+            min_position=position,
         ),
         metadata=auth(),
     )
@@ -160,8 +157,8 @@ def test_several_windows_a_day_overrides_and_what_takes_the_time_over_grpc(servi
     appointments.BookAppointment(_book(_at(NEW_YORK, 10), _at(NEW_YORK, 11)), metadata=auth())
     block = appointments.CreateCrmBlockedSlot(
         ap.CreateCrmBlockedSlotRequest(
-            sub_account_id=SUB, user_id="u1", start_time=_window(_at(NEW_YORK, 14), _at(NEW_YORK, 15)).start_time,
-            end_time=_window(_at(NEW_YORK, 14), _at(NEW_YORK, 15)).end_time, title="Pipeline review",
+            sub_account_id=SUB, user_id="u1", start_time=_ts(_at(NEW_YORK, 14)), end_time=_ts(_at(NEW_YORK, 15)),
+            title="Pipeline review",
         ),
         metadata=auth(),
     )
@@ -176,10 +173,10 @@ def test_several_windows_a_day_overrides_and_what_takes_the_time_over_grpc(servi
     assert day(wednesday) == [_at(NEW_YORK, h, day=wednesday) for h in (9, 10, 11, 13, 14, 15, 16)]
 
     def explain(start: datetime, end: datetime | None = None) -> av.ExplainTimeResponse:
-        request = av.ExplainTimeRequest(sub_account_id=SUB, user_id="u1", viewer_user_id="u2", min_position=position)
-        request.start_time.FromDatetime(start)
-        if end is not None:
-            request.end_time.FromDatetime(end)
+        request = av.ExplainTimeRequest(
+            sub_account_id=SUB, user_id="u1", viewer_user_id="u2", min_position=position, start_time=_ts(start),
+            end_time=_ts(end) if end is not None else None,
+        )
         return service.availability.ExplainTime(request, metadata=auth())
 
     [booked] = explain(_at(NEW_YORK, 10, 30)).reasons

@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 
 from calendarintegration.v1 import availability_pb2 as av
-from server.bootstrap import build_availability_view
+from adapters.persistence.model_lock import ModelInUse
+from server.bootstrap import build_availability_view, build_model_lock
 from tests.e2e.test_availability import MONDAY_AFTER, _configure_and_sync, _free, _local, _put_week_events
 from tests.support.caldav_servers import RadicaleServer
 from tests.support.grpc_service import auth, running_service
 from tests.support.processes import process_env
 from tests.support.stores import STORES, settings_for
+from tests.support.waiting import wait_for
 
 @pytest.mark.parametrize("store", STORES)
 def test_a_projection_process_keeps_the_read_model_for_the_server(
@@ -102,3 +104,34 @@ def test_the_rebuild_command_refuses_while_a_server_uses_the_model(
         done = subprocess.run(rebuild, env=process_env(settings), cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         assert build_availability_view(settings).dump() == live
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_the_rebuild_command_refuses_while_a_projection_process_follows_the_model(
+    store: str, tmp_path: Path, radicale: RadicaleServer
+) -> None:
+    with settings_for(store, tmp_path / "data", caldav_url=radicale.base_url) as settings:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "project"], env=process_env(settings), cwd=tmp_path,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        try:
+            probe = build_model_lock(settings, "availability")
+
+            def held_elsewhere() -> bool:
+                try:
+                    probe.take_alone()
+                except ModelInUse:
+                    return True
+                probe.release()
+                return False
+
+            wait_for(held_elsewhere, "the projection process to hold the availability model")
+            refused = subprocess.run(
+                [sys.executable, "-m", "server.cli", "rebuild", "availability", "--processes", "0"],
+                env=process_env(settings), cwd=tmp_path, capture_output=True, text=True, timeout=120,
+            )
+            assert refused.returncode == 1 and "rebuild refused, nothing dropped" in refused.stderr
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 0, process.stdout.read() if process.stdout else ""

@@ -9,27 +9,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from psycopg.conninfo import conninfo_to_dict
 
 from adapters.persistence.model_lock import ModelInUse, ModelLock
+from server.bootstrap import build_model_lock
 from tests.support.stores import STORES, settings_for
 from tests.support.waiting import wait_for
 
 
 @pytest.fixture(params=STORES)
 def new_lock(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], ModelLock]]:
+    """Makes the availability model's lock as each process does, on one store."""
     made: list[ModelLock] = []
     with settings_for(request.param, tmp_path / "data") as settings:
 
         def make() -> ModelLock:
-            if settings.event_store == "postgres":
-                lock = ModelLock("availability", conninfo=conninfo_to_dict(settings.postgres_url),
-                                 schema=settings.postgres_schema)
-            else:
-                settings.data_dir.mkdir(parents=True, exist_ok=True)
-                lock = ModelLock("availability", sqlite_path=settings.data_dir / "availability.sqlite")
-            made.append(lock)
-            return lock
+            made.append(build_model_lock(settings, "availability"))
+            return made[-1]
 
         try:
             yield make

@@ -49,7 +49,7 @@ class ModelLock:
 
     def share(self) -> None:
         """Holds the lock with the model's other users; waits while a rebuild holds it."""
-        if self._acquire(shared=True, wait=False):
+        if self.try_share():
             return
         log.warning("the %s read model is being rebuilt; waiting for the rebuild to end", self.name)
         self._acquire(shared=True, wait=True)
