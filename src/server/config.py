@@ -1,4 +1,4 @@
-"""Server configuration: every setting is an environment variable (see README)."""
+"""Server configuration: every setting is an environment variable (see docs/configuration.md)."""
 
 from __future__ import annotations
 
