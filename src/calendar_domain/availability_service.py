@@ -398,7 +398,7 @@ class AvailabilityService:
             else:
                 kind = SourceKind(row.kind)
                 busy.append(Busy(row.start, row.end, kind, True, kind.value, row))
-                if kind is SourceKind.APPOINTMENT:
+                if kind is SourceKind.APPOINTMENT and row.calendar_id == kind.value:  # not its held times
                     day = from_epoch(row.start).astimezone(zone).date()
                     booked[day] = booked.get(day, 0) + 1
         return busy, booked

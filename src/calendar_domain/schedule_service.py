@@ -8,14 +8,22 @@ by one fetch is saved in one transaction, checkpoints included.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from calendar_domain.application import CalendarIntegration
+from calendar_domain.busy import AllDayPolicy
 from calendar_domain.configuration import CalendarConfiguration
 from calendar_domain.connection import Connection, ConnectionStatus
+from calendar_domain.icloud_changes import ICLOUD, SyncRules
+from calendar_domain.policy import ICloudChangePolicy, SubAccountPolicy
 from calendar_domain.retry import retrying
 from calendar_domain.schedule import CalendarChanges, KnownResource, UserSchedule
+from calendar_domain.telemetry import happened
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,11 +38,15 @@ class SyncTarget:
     checkpoint: str | None  # None: never synced into this schedule
     known: dict[str, KnownResource]
     time_zone: str  # the user's zone, for floating times
+    all_day_policy: AllDayPolicy = AllDayPolicy.FOLLOW_TRANSP  # which imported occurrences are busy
 
 
 class ScheduleService:
-    def __init__(self, app: CalendarIntegration) -> None:
+    def __init__(self, app: CalendarIntegration, observe: Callable[[str], None] = lambda _event: None) -> None:
+        """``observe``: told the name of each appointment outcome a sync recorded
+        (``told``), for metrics."""
         self._app = app
+        self._observe = observe
 
     def schedule(self, sub_account_id: str, user_id: str) -> UserSchedule:
         found = self._app.find(UserSchedule.create_id(sub_account_id, user_id), UserSchedule)
@@ -67,6 +79,7 @@ class ScheduleService:
                         checkpoint=schedule.checkpoint(ref.calendar_id),
                         known=schedule.known(ref.calendar_id),
                         time_zone=configuration.time_zone,
+                        all_day_policy=configuration.all_day_policy,
                     )
                 )
         return targets
@@ -76,14 +89,28 @@ class ScheduleService:
 
         def attempt() -> int:
             touched: dict[tuple[str, str], UserSchedule] = {}
+            policies: dict[str, ICloudChangePolicy] = {}
             for target, changes in found:
                 key = (target.sub_account_id, target.user_id)
                 schedule = touched.get(key) or self.schedule(*key)
-                if schedule.apply(target.connection_id, changes):
+                if target.sub_account_id not in policies:
+                    policies[target.sub_account_id] = self._icloud_changes(target.sub_account_id)
+                rules = SyncRules(policies[target.sub_account_id], target.all_day_policy)
+                if schedule.apply(target.connection_id, changes, rules):
                     touched[key] = schedule
-            return self._app.record(*touched.values())
+            outcomes = [told(e) for s in touched.values() for e in s.pending_events]
+            position = self._app.record(*touched.values())
+            for outcome in outcomes:
+                if outcome is not None:
+                    happened(log, outcome[0], **outcome[1])
+                    self._observe(outcome[0])
+            return position
 
         return retrying(attempt)
+
+    def _icloud_changes(self, sub_account_id: str) -> ICloudChangePolicy:
+        policy = self._app.find(SubAccountPolicy.create_id(sub_account_id), SubAccountPolicy, read_only=True)
+        return policy.icloud_changes if policy is not None else ICloudChangePolicy.FOLLOW_ICLOUD
 
     def releases_for(self, configuration: CalendarConfiguration) -> list[UserSchedule]:
         """Schedules whose calendars no longer block this user, with the release
@@ -100,3 +127,28 @@ class ScheduleService:
             if calendar_id not in blocking
         ]
         return [schedule] if any(released) else []
+
+
+def told(domain_event: Any) -> tuple[str, dict[str, Any]] | None:
+    """What an operator is told of an event a sync recorded about an appointment:
+    the outcome of a change in iCloud, or a conflict (None for the rest)."""
+    kind = type(domain_event)
+    appointment_id = getattr(domain_event, "appointment_id", "")
+    if kind is UserSchedule.AppointmentRescheduled and domain_event.cause == ICLOUD:
+        return "appointment.followed_icloud", {"appointment_id": appointment_id, "revision": domain_event.revision}
+    if kind is UserSchedule.AppointmentCancelled and domain_event.cause == ICLOUD:
+        return "appointment.cancelled_in_icloud", {"appointment_id": appointment_id, "revision": domain_event.revision}
+    if kind is UserSchedule.AppointmentRestoreRequested:
+        return "appointment.restore_requested", {
+            "appointment_id": appointment_id, "revision": domain_event.revision, "held": len(domain_event.held),
+        }
+    if kind is UserSchedule.AppointmentConflictDetected:
+        return "appointment.conflict_detected", {
+            "appointment_id": appointment_id, "kind": domain_event.kind, "calendar_id": domain_event.calendar_id,
+            "other_appointment_id": domain_event.other_appointment_id or None,
+        }
+    if kind is UserSchedule.AppointmentConflictCleared:
+        return "appointment.conflict_cleared", {
+            "appointment_id": appointment_id, "kind": domain_event.kind, "reason": domain_event.reason,
+        }
+    return None

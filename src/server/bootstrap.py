@@ -15,6 +15,7 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 
+from adapters import metrics
 from adapters.icloud.discovery import CalDAVDiscovery
 from adapters.icloud.poller import SyncScheduler
 from adapters.icloud.sync_status import SyncStatusReader
@@ -252,7 +253,7 @@ def bootstrap(
     follower.after_event.append(cache.event_recorded)
     app.add_listener(follower.wake)
     connections = ConnectionService(app, the_discovery, the_vault)
-    schedules = ScheduleService(app)
+    schedules = ScheduleService(app, observe=metrics.appointment_outcome)
     history = HistoryService(app)
     # One follower of the log for every history stream in this process.
     log_tail = LogTail(
