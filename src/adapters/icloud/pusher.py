@@ -94,6 +94,7 @@ class AppointmentPusher:
     # -- running ----------------------------------------------------------------------------
 
     def start(self) -> None:
+        self._stopping.clear()  # startable again after a stop
         self._thread = threading.Thread(target=self._run, name="appointment-pusher", daemon=True)
         self._thread.start()
 
