@@ -72,7 +72,7 @@ def start_of(appointment: ap.Appointment) -> datetime:
     return appointment.start_time.ToDatetime(tzinfo=UTC)
 
 
-def set_policy(service: Service, policy: int) -> None:
+def set_policy(service: Service, policy: ap.ICloudChangePolicy.ValueType) -> None:
     stub(service).SetICloudChangePolicy(
         ap.SetICloudChangePolicyRequest(sub_account_id=SUB, policy=policy), metadata=auth()
     )
@@ -169,11 +169,12 @@ def test_restoring_writes_the_crm_version_back_and_both_times_block_until_it_is_
     # deleted in iCloud: re-created, still booked
     radicale.delete(account[0], account[1], event_path(radicale, account, f"{booked.appointment_id}.ics"))
     sync_now(service, home.connection_id)
-    again = wait_for(
-        lambda: (found := get(service, booked.appointment_id)).push.status == ap.PUSH_STATUS_RESTORED
-        and found.icloud_change.kind == ap.I_CLOUD_CHANGE_KIND_DELETED and found,
-        "the deleted event to be restored",
-    )
+    def recreated() -> ap.Appointment | None:
+        found = get(service, booked.appointment_id)
+        deleted = found.icloud_change.kind == ap.I_CLOUD_CHANGE_KIND_DELETED
+        return found if deleted and found.push.status == ap.PUSH_STATUS_RESTORED else None
+
+    again = wait_for(recreated, "the deleted event to be restored")
     assert again.status == ap.APPOINTMENT_STATUS_BOOKED
     [event] = calendar_events(radicale, account).values()
     assert event.decoded("DTSTART") == at(10)

@@ -3,10 +3,12 @@ the UserSchedule's events."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from eventsourcing.application import Application
 
 from calendar_domain.bookings import AppointmentDetails, BookingConflict, appointment_uid
 from calendar_domain.busy import AllDayPolicy
@@ -225,3 +227,16 @@ def test_an_appointment_moved_in_icloud_onto_an_event_of_the_same_sync_is_a_conf
     assert kinds(events) == [
         "AppointmentChangedInICloud", "AppointmentRescheduled", "BlockedSlotImported", "AppointmentConflictDetected"
     ]
+
+
+def test_reschedules_and_cancels_recorded_before_causes_read_as_made_in_the_crm() -> None:
+    """Version 1 of AppointmentRescheduled and AppointmentCancelled had no ``cause``."""
+    app: Application[Any] = Application()
+    schedule = written((T0, T0 + H))
+    schedule.reschedule("a0", T0 + 2 * H, T0 + 3 * H, [])
+    schedule.cancel("a0", "no longer needed")
+    for stored in [app.mapper.to_stored_event(e) for e in schedule.collect_events()]:
+        state = app.mapper.transcoder.decode(stored.state)
+        assert state.pop("cause") == "crm" and state.pop("class_version") == 2
+        first_shape = replace(stored, state=app.mapper.transcoder.encode(state))
+        assert app.mapper.to_domain_event(first_shape).cause == "crm"  # type: ignore[attr-defined]
