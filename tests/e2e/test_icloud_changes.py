@@ -72,7 +72,7 @@ def start_of(appointment: ap.Appointment) -> datetime:
     return appointment.start_time.ToDatetime(tzinfo=UTC)
 
 
-def set_policy(service: Service, policy: ap.ICloudChangePolicy.ValueType) -> None:
+def set_policy(service: Service, policy: ap.ICloudChangePolicy) -> None:
     stub(service).SetICloudChangePolicy(
         ap.SetICloudChangePolicyRequest(sub_account_id=SUB, policy=policy), metadata=auth()
     )

@@ -3,6 +3,7 @@ the UserSchedule's events."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -184,6 +185,7 @@ def test_an_imported_busy_event_over_an_appointment_is_a_conflict_until_it_moves
 def test_a_conflict_clears_whichever_side_ends_the_overlap(change: str, reason: str) -> None:
     schedule = written((T0, T0 + H))
     sync(schedule, event("/cal/dentist.ics", "dentist-1", '"d1"', (T0, T0 + H, 0)))
+    events: Sequence[Any]
     if change == "deleted":
         events = sync(schedule, deleted=("/cal/dentist.ics",))
     elif change == "free":
