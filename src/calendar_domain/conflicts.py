@@ -59,6 +59,28 @@ class Overlap:
     end: datetime
 
 
+@dataclass(frozen=True)
+class BusyOccurrence:
+    """A busy occurrence of an imported resource, as the availability model holds it."""
+
+    source: ConflictSource
+    start: datetime
+    end: datetime
+
+
+def earliest_overlaps(record: dict[str, Any], occurrences: Iterable[BusyOccurrence]) -> list[Overlap]:
+    """Per source, the earliest of ``occurrences`` that overlaps the appointment."""
+    if record["status"] != "booked":
+        return []
+    start, end = (_epoch(t) for t in record_span(record))
+    found: dict[str, Overlap] = {}
+    for item in sorted(occurrences, key=lambda o: o.start):
+        o_start, o_end = _epoch(item.start), _epoch(item.end)
+        if o_start < end and start < o_end and item.source.key not in found:
+            found[item.source.key] = _overlap(item.source, o_start, o_end, start, end)
+    return [found[key] for key in sorted(found)]
+
+
 def source_key(kind: str, calendar_id: str, href: str, other_appointment_id: str) -> str:
     if kind == APPOINTMENT:
         return f"{APPOINTMENT}\x1f{other_appointment_id}"

@@ -33,7 +33,7 @@ from calendar_domain.bookings import (
     record_span,
 )
 from calendar_domain import conflicts, icloud_changes
-from calendar_domain.conflicts import BookedIndex, ConflictSource, Overlap
+from calendar_domain.conflicts import BookedIndex, BusyOccurrence, ConflictSource, Overlap
 from calendar_domain.errors import AlreadyExists, DomainError, NotFound
 from calendar_domain.icloud_changes import SyncRules
 from calendar_domain.idempotency import RemembersRequests
@@ -475,6 +475,12 @@ class UserSchedule(Aggregate, RemembersRequests):
             self._restore_requested(appointment_id, record["revision"], calendar_id, href, [])
 
     # -- conflicts (``conflicts.py``) ----------------------------------------------------
+
+    def note_busy(self, appointment_id: str, occurrences: list[BusyOccurrence]) -> None:
+        """Records conflicts with busy occurrences found elsewhere (after the
+        appointment moved in iCloud: imported events of calendars not in this sync)."""
+        for overlap in conflicts.earliest_overlaps(self.appointments[appointment_id], occurrences):
+            self._detect(appointment_id, overlap)
 
     def _open_by_source(self) -> dict[str, list[str]]:
         """Source key -> the appointments with an open conflict from it."""

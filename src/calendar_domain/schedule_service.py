@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.busy import AllDayPolicy
+from calendar_domain.conflicts import BusyOccurrence
 from calendar_domain.configuration import CalendarConfiguration
 from calendar_domain.connection import Connection, ConnectionStatus
 from calendar_domain.icloud_changes import ICLOUD, SyncRules
@@ -41,12 +43,24 @@ class SyncTarget:
     all_day_policy: AllDayPolicy = AllDayPolicy.FOLLOW_TRANSP  # which imported occurrences are busy
 
 
+# The busy imported occurrences of a user (sub-account, user) in [start, end), as
+# the availability read model holds them.
+ImportedBusy = Callable[[str, str, datetime, datetime], list[BusyOccurrence]]
+
+
 class ScheduleService:
-    def __init__(self, app: CalendarIntegration, observe: Callable[[str], None] = lambda _event: None) -> None:
+    def __init__(
+        self,
+        app: CalendarIntegration,
+        observe: Callable[[str], None] = lambda _event: None,
+        imported_busy: ImportedBusy = lambda *_: [],
+    ) -> None:
         """``observe``: told the name of each appointment outcome a sync recorded
-        (``told``), for metrics."""
+        (``told``), for metrics. ``imported_busy``: where an appointment moved in
+        iCloud meets events of other calendars (or of this one, unchanged)."""
         self._app = app
         self._observe = observe
+        self._imported_busy = imported_busy
 
     def schedule(self, sub_account_id: str, user_id: str) -> UserSchedule:
         found = self._app.find(UserSchedule.create_id(sub_account_id, user_id), UserSchedule)
@@ -90,6 +104,7 @@ class ScheduleService:
         def attempt() -> int:
             touched: dict[tuple[str, str], UserSchedule] = {}
             policies: dict[str, ICloudChangePolicy] = {}
+            fetched: dict[tuple[str, str], set[tuple[str, str]]] = {}  # (calendar, href) this sync read
             for target, changes in found:
                 key = (target.sub_account_id, target.user_id)
                 schedule = touched.get(key) or self.schedule(*key)
@@ -98,6 +113,12 @@ class ScheduleService:
                 rules = SyncRules(policies[target.sub_account_id], target.all_day_policy)
                 if schedule.apply(target.connection_id, changes, rules):
                     touched[key] = schedule
+                fetched.setdefault(key, set()).update(
+                    (changes.calendar_id, href)
+                    for href in [*(s.href for s in changes.changed), *(s.href for s in changes.skipped), *changes.deleted]
+                )
+            for key, schedule in touched.items():
+                self._meet_other_events(schedule, fetched[key])
             outcomes = [told(e) for s in touched.values() for e in s.pending_events]
             position = self._app.record(*touched.values())
             for outcome in outcomes:
@@ -107,6 +128,21 @@ class ScheduleService:
             return position
 
         return retrying(attempt)
+
+    def _meet_other_events(self, schedule: UserSchedule, fetched: set[tuple[str, str]]) -> None:
+        """Appointments that followed a move in iCloud, against the busy events the
+        availability model holds (those this sync read were compared already)."""
+        followed = {
+            e.appointment_id for e in schedule.pending_events
+            if type(e) is UserSchedule.AppointmentRescheduled and e.cause == ICLOUD
+        }
+        for appointment_id in sorted(followed):
+            record = schedule.appointments[appointment_id]
+            start, end = datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"])
+            busy = self._imported_busy(schedule.sub_account_id, schedule.user_id, start, end)
+            schedule.note_busy(
+                appointment_id, [b for b in busy if (b.source.calendar_id, b.source.href) not in fetched]
+            )
 
     def _icloud_changes(self, sub_account_id: str) -> ICloudChangePolicy:
         policy = self._app.find(SubAccountPolicy.create_id(sub_account_id), SubAccountPolicy, read_only=True)

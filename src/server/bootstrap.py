@@ -253,7 +253,11 @@ def bootstrap(
     follower.after_event.append(cache.event_recorded)
     app.add_listener(follower.wake)
     connections = ConnectionService(app, the_discovery, the_vault)
-    schedules = ScheduleService(app, observe=metrics.appointment_outcome)
+    schedules = ScheduleService(
+        app, observe=metrics.appointment_outcome,
+        # the availability service is made below; a sync calls this only once it runs
+        imported_busy=lambda *args: availability.imported_busy(*args),
+    )
     history = HistoryService(app)
     # One follower of the log for every history stream in this process.
     log_tail = LogTail(

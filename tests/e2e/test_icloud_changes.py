@@ -14,6 +14,8 @@ import grpc
 
 from calendarintegration.v1 import appointments_pb2 as ap
 from calendarintegration.v1 import availability_pb2 as av
+from calendarintegration.v1 import configuration_pb2 as cfg
+from calendarintegration.v1 import connection_pb2 as pb
 from calendarintegration.v1 import history_pb2 as hi
 from tests.e2e.test_appointments import (
     SUB,
@@ -264,3 +266,41 @@ def test_an_appointment_turned_into_a_series_in_icloud_is_written_back_as_one_ev
     assert "RRULE" not in event and event.decoded("DTSTART") == at(10)
     code = failure(stub(service).BookAppointment, book_request(at(10), at(11), override=True)).code
     assert code == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_an_appointment_moved_in_icloud_onto_an_event_of_another_calendar_is_a_conflict(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    home = connect(service, account)
+    def listed_work() -> pb.Calendar | None:
+        calendars = service.connections.ListCalendars(
+            pb.ListCalendarsRequest(sub_account_id=SUB, connection_id=home.connection_id), metadata=auth()
+        ).calendars
+        return next((c for c in calendars if c.display_name == "Work"), None)
+
+    work = wait_for(listed_work, "the connection's calendars to be listed")
+    service.configurations.AddConflictCalendar(
+        cfg.AddConflictCalendarRequest(
+            sub_account_id=SUB, user_id=USER,
+            calendar=cfg.CalendarRef(connection_id=work.connection_id, calendar_id=work.calendar_id),
+        ),
+        metadata=auth(),
+    )
+    radicale.put_ics(account[0], account[1], f"{radicale.home_path(account[0])}work/review.ics", (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:review\r\n"
+        f"DTSTAMP:20250101T000000Z\r\nDTSTART:{at(15):%Y%m%dT%H%M%SZ}\r\nDTEND:{at(16):%Y%m%dT%H%M%SZ}\r\n"
+        "SUMMARY:Review\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ))
+    sync_now(service, home.connection_id)
+    booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
+    pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+
+    move_in_icloud(radicale, account, booked.appointment_id, at(14, 30), at(15, 30))
+    sync_now(service, home.connection_id)
+    moved = get(service, booked.appointment_id)
+    assert start_of(moved) == at(14, 30)
+    [conflict] = moved.conflicts
+    assert conflict.kind == ap.CONFLICT_KIND_IMPORTED_EVENT and conflict.uid == "review"
+    assert conflict.calendar_id == work.calendar_id and conflict.href.endswith("/review.ics")
+    assert conflict.overlap_start_time.ToDatetime(tzinfo=UTC) == at(15)
+    assert conflict.overlap_end_time.ToDatetime(tzinfo=UTC) == at(15, 30)
