@@ -119,13 +119,7 @@ class ScheduleService:
                 )
             for key, schedule in touched.items():
                 self._meet_other_events(schedule, fetched[key])
-            outcomes = [told(e) for s in touched.values() for e in s.pending_events]
-            position = self._app.record(*touched.values())
-            for outcome in outcomes:
-                if outcome is not None:
-                    happened(log, outcome[0], **outcome[1])
-                    self._observe(outcome[0])
-            return position
+            return recorded_and_told(self._app, list(touched.values()), self._observe)
 
         return retrying(attempt)
 
@@ -163,6 +157,18 @@ class ScheduleService:
             if calendar_id not in blocking
         ]
         return [schedule] if any(released) else []
+
+
+def recorded_and_told(app: CalendarIntegration, schedules: list[UserSchedule], observe: Callable[[str], None]) -> int:
+    """Records the schedules' new events; then logs (and tells ``observe``) what an
+    operator is told of them (``told``). Returns the log position, as ``record``."""
+    outcomes = [told(e) for s in schedules for e in s.pending_events]
+    position = app.record(*schedules)
+    for outcome in outcomes:
+        if outcome is not None:
+            happened(log, outcome[0], **outcome[1])
+            observe(outcome[0])
+    return position
 
 
 def told(domain_event: Any) -> tuple[str, dict[str, Any]] | None:

@@ -3,6 +3,7 @@ the UserSchedule's events."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from calendar_domain.icloud_changes import SyncRules
 from calendar_domain.occurrences import ALL_DAY, TRANSPARENT
 from calendar_domain.policy import ICloudChangePolicy
 from calendar_domain.schedule import CalendarChanges, ImportedSeries, UserSchedule
+from calendar_domain.schedule_service import recorded_and_told
 
 T0 = datetime(2030, 3, 4, 10, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -242,3 +244,37 @@ def test_reschedules_and_cancels_recorded_before_causes_read_as_made_in_the_crm(
         assert state.pop("cause") == "crm" and state.pop("class_version") == 2
         first_shape = replace(stored, state=app.mapper.transcoder.encode(state))
         assert app.mapper.to_domain_event(first_shape).cause == "crm"  # type: ignore[attr-defined]
+
+
+class _Recorder:
+    """Stands in for the application's record (the events are only counted)."""
+
+    def __init__(self) -> None:
+        self.recorded: list[Any] = []
+
+    def record(self, *schedules: UserSchedule) -> int:
+        for schedule in schedules:
+            self.recorded += schedule.collect_events()
+        return len(self.recorded)
+
+
+def test_what_a_sync_records_about_appointments_is_logged_and_counted(caplog: pytest.LogCaptureFixture) -> None:
+    schedule = written((T0, T0 + H), (T0 + 3 * H, T0 + 4 * H))
+    schedule.apply("c", CalendarChanges(CAL, [
+        echo("a0", '"e2"', (T0 + 3 * H, T0 + 4 * H)),
+        event("/cal/gym.ics", "gym", '"g1"', (T0 + 3 * H, T0 + 5 * H, 0)),
+    ], [], ["/cal/a1.ics"], "token", T0), FOLLOW)
+    seen: list[str] = []
+    with caplog.at_level(logging.INFO, logger="calendar_domain.schedule_service"):
+        position = recorded_and_told(_Recorder(), [schedule], seen.append)  # type: ignore[arg-type]
+    assert position > 0
+    # a0 moved onto a1 (a conflict on both), the gym over both, a1 deleted (its two
+    # conflicts and a0's with it cleared)
+    assert seen == [
+        "appointment.followed_icloud", *["appointment.conflict_detected"] * 4,
+        "appointment.cancelled_in_icloud", *["appointment.conflict_cleared"] * 3,
+    ]
+    lines = [r.getMessage() for r in caplog.records]
+    assert "appointment.followed_icloud appointment_id=a0 revision=2" in lines
+    assert any(line.startswith("appointment.conflict_cleared appointment_id=a0 kind=appointment") for line in lines)
+    assert not any("Private" in line for line in lines)  # never an event title
