@@ -26,8 +26,8 @@ from calendar_domain.occurrences import ALL_DAY, CANCELLED, TRANSPARENT
 
 IMPORTED_EVENT = "imported_event"
 APPOINTMENT = "appointment"
-# Open conflicts kept per appointment: beyond this many sources on one appointment
-# the CRM already knows the time is lost; more would only grow the schedule.
+# Open conflicts kept per appointment by default: beyond this many sources on one
+# appointment the CRM already knows the time is lost; more would only grow the schedule.
 MAX_OPEN_CONFLICTS = 50
 
 

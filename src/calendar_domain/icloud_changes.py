@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from calendar_domain.busy import AllDayPolicy
-from calendar_domain.conflicts import blocks
+from calendar_domain.conflicts import MAX_OPEN_CONFLICTS, blocks
 from calendar_domain.policy import ICloudChangePolicy
 
 # Causes recorded on reschedules and cancels.
@@ -34,18 +34,21 @@ ICLOUD = "icloud"
 # States of the appointment record's "icloud" entry ("outcome").
 FOLLOWED, CANCELLED, RESTORING, RESTORED = "followed", "cancelled", "restoring", "restored"
 # Spans held for a series turned from an appointment: the busy occurrences the
-# import carried, at most this many (a year of a daily series).
+# import carried, at most this many by default (a year of a daily series).
 MAX_HELD_SPANS = 400
 
 
 @dataclass(frozen=True)
 class SyncRules:
     """What a sync needs to know beyond the calendar's changes: the sub-account's
-    policy for appointments changed in iCloud, and the user's all-day policy (to
-    tell busy occurrences from free ones)."""
+    policy for appointments changed in iCloud, the user's all-day policy (to tell
+    busy occurrences from free ones), and the bounds of what it records (the
+    settings CALSYNC_MAX_OPEN_CONFLICTS and CALSYNC_MAX_HELD_SPANS)."""
 
     icloud_changes: ICloudChangePolicy = ICloudChangePolicy.FOLLOW_ICLOUD
     all_day_policy: AllDayPolicy = AllDayPolicy.FOLLOW_TRANSP
+    max_open_conflicts: int = MAX_OPEN_CONFLICTS  # per appointment
+    max_held_spans: int = MAX_HELD_SPANS  # per appointment being restored
 
 
 def follows(record: dict[str, Any], rules: SyncRules, recurring: bool = False) -> bool:
@@ -76,4 +79,4 @@ def held_spans(
         for start, end, flags, *_ in occurrences
         if blocks(flags, rules.all_day_policy)
     ]
-    return held[:MAX_HELD_SPANS]
+    return held[: rules.max_held_spans]

@@ -372,8 +372,9 @@ class UserSchedule(Aggregate, RemembersRequests):
         for series in fresh:
             if self._own_appointment(series.uid):
                 echoes += self._echo(connection_id, changes.calendar_id, series, rules)
-        index = BookedIndex(self.appointments) if self.appointments else None
-        opened = self._open_by_source()
+        # what conflicts need, made only when some appointment can have one
+        index = BookedIndex(self.appointments) if self.appointments and fresh else None
+        opened = self._open_by_source() if self.appointments else {}
         for series in fresh:
             if self._own_appointment(series.uid):
                 continue
@@ -422,7 +423,7 @@ class UserSchedule(Aggregate, RemembersRequests):
         if calendar_id not in self.calendar_connections:
             return False
         connection_id = self.calendar_connections[calendar_id]
-        opened = self._open_by_source()
+        opened = self._open_by_source() if self.appointments else {}
         for href, known in sorted(self.known(calendar_id).items()):
             if known.uid and not self._own_appointment(known.uid):
                 self._removed(connection_id, calendar_id, href, known.uid, reason)
@@ -457,7 +458,7 @@ class UserSchedule(Aggregate, RemembersRequests):
         if icloud_changes.follows(record, rules, series.recurring):
             self._rescheduled(appointment_id, span[0], span[1], record["revision"] + 1, [], "", icloud_changes.ICLOUD)
             self._recheck(appointment_id, "the appointment moved")
-            self._check_appointments(appointment_id)
+            self._check_appointments(appointment_id, rules.max_open_conflicts)
         else:
             held = icloud_changes.held_spans(span, series.occurrences, rules)
             self._restore_requested(appointment_id, record["revision"], calendar_id, series.href, held)
@@ -476,11 +477,12 @@ class UserSchedule(Aggregate, RemembersRequests):
 
     # -- conflicts (``conflicts.py``) ----------------------------------------------------
 
-    def note_busy(self, appointment_id: str, occurrences: list[BusyOccurrence]) -> None:
+    def note_busy(self, appointment_id: str, occurrences: list[BusyOccurrence], limit: int) -> None:
         """Records conflicts with busy occurrences found elsewhere (after the
-        appointment moved in iCloud: imported events of calendars not in this sync)."""
+        appointment moved in iCloud: imported events of calendars not in this sync);
+        at most ``limit`` open on the appointment."""
         for overlap in conflicts.earliest_overlaps(self.appointments[appointment_id], occurrences):
-            self._detect(appointment_id, overlap)
+            self._detect(appointment_id, overlap, limit)
 
     def _open_by_source(self) -> dict[str, list[str]]:
         """Source key -> the appointments with an open conflict from it."""
@@ -507,28 +509,28 @@ class UserSchedule(Aggregate, RemembersRequests):
         )
         found = conflicts.imported_overlaps(index, source, series.occurrences, rules.all_day_policy) if index else {}
         for appointment_id in sorted(found):
-            self._detect(appointment_id, found[appointment_id])
+            self._detect(appointment_id, found[appointment_id], rules.max_open_conflicts)
         for appointment_id in opened.get(source.key, ()):
             if appointment_id not in found:
                 conflict = self.appointments[appointment_id]["conflicts"][source.key]
                 self._clear(appointment_id, conflict, "the event no longer overlaps the appointment")
 
-    def _check_appointments(self, appointment_id: str) -> None:
+    def _check_appointments(self, appointment_id: str, limit: int) -> None:
         """Detects the appointments a move in iCloud put this one on (on both)."""
         for other_id, overlap in conflicts.appointment_overlaps(self.appointments, appointment_id).items():
-            self._detect(appointment_id, overlap)
+            self._detect(appointment_id, overlap, limit)
             mirrored = Overlap(
                 ConflictSource(conflicts.APPOINTMENT, other_appointment_id=appointment_id),
                 *record_span(self.appointments[appointment_id]), overlap.start, overlap.end,
             )
-            self._detect(other_id, mirrored)
+            self._detect(other_id, mirrored, limit)
 
-    def _detect(self, appointment_id: str, overlap: Overlap) -> None:
+    def _detect(self, appointment_id: str, overlap: Overlap, limit: int) -> None:
         open_conflicts = self.appointments[appointment_id].get("conflicts") or {}
         key = overlap.source.key
         if conflicts.same_overlap(open_conflicts.get(key), overlap):
             return
-        if key not in open_conflicts and len(open_conflicts) >= conflicts.MAX_OPEN_CONFLICTS:
+        if key not in open_conflicts and len(open_conflicts) >= limit:
             return
         source = overlap.source
         self._conflict_detected(

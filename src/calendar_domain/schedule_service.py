@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -54,13 +54,16 @@ class ScheduleService:
         app: CalendarIntegration,
         observe: Callable[[str], None] = lambda _event: None,
         imported_busy: ImportedBusy = lambda *_: [],
+        bounds: SyncRules = SyncRules(),
     ) -> None:
         """``observe``: told the name of each appointment outcome a sync recorded
         (``told``), for metrics. ``imported_busy``: where an appointment moved in
-        iCloud meets events of other calendars (or of this one, unchanged)."""
+        iCloud meets events of other calendars (or of this one, unchanged).
+        ``bounds``: the limits of every sync's rules (its policies are the target's)."""
         self._app = app
         self._observe = observe
         self._imported_busy = imported_busy
+        self._bounds = bounds
 
     def schedule(self, sub_account_id: str, user_id: str) -> UserSchedule:
         found = self._app.find(UserSchedule.create_id(sub_account_id, user_id), UserSchedule)
@@ -110,7 +113,9 @@ class ScheduleService:
                 schedule = touched.get(key) or self.schedule(*key)
                 if target.sub_account_id not in policies:
                     policies[target.sub_account_id] = self._icloud_changes(target.sub_account_id)
-                rules = SyncRules(policies[target.sub_account_id], target.all_day_policy)
+                rules = replace(
+                    self._bounds, icloud_changes=policies[target.sub_account_id], all_day_policy=target.all_day_policy
+                )
                 if schedule.apply(target.connection_id, changes, rules):
                     touched[key] = schedule
                 fetched.setdefault(key, set()).update(
@@ -135,7 +140,8 @@ class ScheduleService:
             start, end = datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"])
             busy = self._imported_busy(schedule.sub_account_id, schedule.user_id, start, end)
             schedule.note_busy(
-                appointment_id, [b for b in busy if (b.source.calendar_id, b.source.href) not in fetched]
+                appointment_id, [b for b in busy if (b.source.calendar_id, b.source.href) not in fetched],
+                self._bounds.max_open_conflicts,
             )
 
     def _icloud_changes(self, sub_account_id: str) -> ICloudChangePolicy:

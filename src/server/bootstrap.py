@@ -51,6 +51,7 @@ from calendar_domain.configuration_service import ConfigurationService
 from calendar_domain.history_service import HistoryService
 from calendar_domain.connection_service import ConnectionService
 from calendar_domain.errors import ReadModelBehind
+from calendar_domain.icloud_changes import SyncRules
 from calendar_domain.schedule_service import ScheduleService
 from calendar_domain import ports
 from calendar_domain.ports import CalendarDiscovery
@@ -257,6 +258,7 @@ def bootstrap(
         app, observe=metrics.appointment_outcome,
         # the availability service is made below; a sync calls this only once it runs
         imported_busy=lambda *args: availability.imported_busy(*args),
+        bounds=SyncRules(max_open_conflicts=settings.max_open_conflicts, max_held_spans=settings.max_held_spans),
     )
     history = HistoryService(app)
     # One follower of the log for every history stream in this process.

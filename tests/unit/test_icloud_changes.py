@@ -278,3 +278,19 @@ def test_what_a_sync_records_about_appointments_is_logged_and_counted(caplog: py
     assert "appointment.followed_icloud appointment_id=a0 revision=2" in lines
     assert any(line.startswith("appointment.conflict_cleared appointment_id=a0 kind=appointment") for line in lines)
     assert not any("Private" in line for line in lines)  # never an event title
+
+
+def test_open_conflicts_and_held_spans_stop_at_their_bounds() -> None:
+    schedule = written((T0, T0 + 3 * H))
+    bounded = SyncRules(max_open_conflicts=2, max_held_spans=2)
+    events = sync(schedule, *(event(f"/cal/e{i}.ics", f"e{i}", '"1"', (T0, T0 + H, 0)) for i in range(3)), rules=bounded)
+    detected = [e.href for e in events if isinstance(e, UserSchedule.AppointmentConflictDetected)]
+    assert detected == ["/cal/e0.ics", "/cal/e1.ics"]
+    # one clears: the next source is recorded again when it changes
+    sync(schedule, deleted=("/cal/e0.ics",), rules=bounded)
+    events = sync(schedule, event("/cal/e2.ics", "e2", '"2"', (T0, T0 + H, 0)), rules=bounded)
+    assert [e.href for e in events if isinstance(e, UserSchedule.AppointmentConflictDetected)] == ["/cal/e2.ics"]
+    days = [(T0 + timedelta(days=d), T0 + timedelta(days=d) + H) for d in range(5)]
+    events = sync(schedule, echo("a0", '"e2"', *days, recurring=True), rules=bounded)
+    [restore] = [e for e in events if isinstance(e, UserSchedule.AppointmentRestoreRequested)]
+    assert len(restore.held) == 2
