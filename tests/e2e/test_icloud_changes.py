@@ -31,7 +31,7 @@ from tests.e2e.test_appointments import (
     ts,
 )
 from tests.support.caldav_servers import RadicaleServer
-from tests.support.grpc_service import Service, auth, failure
+from tests.support.grpc_service import TENANT_TOKEN, Service, auth, failure
 from tests.support.waiting import wait_for
 
 Account = tuple[str, str]
@@ -80,11 +80,10 @@ def set_policy(service: Service, policy: ap.ICloudChangePolicy) -> None:
     )
 
 
-def schedule_events(service: Service) -> list[hi.Event]:
+def schedule_events(service: Service, kind: hi.AggregateType = hi.AGGREGATE_TYPE_USER_SCHEDULE) -> list[hi.Event]:
+    """The history's events of one aggregate type (a user schedule's by default)."""
     return list(
-        service.history.ListEvents(
-            hi.ListEventsRequest(aggregate_types=[hi.AGGREGATE_TYPE_USER_SCHEDULE], page_size=500), metadata=auth()
-        ).events
+        service.history.ListEvents(hi.ListEventsRequest(aggregate_types=[kind], page_size=500), metadata=auth()).events
     )
 
 
@@ -304,3 +303,33 @@ def test_an_appointment_moved_in_icloud_onto_an_event_of_another_calendar_is_a_c
     assert conflict.calendar_id == work.calendar_id and conflict.href.endswith("/review.ics")
     assert conflict.overlap_start_time.ToDatetime(tzinfo=UTC) == at(15)
     assert conflict.overlap_end_time.ToDatetime(tzinfo=UTC) == at(15, 30)
+
+
+def test_the_icloud_change_policy_is_per_sub_account_validated_and_guarded(embedded_service: Service) -> None:
+    service = embedded_service
+    unset = failure(stub(service).SetICloudChangePolicy, ap.SetICloudChangePolicyRequest(sub_account_id="loc-1"))
+    assert unset.code == grpc.StatusCode.INVALID_ARGUMENT and "policy" in unset.violations
+    foreign = failure(
+        stub(service).SetICloudChangePolicy,
+        ap.SetICloudChangePolicyRequest(sub_account_id="loc-9", policy=ap.I_CLOUD_CHANGE_POLICY_RESTORE),
+        token=TENANT_TOKEN,
+    )
+    assert foreign.code == grpc.StatusCode.PERMISSION_DENIED
+    first = stub(service).SetICloudChangePolicy(
+        ap.SetICloudChangePolicyRequest(sub_account_id="loc-1", policy=ap.I_CLOUD_CHANGE_POLICY_RESTORE, request_id="p1"),
+        metadata=auth(TENANT_TOKEN),
+    )
+    again = stub(service).SetICloudChangePolicy(
+        ap.SetICloudChangePolicyRequest(sub_account_id="loc-1", policy=ap.I_CLOUD_CHANGE_POLICY_RESTORE, request_id="p1"),
+        metadata=auth(TENANT_TOKEN),
+    )
+    assert again.position == first.position
+    policy = stub(service).GetICloudChangePolicy(ap.GetICloudChangePolicyRequest(sub_account_id="loc-1"), metadata=auth())
+    assert policy.policy == ap.I_CLOUD_CHANGE_POLICY_RESTORE
+    other = stub(service).GetICloudChangePolicy(ap.GetICloudChangePolicyRequest(sub_account_id="loc-2"), metadata=auth())
+    assert other.policy == ap.I_CLOUD_CHANGE_POLICY_FOLLOW_ICLOUD
+    [recorded] = [
+        e for e in schedule_events(service, hi.AGGREGATE_TYPE_SUB_ACCOUNT_POLICY)
+        if e.event_type == "SubAccountPolicy.ICloudChangePolicySet"
+    ]
+    assert recorded.sub_account_policy_icloud_change_policy_set.icloud_changes == "restore"
