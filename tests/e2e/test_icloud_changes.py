@@ -333,3 +333,25 @@ def test_the_icloud_change_policy_is_per_sub_account_validated_and_guarded(embed
         if e.event_type == "SubAccountPolicy.ICloudChangePolicySet"
     ]
     assert recorded.sub_account_policy_icloud_change_policy_set.icloud_changes == "restore"
+
+
+def test_restoring_a_move_made_twice_between_syncs_onto_another_appointment_puts_it_back(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    home = connect(service, account)
+    set_policy(service, ap.I_CLOUD_CHANGE_POLICY_RESTORE)
+    first = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
+    second = stub(service).BookAppointment(book_request(at(13), at(14)), metadata=auth()).appointment
+    pushed(service, first.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    pushed(service, second.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+
+    move_in_icloud(radicale, account, first.appointment_id, at(15), at(16))
+    move_in_icloud(radicale, account, first.appointment_id, at(13), at(14))
+    sync_now(service, home.connection_id)
+    restored = pushed(service, first.appointment_id, ap.PUSH_STATUS_RESTORED, 1)
+    assert start_of(restored) == at(10) and list(restored.conflicts) == []
+    assert start_of(get(service, second.appointment_id)) == at(13)
+    starts = sorted(e.decoded("DTSTART") for e in calendar_events(radicale, account).values())
+    assert starts == [at(10), at(13)]
+    free = free_starts(service)
+    assert at(10) not in free and at(13) not in free and at(15) in free
