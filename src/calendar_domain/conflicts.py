@@ -159,6 +159,30 @@ def appointment_overlaps(appointments: dict[str, dict[str, Any]], appointment_id
     return found
 
 
+def ended(appointments: dict[str, dict[str, Any]], appointment_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """(appointment id, open conflict) of each conflict that ends now that
+    ``appointment_id`` moved or was cancelled: its own that no longer overlap it,
+    and, for another appointment it no longer overlaps, that one's over it."""
+    record = appointments[appointment_id]
+    found = []
+    for _, conflict in sorted((record.get("conflicts") or {}).items()):
+        if conflict["kind"] != APPOINTMENT:
+            if not still_overlaps(record, conflict):
+                found.append((appointment_id, conflict))
+            continue
+        other_id = conflict["other_appointment_id"]
+        other = appointments.get(other_id)
+        if other is not None and other["status"] == "booked" and still_overlaps(
+            record, {"occurrence_start": other["start"], "occurrence_end": other["end"]}
+        ):
+            continue
+        found.append((appointment_id, conflict))
+        mirrored = ((other or {}).get("conflicts") or {}).get(source_key(APPOINTMENT, "", "", appointment_id))
+        if mirrored is not None:
+            found.append((other_id, mirrored))
+    return found
+
+
 def still_overlaps(record: dict[str, Any], conflict: dict[str, Any]) -> bool:
     """Whether an open conflict's occurrence still overlaps the appointment as it
     is now (after the appointment moved; the source itself did not change)."""

@@ -542,23 +542,8 @@ class UserSchedule(Aggregate, RemembersRequests):
     def _recheck(self, appointment_id: str, reason: str) -> None:
         """After the appointment moved or was cancelled: clears the conflicts that
         no longer overlap it (its own, and other appointments' over it)."""
-        record = self.appointments[appointment_id]
-        for key, conflict in sorted((record.get("conflicts") or {}).items()):
-            if conflict["kind"] == conflicts.APPOINTMENT:
-                other = self.appointments.get(conflict["other_appointment_id"])
-                if other is not None and other["status"] == "booked" and record["status"] == "booked" and (
-                    conflicts.still_overlaps(record, {"occurrence_start": other["start"], "occurrence_end": other["end"]})
-                ):
-                    continue
-                self._clear(appointment_id, conflict, reason)
-                if other is not None:
-                    mirrored = (other.get("conflicts") or {}).get(
-                        conflicts.source_key(conflicts.APPOINTMENT, "", "", appointment_id)
-                    )
-                    if mirrored is not None:
-                        self._clear(conflict["other_appointment_id"], mirrored, reason)
-            elif not conflicts.still_overlaps(record, conflict):
-                self._clear(appointment_id, conflict, reason)
+        for holder, conflict in conflicts.ended(self.appointments, appointment_id):
+            self._clear(holder, conflict, reason)
 
     def _clear_source(self, opened: dict[str, list[str]], calendar_id: str, href: str, reason: str) -> None:
         """An imported resource is gone: its conflicts end."""
