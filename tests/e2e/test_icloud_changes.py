@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime
 
 import grpc
+from prometheus_client import REGISTRY
 
 from calendarintegration.v1 import appointments_pb2 as ap
 from calendarintegration.v1 import availability_pb2 as av
@@ -70,6 +71,11 @@ def free_starts(service: Service) -> list[datetime]:
     return [s.start_time.ToDatetime(tzinfo=UTC) for s in free.slots]
 
 
+def followed_count() -> float:
+    found = REGISTRY.get_sample_value("calsync_appointment_outcomes_total", {"outcome": "followed_icloud"})
+    return found or 0.0
+
+
 def start_of(appointment: ap.Appointment) -> datetime:
     return appointment.start_time.ToDatetime(tzinfo=UTC)
 
@@ -95,9 +101,11 @@ def test_following_icloud_a_move_reschedules_the_appointment_and_a_deletion_canc
     assert policy.policy == ap.I_CLOUD_CHANGE_POLICY_FOLLOW_ICLOUD  # the default
     booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
     pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    followed_before = followed_count()
 
     move_in_icloud(radicale, account, booked.appointment_id, at(14), at(15))
     sync_now(service, home.connection_id)
+    assert followed_count() == followed_before + 1  # the operator's metric
     moved = get(service, booked.appointment_id)
     assert start_of(moved) == at(14) and moved.revision == 2
     assert moved.push.status == ap.PUSH_STATUS_FOLLOWED_ICLOUD and moved.push.written_revision == 2
