@@ -247,7 +247,8 @@ class UserSchedule(Aggregate, RemembersRequests):
 
     class AppointmentChangedInICloud(Aggregate.Event):
         """The appointment's event came back changed by someone else (``moved``:
-        to another time). The service does not push it back."""
+        to another time, or made a series). What follows a move is the next event:
+        AppointmentRescheduled (cause "icloud") or AppointmentRestoreRequested."""
 
         appointment_id: str
         calendar_id: str
