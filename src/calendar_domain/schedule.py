@@ -22,6 +22,7 @@ from typing import Any, cast
 
 from eventsourcing.domain import Aggregate, event
 
+from calendar_domain import conflicts, icloud_changes
 from calendar_domain.bookings import (
     AppointmentDetails,
     Conflict,
@@ -32,7 +33,6 @@ from calendar_domain.bookings import (
     first_conflict,
     record_span,
 )
-from calendar_domain import conflicts, icloud_changes
 from calendar_domain.conflicts import BookedIndex, BusyOccurrence, ConflictSource, Overlap
 from calendar_domain.errors import AlreadyExists, DomainError, NotFound
 from calendar_domain.icloud_changes import SyncRules
