@@ -31,6 +31,7 @@ from tests.e2e.test_appointments import (
     sync_now,
     ts,
 )
+from tests.e2e.test_history_stream import following
 from tests.support.caldav_servers import RadicaleServer
 from tests.support.grpc_service import TENANT_TOKEN, Service, auth, failure
 from tests.support.waiting import wait_for
@@ -234,8 +235,14 @@ def test_a_busy_event_imported_over_an_appointment_is_a_conflict_until_it_moves_
     booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
     pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
 
-    put_event(radicale, account, "gym", at(10, 30), at(12))
-    sync_now(service, home.connection_id)
+    with following(service, aggregate_types=[hi.AGGREGATE_TYPE_USER_SCHEDULE]) as stream:
+        stream.until_caught_up()
+        put_event(radicale, account, "gym", at(10, 30), at(12))
+        sync_now(service, home.connection_id)
+        stream.until_position(service.container.app.head_position())
+    # sent live on the stream, as a typed event
+    live = [e for e in stream.events if e.WhichOneof("payload") == "user_schedule_appointment_conflict_detected"]
+    assert [e.user_schedule_appointment_conflict_detected.uid for e in live] == ["gym"]
     seen = get(service, booked.appointment_id)
     [conflict] = seen.conflicts
     assert conflict.kind == ap.CONFLICT_KIND_IMPORTED_EVENT
