@@ -36,10 +36,13 @@ def _ics(*lines: str, overrides: tuple[tuple[str, ...], ...] = ()) -> str:
     return f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n{body}\r\nEND:VCALENDAR\r\n"
 
 
-def _spans(ics: str, start: datetime = WINDOW[0], end: datetime = WINDOW[1]) -> list[tuple[datetime, datetime]]:
-    found = [(o.start, o.end) for o in expand(ics, start, end, default_tz="UTC")]
-    for parsed in (parse_resource(ics, default_tz="UTC", span=WINDOW), parse_resource_general(ics, default_tz="UTC", span=WINDOW)):
-        assert [(o.start, o.end) for o in expand(parsed.ical, start, end, default_tz="UTC")] == found
+def _spans(
+    ics: str, start: datetime = WINDOW[0], end: datetime = WINDOW[1], zone: str = "UTC"
+) -> list[tuple[datetime, datetime]]:
+    """(start, end) of each occurrence; ``zone``: the user's, for dates and floating times."""
+    found = [(o.start, o.end) for o in expand(ics, start, end, default_tz=zone)]
+    for parsed in (parse_resource(ics, default_tz=zone, span=WINDOW), parse_resource_general(ics, default_tz=zone, span=WINDOW)):
+        assert [(o.start, o.end) for o in expand(parsed.ical, start, end, default_tz=zone)] == found
         if start == WINDOW[0]:
             assert [(o.start, o.end) for o in parsed.occurrences] == found
             assert (parsed.first_start, parsed.last_end) == (found[0][0], max(e for _, e in found))
@@ -166,3 +169,20 @@ def test_an_rdate_period_keeps_its_own_end_and_its_own_exact_length() -> None:
         (_z("2026-03-29T00:00"), _z("2026-03-29T03:00")),
         (_z("2026-04-05T08:00"), _z("2026-04-05T10:00")),
     ]
+
+
+@pytest.mark.parametrize(
+    ("lines", "zone", "spans"),
+    [
+        # an all-day event is the user's local day: 23 hours in spring, 25 in autumn
+        (("DTSTART;VALUE=DATE:20260329",), "Europe/Berlin", [("2026-03-28T23:00", "2026-03-29T22:00")]),
+        (("DTSTART;VALUE=DATE:20261025", "DURATION:P1D"), "Europe/Berlin", [("2026-10-24T22:00", "2026-10-25T23:00")]),
+        (("DTSTART;VALUE=DATE:20261101", "DTEND;VALUE=DATE:20261102"), "America/New_York",
+         [("2026-11-01T04:00", "2026-11-02T05:00")]),
+        # weekly all-day in Sydney: the second one is the 25-hour day of 5 April
+        (("DTSTART;VALUE=DATE:20260329", "DTEND;VALUE=DATE:20260330", "RRULE:FREQ=WEEKLY;COUNT=2"), "Australia/Sydney",
+         [("2026-03-28T13:00", "2026-03-29T13:00"), ("2026-04-04T13:00", "2026-04-05T14:00")]),
+    ],
+)
+def test_all_day_events_span_the_users_local_days(lines: tuple[str, ...], zone: str, spans: list[tuple[str, str]]) -> None:
+    assert _spans(_ics(*lines), zone=zone) == [(_z(start), _z(end)) for start, end in spans]
