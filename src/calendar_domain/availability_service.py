@@ -41,13 +41,15 @@ from calendar_domain.availability import (
 from calendar_domain.availability_projection import BusyRow, SeriesExpander, SeriesRow, UserRow, occurrences_of
 from calendar_domain.busy import AllDayPolicy, busy_rule
 from calendar_domain.configuration import DEFAULT_TIME_ZONE
-from calendar_domain.errors import InvalidValue
+from calendar_domain.errors import InvalidValue, UserUnknown
 from calendar_domain.occurrences import ALL_DAY, CANCELLED, TRANSPARENT
 from calendar_domain.policy import SubAccountPolicy
 from calendar_domain.schedule import UserSchedule
+from calendar_domain.telemetry import happened
 
 log = logging.getLogger(__name__)
 PRIVATE = "Busy"
+MAX_USERS = 50  # users in one team or busy-times question
 
 
 class AvailabilityReadModel(Protocol):
@@ -234,7 +236,7 @@ class AvailabilityService:
         # threads gain nothing by interleaving, and measured with 8 server threads
         # they tripled the CPU per answer by handing the GIL to each other.
         self._one_at_a_time = threading.Lock()
-        self._meta: dict[str, tuple[int, tuple[UserRow, list[tuple[str, str, str]], bool]]] = {}
+        self._meta: dict[str, tuple[int, tuple[UserRow, list[tuple[str, str, str]], bool, bool]]] = {}
         # What a window of a user's holds, under the user's version in the read model
         # (it changes with any of their rows, so a hit is what a fresh read would give).
         self._windows: dict[tuple[Any, ...], tuple[list[Busy], dict[date, int], dict[Any, Any]]] = {}
@@ -271,12 +273,7 @@ class AvailabilityService:
         step_minutes: int,
         mode: TeamMode,
     ) -> TeamAvailability:
-        if not user_ids:
-            raise InvalidValue("user_ids", "at least one user_id is required")
-        if len(user_ids) > 50:
-            raise InvalidValue("user_ids", "at most 50 users at once")
-        if len(set(user_ids)) != len(user_ids):
-            raise InvalidValue("user_ids", "user_ids must not repeat")
+        _check_user_ids(user_ids)
         if not 5 <= slot_minutes <= 1440:
             raise InvalidValue("slot_minutes", "slot_minutes must be between 5 and 1440")
         if step_minutes and not 5 <= step_minutes <= 1440:
@@ -315,12 +312,34 @@ class AvailabilityService:
             reasons, not_blocking = explain(view.query(begin, finish, int(self._clock())), view.busy)
         return Explanation(reasons, not_blocking, view)
 
+    def busy_times(
+        self, sub_account_id: str, user_ids: list[str], window: Window, *, include_not_blocking: bool
+    ) -> list[tuple[UserView, list[Busy]]]:
+        """Each user's busy times overlapping the window (whole, sorted), with what
+        does not block too when asked; from the read model, never by replaying."""
+        _check_user_ids(user_ids)
+        with self._one_at_a_time:
+            views = [self.user_view(sub_account_id, user_id, window) for user_id in user_ids]
+        answer = []
+        for view in views:
+            found = [
+                b for b in view.busy
+                if (b.blocks or include_not_blocking) and _overlaps(b.start, b.end, window.start, window.end)
+            ]
+            found.sort(key=lambda b: (b.start, b.end, b.kind.value))
+            answer.append((view, found))
+        happened(
+            log, "busy_times.answered", sub_account=sub_account_id, users=len(views),
+            intervals=sum(len(found) for _, found in answer), window_seconds=window.end - window.start,
+        )
+        return answer
+
     def obstacles(self, sub_account_id: str, user_id: str, start: datetime, end: datetime, moving: str = "") -> list[Reason]:
         """Every reason [start, end) cannot be booked, as free slots see it; the
         appointment ``moving`` (being rescheduled) takes no time and is not counted."""
         begin, finish = epoch(start), epoch(end)
         with self._one_at_a_time:
-            view = self.user_view(sub_account_id, user_id, Window(begin, finish))
+            view = self.user_view(sub_account_id, user_id, Window(begin, finish), unknown_ok=True)
             if moving:
                 view = _without_appointment(view, moving)
             reasons, _ = explain(view.query(begin, finish, int(self._clock())), view.busy)
@@ -349,12 +368,21 @@ class AvailabilityService:
 
     # -- one user's view ------------------------------------------------------------------
 
-    def user_view(self, sub_account_id: str, user_id: str, window: Window) -> UserView:
+    def user_view(self, sub_account_id: str, user_id: str, window: Window, *, unknown_ok: bool = False) -> UserView:
+        """One user's view of a window; UserUnknown for a user the read model has
+        never heard of, unless ``unknown_ok`` (then the default settings apply)."""
         sub_account_id = values.opaque_id("sub_account_id", sub_account_id)
         user_id = values.opaque_id("user_id", user_id)
         position = self._position()
         user_key = _user_key(sub_account_id, user_id)
-        user, calendars, stale_block = self._metadata(sub_account_id, user_id, user_key, position)
+        user, calendars, stale_block, known = self._metadata(sub_account_id, user_id, user_key, position)
+        if not known and not unknown_ok:
+            happened(log, "availability.user_unknown", sub_account=sub_account_id, user=user_id, position=position)
+            raise UserUnknown(
+                f"user {user_id} of sub-account {sub_account_id} is unknown: no calendar configured, "
+                f"no settings, no appointment or blocked slot (as of log position {position})",
+                user_id=user_id, sub_account_id=sub_account_id, position=str(position),
+            )
         zone = _zone(user.time_zone)
         freshness = self._freshness(sub_account_id, calendars, stale_block)
         ignored = {c.calendar_id for c in freshness if c.stale and not c.still_blocks}
@@ -405,19 +433,21 @@ class AvailabilityService:
 
     def _metadata(
         self, sub_account_id: str, user_id: str, user_key: str, position: int
-    ) -> tuple[UserRow, list[tuple[str, str, str]], bool]:
-        """The user's rules, blocking calendars and stale policy, read once per
-        read-model position (they change only with events)."""
+    ) -> tuple[UserRow, list[tuple[str, str, str]], bool, bool]:
+        """The user's rules, blocking calendars, stale policy and whether the read
+        model knows the user, read once per read-model position (they change only
+        with events)."""
         cached = self._meta.get(user_key)
         if cached is not None and cached[0] == position:
             return cached[1]
-        user = self._read.user(user_key) or UserRow(
+        known = self._read.user(user_key)
+        user = known or UserRow(
             user_key, sub_account_id, user_id, DEFAULT_TIME_ZONE, AllDayPolicy.FOLLOW_TRANSP,
             DEFAULT_WORKING_HOURS, DEFAULT_BOOKING_RULES,
         )
         calendars = sorted(self._read.calendars(user_key))
         block = self._read.stale_calendars_block(str(SubAccountPolicy.create_id(sub_account_id))) if calendars else True
-        found = (user, calendars, block)
+        found = (user, calendars, block, known is not None)
         if len(self._meta) > 10_000:
             self._meta.clear()
         self._meta[user_key] = (position, found)
@@ -483,6 +513,22 @@ def _without_appointment(view: UserView, appointment_id: str) -> UserView:
         day = from_epoch(item.start).astimezone(view.zone).date()
         booked[day] = booked.get(day, 1) - 1
     return replace(view, busy=[b for b in view.busy if b not in own], booked_per_day=booked, memo={})
+
+
+def _check_user_ids(user_ids: list[str]) -> None:
+    if not user_ids:
+        raise InvalidValue("user_ids", "at least one user_id is required")
+    if len(user_ids) > MAX_USERS:
+        raise InvalidValue("user_ids", f"at most {MAX_USERS} users at once")
+    if len(set(user_ids)) != len(user_ids):
+        raise InvalidValue("user_ids", "user_ids must not repeat")
+
+
+def _overlaps(start: int, end: int, window_start: int, window_end: int) -> bool:
+    """[start, end) meets the window; a zero-length time counts when it lies inside."""
+    if end <= start:
+        return window_start <= start < window_end
+    return start < window_end and window_start < end
 
 
 @functools.lru_cache(maxsize=4096)

@@ -107,6 +107,16 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
         return pb.SetWorkingHoursResponse(position=outcome.position)
 
     @rpc
+    def SetTimeZone(self, request: Any, context: Any, caller: Caller) -> pb.SetTimeZoneResponse:
+        v = Violations()
+        v.check(lambda: values.time_zone("time_zone", request.time_zone), "")
+        self.check_scope(request, caller, v)
+        outcome = self._configurations.set_time_zone(
+            request.sub_account_id, request.user_id, request.time_zone, request.request_id
+        )
+        return pb.SetTimeZoneResponse(position=outcome.position)
+
+    @rpc
     def SetBookingRules(self, request: Any, context: Any, caller: Caller) -> pb.SetBookingRulesResponse:
         v = Violations()
         if not request.HasField("booking_rules"):
@@ -234,6 +244,41 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
             time_zone=view.user.time_zone,
             as_of=_as_of(view.as_of),
             busy=[_source(p, b) for b, p in past.busy],
+        )
+
+    @rpc
+    def ListBusyTimes(self, request: Any, context: Any, caller: Caller) -> pb.ListBusyTimesResponse:
+        v = Violations()
+        sub_account_id = v.check(lambda: values.opaque_id("sub_account_id", request.sub_account_id), "")
+        for i, user_id in enumerate(request.user_ids):
+            v.check(lambda: values.opaque_id(f"user_ids[{i}]", user_id), "")  # noqa: B023 - called at once
+        window = self._window(request, v)
+        if request.viewer_user_id:
+            v.check(lambda: values.opaque_id("viewer_user_id", request.viewer_user_id), "")
+        v.non_negative("min_position", request.min_position)
+        v.raise_if_any()
+        caller.require(sub_account_id)
+        self._gate.wait(request.min_position)
+        found = self._availability.busy_times(
+            sub_account_id, list(request.user_ids), window, include_not_blocking=request.include_not_blocking
+        )
+        viewer = request.viewer_user_id
+        return pb.ListBusyTimesResponse(
+            users=[
+                pb.UserBusyTimes(
+                    user_id=view.user_id,
+                    time_zone=view.user.time_zone,
+                    busy_times=[
+                        pb.BusyTime(
+                            start_time=_ts(b.start), end_time=_ts(b.end), blocks=b.blocks,
+                            source=self._source(view, b, viewer),
+                        )
+                        for b in busy
+                    ],
+                    as_of=_as_of(view.as_of),
+                )
+                for view, busy in found
+            ]
         )
 
     def _source(self, view: UserView, busy: Busy, viewer: str) -> pb.Source:

@@ -1,0 +1,196 @@
+"""Busy times as an answer of their own, the user's one time zone, unknown users,
+and exact durations across a daylight-saving change, over gRPC on both stores,
+with events put on a real CalDAV server (Radicale) and synced."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import grpc
+
+from calendarintegration.v1 import availability_pb2 as av
+from calendarintegration.v1 import configuration_pb2 as cfg
+from tests.e2e.test_availability import (
+    MONDAY_AFTER,
+    YEAR,
+    _compact,
+    _configure_and_sync,
+    _dst_sunday,
+    _local,
+    _put_week_events,
+    _ts,
+    _vevent,
+)
+from tests.support.caldav_servers import RadicaleServer
+from tests.support.grpc_service import Service, auth, failure
+
+
+def _busy(
+    service: Service, start: datetime, end: datetime, *, users: tuple[str, ...] = ("u1",), viewer: str = "",
+    include: bool = False, position: int = 0,
+) -> av.ListBusyTimesResponse:
+    return service.availability.ListBusyTimes(
+        av.ListBusyTimesRequest(
+            sub_account_id="loc-1", user_ids=list(users), window=av.TimeWindow(start_time=_ts(start), end_time=_ts(end)),
+            include_not_blocking=include, viewer_user_id=viewer, min_position=position,
+        ),
+        metadata=auth(),
+    )
+
+
+def _utc(stamp: object) -> datetime:
+    return stamp.ToDatetime(tzinfo=UTC)  # type: ignore[attr-defined]
+
+
+def test_busy_times_list_each_interval_with_provenance_whether_it_blocks_and_titles_for_the_owner(
+    service: Service, account: tuple[str, str], radicale: RadicaleServer
+) -> None:
+    _put_week_events(radicale, account)
+    username, password = account
+    # last week, an hour at 10:00 UTC: a past window is answered as well
+    last_week = (datetime.now(UTC) - timedelta(days=7)).replace(hour=10, minute=0, second=0, microsecond=0)
+    radicale.put_ics(username, password, f"{radicale.home_path(username)}home/past.ics", _vevent("past", [
+        f"DTSTART:{last_week.strftime('%Y%m%dT%H%M%SZ')}", "DURATION:PT1H", "SUMMARY:Retro",
+    ]))
+    connection_id, calendar_id, position = _configure_and_sync(service, account)
+    week = (_local(MONDAY_AFTER, 0), _local(MONDAY_AFTER + timedelta(days=5), 0))
+
+    [own] = _busy(service, *week, viewer="u1", position=position).users
+    assert own.user_id == "u1" and own.time_zone == "Europe/Berlin"
+    assert own.as_of.position >= position and [c.calendar_id for c in own.as_of.calendars] == [calendar_id]
+    # the Monday meeting is excluded that week; the dentist and the all-day holiday block
+    assert [(b.source.uid, b.blocks, b.source.title) for b in own.busy_times] == [
+        ("dentist", True, "Dentist"), ("holiday", True, "Holiday"),
+    ]
+    dentist = own.busy_times[0]
+    assert (_utc(dentist.start_time), _utc(dentist.end_time)) == (
+        _local(MONDAY_AFTER + timedelta(days=1), 13).astimezone(UTC), _local(MONDAY_AFTER + timedelta(days=1), 14, 30).astimezone(UTC),
+    )
+    source = dentist.source
+    assert (source.kind, source.connection_id, source.calendar_id, source.rule) == (
+        av.SOURCE_KIND_IMPORTED_EVENT, connection_id, calendar_id, "opaque",
+    )
+    assert source.href.endswith("dentist.ics") and source.etag and source.HasField("fetched_time")
+    assert source.location == "Main Street 1"
+
+    # what does not block, when asked, and only titles "Busy" for anyone else
+    [everything] = _busy(service, *week, viewer="someone-else", include=True, position=position).users
+    assert [(b.source.uid, b.blocks, b.source.rule, b.source.title) for b in everything.busy_times] == [
+        ("dentist", True, "opaque", "Busy"),
+        ("focus", False, "transparent", "Busy"),
+        ("holiday", True, "opaque", "Busy"),
+        ("cancelled", False, "cancelled", "Busy"),
+    ]
+    assert all(b.source.location == "" for b in everything.busy_times)
+
+    [past] = _busy(service, last_week - timedelta(hours=2), last_week + timedelta(hours=2), viewer="u1").users
+    assert [(b.source.uid, _utc(b.start_time), _utc(b.end_time)) for b in past.busy_times] == [
+        ("past", last_week, last_week + timedelta(hours=1)),
+    ]
+
+    # several users in one answer, in the request's order
+    second = service.availability.SetTimeZone(
+        av.SetTimeZoneRequest(sub_account_id="loc-1", user_id="u2", time_zone="America/New_York"), metadata=auth()
+    )
+    both = _busy(service, *week, users=("u2", "u1"), viewer="u1", position=second.position).users
+    assert [(u.user_id, u.time_zone, len(u.busy_times)) for u in both] == [("u2", "America/New_York", 0), ("u1", "Europe/Berlin", 2)]
+
+    error = failure(
+        service.availability.ListBusyTimes,
+        av.ListBusyTimesRequest(sub_account_id="loc-1", user_ids=["u1", "u1"], window=av.TimeWindow(
+            start_time=_ts(week[0]), end_time=_ts(week[0] + timedelta(days=400)))),
+    )
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT and set(error.violations) >= {"window.end_time"}
+    error = failure(
+        service.availability.ListBusyTimes,
+        av.ListBusyTimesRequest(sub_account_id="loc-1", user_ids=["u1", "u1"], window=av.TimeWindow(
+            start_time=_ts(week[0]), end_time=_ts(week[1]))),
+    )
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT and "user_ids" in error.violations
+
+
+def test_a_user_the_service_never_heard_of_is_not_found_not_a_default_week(service: Service) -> None:
+    start = datetime(YEAR, 6, 7, 9, tzinfo=UTC)  # a Monday or not: nothing may be invented
+    window = av.TimeWindow(start_time=_ts(start), end_time=_ts(start + timedelta(days=7)))
+    calls = [
+        (service.availability.ListFreeSlots, av.ListFreeSlotsRequest(sub_account_id="loc-1", user_id="nobody", window=window)),
+        (service.availability.ExplainTime, av.ExplainTimeRequest(sub_account_id="loc-1", user_id="nobody", start_time=_ts(start))),
+        (service.availability.ListBusyTimes, av.ListBusyTimesRequest(sub_account_id="loc-1", user_ids=["nobody"], window=window)),
+        (service.availability.QueryTeamAvailability, av.QueryTeamAvailabilityRequest(
+            sub_account_id="loc-1", user_ids=["nobody"], window=window, slot_minutes=30, mode=av.TEAM_MODE_ALL)),
+    ]
+    for call, request in calls:
+        error = failure(call, request)
+        assert (error.code, error.reason, error.metadata.get("user_id")) == (grpc.StatusCode.NOT_FOUND, "USER_UNKNOWN", "nobody")
+        assert "no calendar configured, no settings, no appointment" in error.message
+    # once the user has a setting of their own, the answers come (from the default hours)
+    set_zone = service.availability.SetTimeZone(
+        av.SetTimeZoneRequest(sub_account_id="loc-1", user_id="nobody", time_zone="Europe/Berlin"), metadata=auth()
+    )
+    found = service.availability.ListFreeSlots(
+        av.ListFreeSlotsRequest(sub_account_id="loc-1", user_id="nobody", window=window, min_position=set_zone.position),
+        metadata=auth(),
+    )
+    assert found.time_zone == "Europe/Berlin" and found.as_of.position >= set_zone.position
+
+
+def test_the_time_zone_is_one_setting_changed_alone_and_the_old_fields_still_set_it(service: Service) -> None:
+    hours = av.WorkingHours(weekly=[av.WeeklyHours(iso_weekday=3, windows=[av.DayWindow(start_minute=600, end_minute=660)])])
+    service.availability.SetWorkingHours(
+        av.SetWorkingHoursRequest(sub_account_id="loc-1", user_id="u1", working_hours=hours), metadata=auth()
+    )
+    changed = service.availability.SetTimeZone(
+        av.SetTimeZoneRequest(sub_account_id="loc-1", user_id="u1", time_zone="Asia/Kolkata", request_id="tz-1"), metadata=auth()
+    )
+    settings = service.availability.GetAvailabilitySettings(
+        av.GetAvailabilitySettingsRequest(sub_account_id="loc-1", user_id="u1"), metadata=auth()
+    )
+    assert settings.time_zone == "Asia/Kolkata" and settings.working_hours == hours  # the hours stay as they were
+    configuration = service.configurations.GetCalendarConfiguration(
+        cfg.GetCalendarConfigurationRequest(sub_account_id="loc-1", user_id="u1"), metadata=auth()
+    )
+    assert configuration.configuration.time_zone == "Asia/Kolkata"
+    # the working window moves with the zone: Wednesday 10:00-11:00 in Kolkata is 04:30-05:30 UTC
+    # a Wednesday one to two weeks ahead (inside the default 60-day horizon)
+    wednesday = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=7)
+    wednesday += timedelta(days=(2 - wednesday.weekday()) % 7)
+    window = av.TimeWindow(start_time=_ts(wednesday), end_time=_ts(wednesday + timedelta(days=1)))
+    slots = service.availability.ListFreeSlots(
+        av.ListFreeSlotsRequest(sub_account_id="loc-1", user_id="u1", window=window, min_position=changed.position),
+        metadata=auth(),
+    )
+    assert [_utc(s.start_time) for s in slots.slots] == [wednesday + timedelta(hours=4, minutes=30), wednesday + timedelta(hours=5)]
+    # a retry is the same change; the deprecated fields set the same one setting
+    again = service.availability.SetTimeZone(
+        av.SetTimeZoneRequest(sub_account_id="loc-1", user_id="u1", time_zone="Asia/Kolkata", request_id="tz-1"), metadata=auth()
+    )
+    assert again.position >= changed.position
+    service.configurations.UpdateReadingRules(
+        cfg.UpdateReadingRulesRequest(sub_account_id="loc-1", user_id="u1", time_zone="America/New_York"), metadata=auth()
+    )
+    assert service.availability.GetAvailabilitySettings(
+        av.GetAvailabilitySettingsRequest(sub_account_id="loc-1", user_id="u1"), metadata=auth()
+    ).time_zone == "America/New_York"
+    error = failure(service.availability.SetTimeZone, av.SetTimeZoneRequest(sub_account_id="loc-1", user_id="u1", time_zone="Mars/Olympus"))
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT and "time_zone" in error.violations
+    error = failure(service.availability.SetTimeZone, av.SetTimeZoneRequest(sub_account_id="loc-1", user_id="u1"))
+    assert "time_zone" in error.violations
+
+
+def test_a_duration_across_the_spring_forward_change_is_busy_for_its_real_hours_near_and_far(
+    service: Service, account: tuple[str, str], radicale: RadicaleServer
+) -> None:
+    username, password = account
+    sunday = _dst_sunday(YEAR)
+    # Sundays 01:00 Berlin for PT3H: on the change day 01:00 CET (00:00Z) to 03:00Z (05:00 CEST on the wall)
+    radicale.put_ics(username, password, f"{radicale.home_path(username)}home/night.ics", _vevent("night", [
+        f"DTSTART;TZID=Europe/Berlin:{_compact(sunday - timedelta(days=7))}T010000", "DURATION:PT3H",
+        "RRULE:FREQ=WEEKLY", "SUMMARY:Night shift",
+    ]))
+    _, _, position = _configure_and_sync(service, account)
+    for day in (sunday, _dst_sunday(YEAR + 3)):  # held in the read model, and expanded on demand
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(hours=2)
+        [user] = _busy(service, start, start + timedelta(hours=8), viewer="u1", position=position).users
+        assert [(b.source.uid, _utc(b.start_time), _utc(b.end_time)) for b in user.busy_times] == [
+            ("night", start + timedelta(hours=2), start + timedelta(hours=5)),
+        ], day
