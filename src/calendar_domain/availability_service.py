@@ -65,6 +65,8 @@ class AvailabilityReadModel(Protocol):
 
     def series(self, user_key: str, calendar_id: str, href: str) -> SeriesRow | None: ...
 
+    def occurrence_near(self, user_key: str, calendar_id: str, href: str, after: int) -> BusyRow | None: ...
+
 
 @dataclass(frozen=True)
 class CalendarState:
@@ -211,6 +213,25 @@ class Window:
     end: int
 
 
+@dataclass(frozen=True)
+class SlotDetail:
+    """An imported blocked slot as a list shows it: its next occurrence (for a
+    single event, the event; for a series that has ended, its last occurrence),
+    the title (privacy rule) and whether it blocks by its own rule."""
+
+    start: int
+    end: int
+    recurrence_id: str
+    title: str
+    blocks: bool
+    rule: str
+
+
+# How far ahead the next occurrence of a series is looked for beyond what the read
+# model holds: a year first, then (a series that recurs every few years) ten.
+NEXT_OCCURRENCE_AHEAD = (400 * 86400, 3653 * 86400)
+
+
 class AvailabilityService:
     def __init__(
         self,
@@ -333,6 +354,37 @@ class AvailabilityService:
             intervals=sum(len(found) for _, found in answer), window_seconds=window.end - window.start,
         )
         return answer
+
+    def blocked_slot_details(
+        self, sub_account_id: str, user_id: str, sources: list[tuple[str, str]], viewer_user_id: str
+    ) -> dict[tuple[str, str], SlotDetail]:
+        """What the read model knows of each (calendar_id, href) of the user's: its
+        next occurrence, title and rule (left out where it has not read it yet)."""
+        user_key = _user_key(sub_account_id, user_id)
+        user = self._read.user(user_key)
+        time_zone = user.time_zone if user else DEFAULT_TIME_ZONE
+        decide = _rules_by_flags(user.all_day_policy if user else AllDayPolicy.FOLLOW_TRANSP)
+        own = bool(viewer_user_id) and viewer_user_id == user_id
+        now = int(self._clock())
+        found: dict[tuple[str, str], SlotDetail] = {}
+        for calendar_id, href in sources:
+            series = self._read.series(user_key, calendar_id, href)
+            if series is None:
+                continue
+            row = self._read.occurrence_near(user_key, calendar_id, href, now)
+            if (row is None or row.end <= now) and (series.last_end is None or series.last_end > now):
+                # beyond what the model holds: from the series' text
+                for ahead in NEXT_OCCURRENCE_AHEAD:
+                    later = [r for r in self._expand(series, time_zone, now, now + ahead) if r.end > now]
+                    if later:
+                        row = min(later, key=lambda r: (r.start, r.end))
+                        break
+            if row is None:
+                continue
+            blocks, rule = decide[row.flags]
+            title = (row.summary or series.summary) if own else PRIVATE
+            found[(calendar_id, href)] = SlotDetail(row.start, row.end, row.recurrence_id, title, blocks, rule)
+        return found
 
     def obstacles(self, sub_account_id: str, user_id: str, start: datetime, end: datetime, moving: str = "") -> list[Reason]:
         """Every reason [start, end) cannot be booked, as free slots see it; the

@@ -10,8 +10,10 @@ import grpc
 
 from calendarintegration.v1 import availability_pb2 as av
 from calendarintegration.v1 import configuration_pb2 as cfg
+from calendarintegration.v1 import sync_pb2 as sy
 from tests.e2e.test_availability import (
     MONDAY_AFTER,
+    MONDAY_BEFORE,
     YEAR,
     _compact,
     _configure_and_sync,
@@ -194,3 +196,49 @@ def test_a_duration_across_the_spring_forward_change_is_busy_for_its_real_hours_
         assert [(b.source.uid, _utc(b.start_time), _utc(b.end_time)) for b in user.busy_times] == [
             ("night", start + timedelta(hours=2), start + timedelta(hours=5)),
         ], day
+
+
+def test_blocked_slots_give_their_next_occurrence_title_for_the_owner_and_whether_they_block(
+    service: Service, account: tuple[str, str], radicale: RadicaleServer
+) -> None:
+    _put_week_events(radicale, account)
+    username, password = account
+    home = f"{radicale.home_path(username)}home/"
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    # a series that ended four weeks ago, and one whose next occurrence is more than a year ahead
+    ended = now - timedelta(days=35)
+    radicale.put_ics(username, password, f"{home}ended.ics", _vevent("ended", [
+        f"DTSTART:{ended.strftime('%Y%m%dT%H%M%SZ')}", "DURATION:PT1H", "RRULE:FREQ=WEEKLY;COUNT=2", "SUMMARY:Course",
+    ]))
+    radicale.put_ics(username, password, f"{home}rare.ics", _vevent("rare", [
+        f"DTSTART:{YEAR - 3}0615T100000Z", "DURATION:PT2H", "RRULE:FREQ=YEARLY;INTERVAL=5", "SUMMARY:Reunion",
+    ]))
+    _, _, position = _configure_and_sync(service, account)
+
+    def listed(viewer: str) -> dict[str, sy.BlockedSlot]:
+        answer = service.sync.ListBlockedSlots(
+            sy.ListBlockedSlotsRequest(sub_account_id="loc-1", user_id="u1", viewer_user_id=viewer, min_position=position),
+            metadata=auth(),
+        )
+        return {slot.uid: slot for slot in answer.blocked_slots}
+
+    own = listed("u1")
+    assert {uid: (_utc(s.start_time), _utc(s.end_time), s.title, s.blocks, s.rule) for uid, s in own.items()} == {
+        # the next Monday meeting lies ahead (next year's March, CET)
+        "weekly": (_local(MONDAY_BEFORE, 10).astimezone(UTC), _local(MONDAY_BEFORE, 11).astimezone(UTC), "Team sync", True, "opaque"),
+        "dentist": (_local(MONDAY_AFTER + timedelta(days=1), 13).astimezone(UTC),
+                    _local(MONDAY_AFTER + timedelta(days=1), 14, 30).astimezone(UTC), "Dentist", True, "opaque"),
+        "focus": (_local(MONDAY_AFTER + timedelta(days=2), 9).astimezone(UTC),
+                  _local(MONDAY_AFTER + timedelta(days=2), 12).astimezone(UTC), "Focus time", False, "transparent"),
+        "holiday": (_local(MONDAY_AFTER + timedelta(days=3), 0).astimezone(UTC),
+                    _local(MONDAY_AFTER + timedelta(days=4), 0).astimezone(UTC), "Holiday", True, "opaque"),
+        "cancelled": (_local(MONDAY_AFTER + timedelta(days=4), 9).astimezone(UTC),
+                      _local(MONDAY_AFTER + timedelta(days=4), 10).astimezone(UTC), "Called off", False, "cancelled"),
+        "ended": (ended + timedelta(days=7), ended + timedelta(days=7, hours=1), "Course", True, "opaque"),
+        "rare": (datetime(YEAR + 2, 6, 15, 10, tzinfo=UTC), datetime(YEAR + 2, 6, 15, 12, tzinfo=UTC), "Reunion", True, "opaque"),
+    }
+    assert own["weekly"].recurrence_id == _local(MONDAY_BEFORE, 10).astimezone(UTC).isoformat()
+    assert own["dentist"].recurrence_id == ""
+    others = listed("someone-else")
+    assert {s.title for s in others.values()} == {"Busy"} and listed("")["dentist"].title == "Busy"
+    assert {uid: s.blocks for uid, s in others.items()} == {uid: s.blocks for uid, s in own.items()}

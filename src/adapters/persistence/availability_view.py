@@ -218,6 +218,12 @@ _BUSY = f"""
     UNION ALL
     SELECT {_BUSY_COLUMNS} FROM {{t}}avail_busy
     WHERE user_key = %(user_key)s AND long_span = 1 AND end_at >= %(start)s AND start_at < %(end)s"""
+# A source's occurrence that ends first after a moment, else its last one.
+_OCCURRENCE_NEAR = f"""
+    SELECT {_BUSY_COLUMNS} FROM {{t}}avail_busy WHERE {_SOURCE}
+    ORDER BY CASE WHEN end_at > %(after)s THEN 0 ELSE 1 END,
+      CASE WHEN end_at > %(after)s THEN start_at ELSE -start_at END
+    LIMIT 1"""
 _PARTIAL_SERIES = """
     SELECT * FROM {t}avail_series
     WHERE user_key = %(user_key)s AND expanded_until IS NOT NULL
@@ -555,6 +561,14 @@ class AvailabilityViewMixin(SQLViewMixin):
     def series(self, user_key: str, calendar_id: str, href: str) -> SeriesRow | None:
         rows = self.read(_SERIES, {"user_key": user_key, "calendar_id": calendar_id, "href": href})
         return series_row(rows[0]) if rows else None
+
+    def occurrence_near(self, user_key: str, calendar_id: str, href: str, after: int) -> BusyRow | None:
+        """The source's held occurrence that ends first after ``after``, else its last one."""
+        rows = self.read(_OCCURRENCE_NEAR, {
+            "source_hash": source_hash(user_key, calendar_id, href), "user_key": user_key,
+            "calendar_id": calendar_id, "href": href, "after": after,
+        })
+        return busy_row(rows[0]) if rows else None
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table, sorted: what a rebuild must reproduce."""
