@@ -243,8 +243,10 @@ class AvailabilityService:
         stale_after: float,
         max_window_days: int,
         clock: Callable[[], float],
+        unknown_user_seen: Callable[[], None] = lambda: None,
     ) -> None:
         self._read = read_model
+        self._unknown_user_seen = unknown_user_seen  # a metric's count, wired by the bootstrap
         self._states = states
         self._expander = expander
         self._position = position
@@ -430,6 +432,7 @@ class AvailabilityService:
         user, calendars, stale_block, known = self._metadata(sub_account_id, user_id, user_key, position)
         if not known and not unknown_ok:
             happened(log, "availability.user_unknown", sub_account=sub_account_id, user=user_id, position=position)
+            self._unknown_user_seen()
             raise UserUnknown(
                 f"user {user_id} of sub-account {sub_account_id} is unknown: no calendar configured, "
                 f"no settings, no appointment or blocked slot (as of log position {position})",

@@ -126,8 +126,16 @@ class ConfigurationService:
     def set_time_zone(self, sub_account_id: str, user_id: str, time_zone: str, request_id: str = "") -> ConfigurationOutcome:
         """The user's one time zone, alone (one event; nothing read back and written)."""
         values.time_zone("time_zone", time_zone)
-        outcome = self._change(sub_account_id, user_id, request_id, lambda c: c.set_time_zone(time_zone, request_id))
-        happened(log, "time_zone.set", sub_account=sub_account_id, user=user_id, time_zone=time_zone, position=outcome.position)
+        changed = [False]
+
+        def change(configuration: CalendarConfiguration) -> None:
+            changed[0] = configuration.set_time_zone(time_zone, request_id)  # False: already this zone
+
+        outcome = self._change(sub_account_id, user_id, request_id, change)
+        happened(
+            log, "time_zone.set", sub_account=sub_account_id, user=user_id, time_zone=time_zone,
+            changed=changed[0], position=outcome.position,
+        )
         return outcome
 
     def set_booking_rules(

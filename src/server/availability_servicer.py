@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from adapters import metrics
 from calendar_domain import values
 from calendar_domain.availability import (
     DEFAULT_BOOKING_RULES,
@@ -262,6 +263,7 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
         found = self._availability.busy_times(
             sub_account_id, list(request.user_ids), window, include_not_blocking=request.include_not_blocking
         )
+        metrics.BUSY_TIMES_INTERVALS.observe(sum(len(busy) for _, busy in found))
         viewer = request.viewer_user_id
         return pb.ListBusyTimesResponse(
             users=[

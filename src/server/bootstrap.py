@@ -15,6 +15,7 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 
+from adapters import metrics
 from adapters.icloud.discovery import CalDAVDiscovery
 from adapters.icloud.poller import SyncScheduler
 from adapters.icloud.sync_status import SyncStatusReader
@@ -279,6 +280,7 @@ def bootstrap(
         stale_after=settings.stale_after,
         max_window_days=settings.max_window_days,
         clock=time.time,
+        unknown_user_seen=metrics.UNKNOWN_USER_ANSWERS.inc,
     )
 
     def settle() -> None:

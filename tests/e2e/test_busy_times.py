@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import grpc
+import pytest
+from prometheus_client import REGISTRY
 
 from calendarintegration.v1 import availability_pb2 as av
 from calendarintegration.v1 import configuration_pb2 as cfg
@@ -57,7 +59,9 @@ def test_busy_times_list_each_interval_with_provenance_whether_it_blocks_and_tit
     connection_id, calendar_id, position = _configure_and_sync(service, account)
     week = (_local(MONDAY_AFTER, 0), _local(MONDAY_AFTER + timedelta(days=5), 0))
 
+    answers_before = _sample("calsync_busy_times_intervals_count")
     [own] = _busy(service, *week, viewer="u1", position=position).users
+    assert _sample("calsync_busy_times_intervals_count") == answers_before + 1
     assert own.user_id == "u1" and own.time_zone == "Europe/Berlin"
     assert own.as_of.position >= position and [c.calendar_id for c in own.as_of.calendars] == [calendar_id]
     # the Monday meeting is excluded that week; the dentist and the all-day holiday block
@@ -111,7 +115,15 @@ def test_busy_times_list_each_interval_with_provenance_whether_it_blocks_and_tit
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT and "user_ids" in error.violations
 
 
-def test_a_user_the_service_never_heard_of_is_not_found_not_a_default_week(service: Service) -> None:
+def _sample(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+def test_a_user_the_service_never_heard_of_is_not_found_not_a_default_week(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    refused_before = _sample("calsync_unknown_user_answers_total")
+    caplog.set_level("INFO", logger="calendar_domain.availability_service")
     start = datetime(YEAR, 6, 7, 9, tzinfo=UTC)  # a Monday or not: nothing may be invented
     window = av.TimeWindow(start_time=_ts(start), end_time=_ts(start + timedelta(days=7)))
     calls = [
@@ -125,6 +137,9 @@ def test_a_user_the_service_never_heard_of_is_not_found_not_a_default_week(servi
         error = failure(call, request)
         assert (error.code, error.reason, error.metadata.get("user_id")) == (grpc.StatusCode.NOT_FOUND, "USER_UNKNOWN", "nobody")
         assert "no calendar configured, no settings, no appointment" in error.message
+    assert _sample("calsync_unknown_user_answers_total") == refused_before + len(calls)
+    logged = [r for r in caplog.records if getattr(r, "event", "") == "availability.user_unknown"]
+    assert len(logged) == len(calls) and logged[0].fields["user"] == "nobody"  # type: ignore[attr-defined]
     # once the user has a setting of their own, the answers come (from the default hours)
     set_zone = service.availability.SetTimeZone(
         av.SetTimeZoneRequest(sub_account_id="loc-1", user_id="nobody", time_zone="Europe/Berlin"), metadata=auth()
