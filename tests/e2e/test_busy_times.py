@@ -4,7 +4,7 @@ with events put on a real CalDAV server (Radicale) and synced."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import grpc
 import pytest
@@ -194,23 +194,42 @@ def test_the_time_zone_is_one_setting_changed_alone_and_the_old_fields_still_set
     assert "time_zone" in error.violations
 
 
-def test_a_duration_across_the_spring_forward_change_is_busy_for_its_real_hours_near_and_far(
+def test_durations_across_daylight_saving_changes_are_busy_for_their_real_hours_near_and_far(
     service: Service, account: tuple[str, str], radicale: RadicaleServer
 ) -> None:
     username, password = account
+    home = f"{radicale.home_path(username)}home/"
     sunday = _dst_sunday(YEAR)
+    fall_back = date(YEAR, 11, 1) + timedelta(days=(6 - date(YEAR, 11, 1).weekday()) % 7)  # New York's
     # Sundays 01:00 Berlin for PT3H: on the change day 01:00 CET (00:00Z) to 03:00Z (05:00 CEST on the wall)
-    radicale.put_ics(username, password, f"{radicale.home_path(username)}home/night.ics", _vevent("night", [
+    radicale.put_ics(username, password, f"{home}night.ics", _vevent("night", [
         f"DTSTART;TZID=Europe/Berlin:{_compact(sunday - timedelta(days=7))}T010000", "DURATION:PT3H",
         "RRULE:FREQ=WEEKLY", "SUMMARY:Night shift",
     ]))
+    # 00:30 EDT (04:30Z) for PT3H: to 07:30Z (02:30 EST on the wall, not 03:30)
+    radicale.put_ics(username, password, f"{home}late.ics", _vevent("late", [
+        f"DTSTART;TZID=America/New_York:{_compact(fall_back)}T003000", "DURATION:PT3H", "SUMMARY:Late",
+    ]))
+    # DTEND in another zone: 00:00 EDT (04:00Z) to 07:00 CET (06:00Z)
+    radicale.put_ics(username, password, f"{home}flight.ics", _vevent("flight", [
+        f"DTSTART;TZID=America/New_York:{_compact(fall_back)}T000000",
+        f"DTEND;TZID=Europe/Berlin:{_compact(fall_back)}T070000", "SUMMARY:Flight",
+    ]))
     _, _, position = _configure_and_sync(service, account)
+
+    def busy_on(day: date) -> list[tuple[str, datetime, datetime]]:
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        [user] = _busy(service, start - timedelta(hours=2), start + timedelta(hours=10), viewer="u1", position=position).users
+        return [(b.source.uid, _utc(b.start_time), _utc(b.end_time)) for b in user.busy_times]
+
     for day in (sunday, _dst_sunday(YEAR + 3)):  # held in the read model, and expanded on demand
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(hours=2)
-        [user] = _busy(service, start, start + timedelta(hours=8), viewer="u1", position=position).users
-        assert [(b.source.uid, _utc(b.start_time), _utc(b.end_time)) for b in user.busy_times] == [
-            ("night", start + timedelta(hours=2), start + timedelta(hours=5)),
-        ], day
+        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        assert busy_on(day) == [("night", midnight, midnight + timedelta(hours=3))], day
+    midnight = datetime(fall_back.year, fall_back.month, fall_back.day, tzinfo=UTC)
+    assert [b for b in busy_on(fall_back) if b[0] != "night"] == [
+        ("flight", midnight + timedelta(hours=4), midnight + timedelta(hours=6)),
+        ("late", midnight + timedelta(hours=4, minutes=30), midnight + timedelta(hours=7, minutes=30)),
+    ]
 
 
 def test_blocked_slots_give_their_next_occurrence_title_for_the_owner_and_whether_they_block(
