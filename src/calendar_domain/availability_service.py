@@ -422,6 +422,10 @@ class AvailabilityService:
 
     # -- one user's view ------------------------------------------------------------------
 
+    def require_known(self, sub_account_id: str, user_id: str) -> None:
+        """UserUnknown unless the read model has heard of the user."""
+        self.user_view(sub_account_id, user_id, Window(0, 1))
+
     def user_view(self, sub_account_id: str, user_id: str, window: Window, *, unknown_ok: bool = False) -> UserView:
         """One user's view of a window; UserUnknown for a user the read model has
         never heard of, unless ``unknown_ok`` (then the default settings apply)."""

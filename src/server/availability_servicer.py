@@ -87,7 +87,10 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
     @rpc
     def GetAvailabilitySettings(self, request: Any, context: Any, caller: Caller) -> pb.GetAvailabilitySettingsResponse:
         self.check_scope(request, caller, Violations())
-        configuration = self._configurations.get(request.sub_account_id, request.user_id)
+        configuration = self._configurations.find(request.sub_account_id, request.user_id)
+        if configuration is None:  # defaults are an answer only for a user known otherwise (appointments)
+            self._availability.require_known(request.sub_account_id, request.user_id)
+            configuration = self._configurations.get(request.sub_account_id, request.user_id)
         return pb.GetAvailabilitySettingsResponse(
             time_zone=configuration.time_zone,
             working_hours=_hours_to_pb(configuration.working_hours),

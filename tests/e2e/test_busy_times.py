@@ -132,6 +132,7 @@ def test_a_user_the_service_never_heard_of_is_not_found_not_a_default_week(
         (service.availability.ListBusyTimes, av.ListBusyTimesRequest(sub_account_id="loc-1", user_ids=["nobody"], window=window)),
         (service.availability.QueryTeamAvailability, av.QueryTeamAvailabilityRequest(
             sub_account_id="loc-1", user_ids=["nobody"], window=window, slot_minutes=30, mode=av.TEAM_MODE_ALL)),
+        (service.availability.GetAvailabilitySettings, av.GetAvailabilitySettingsRequest(sub_account_id="loc-1", user_id="nobody")),
     ]
     for call, request in calls:
         error = failure(call, request)

@@ -138,7 +138,8 @@ class AvailabilityServiceServicer:
 
     def GetAvailabilitySettings(self, request, context):
         """The user's working hours and booking rules (defaults until set:
-        Monday-Friday 09:00-17:00, 30-minute slots, 60 days ahead).
+        Monday-Friday 09:00-17:00, 30-minute slots, 60 days ahead); USER_UNKNOWN
+        for a user the service never heard of.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
