@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from calendar_domain import values
 from calendar_domain.availability import (
@@ -64,8 +64,6 @@ class AvailabilityReadModel(Protocol):
     def partial_series(self, user_key: str, start: int, end: int) -> list[SeriesRow]: ...
 
     def series(self, user_key: str, calendar_id: str, href: str) -> SeriesRow | None: ...
-
-    def occurrence_near(self, user_key: str, calendar_id: str, href: str, after: int) -> BusyRow | None: ...
 
 
 @dataclass(frozen=True)
@@ -213,25 +211,6 @@ class Window:
     end: int
 
 
-@dataclass(frozen=True)
-class SlotDetail:
-    """An imported blocked slot as a list shows it: its next occurrence (for a
-    single event, the event; for a series that has ended, its last occurrence),
-    the title (privacy rule) and whether it blocks by its own rule."""
-
-    start: int
-    end: int
-    recurrence_id: str
-    title: str
-    blocks: bool
-    rule: str
-
-
-# How far ahead the next occurrence of a series is looked for beyond what the read
-# model holds: a year first, then (a series that recurs every few years) ten.
-NEXT_OCCURRENCE_AHEAD = (400 * 86400, 3653 * 86400)
-
-
 class AvailabilityService:
     def __init__(
         self,
@@ -296,14 +275,12 @@ class AvailabilityService:
         step_minutes: int,
         mode: TeamMode,
     ) -> TeamAvailability:
-        _check_user_ids(user_ids)
         if not 5 <= slot_minutes <= 1440:
             raise InvalidValue("slot_minutes", "slot_minutes must be between 5 and 1440")
         if step_minutes and not 5 <= step_minutes <= 1440:
             raise InvalidValue("step_minutes", "step_minutes must be 0 (the slot length) or between 5 and 1440")
         now = int(self._clock())
-        with self._one_at_a_time:
-            views = [self.user_view(sub_account_id, user_id, window) for user_id in user_ids]
+        views = self.views(sub_account_id, user_ids, window)
         free: dict[tuple[int, int], list[str]] = {}
         for view in views:
             found = free_slots(
@@ -335,58 +312,11 @@ class AvailabilityService:
             reasons, not_blocking = explain(view.query(begin, finish, int(self._clock())), view.busy)
         return Explanation(reasons, not_blocking, view)
 
-    def busy_times(
-        self, sub_account_id: str, user_ids: list[str], window: Window, *, include_not_blocking: bool
-    ) -> list[tuple[UserView, list[Busy]]]:
-        """Each user's busy times overlapping the window (whole, sorted), with what
-        does not block too when asked; from the read model, never by replaying."""
-        _check_user_ids(user_ids)
+    def views(self, sub_account_id: str, user_ids: list[str], window: Window) -> list[UserView]:
+        """Several users' views of one window (1-50 users, none twice)."""
+        check_user_ids(user_ids)
         with self._one_at_a_time:
-            views = [self.user_view(sub_account_id, user_id, window) for user_id in user_ids]
-        answer = []
-        for view in views:
-            found = [
-                b for b in view.busy
-                if (b.blocks or include_not_blocking) and _overlaps(b.start, b.end, window.start, window.end)
-            ]
-            found.sort(key=lambda b: (b.start, b.end, b.kind.value))
-            answer.append((view, found))
-        happened(
-            log, "busy_times.answered", sub_account=sub_account_id, users=len(views),
-            intervals=sum(len(found) for _, found in answer), window_seconds=window.end - window.start,
-        )
-        return answer
-
-    def blocked_slot_details(
-        self, sub_account_id: str, user_id: str, sources: list[tuple[str, str]], viewer_user_id: str
-    ) -> dict[tuple[str, str], SlotDetail]:
-        """What the read model knows of each (calendar_id, href) of the user's: its
-        next occurrence, title and rule (left out where it has not read it yet)."""
-        user_key = _user_key(sub_account_id, user_id)
-        user = self._read.user(user_key)
-        time_zone = user.time_zone if user else DEFAULT_TIME_ZONE
-        decide = _rules_by_flags(user.all_day_policy if user else AllDayPolicy.FOLLOW_TRANSP)
-        own = bool(viewer_user_id) and viewer_user_id == user_id
-        now = int(self._clock())
-        found: dict[tuple[str, str], SlotDetail] = {}
-        for calendar_id, href in sources:
-            series = self._read.series(user_key, calendar_id, href)
-            if series is None:
-                continue
-            row = self._read.occurrence_near(user_key, calendar_id, href, now)
-            if (row is None or row.end <= now) and (series.last_end is None or series.last_end > now):
-                # beyond what the model holds: from the series' text
-                for ahead in NEXT_OCCURRENCE_AHEAD:
-                    later = [r for r in self._expand(series, time_zone, now, now + ahead) if r.end > now]
-                    if later:
-                        row = min(later, key=lambda r: (r.start, r.end))
-                        break
-            if row is None:
-                continue
-            blocks, rule = decide[row.flags]
-            title = (row.summary or series.summary) if own else PRIVATE
-            found[(calendar_id, href)] = SlotDetail(row.start, row.end, row.recurrence_id, title, blocks, rule)
-        return found
+            return [self.user_view(sub_account_id, user_id, window) for user_id in user_ids]
 
     def obstacles(self, sub_account_id: str, user_id: str, start: datetime, end: datetime, moving: str = "") -> list[Reason]:
         """Every reason [start, end) cannot be booked, as free slots see it; the
@@ -422,9 +352,13 @@ class AvailabilityService:
 
     # -- one user's view ------------------------------------------------------------------
 
-    def require_known(self, sub_account_id: str, user_id: str) -> None:
-        """UserUnknown unless the read model has heard of the user."""
-        self.user_view(sub_account_id, user_id, Window(0, 1))
+    def require_known(self, sub_account_id: str, user_id: str) -> UserRow:
+        """The user's row; UserUnknown if the read model has never heard of them."""
+        position = self._position()
+        user, _, _, known = self._metadata(sub_account_id, user_id, _user_key(sub_account_id, user_id), position)
+        if not known:
+            self._refuse_unknown(sub_account_id, user_id, position)
+        return user
 
     def user_view(self, sub_account_id: str, user_id: str, window: Window, *, unknown_ok: bool = False) -> UserView:
         """One user's view of a window; UserUnknown for a user the read model has
@@ -435,13 +369,7 @@ class AvailabilityService:
         user_key = _user_key(sub_account_id, user_id)
         user, calendars, stale_block, known = self._metadata(sub_account_id, user_id, user_key, position)
         if not known and not unknown_ok:
-            happened(log, "availability.user_unknown", sub_account=sub_account_id, user=user_id, position=position)
-            self._unknown_user_seen()
-            raise UserUnknown(
-                f"user {user_id} of sub-account {sub_account_id} is unknown: no calendar configured, "
-                f"no settings, no appointment or blocked slot (as of log position {position})",
-                user_id=user_id, sub_account_id=sub_account_id, position=str(position),
-            )
+            self._refuse_unknown(sub_account_id, user_id, position)
         zone = _zone(user.time_zone)
         freshness = self._freshness(sub_account_id, calendars, stale_block)
         ignored = {c.calendar_id for c in freshness if c.stale and not c.still_blocks}
@@ -489,6 +417,15 @@ class AvailabilityService:
                     day = from_epoch(row.start).astimezone(zone).date()
                     booked[day] = booked.get(day, 0) + 1
         return busy, booked
+
+    def _refuse_unknown(self, sub_account_id: str, user_id: str, position: int) -> NoReturn:
+        happened(log, "availability.user_unknown", sub_account=sub_account_id, user=user_id, position=position)
+        self._unknown_user_seen()
+        raise UserUnknown(
+            f"user {user_id} of sub-account {sub_account_id} is unknown: no calendar configured, "
+            f"no settings, no appointment or blocked slot (as of log position {position})",
+            user_id=user_id, sub_account_id=sub_account_id, position=str(position),
+        )
 
     def _metadata(
         self, sub_account_id: str, user_id: str, user_key: str, position: int
@@ -574,20 +511,13 @@ def _without_appointment(view: UserView, appointment_id: str) -> UserView:
     return replace(view, busy=[b for b in view.busy if b not in own], booked_per_day=booked, memo={})
 
 
-def _check_user_ids(user_ids: list[str]) -> None:
+def check_user_ids(user_ids: list[str]) -> None:
     if not user_ids:
         raise InvalidValue("user_ids", "at least one user_id is required")
     if len(user_ids) > MAX_USERS:
         raise InvalidValue("user_ids", f"at most {MAX_USERS} users at once")
     if len(set(user_ids)) != len(user_ids):
         raise InvalidValue("user_ids", "user_ids must not repeat")
-
-
-def _overlaps(start: int, end: int, window_start: int, window_end: int) -> bool:
-    """[start, end) meets the window; a zero-length time counts when it lies inside."""
-    if end <= start:
-        return window_start <= start < window_end
-    return start < window_end and window_start < end
 
 
 @functools.lru_cache(maxsize=4096)

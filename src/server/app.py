@@ -88,7 +88,7 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
         server,
         sync_servicer.SyncServicer(
             authenticator, container.connections, container.configurations, container.schedules,
-            container.scheduler, container.sync_status, settings.sync_now_wait, container.availability,
+            container.scheduler, container.sync_status, settings.sync_now_wait, container.busy_times,
             availability_gate,
         ),
     )
@@ -96,7 +96,7 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
         server,
         availability_servicer.AvailabilityServicer(
             authenticator, container.availability, container.configurations, container.policies,
-            availability_gate, container.availability_history,
+            availability_gate, container.availability_history, container.busy_times,
         ),
     )
     history_servicer.register(

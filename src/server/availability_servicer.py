@@ -32,6 +32,7 @@ from calendar_domain.availability_service import (
     TeamMode,
     UserView,
 )
+from calendar_domain.busy_times import BusyTimes
 from calendar_domain.configuration_service import ConfigurationService
 from calendar_domain.errors import InvalidValue
 from calendar_domain.policy_service import PolicyService
@@ -74,9 +75,11 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
         policies: PolicyService,
         gate: ReadGate,
         history: AvailabilityHistory,
+        busy_times: BusyTimes,
     ) -> None:
         super().__init__(authenticator)
         self._availability = availability
+        self._busy_times = busy_times
         self._history = history
         self._configurations = configurations
         self._policies = policies
@@ -263,26 +266,26 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
         v.raise_if_any()
         caller.require(sub_account_id)
         self._gate.wait(request.min_position)
-        found = self._availability.busy_times(
+        found = self._busy_times.of_users(
             sub_account_id, list(request.user_ids), window, include_not_blocking=request.include_not_blocking
         )
-        metrics.BUSY_TIMES_INTERVALS.observe(sum(len(busy) for _, busy in found))
+        metrics.BUSY_TIMES_INTERVALS.observe(sum(len(user.busy) for user in found))
         viewer = request.viewer_user_id
         return pb.ListBusyTimesResponse(
             users=[
                 pb.UserBusyTimes(
-                    user_id=view.user_id,
-                    time_zone=view.user.time_zone,
+                    user_id=user.view.user_id,
+                    time_zone=user.view.user.time_zone,
                     busy_times=[
                         pb.BusyTime(
                             start_time=_ts(b.start), end_time=_ts(b.end), blocks=b.blocks,
-                            source=self._source(view, b, viewer),
+                            source=self._source(user.view, b, viewer),
                         )
-                        for b in busy
+                        for b in user.busy
                     ],
-                    as_of=_as_of(view.as_of),
+                    as_of=_as_of(user.view.as_of),
                 )
-                for view, busy in found
+                for user in found
             ]
         )
 

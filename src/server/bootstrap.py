@@ -45,6 +45,7 @@ from calendar_domain.availability_history import AvailabilityHistory
 from calendar_domain.availability_projection import AvailabilityProjection
 from calendar_domain.availability_service import AvailabilityService
 from calendar_domain.busy import Occurrence
+from calendar_domain.busy_times import BusyTimes
 from calendar_domain.policy_service import PolicyService
 from calendar_domain.connection_projection import ConnectionReadModel, ConnectionsProjection
 from calendar_domain.configuration_service import ConfigurationService
@@ -77,6 +78,7 @@ class Container:
     availability_view: Any
     availability_follower: ProjectionFollower
     availability: AvailabilityService
+    busy_times: BusyTimes
     policies: PolicyService
     history: HistoryService
     log_tail: LogTail
@@ -328,6 +330,7 @@ def bootstrap(
         availability_view=availability_view,
         availability_follower=availability_follower,
         availability=availability,
+        busy_times=BusyTimes(availability, availability_view, expand_series, clock=time.time),
         policies=PolicyService(app),
         history=history,
         log_tail=log_tail,

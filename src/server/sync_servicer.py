@@ -10,7 +10,7 @@ import grpc
 from adapters.icloud.poller import SyncScheduler
 from adapters.icloud.sync_status import ConnectionSyncStatus, SyncStatusReader
 from calendar_domain import values
-from calendar_domain.availability_service import AvailabilityService
+from calendar_domain.busy_times import BusyTimes
 from calendar_domain.configuration_service import ConfigurationService
 from calendar_domain.connection import Connection
 from calendar_domain.connection_service import ConnectionService
@@ -35,7 +35,7 @@ class SyncServicer(ServicerBase, sync_pb2_grpc.SyncServiceServicer):
         scheduler: SyncScheduler,
         status: SyncStatusReader,
         sync_now_wait: float,
-        availability: AvailabilityService,
+        busy_times: BusyTimes,
         availability_gate: ReadGate,
     ) -> None:
         super().__init__(authenticator)
@@ -45,7 +45,7 @@ class SyncServicer(ServicerBase, sync_pb2_grpc.SyncServiceServicer):
         self._scheduler = scheduler
         self._status = status
         self._wait = sync_now_wait
-        self._availability = availability
+        self._busy_times = busy_times
         self._gate = availability_gate
 
     @rpc
@@ -81,7 +81,7 @@ class SyncServicer(ServicerBase, sync_pb2_grpc.SyncServiceServicer):
         self._gate.wait(request.min_position)
         schedule = self._schedules.schedule(request.sub_account_id, request.user_id)
         page, token = offset_page(blocked_slots(schedule, request.calendar_id or None), after, size, "slots")
-        details = self._availability.blocked_slot_details(
+        details = self._busy_times.blocked_slot_details(
             request.sub_account_id, request.user_id, [(s.calendar_id, s.href) for s in page], request.viewer_user_id
         )
         for slot in page:

@@ -27,8 +27,8 @@ from calendar_domain.busy import Occurrence
 
 from adapters.icloud.ical_expand import (
     LoadedCalendar,
-    add_duration,
     UnparsableResource,
+    add_duration,
     check_parsed,
     expand,
     is_recurring,
