@@ -15,7 +15,7 @@ import logging
 import threading
 import zoneinfo
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from enum import Enum
@@ -64,6 +64,8 @@ class AvailabilityReadModel(Protocol):
     def partial_series(self, user_key: str, start: int, end: int) -> list[SeriesRow]: ...
 
     def series(self, user_key: str, calendar_id: str, href: str) -> SeriesRow | None: ...
+
+    def series_of(self, user_key: str, sources: Iterable[tuple[str, str]]) -> dict[tuple[str, str], SeriesRow]: ...
 
 
 @dataclass(frozen=True)
@@ -329,13 +331,29 @@ class AvailabilityService:
             reasons, _ = explain(view.query(begin, finish, int(self._clock())), view.busy)
         return reasons
 
-    def provenance(self, view: UserView, busy: Busy, viewer_user_id: str) -> Provenance:
+    def known_series(self, view: UserView, busy: Iterable[Busy]) -> dict[tuple[str, str], SeriesRow | None]:
+        """The series behind these busy times, read at once (for ``provenance``)."""
+        keys = {(b.source.calendar_id, b.source.href) for b in busy if b.kind is SourceKind.IMPORTED}
+        found = self._read.series_of(view.user.user_key, keys)
+        return {key: found.get(key) for key in keys}
+
+    def provenance(
+        self, view: UserView, busy: Busy, viewer_user_id: str, known: dict[tuple[str, str], SeriesRow | None] | None = None
+    ) -> Provenance:
         """Where ``busy`` came from; titles and locations only for the user whose
-        calendar it is (everyone else sees "Busy")."""
+        calendar it is (everyone else sees "Busy"). ``known``: the user's series
+        read so far, kept across calls (an answer with many occurrences of one
+        series reads it once)."""
         row: BusyRow = busy.source
         if busy.kind is not SourceKind.IMPORTED:
             return Provenance(kind=busy.kind, summary=row.summary, location=row.location)
-        series = self._read.series(view.user.user_key, row.calendar_id, row.href)
+        key = (row.calendar_id, row.href)
+        if known is None or key not in known:
+            series = self._read.series(view.user.user_key, row.calendar_id, row.href)
+            if known is not None:
+                known[key] = series
+        else:
+            series = known[key]
         own = bool(viewer_user_id) and viewer_user_id == view.user_id
         return Provenance(
             kind=busy.kind,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC as _UTC
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import grpc
@@ -64,6 +65,7 @@ _SOURCES = {
     "crm_block": pb.SOURCE_KIND_CRM_BLOCKED_SLOT,
 }
 _TEAM_MODES = {pb.TEAM_MODE_ALL: TeamMode.ALL, pb.TEAM_MODE_ANY: TeamMode.ANY}
+_EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
 
 
 class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServiceServicer):
@@ -276,18 +278,21 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
                 pb.UserBusyTimes(
                     user_id=user.view.user_id,
                     time_zone=user.view.user.time_zone,
-                    busy_times=[
-                        pb.BusyTime(
-                            start_time=_ts(b.start), end_time=_ts(b.end), blocks=b.blocks,
-                            source=self._source(user.view, b, viewer),
-                        )
-                        for b in user.busy
-                    ],
+                    busy_times=self._busy_times_of(user.view, user.busy, viewer),
                     as_of=_as_of(user.view.as_of),
                 )
                 for user in found
             ]
         )
+
+    def _busy_times_of(self, view: UserView, busy: list[Busy], viewer: str) -> list[pb.BusyTime]:
+        known = self._availability.known_series(view, busy)  # read at once, not one by one
+        answer = []
+        for b in busy:
+            item = pb.BusyTime(blocks=b.blocks, source=_source(self._availability.provenance(view, b, viewer, known), b))
+            item.start_time.seconds, item.end_time.seconds = b.start, b.end
+            answer.append(item)
+        return answer
 
     def _source(self, view: UserView, busy: Busy, viewer: str) -> pb.Source:
         return _source(self._availability.provenance(view, busy, viewer), busy)
@@ -315,13 +320,23 @@ def _source(p: Provenance, busy: Busy) -> pb.Source:
         etag=p.etag,
         title=p.summary,
         location=p.location,
-        start_time=_ts(busy.start),
-        end_time=_ts(busy.end),
         rule=busy.rule,
     )
+    # in place: a third of the cost of building Timestamp messages (a busy-times
+    # answer has hundreds)
+    source.start_time.seconds = busy.start
+    source.end_time.seconds = busy.end
     if p.fetched_at:
-        source.fetched_time.FromJsonString(p.fetched_at.replace("+00:00", "Z"))
+        source.fetched_time.seconds, source.fetched_time.nanos = _instant(p.fetched_at)
     return source
+
+
+@functools.lru_cache(maxsize=4096)
+def _instant(iso: str) -> tuple[int, int]:
+    """(seconds, nanos) of an ISO 8601 time with an offset (Timestamp.FromJsonString
+    parses with strptime, ten times slower)."""
+    moment = datetime.fromisoformat(iso)
+    return (moment - _EPOCH) // timedelta(seconds=1), moment.microsecond * 1000
 
 
 def _ts(seconds: int) -> Timestamp:

@@ -76,8 +76,8 @@ def test_busy_times_list_each_interval_with_provenance_whether_it_blocks_and_tit
     assert (source.kind, source.connection_id, source.calendar_id, source.rule) == (
         av.SOURCE_KIND_IMPORTED_EVENT, connection_id, calendar_id, "opaque",
     )
-    assert source.href.endswith("dentist.ics") and source.etag and source.HasField("fetched_time")
-    assert source.location == "Main Street 1"
+    assert source.href.endswith("dentist.ics") and source.etag and source.location == "Main Street 1"
+    assert timedelta(0) <= datetime.now(UTC) - _utc(source.fetched_time) < timedelta(hours=1)  # fetched by this sync
 
     # what does not block, when asked, and only titles "Busy" for anyone else
     [everything] = _busy(service, *week, viewer="someone-else", include=True, position=position).users
