@@ -213,34 +213,32 @@ def connect(address: str, token: str, apple_id: str, password: str) -> tuple[str
 
 
 def free_slots_call(token: str, window: tuple[datetime, datetime], min_position: int) -> Callable[[grpc.Channel], Callable[[], Any]]:
-    metadata = (("authorization", f"Bearer {token}"),)
-    start, end = Timestamp(), Timestamp()
-    start.FromDatetime(window[0])
-    end.FromDatetime(window[1])
-    request = av.ListFreeSlotsRequest(
-        sub_account_id=SUB, user_id=USER, window=av.TimeWindow(start_time=start, end_time=end), min_position=min_position
-    )
-
-    def make(channel: grpc.Channel) -> Callable[[], Any]:
-        stub = availability_pb2_grpc.AvailabilityServiceStub(channel)
-        return lambda: stub.ListFreeSlots(request, metadata=metadata, timeout=CALL_TIMEOUT)
-
-    return make
+    request = av.ListFreeSlotsRequest(sub_account_id=SUB, user_id=USER, window=time_window(window), min_position=min_position)
+    return availability_call(token, "ListFreeSlots", request)
 
 
 def busy_times_call(token: str, window: tuple[datetime, datetime], min_position: int) -> Callable[[grpc.Channel], Callable[[], Any]]:
-    metadata = (("authorization", f"Bearer {token}"),)
+    request = av.ListBusyTimesRequest(
+        sub_account_id=SUB, user_ids=[USER], window=time_window(window),
+        include_not_blocking=True, viewer_user_id=USER, min_position=min_position,
+    )
+    return availability_call(token, "ListBusyTimes", request)
+
+
+def time_window(window: tuple[datetime, datetime]) -> av.TimeWindow:
     start, end = Timestamp(), Timestamp()
     start.FromDatetime(window[0])
     end.FromDatetime(window[1])
-    request = av.ListBusyTimesRequest(
-        sub_account_id=SUB, user_ids=[USER], window=av.TimeWindow(start_time=start, end_time=end),
-        include_not_blocking=True, viewer_user_id=USER, min_position=min_position,
-    )
+    return av.TimeWindow(start_time=start, end_time=end)
+
+
+def availability_call(token: str, method: str, request: Any) -> Callable[[grpc.Channel], Callable[[], Any]]:
+    """A factory of calls of one AvailabilityService method with one request, per channel."""
+    metadata = (("authorization", f"Bearer {token}"),)
 
     def make(channel: grpc.Channel) -> Callable[[], Any]:
-        stub = availability_pb2_grpc.AvailabilityServiceStub(channel)
-        return lambda: stub.ListBusyTimes(request, metadata=metadata, timeout=CALL_TIMEOUT)
+        call = getattr(availability_pb2_grpc.AvailabilityServiceStub(channel), method)
+        return lambda: call(request, metadata=metadata, timeout=CALL_TIMEOUT)
 
     return make
 
