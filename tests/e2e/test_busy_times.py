@@ -10,6 +10,8 @@ import grpc
 import pytest
 from prometheus_client import REGISTRY
 
+from calendarintegration.v1 import appointments_pb2 as ap
+from calendarintegration.v1 import appointments_pb2_grpc
 from calendarintegration.v1 import availability_pb2 as av
 from calendarintegration.v1 import configuration_pb2 as cfg
 from calendarintegration.v1 import sync_pb2 as sy
@@ -89,6 +91,23 @@ def test_busy_times_list_each_interval_with_provenance_whether_it_blocks_and_tit
     ]
     assert all(b.source.location == "" for b in everything.busy_times)
 
+    # the CRM's own appointment and blocked slot, with their kinds and titles
+    appointments = appointments_pb2_grpc.AppointmentServiceStub(service.channel)
+    wednesday = MONDAY_AFTER + timedelta(days=2)
+    appointments.BookAppointment(ap.BookAppointmentRequest(
+        sub_account_id="loc-1", user_id="u1", start_time=_ts(_local(wednesday, 14)), end_time=_ts(_local(wednesday, 15)),
+        title="Consultation",
+    ), metadata=auth())
+    blocked = appointments.CreateCrmBlockedSlot(ap.CreateCrmBlockedSlotRequest(
+        sub_account_id="loc-1", user_id="u1", start_time=_ts(_local(wednesday, 16)), end_time=_ts(_local(wednesday, 17)),
+        title="Lunch with the team",
+    ), metadata=auth())
+    [crm] = _busy(service, _local(wednesday, 0), _local(wednesday, 23), viewer="someone-else", position=blocked.position).users
+    assert [(b.source.kind, b.source.uid, b.blocks, b.source.rule, b.source.title) for b in crm.busy_times] == [
+        (av.SOURCE_KIND_APPOINTMENT, "", True, "appointment", "Consultation"),
+        (av.SOURCE_KIND_CRM_BLOCKED_SLOT, "", True, "crm_block", "Lunch with the team"),
+    ]
+
     [past] = _busy(service, last_week - timedelta(hours=2), last_week + timedelta(hours=2), viewer="u1").users
     assert [(b.source.uid, _utc(b.start_time), _utc(b.end_time)) for b in past.busy_times] == [
         ("past", last_week, last_week + timedelta(hours=1)),
@@ -99,7 +118,8 @@ def test_busy_times_list_each_interval_with_provenance_whether_it_blocks_and_tit
         av.SetTimeZoneRequest(sub_account_id="loc-1", user_id="u2", time_zone="America/New_York"), metadata=auth()
     )
     both = _busy(service, *week, users=("u2", "u1"), viewer="u1", position=second.position).users
-    assert [(u.user_id, u.time_zone, len(u.busy_times)) for u in both] == [("u2", "America/New_York", 0), ("u1", "Europe/Berlin", 2)]
+    # u1: the dentist, the holiday and the CRM's two
+    assert [(u.user_id, u.time_zone, len(u.busy_times)) for u in both] == [("u2", "America/New_York", 0), ("u1", "Europe/Berlin", 4)]
 
     error = failure(
         service.availability.ListBusyTimes,
