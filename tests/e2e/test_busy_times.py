@@ -161,6 +161,11 @@ def test_a_user_the_service_never_heard_of_is_not_found_not_a_default_week(
     assert _sample("calsync_unknown_user_answers_total") == refused_before + len(calls)
     logged = [r for r in caplog.records if getattr(r, "event", "") == "availability.user_unknown"]
     assert len(logged) == len(calls) and logged[0].fields["user"] == "nobody"  # type: ignore[attr-defined]
+    # nor what would have been answered about them at a past time
+    past = failure(service.availability.GetAvailabilityAsOf, av.GetAvailabilityAsOfRequest(
+        sub_account_id="loc-1", user_id="nobody", window=window, as_of_time=_ts(datetime.now(UTC)),
+    ))
+    assert (past.code, past.reason) == (grpc.StatusCode.NOT_FOUND, "USER_UNKNOWN")
     # once the user has a setting of their own, the answers come (from the default hours)
     set_zone = service.availability.SetTimeZone(
         av.SetTimeZoneRequest(sub_account_id="loc-1", user_id="nobody", time_zone="Europe/Berlin"), metadata=auth()
