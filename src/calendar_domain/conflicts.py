@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from calendar_domain.bookings import MAX_DURATION_SECONDS, record_span
+from calendar_domain.bookings import MAX_DURATION_SECONDS, appointment_uid, record_span
 from calendar_domain.busy import AllDayPolicy, busy_rule
 from calendar_domain.occurrences import ALL_DAY, CANCELLED, TRANSPARENT
 
@@ -81,6 +81,13 @@ def earliest_overlaps(record: dict[str, Any], occurrences: Iterable[BusyOccurren
     return [found[key] for key in sorted(found)]
 
 
+def other_than(appointment_id: str, source: ConflictSource) -> bool:
+    """Whether ``source`` is something other than the appointment's own event: a
+    copy of it the user keeps in another calendar (or moved there) carries its UID
+    and its times, and is no double booking of it."""
+    return source.kind != IMPORTED_EVENT or source.uid != appointment_uid(appointment_id)
+
+
 def source_key(kind: str, calendar_id: str, href: str, other_appointment_id: str) -> str:
     if kind == APPOINTMENT:
         return f"{APPOINTMENT}\x1f{other_appointment_id}"
@@ -136,6 +143,8 @@ def imported_overlaps(
         if not blocks(flags, policy):
             continue
         for a_start, a_end, appointment_id in index.overlapping(start, end):
+            if not other_than(appointment_id, source):
+                continue
             earlier = found.get(appointment_id)
             if earlier is None or _epoch(earlier.occurrence_start) > start:
                 found[appointment_id] = _overlap(source, start, end, a_start, a_end)

@@ -18,6 +18,7 @@ from calendarintegration.v1 import availability_pb2 as av
 from calendarintegration.v1 import configuration_pb2 as cfg
 from calendarintegration.v1 import connection_pb2 as pb
 from calendarintegration.v1 import history_pb2 as hi
+from calendarintegration.v1 import sync_pb2 as sy
 from tests.e2e.test_appointments import (
     SUB,
     USER,
@@ -31,6 +32,7 @@ from tests.e2e.test_appointments import (
     sync_now,
     ts,
 )
+from calendar_domain.bookings import appointment_uid
 from tests.e2e.test_history_stream import following
 from tests.support.caldav_servers import RadicaleServer
 from tests.support.grpc_service import TENANT_TOKEN, Service, auth, failure
@@ -92,6 +94,25 @@ def schedule_events(service: Service, kind: hi.AggregateType = hi.AGGREGATE_TYPE
     return list(
         service.history.ListEvents(hi.ListEventsRequest(aggregate_types=[kind], page_size=500), metadata=auth()).events
     )
+
+
+def add_work_calendar(service: Service, home: pb.Calendar) -> pb.Calendar:
+    """The account's Work calendar, made a conflict calendar of the user."""
+    def listed_work() -> pb.Calendar | None:
+        calendars = service.connections.ListCalendars(
+            pb.ListCalendarsRequest(sub_account_id=SUB, connection_id=home.connection_id), metadata=auth()
+        ).calendars
+        return next((c for c in calendars if c.display_name == "Work"), None)
+
+    work = wait_for(listed_work, "the connection's calendars to be listed")
+    service.configurations.AddConflictCalendar(
+        cfg.AddConflictCalendarRequest(
+            sub_account_id=SUB, user_id=USER,
+            calendar=cfg.CalendarRef(connection_id=work.connection_id, calendar_id=work.calendar_id),
+        ),
+        metadata=auth(),
+    )
+    return work
 
 
 def test_following_icloud_a_move_reschedules_the_appointment_and_a_deletion_cancels_it(
@@ -286,20 +307,7 @@ def test_an_appointment_moved_in_icloud_onto_an_event_of_another_calendar_is_a_c
     service: Service, account: Account, radicale: RadicaleServer
 ) -> None:
     home = connect(service, account)
-    def listed_work() -> pb.Calendar | None:
-        calendars = service.connections.ListCalendars(
-            pb.ListCalendarsRequest(sub_account_id=SUB, connection_id=home.connection_id), metadata=auth()
-        ).calendars
-        return next((c for c in calendars if c.display_name == "Work"), None)
-
-    work = wait_for(listed_work, "the connection's calendars to be listed")
-    service.configurations.AddConflictCalendar(
-        cfg.AddConflictCalendarRequest(
-            sub_account_id=SUB, user_id=USER,
-            calendar=cfg.CalendarRef(connection_id=work.connection_id, calendar_id=work.calendar_id),
-        ),
-        metadata=auth(),
-    )
+    work = add_work_calendar(service, home)
     radicale.put_ics(account[0], account[1], f"{radicale.home_path(account[0])}work/review.ics", (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:review\r\n"
         f"DTSTAMP:20250101T000000Z\r\nDTSTART:{at(15):%Y%m%dT%H%M%SZ}\r\nDTEND:{at(16):%Y%m%dT%H%M%SZ}\r\n"
@@ -370,3 +378,63 @@ def test_restoring_a_move_made_twice_between_syncs_onto_another_appointment_puts
     assert starts == [at(10), at(13)]
     free = free_starts(service)
     assert at(10) not in free and at(13) not in free and at(15) in free
+
+
+def test_an_event_recreated_with_the_uid_of_an_appointment_cancelled_in_icloud_blocks_its_time(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    """The user deletes the appointment's event and brings it back (undo, or a
+    restore of the calendar): the same UID, on the calendar again. The appointment
+    stays cancelled (the CRM was told), and the event blocks as any event of the
+    user does, until it is deleted again."""
+    home = connect(service, account)
+    booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
+    pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    path = event_path(radicale, account, f"{booked.appointment_id}.ics")
+    body = radicale.request("GET", path, account).text
+    radicale.delete(account[0], account[1], path)
+    sync_now(service, home.connection_id)
+    assert get(service, booked.appointment_id).status == ap.APPOINTMENT_STATUS_CANCELLED
+    assert at(10) in free_starts(service)
+
+    radicale.put_ics(account[0], account[1], path, body)  # back, as it was
+    sync_now(service, home.connection_id)
+    back = get(service, booked.appointment_id)
+    assert back.status == ap.APPOINTMENT_STATUS_CANCELLED and back.push.status == ap.PUSH_STATUS_CANCELLED_IN_ICLOUD
+    assert at(10) not in free_starts(service)  # the calendar shows it busy
+    refused = failure(stub(service).BookAppointment, book_request(at(10), at(11)))
+    assert refused.code == grpc.StatusCode.FAILED_PRECONDITION
+    wait_for(lambda: service.container.push_queue.pending() == 0, "the push queue to drain")
+    assert len(calendar_events(radicale, account)) == 1  # the user's event is left alone
+
+    radicale.delete(account[0], account[1], path)
+    sync_now(service, home.connection_id)
+    assert at(10) in free_starts(service)
+
+
+def test_an_appointment_moved_to_another_calendar_of_the_account_keeps_its_time_busy(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    """Moving an event to another calendar in iCloud deletes it from one and
+    creates it (same UID) in the other. Where that calendar blocks the user, the
+    time stays busy: the appointment is cancelled as its event left the calendar
+    it was written to, and the event in the other calendar blocks as the user's own,
+    never a conflict with the appointment it was."""
+    home = connect(service, account)
+    work = add_work_calendar(service, home)
+    sync_now(service, home.connection_id)
+    booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
+    pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    path = event_path(radicale, account, f"{booked.appointment_id}.ics")
+    body = radicale.request("GET", path, account).text
+    radicale.put_ics(account[0], account[1], f"{radicale.home_path(account[0])}work/{booked.appointment_id}.ics", body)
+    radicale.delete(account[0], account[1], path)
+
+    sync_now(service, home.connection_id)
+    moved = get(service, booked.appointment_id)
+    assert moved.status == ap.APPOINTMENT_STATUS_CANCELLED and list(moved.conflicts) == []
+    assert at(10) not in free_starts(service)
+    refused = failure(stub(service).BookAppointment, book_request(at(10), at(11)))
+    assert refused.code == grpc.StatusCode.FAILED_PRECONDITION
+    slots = service.sync.ListBlockedSlots(sy.ListBlockedSlotsRequest(sub_account_id=SUB, user_id=USER), metadata=auth()).blocked_slots
+    assert [(s.calendar_id, s.uid) for s in slots] == [(work.calendar_id, appointment_uid(booked.appointment_id))]

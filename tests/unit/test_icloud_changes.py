@@ -294,3 +294,33 @@ def test_open_conflicts_and_held_spans_stop_at_their_bounds() -> None:
     events = sync(schedule, echo("a0", '"e2"', *days, recurring=True), rules=bounded)
     [restore] = [e for e in events if isinstance(e, UserSchedule.AppointmentRestoreRequested)]
     assert len(restore.held) == 2
+
+
+def test_an_appointments_event_in_another_calendar_blocks_as_the_users_own_and_is_no_conflict_with_it() -> None:
+    """A move to another calendar of the account, seen in the order that calendar
+    is synced first: the copy there is the user's event (imported, it blocks), not
+    the appointment's own, and never a conflict of the appointment with itself; the
+    deletion from the calendar it was written to then cancels the appointment."""
+    schedule = written((T0, T0 + H))
+    copy = replace(echo("a0", '"w1"', (T0, T0 + H)), href="/work/a0.ics")
+    schedule.apply("c", CalendarChanges("work", [copy], [], [], "w-token", T0 - 24 * H), FOLLOW)
+    events = [e for e in schedule.collect_events() if not isinstance(e, UserSchedule.CalendarSynced)]
+    assert kinds(events) == ["BlockedSlotImported"]
+    assert schedule.appointments["a0"].get("conflicts") in (None, {})
+    events = sync(schedule, deleted=("/cal/a0.ics",))
+    assert kinds(events) == ["AppointmentDeletedInICloud", "AppointmentCancelled"]
+    assert [(cal, href) for cal, _, href, _ in schedule.entries()] == [("work", "/work/a0.ics")]
+    # deleted there too: an imported slot removed, the appointment left as it is
+    schedule.apply("c", CalendarChanges("work", [], [], ["/work/a0.ics"], "w-token-2", T0 - 24 * H), FOLLOW)
+    assert kinds(schedule.collect_events()) == ["BlockedSlotRemoved", "CalendarSynced"]
+    assert schedule.entries() == []
+
+
+def test_an_event_brought_back_with_the_uid_of_an_appointment_cancelled_in_icloud_is_imported() -> None:
+    schedule = written((T0, T0 + H))
+    sync(schedule, deleted=("/cal/a0.ics",))
+    events = sync(schedule, echo("a0", '"back"', (T0, T0 + H)))
+    assert kinds(events) == ["BlockedSlotImported"]
+    events = sync(schedule, deleted=("/cal/a0.ics",))
+    assert kinds(events) == ["BlockedSlotRemoved"]
+    assert schedule.appointments["a0"]["status"] == "cancelled"
