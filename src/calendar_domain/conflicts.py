@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from calendar_domain.bookings import MAX_DURATION_SECONDS, appointment_uid, record_span
+from calendar_domain.bookings import appointment_uid, record_span
 from calendar_domain.busy import AllDayPolicy, busy_rule
 from calendar_domain.occurrences import ALL_DAY, CANCELLED, TRANSPARENT
 
@@ -116,6 +116,9 @@ class BookedIndex:
         )
         self._starts = [s for s, _, _ in spans]
         self._spans = spans
+        # a booking lasts at most MAX_DURATION_SECONDS, but one that followed its
+        # event in iCloud lasts what the user made of it
+        self._longest = max((e - s for s, e, _ in spans), default=0)
 
     def __bool__(self) -> bool:
         return bool(self._spans)
@@ -123,9 +126,8 @@ class BookedIndex:
     def overlapping(self, start: int, end: int) -> list[tuple[int, int, str]]:
         """(start, end, id) of each booked appointment overlapping [start, end)."""
         found = []
-        # no appointment lasts longer than MAX_DURATION_SECONDS: none starting
-        # earlier than that before ``start`` can reach it
-        low = bisect.bisect_left(self._starts, start - MAX_DURATION_SECONDS)
+        # none starting earlier than the longest lasts before ``start`` can reach it
+        low = bisect.bisect_left(self._starts, start - self._longest)
         high = bisect.bisect_left(self._starts, end)
         for item in self._spans[low:high]:
             if item[1] > start:

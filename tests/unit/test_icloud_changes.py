@@ -324,3 +324,14 @@ def test_an_event_brought_back_with_the_uid_of_an_appointment_cancelled_in_iclou
     events = sync(schedule, deleted=("/cal/a0.ics",))
     assert kinds(events) == ["BlockedSlotRemoved"]
     assert schedule.appointments["a0"]["status"] == "cancelled"
+
+
+def test_an_appointment_stretched_in_icloud_beyond_the_longest_booking_still_meets_the_events_on_it() -> None:
+    """A booking lasts at most 14 days, but the user may stretch its event in
+    iCloud to three weeks (followed); an event on its last days is a conflict."""
+    schedule = written((T0, T0 + H))
+    sync(schedule, echo("a0", '"e2"', (T0, T0 + 21 * 24 * H)))
+    assert schedule.appointments["a0"]["end"] == (T0 + 21 * 24 * H).isoformat()
+    late = T0 + 20 * 24 * H
+    events = sync(schedule, event("/cal/trip.ics", "trip", '"t1"', (late, late + H, 0)))
+    assert kinds(events) == ["BlockedSlotImported", "AppointmentConflictDetected"]
