@@ -438,3 +438,39 @@ def test_an_appointment_moved_to_another_calendar_of_the_account_keeps_its_time_
     assert refused.code == grpc.StatusCode.FAILED_PRECONDITION
     slots = service.sync.ListBlockedSlots(sy.ListBlockedSlotsRequest(sub_account_id=SUB, user_id=USER), metadata=auth()).blocked_slots
     assert [(s.calendar_id, s.uid) for s in slots] == [(work.calendar_id, appointment_uid(booked.appointment_id))]
+
+
+def test_conflicts_end_when_their_calendar_stops_blocking_the_user(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    """A conflict lasts while its event blocks the user: removing the conflict
+    calendar from the configuration, or disconnecting the account, ends it."""
+    home = connect(service, account)
+    work = add_work_calendar(service, home)
+    booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
+    pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    radicale.put_ics(account[0], account[1], f"{radicale.home_path(account[0])}work/review.ics", (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:review\r\n"
+        f"DTSTAMP:20250101T000000Z\r\nDTSTART:{at(10):%Y%m%dT%H%M%SZ}\r\nDTEND:{at(12):%Y%m%dT%H%M%SZ}\r\n"
+        "SUMMARY:Review\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ))
+    put_event(radicale, account, "gym", at(10, 30), at(12))
+    sync_now(service, home.connection_id)
+    assert sorted(c.uid for c in get(service, booked.appointment_id).conflicts) == ["gym", "review"]
+
+    service.configurations.RemoveConflictCalendar(
+        cfg.RemoveConflictCalendarRequest(
+            sub_account_id=SUB, user_id=USER,
+            calendar=cfg.CalendarRef(connection_id=work.connection_id, calendar_id=work.calendar_id),
+        ),
+        metadata=auth(),
+    )
+    assert [c.uid for c in get(service, booked.appointment_id).conflicts] == ["gym"]
+    service.connections.Disconnect(
+        pb.DisconnectRequest(sub_account_id=SUB, connection_id=home.connection_id), metadata=auth()
+    )
+    assert list(get(service, booked.appointment_id).conflicts) == []
+    cleared = [e for e in schedule_events(service) if e.event_type == "UserSchedule.AppointmentConflictCleared"]
+    assert sorted(e.user_schedule_appointment_conflict_cleared.href.rsplit("/", 1)[-1] for e in cleared) == [
+        "gym.ics", "review.ics"
+    ]
