@@ -467,6 +467,8 @@ class UserSchedule(Aggregate, RemembersRequests):
             appointment_id, calendar_id, series.href, series.etag, span[0], span[1], moved
         )
         if not moved:
+            if record.get("held"):  # back where the CRM has it: what was held is free on the calendar
+                self._restore_requested(appointment_id, record["revision"], calendar_id, series.href, [])
             return 1
         if icloud_changes.follows(record, rules, series.recurring):
             self._rescheduled(appointment_id, span[0], span[1], record["revision"] + 1, [], "", icloud_changes.ICLOUD)

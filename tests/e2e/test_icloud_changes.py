@@ -474,3 +474,25 @@ def test_conflicts_end_when_their_calendar_stops_blocking_the_user(
     assert sorted(e.user_schedule_appointment_conflict_cleared.href.rsplit("/", 1)[-1] for e in cleared) == [
         "gym.ics", "review.ics"
     ]
+
+
+def test_a_move_undone_in_icloud_before_the_restore_is_written_frees_the_held_time(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    home = connect(service, account)
+    set_policy(service, ap.I_CLOUD_CHANGE_POLICY_RESTORE)
+    booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
+    pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    service.container.pusher.stop()
+    move_in_icloud(radicale, account, booked.appointment_id, at(14), at(15))
+    sync_now(service, home.connection_id)
+    assert at(14) not in free_starts(service)
+
+    move_in_icloud(radicale, account, booked.appointment_id, at(10), at(11))  # the user thinks better of it
+    sync_now(service, home.connection_id)
+    free = free_starts(service)
+    assert at(14) in free and at(10) not in free
+    stub(service).BookAppointment(book_request(at(14), at(15)), metadata=auth())
+    service.container.pusher.start()
+    restored = pushed(service, booked.appointment_id, ap.PUSH_STATUS_RESTORED, 1)
+    assert start_of(restored) == at(10)

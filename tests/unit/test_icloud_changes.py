@@ -335,3 +335,14 @@ def test_an_appointment_stretched_in_icloud_beyond_the_longest_booking_still_mee
     late = T0 + 20 * 24 * H
     events = sync(schedule, event("/cal/trip.ics", "trip", '"t1"', (late, late + H, 0)))
     assert kinds(events) == ["BlockedSlotImported", "AppointmentConflictDetected"]
+
+
+def test_times_held_for_a_restore_are_let_go_when_the_user_moves_the_event_back_before_it_is_written() -> None:
+    """Held times are the calendar's: the user moving the event back to the CRM's
+    time before the restore is written leaves nothing else busy."""
+    schedule = written((T0, T0 + H))
+    sync(schedule, echo("a0", '"e2"', (T0 + 5 * H, T0 + 6 * H)), rules=RESTORE)
+    events = sync(schedule, echo("a0", '"e3"', (T0, T0 + H)), rules=RESTORE)
+    assert kinds(events) == ["AppointmentChangedInICloud", "AppointmentRestoreRequested"]
+    assert events[1].held == []
+    schedule.book("b", T0 + 5 * H, T0 + 6 * H, AppointmentDetails("Visit"), {}, [])  # free again
