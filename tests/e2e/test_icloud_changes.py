@@ -167,14 +167,21 @@ def test_following_icloud_a_move_reschedules_the_appointment_and_a_deletion_canc
     assert calendar_events(radicale, account) == {}  # not re-created
 
 
-def test_restoring_writes_the_crm_version_back_and_both_times_block_until_it_is_written(
-    service: Service, account: Account, radicale: RadicaleServer
-) -> None:
+def restoring_with_the_pusher_stopped(service: Service, account: Account) -> tuple[pb.Calendar, ap.Appointment]:
+    """Home connected, the RESTORE policy, an appointment at 10:00 written; then the
+    pusher stopped, so that a restore waits until it runs again."""
     home = connect(service, account)
     set_policy(service, ap.I_CLOUD_CHANGE_POLICY_RESTORE)
     booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
     pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
-    service.container.pusher.stop()  # the restore waits until the pusher runs again
+    service.container.pusher.stop()
+    return home, booked
+
+
+def test_restoring_writes_the_crm_version_back_and_both_times_block_until_it_is_written(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    home, booked = restoring_with_the_pusher_stopped(service, account)
 
     move_in_icloud(radicale, account, booked.appointment_id, at(14), at(15))
     sync_now(service, home.connection_id)
@@ -479,11 +486,7 @@ def test_conflicts_end_when_their_calendar_stops_blocking_the_user(
 def test_a_move_undone_in_icloud_before_the_restore_is_written_frees_the_held_time(
     service: Service, account: Account, radicale: RadicaleServer
 ) -> None:
-    home = connect(service, account)
-    set_policy(service, ap.I_CLOUD_CHANGE_POLICY_RESTORE)
-    booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
-    pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
-    service.container.pusher.stop()
+    home, booked = restoring_with_the_pusher_stopped(service, account)
     move_in_icloud(radicale, account, booked.appointment_id, at(14), at(15))
     sync_now(service, home.connection_id)
     assert at(14) not in free_starts(service)
