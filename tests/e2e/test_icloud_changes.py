@@ -99,9 +99,14 @@ def schedule_events(service: Service, kind: hi.AggregateType = hi.AGGREGATE_TYPE
 def add_work_calendar(service: Service, home: pb.Calendar) -> pb.Calendar:
     """The account's Work calendar, made a conflict calendar of the user."""
     def listed_work() -> pb.Calendar | None:
-        calendars = service.connections.ListCalendars(
-            pb.ListCalendarsRequest(sub_account_id=SUB, connection_id=home.connection_id), metadata=auth()
-        ).calendars
+        try:
+            calendars = service.connections.ListCalendars(
+                pb.ListCalendarsRequest(sub_account_id=SUB, connection_id=home.connection_id), metadata=auth()
+            ).calendars
+        except grpc.RpcError as error:  # the connection's read model not there yet
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+            return None
         return next((c for c in calendars if c.display_name == "Work"), None)
 
     work = wait_for(listed_work, "the connection's calendars to be listed")
@@ -499,3 +504,27 @@ def test_a_move_undone_in_icloud_before_the_restore_is_written_frees_the_held_ti
     service.container.pusher.start()
     restored = pushed(service, booked.appointment_id, ap.PUSH_STATUS_RESTORED, 1)
     assert start_of(restored) == at(10)
+
+
+def test_an_appointment_moved_onto_an_event_new_in_another_calendar_in_the_same_sync_is_a_conflict(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    """The move and the other calendar's new event reach the service in one sync:
+    whichever calendar is applied first, they meet."""
+    home = connect(service, account)
+    work = add_work_calendar(service, home)
+    sync_now(service, home.connection_id)
+    booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
+    pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    radicale.put_ics(account[0], account[1], f"{radicale.home_path(account[0])}work/review.ics", (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:review\r\n"
+        f"DTSTAMP:20250101T000000Z\r\nDTSTART:{at(15):%Y%m%dT%H%M%SZ}\r\nDTEND:{at(16):%Y%m%dT%H%M%SZ}\r\n"
+        "SUMMARY:Review\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ))
+    move_in_icloud(radicale, account, booked.appointment_id, at(14, 30), at(15, 30))
+    sync_now(service, home.connection_id)
+    moved = get(service, booked.appointment_id)
+    assert start_of(moved) == at(14, 30)
+    [conflict] = moved.conflicts
+    assert conflict.uid == "review" and conflict.calendar_id == work.calendar_id
+    assert conflict.overlap_start_time.ToDatetime(tzinfo=UTC) == at(15)
