@@ -13,12 +13,15 @@ import pytest
 from eventsourcing.application import Application
 
 from calendar_domain.bookings import AppointmentDetails, BookingConflict, appointment_uid
+from calendar_domain.application import CalendarIntegration
 from calendar_domain.busy import AllDayPolicy
+from calendar_domain.conflicts import BusyOccurrence, ConflictSource
+from calendar_domain.errors import ReadModelBehind
 from calendar_domain.icloud_changes import SyncRules
 from calendar_domain.occurrences import ALL_DAY, TRANSPARENT
 from calendar_domain.policy import ICloudChangePolicy
 from calendar_domain.schedule import CalendarChanges, ImportedSeries, UserSchedule
-from calendar_domain.schedule_service import recorded_and_told
+from calendar_domain.schedule_service import ScheduleService, SyncTarget, recorded_and_told
 
 T0 = datetime(2030, 3, 4, 10, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -346,3 +349,46 @@ def test_times_held_for_a_restore_are_let_go_when_the_user_moves_the_event_back_
     assert kinds(events) == ["AppointmentChangedInICloud", "AppointmentRestoreRequested"]
     assert events[1].held == []
     schedule.book("b", T0 + 5 * H, T0 + 6 * H, AppointmentDetails("Visit"), {}, [])  # free again
+
+
+def _moved_by_a_sync(settle: Any, read: list[str]) -> UserSchedule:
+    """A sync that follows a0 moved to T0+5h, where the availability model holds a
+    busy event of another calendar; returns the schedule as recorded."""
+    app = CalendarIntegration()
+    schedule = UserSchedule("sub", "user")
+    schedule.book("a0", T0, T0 + H, AppointmentDetails("Visit"), {"connection_id": "c", "calendar_id": CAL}, [])
+    schedule.pushed("a0", 1, "created", "c", CAL, "/cal/a0.ics", '"a0-1"')
+    app.save(schedule)
+    review = BusyOccurrence(ConflictSource("imported_event", "c", "work", "/work/review.ics", "review", '"r"'),
+                            T0 + 5 * H, T0 + 7 * H)
+
+    def imported_busy(*_: Any) -> list[BusyOccurrence]:
+        read.append("read")
+        return [review]
+
+    service = ScheduleService(app, imported_busy=imported_busy, settle=settle)
+    target = SyncTarget("sub", "user", "c", CAL, "/cal/", "token", schedule.known(CAL), "UTC")
+    changes = CalendarChanges(CAL, [echo("a0", '"e2"', (T0 + 5 * H, T0 + 6 * H))], [], [], "token-2", T0)
+    service.record_changes([(target, changes)])
+    return service.schedule("sub", "user")
+
+
+def test_a_sync_that_follows_a_move_reads_the_other_calendars_events_once_the_model_has_read_the_log() -> None:
+    """The calendars of an account are recorded one after another: the one synced
+    just before may not be in the availability model yet when the next follows a
+    move; the sync waits (bounded) for the model before it looks."""
+    read: list[str] = []
+    schedule = _moved_by_a_sync(lambda: read.append("settled"), read)
+    assert read == ["settled", "read"]
+    assert list(schedule.appointments["a0"]["conflicts"]) == ["work\x1f/work/review.ics"]
+
+
+def test_a_model_too_far_behind_does_not_stop_the_sync_that_follows_a_move(caplog: pytest.LogCaptureFixture) -> None:
+    def behind() -> None:
+        raise ReadModelBehind("the availability read model has not reached position 9 within 5s; retry")
+
+    read: list[str] = []
+    with caplog.at_level(logging.INFO):
+        schedule = _moved_by_a_sync(behind, read)
+    assert schedule.appointments["a0"]["start"] == (T0 + 5 * H).isoformat() and read == ["read"]
+    assert any("appointment.conflict_check_behind" in r.getMessage() for r in caplog.records)
