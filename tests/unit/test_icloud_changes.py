@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from eventsourcing.application import Application
@@ -392,3 +393,11 @@ def test_a_model_too_far_behind_does_not_stop_the_sync_that_follows_a_move(caplo
         schedule = _moved_by_a_sync(behind, read)
     assert schedule.appointments["a0"]["start"] == (T0 + 5 * H).isoformat() and read == ["read"]
     assert any("appointment.conflict_check_behind" in r.getMessage() for r in caplog.records)
+
+
+def test_an_event_given_another_time_zone_at_the_same_instants_is_no_move() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    schedule = written((T0, T0 + H))
+    same = echo("a0", '"e2"', (T0.astimezone(berlin), (T0 + H).astimezone(berlin)))
+    assert kinds(sync(schedule, same)) == ["AppointmentChangedInICloud"]
+    assert schedule.appointments["a0"]["revision"] == 1 and schedule.appointments["a0"]["icloud"] is None
