@@ -8,7 +8,7 @@ gRPC, on both stores."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import grpc
 from prometheus_client import REGISTRY
@@ -528,3 +528,30 @@ def test_an_appointment_moved_onto_an_event_new_in_another_calendar_in_the_same_
     [conflict] = moved.conflicts
     assert conflict.uid == "review" and conflict.calendar_id == work.calendar_id
     assert conflict.overlap_start_time.ToDatetime(tzinfo=UTC) == at(15)
+
+
+def test_an_appointment_moved_from_one_occurrence_of_a_busy_series_to_a_later_one_keeps_a_conflict(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    """A daily series put over an appointment is a conflict with its occurrence
+    that day; the appointment moved in iCloud onto the next day's occurrence is in
+    conflict with that one (the series itself unchanged)."""
+    home = connect(service, account)
+    booked = stub(service).BookAppointment(book_request(at(12), at(13)), metadata=auth()).appointment
+    pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    radicale.put_ics(account[0], account[1], event_path(radicale, account, "lunch.ics"), (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:lunch\r\n"
+        f"DTSTAMP:20250101T000000Z\r\nDTSTART:{at(12):%Y%m%dT%H%M%SZ}\r\nDTEND:{at(13):%Y%m%dT%H%M%SZ}\r\n"
+        "RRULE:FREQ=DAILY;COUNT=5\r\nSUMMARY:Lunch\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ))
+    sync_now(service, home.connection_id)
+    [first] = get(service, booked.appointment_id).conflicts
+    assert first.uid == "lunch" and first.occurrence_start_time.ToDatetime(tzinfo=UTC) == at(12)
+
+    tuesday = at(12) + timedelta(days=1)
+    move_in_icloud(radicale, account, booked.appointment_id, tuesday, tuesday + timedelta(hours=1))
+    sync_now(service, home.connection_id)
+    moved = get(service, booked.appointment_id)
+    assert start_of(moved) == tuesday
+    [second] = moved.conflicts
+    assert second.uid == "lunch" and second.occurrence_start_time.ToDatetime(tzinfo=UTC) == tuesday
