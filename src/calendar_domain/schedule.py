@@ -462,7 +462,9 @@ class UserSchedule(Aggregate, RemembersRequests):
         known_spans = {record_span(record)}
         if written.get("start"):
             known_spans.add((datetime.fromisoformat(written["start"]), datetime.fromisoformat(written["end"])))
-        moved = record["status"] == "booked" and (series.recurring or span not in known_spans)
+        # what one appointment cannot be: a series, or time the calendar shows free
+        unfollowable = series.recurring or not icloud_changes.shown_busy(series.occurrences, rules)
+        moved = record["status"] == "booked" and (unfollowable or span not in known_spans)
         self._changed_in_icloud(
             appointment_id, calendar_id, series.href, series.etag, span[0], span[1], moved
         )
@@ -470,7 +472,7 @@ class UserSchedule(Aggregate, RemembersRequests):
             if record.get("held"):  # back where the CRM has it: what was held is free on the calendar
                 self._restore_requested(appointment_id, record["revision"], calendar_id, series.href, [])
             return 1
-        if icloud_changes.follows(record, rules, series.recurring):
+        if icloud_changes.follows(record, rules, unfollowable):
             self._rescheduled(appointment_id, span[0], span[1], record["revision"] + 1, [], "", icloud_changes.ICLOUD)
             self._recheck(appointment_id, "the appointment moved")
             self._check_appointments(appointment_id, rules.max_open_conflicts)

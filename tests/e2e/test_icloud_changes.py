@@ -555,3 +555,30 @@ def test_an_appointment_moved_from_one_occurrence_of_a_busy_series_to_a_later_on
     assert start_of(moved) == tuesday
     [second] = moved.conflicts
     assert second.uid == "lunch" and second.occurrence_start_time.ToDatetime(tzinfo=UTC) == tuesday
+
+
+def test_an_appointment_made_a_free_all_day_event_in_icloud_is_written_back(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    """The user toggles "all-day" on the appointment's event (the calendar then
+    shows it free, as all-day events usually are): the appointment cannot follow
+    to a day the calendar does not block, and is written back as it was."""
+    home = connect(service, account)
+    booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
+    pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    path = event_path(radicale, account, f"{booked.appointment_id}.ics")
+    body = radicale.request("GET", path, account).text
+    day = at(10).date()
+    all_day = re.sub(r"(?m)^DTSTART[^:\r\n]*:[^\r\n]*", f"DTSTART;VALUE=DATE:{day:%Y%m%d}", body)
+    all_day = re.sub(
+        r"(?m)^DTEND[^:\r\n]*:[^\r\n]*", f"DTEND;VALUE=DATE:{day + timedelta(days=1):%Y%m%d}\r\nTRANSP:TRANSPARENT", all_day
+    )
+    radicale.put_ics(account[0], account[1], path, re.sub(r"(?m)^TRANSP:OPAQUE\r?\n", "", all_day))
+
+    sync_now(service, home.connection_id)
+    restored = pushed(service, booked.appointment_id, ap.PUSH_STATUS_RESTORED, 1)
+    assert start_of(restored) == at(10) and restored.status == ap.APPOINTMENT_STATUS_BOOKED
+    [event] = calendar_events(radicale, account).values()
+    assert event.decoded("DTSTART") == at(10) and str(event.get("TRANSP", "OPAQUE")) == "OPAQUE"
+    free = free_starts(service)
+    assert at(10) not in free and at(14) in free  # never the whole day

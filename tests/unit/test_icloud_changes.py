@@ -401,3 +401,17 @@ def test_an_event_given_another_time_zone_at_the_same_instants_is_no_move() -> N
     same = echo("a0", '"e2"', (T0.astimezone(berlin), (T0 + H).astimezone(berlin)))
     assert kinds(sync(schedule, same)) == ["AppointmentChangedInICloud"]
     assert schedule.appointments["a0"]["revision"] == 1 and schedule.appointments["a0"]["icloud"] is None
+
+
+@pytest.mark.parametrize("flags", [ALL_DAY | TRANSPARENT, TRANSPARENT], ids=["made-all-day", "shown-as-free"])
+def test_an_event_the_calendar_no_longer_shows_busy_cannot_be_followed_and_is_restored(flags: int) -> None:
+    """An appointment is a busy span: its event made an all-day event shown as
+    free, or shown as free at its own time, is written back (nothing else held),
+    never followed to a day the calendar does not block."""
+    schedule = written((T0, T0 + H))
+    day = T0.replace(hour=0)
+    start, end = (day, day + 24 * H) if flags & ALL_DAY else (T0, T0 + H)
+    changed = replace(event("/cal/a0.ics", appointment_uid("a0"), '"e2"', (start, end, flags)), all_day=bool(flags & ALL_DAY))
+    events = sync(schedule, changed)
+    assert kinds(events) == ["AppointmentChangedInICloud", "AppointmentRestoreRequested"]
+    assert events[1].held == [] and schedule.appointments["a0"]["start"] == T0.isoformat()
