@@ -112,7 +112,9 @@ class ScheduleService:
         def attempt() -> int:
             touched: dict[tuple[str, str], UserSchedule] = {}
             policies: dict[str, ICloudChangePolicy] = {}
-            fetched: dict[tuple[str, str], set[tuple[str, str]]] = {}  # (calendar, href) this sync read
+            # (calendar, href) this sync read anew: the model's rows of them are old. Not
+            # the skipped: they keep blocking as they last did (their rows are current).
+            fetched: dict[tuple[str, str], set[tuple[str, str]]] = {}
             for target, changes in found:
                 key = (target.sub_account_id, target.user_id)
                 schedule = touched.get(key) or self.schedule(*key)
@@ -124,8 +126,7 @@ class ScheduleService:
                 if schedule.apply(target.connection_id, changes, rules):
                     touched[key] = schedule
                 fetched.setdefault(key, set()).update(
-                    (changes.calendar_id, href)
-                    for href in [*(s.href for s in changes.changed), *(s.href for s in changes.skipped), *changes.deleted]
+                    (changes.calendar_id, href) for href in [*(s.href for s in changes.changed), *changes.deleted]
                 )
             for key, schedule in touched.items():
                 self._meet_other_events(schedule, fetched[key])

@@ -21,7 +21,7 @@ from calendar_domain.errors import ReadModelBehind
 from calendar_domain.icloud_changes import SyncRules
 from calendar_domain.occurrences import ALL_DAY, TRANSPARENT
 from calendar_domain.policy import ICloudChangePolicy
-from calendar_domain.schedule import CalendarChanges, ImportedSeries, UserSchedule
+from calendar_domain.schedule import CalendarChanges, ImportedSeries, SkippedResource, UserSchedule
 from calendar_domain.schedule_service import ScheduleService, SyncTarget, recorded_and_told
 
 T0 = datetime(2030, 3, 4, 10, tzinfo=UTC)
@@ -352,15 +352,19 @@ def test_times_held_for_a_restore_are_let_go_when_the_user_moves_the_event_back_
     schedule.book("b", T0 + 5 * H, T0 + 6 * H, AppointmentDetails("Visit"), {}, [])  # free again
 
 
-def _moved_by_a_sync(settle: Any, read: list[str]) -> UserSchedule:
+def _moved_by_a_sync(
+    settle: Any, read: list[str], where: tuple[str, str] = ("work", "/work/review.ics"),
+    skipped: tuple[SkippedResource, ...] = (),
+) -> UserSchedule:
     """A sync that follows a0 moved to T0+5h, where the availability model holds a
-    busy event of another calendar; returns the schedule as recorded."""
+    busy event (by default of another calendar; ``skipped``: what this sync could
+    not parse); returns the schedule as recorded."""
     app = CalendarIntegration()
     schedule = UserSchedule("sub", "user")
     schedule.book("a0", T0, T0 + H, AppointmentDetails("Visit"), {"connection_id": "c", "calendar_id": CAL}, [])
     schedule.pushed("a0", 1, "created", "c", CAL, "/cal/a0.ics", '"a0-1"')
     app.save(schedule)
-    review = BusyOccurrence(ConflictSource("imported_event", "c", "work", "/work/review.ics", "review", '"r"'),
+    review = BusyOccurrence(ConflictSource("imported_event", "c", *where, "review", '"r"'),
                             T0 + 5 * H, T0 + 7 * H)
 
     def imported_busy(*_: Any) -> list[BusyOccurrence]:
@@ -369,7 +373,7 @@ def _moved_by_a_sync(settle: Any, read: list[str]) -> UserSchedule:
 
     service = ScheduleService(app, imported_busy=imported_busy, settle=settle)
     target = SyncTarget("sub", "user", "c", CAL, "/cal/", "token", schedule.known(CAL), "UTC")
-    changes = CalendarChanges(CAL, [echo("a0", '"e2"', (T0 + 5 * H, T0 + 6 * H))], [], [], "token-2", T0)
+    changes = CalendarChanges(CAL, [echo("a0", '"e2"', (T0 + 5 * H, T0 + 6 * H))], list(skipped), [], "token-2", T0)
     service.record_changes([(target, changes)])
     return service.schedule("sub", "user")
 
@@ -415,3 +419,13 @@ def test_an_event_the_calendar_no_longer_shows_busy_cannot_be_followed_and_is_re
     events = sync(schedule, changed)
     assert kinds(events) == ["AppointmentChangedInICloud", "AppointmentRestoreRequested"]
     assert events[1].held == [] and schedule.appointments["a0"]["start"] == T0.isoformat()
+
+
+def test_an_event_that_stopped_parsing_still_blocks_and_so_meets_an_appointment_moved_onto_it() -> None:
+    """A resource the sync cannot parse any more keeps blocking as it last did
+    (fail closed): the availability model's rows of it are current, and an
+    appointment moved onto them is in conflict with it."""
+    read: list[str] = []
+    broken = SkippedResource("/cal/review.ics", '"r2"', "cannot expand the event")
+    schedule = _moved_by_a_sync(lambda: None, read, (CAL, "/cal/review.ics"), (broken,))
+    assert list(schedule.appointments["a0"]["conflicts"]) == [f"{CAL}\x1f/cal/review.ics"]
