@@ -429,6 +429,12 @@ class UserSchedule(Aggregate, RemembersRequests):
             if known.uid and not self._own_appointment(known.uid, calendar_id):
                 self._removed(connection_id, calendar_id, href, known.uid, reason)
                 self._clear_source(opened, calendar_id, href, "the calendar no longer blocks this user")
+        for appointment_id, record in sorted(self.appointments.items()):
+            # times held for a restore are this calendar's: they stop blocking with it
+            where = (record.get("pushed") or {}).get("calendar_id") or (record["calendar"] or {}).get("calendar_id")
+            if record.get("held") and where == calendar_id:
+                href = (record.get("icloud") or {}).get("href", "")
+                self._restore_requested(appointment_id, record["revision"], calendar_id, href, [])
         self._released(connection_id, calendar_id, reason)
         return True
 

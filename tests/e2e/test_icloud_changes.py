@@ -582,3 +582,21 @@ def test_an_appointment_made_a_free_all_day_event_in_icloud_is_written_back(
     assert event.decoded("DTSTART") == at(10) and str(event.get("TRANSP", "OPAQUE")) == "OPAQUE"
     free = free_starts(service)
     assert at(10) not in free and at(14) in free  # never the whole day
+
+
+def test_times_held_for_a_restore_are_let_go_when_the_account_is_disconnected(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    """Held times are the calendar's: once it no longer blocks the user, neither
+    do they (the appointment's own time still does)."""
+    home, booked = restoring_with_the_pusher_stopped(service, account)
+    move_in_icloud(radicale, account, booked.appointment_id, at(14), at(15))
+    sync_now(service, home.connection_id)
+    assert at(14) not in free_starts(service)
+
+    service.connections.Disconnect(
+        pb.DisconnectRequest(sub_account_id=SUB, connection_id=home.connection_id), metadata=auth()
+    )
+    free = free_starts(service)
+    assert at(14) in free and at(10) not in free
+    stub(service).BookAppointment(book_request(at(14), at(15)), metadata=auth())

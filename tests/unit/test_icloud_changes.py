@@ -429,3 +429,12 @@ def test_an_event_that_stopped_parsing_still_blocks_and_so_meets_an_appointment_
     broken = SkippedResource("/cal/review.ics", '"r2"', "cannot expand the event")
     schedule = _moved_by_a_sync(lambda: None, read, (CAL, "/cal/review.ics"), (broken,))
     assert list(schedule.appointments["a0"]["conflicts"]) == [f"{CAL}\x1f/cal/review.ics"]
+
+
+def test_releasing_the_calendar_lets_go_of_the_times_held_for_a_restore_there() -> None:
+    schedule = written((T0, T0 + H))
+    sync(schedule, echo("a0", '"e2"', (T0 + 5 * H, T0 + 6 * H)), rules=RESTORE)
+    schedule.release(CAL, "calendar no longer blocks this user")
+    [held] = [e for e in schedule.collect_events() if isinstance(e, UserSchedule.AppointmentRestoreRequested)]
+    assert held.held == [] and schedule.appointments["a0"]["held"] == []
+    schedule.book("b", T0 + 5 * H, T0 + 6 * H, AppointmentDetails("Visit"), {}, [])
