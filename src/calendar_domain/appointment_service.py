@@ -12,6 +12,7 @@ the caller overrides them.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from calendar_domain.bookings import (
     BookingConflict,
     checked_details,
     checked_span,
+    checked_window,
     derived_id,
     record_span,
 )
@@ -34,7 +36,6 @@ from calendar_domain.errors import InvalidValue
 from calendar_domain.retry import retrying
 from calendar_domain.schedule import UserSchedule
 
-MAX_LIST_DAYS = 366
 # Many writers may race for one user's schedule (bookings, the pusher's records):
 # more attempts than elsewhere, spread by a little jitter.
 BOOKING_RETRIES = 12
@@ -61,12 +62,19 @@ class ScheduleOutcome:
 
 
 class AppointmentService:
-    def __init__(self, app: CalendarIntegration, obstacles: Obstacles, settle: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        app: CalendarIntegration,
+        obstacles: Obstacles,
+        settle: Callable[[], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         """``obstacles``: why a time cannot be booked, from the availability read
         model; ``settle``: waits (bounded) until that model has read the whole log."""
         self._app = app
         self._obstacles = obstacles
         self._settle = settle
+        self._clock = clock
 
     # -- queries ------------------------------------------------------------------------
 
@@ -81,9 +89,7 @@ class AppointmentService:
     ) -> tuple[UserSchedule, list[str], list[str]]:
         """The schedule, and the ids of its appointments (cancelled ones too) and
         CRM blocked slots that overlap the window, in start order."""
-        begin, finish = checked_span(start, end)
-        if (finish - begin).days > MAX_LIST_DAYS:
-            raise InvalidValue("end_time", f"a window may span at most {MAX_LIST_DAYS} days")
+        begin, finish = checked_window(start, end)
         schedule = self.schedule(sub_account_id, user_id)
 
         def inside(records: dict[str, dict[str, Any]]) -> list[str]:
@@ -118,6 +124,7 @@ class AppointmentService:
             if schedule.has_seen(request_id) or appointment_id in schedule.appointments:
                 schedule.book(appointment_id, *span, details, {}, [], request_id)  # same time: a no-op
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
+            self._refuse_past(span[0])
             found = schedule.conflict(*span)
             if found is not None:
                 raise found.error()
@@ -152,6 +159,7 @@ class AppointmentService:
             record = schedule.appointment(appointment_id)
             overridden: list[str] = []
             if record["status"] == "booked" and record_span(record) != span:
+                self._refuse_past(span[0])
                 found = schedule.conflict(*span, ignore=appointment_id)
                 if found is not None:
                     raise found.error()
@@ -223,6 +231,13 @@ class AppointmentService:
         return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
     # -- the user's unavailable time ----------------------------------------------------------
+
+    def _refuse_past(self, start: datetime) -> None:
+        """No appointment starts in the past, override or not: override is about the
+        user's hours and rules, and a past time is no one's to give. (A retry of a
+        booking made in time is answered before this.)"""
+        if start.timestamp() < self._clock():
+            raise InvalidValue("start_time", "start_time is in the past; an appointment must start from now on")
 
     def _check_unavailable(
         self, sub_account_id: str, user_id: str, start: datetime, end: datetime, moving: str, override: bool

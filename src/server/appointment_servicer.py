@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import grpc
@@ -106,7 +106,7 @@ class AppointmentServicer(ServicerBase, appointments_pb2_grpc.AppointmentService
     def _scope(
         self, request: Any, caller: Caller, id_field: str = "", *, times: bool = True
     ) -> tuple[datetime | None, datetime | None]:
-        v = Violations()
+        v = Violations.of(request)
         if id_field:
             v.check(lambda: values.uuid_id(id_field, getattr(request, id_field)), None)
         start, end = _times(request, v) if times else (None, None)
@@ -114,7 +114,7 @@ class AppointmentServicer(ServicerBase, appointments_pb2_grpc.AppointmentService
         return start, end
 
     def _list_scope(self, request: Any, caller: Caller, kind: str) -> tuple[datetime | None, datetime | None, int, int]:
-        v = Violations()
+        v = Violations.of(request)
         start, end = _times(request, v)
         size = v.page_size("page_size", request.page_size, DEFAULT_PAGE)
         after = v.page_token("page_token", request.page_token, kind) if request.page_token else 0
@@ -123,14 +123,7 @@ class AppointmentServicer(ServicerBase, appointments_pb2_grpc.AppointmentService
 
 
 def _times(request: Any, v: Violations) -> tuple[datetime | None, datetime | None]:
-    found: list[datetime | None] = []
-    for name in ("start_time", "end_time"):
-        if request.HasField(name):
-            found.append(getattr(request, name).ToDatetime(tzinfo=UTC))
-        else:
-            v.add(name, f"{name} is required")
-            found.append(None)
-    return found[0], found[1]
+    return v.timestamp("start_time", request, required=True), v.timestamp("end_time", request, required=True)
 
 
 _PUSH = {

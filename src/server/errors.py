@@ -71,12 +71,10 @@ _DOMAIN_CODES: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
 
 
 def from_domain(error: errors.DomainError) -> ServiceError:
+    if isinstance(error, errors.InvalidValue):
+        return invalid_argument([(p.field, p.message) for p in errors.problems_of(error)])
     code = next((c for kind, c in _DOMAIN_CODES if isinstance(error, kind)), grpc.StatusCode.INTERNAL)
-    violations = []
-    field = error.metadata.get("field")
-    if field and code == grpc.StatusCode.INVALID_ARGUMENT:
-        violations.append((field, error.message))
-    return ServiceError(code, error.reason, error.message, violations=violations, metadata=dict(error.metadata))
+    return ServiceError(code, error.reason, error.message, metadata=dict(error.metadata))
 
 
 def to_status(error: ServiceError) -> grpc.Status:
