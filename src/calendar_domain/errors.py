@@ -117,3 +117,9 @@ class ConcurrentChange(DomainError):
     """Other writers kept changing the same record; the caller may retry."""
 
     reason = "CONCURRENT_CHANGE"
+
+
+class RequestIdReused(DomainError):
+    """A request id already used for a request with other parameters."""
+
+    reason = "REQUEST_ID_REUSED"

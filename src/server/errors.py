@@ -67,6 +67,7 @@ _DOMAIN_CODES: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
     (BookingConflict, grpc.StatusCode.FAILED_PRECONDITION),
     (AppointmentCancelledError, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.SyncInProgress, grpc.StatusCode.UNAVAILABLE),
+    (errors.RequestIdReused, grpc.StatusCode.FAILED_PRECONDITION),
 ]
 
 
