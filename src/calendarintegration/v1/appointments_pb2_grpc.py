@@ -47,7 +47,9 @@ class AppointmentServiceStub:
     Pushing to iCloud: each appointment is written to the user's primary
     calendar as it was when the appointment was booked - an event whose UID
     derives from the appointment id, with attendees marked SCHEDULE-AGENT=CLIENT
-    (iCloud sends no invitations). Reschedules update it, a cancel deletes it.
+    (iCloud sends no invitations) and, beside attendees, the connected Apple ID
+    as ORGANIZER (RFC 5545 3.8.4.3), also SCHEDULE-AGENT=CLIENT. Reschedules
+    update it, a cancel deletes it.
     A new primary calendar receives new appointments; existing ones stay where
     they were. With no primary calendar at booking time nothing is written.
     Blocked slots made in the CRM are never written to iCloud. The write happens
@@ -56,6 +58,18 @@ class AppointmentServiceStub:
     When the user moves or deletes the appointment's event in iCloud, the next
     sync notices it and `icloud_change` says so; the service does not write it
     back (a later reschedule from the CRM does write again).
+
+    request_id (every command) is an idempotency key within the user's schedule:
+    a retry of the same request returns the first result (the appointment or
+    blocked slot as that request left it, whatever changed since) and records
+    nothing; the same request_id with other parameters, or for another kind of
+    request, is FAILED_PRECONDITION, reason REQUEST_ID_REUSED (errors.proto).
+
+    Times: an appointment or blocked slot lasts at most 14 days; a list window
+    spans at most 366 days; all lie between 1900-01-01 and 2200-01-01 (UTC).
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def __init__(self, channel):
@@ -128,7 +142,9 @@ class AppointmentServiceServicer:
     Pushing to iCloud: each appointment is written to the user's primary
     calendar as it was when the appointment was booked - an event whose UID
     derives from the appointment id, with attendees marked SCHEDULE-AGENT=CLIENT
-    (iCloud sends no invitations). Reschedules update it, a cancel deletes it.
+    (iCloud sends no invitations) and, beside attendees, the connected Apple ID
+    as ORGANIZER (RFC 5545 3.8.4.3), also SCHEDULE-AGENT=CLIENT. Reschedules
+    update it, a cancel deletes it.
     A new primary calendar receives new appointments; existing ones stay where
     they were. With no primary calendar at booking time nothing is written.
     Blocked slots made in the CRM are never written to iCloud. The write happens
@@ -137,6 +153,18 @@ class AppointmentServiceServicer:
     When the user moves or deletes the appointment's event in iCloud, the next
     sync notices it and `icloud_change` says so; the service does not write it
     back (a later reschedule from the CRM does write again).
+
+    request_id (every command) is an idempotency key within the user's schedule:
+    a retry of the same request returns the first result (the appointment or
+    blocked slot as that request left it, whatever changed since) and records
+    nothing; the same request_id with other parameters, or for another kind of
+    request, is FAILED_PRECONDITION, reason REQUEST_ID_REUSED (errors.proto).
+
+    Times: an appointment or blocked slot lasts at most 14 days; a list window
+    spans at most 366 days; all lie between 1900-01-01 and 2200-01-01 (UTC).
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def BookAppointment(self, request, context):
@@ -147,7 +175,8 @@ class AppointmentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RescheduleAppointment(self, request, context):
-        """Moves an appointment to another time (same checks as booking).
+        """Moves an appointment to another time (same checks as booking, and never
+        into the past).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -268,7 +297,9 @@ class AppointmentService:
     Pushing to iCloud: each appointment is written to the user's primary
     calendar as it was when the appointment was booked - an event whose UID
     derives from the appointment id, with attendees marked SCHEDULE-AGENT=CLIENT
-    (iCloud sends no invitations). Reschedules update it, a cancel deletes it.
+    (iCloud sends no invitations) and, beside attendees, the connected Apple ID
+    as ORGANIZER (RFC 5545 3.8.4.3), also SCHEDULE-AGENT=CLIENT. Reschedules
+    update it, a cancel deletes it.
     A new primary calendar receives new appointments; existing ones stay where
     they were. With no primary calendar at booking time nothing is written.
     Blocked slots made in the CRM are never written to iCloud. The write happens
@@ -277,6 +308,18 @@ class AppointmentService:
     When the user moves or deletes the appointment's event in iCloud, the next
     sync notices it and `icloud_change` says so; the service does not write it
     back (a later reschedule from the CRM does write again).
+
+    request_id (every command) is an idempotency key within the user's schedule:
+    a retry of the same request returns the first result (the appointment or
+    blocked slot as that request left it, whatever changed since) and records
+    nothing; the same request_id with other parameters, or for another kind of
+    request, is FAILED_PRECONDITION, reason REQUEST_ID_REUSED (errors.proto).
+
+    Times: an appointment or blocked slot lasts at most 14 days; a list window
+    spans at most 366 days; all lie between 1900-01-01 and 2200-01-01 (UTC).
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     @staticmethod

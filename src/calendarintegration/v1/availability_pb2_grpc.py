@@ -39,6 +39,9 @@ class AvailabilityServiceStub:
 
     Privacy: titles and locations of imported events are shown only when
     `viewer_user_id` is the user whose calendar it is; everyone else sees "Busy".
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def __init__(self, channel):
@@ -108,6 +111,9 @@ class AvailabilityServiceServicer:
 
     Privacy: titles and locations of imported events are shown only when
     `viewer_user_id` is the user whose calendar it is; everyone else sees "Busy".
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def GetAvailabilitySettings(self, request, context):
@@ -248,6 +254,9 @@ class AvailabilityService:
 
     Privacy: titles and locations of imported events are shown only when
     `viewer_user_id` is the user whose calendar it is; everyone else sees "Busy".
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     @staticmethod
