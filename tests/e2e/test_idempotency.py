@@ -12,6 +12,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from calendarintegration.v1 import appointments_pb2 as ap
 from calendarintegration.v1 import appointments_pb2_grpc
+from calendarintegration.v1 import availability_pb2 as av
+from calendarintegration.v1 import configuration_pb2 as cfg
 from tests.support.grpc_service import Service, auth, failure
 
 SUB, USER = "loc-1", "u1"
@@ -109,3 +111,38 @@ def test_a_blocked_slot_retried_after_its_deletion_is_answered_as_created(servic
         metadata=auth(),
     )
     assert list(remaining.blocked_slots) == [], "the retry did not make it again"
+
+
+def test_settings_and_policies_refuse_a_request_id_reused_with_other_values(service: Service) -> None:
+    rules_id, later_id, zone_id, policy_id = (f"req-{uuid.uuid4().hex}" for _ in range(4))
+
+    def rules(slot_minutes: int, request_id: str) -> av.SetBookingRulesRequest:
+        return av.SetBookingRulesRequest(
+            sub_account_id=SUB, user_id=USER, booking_rules=av.BookingRules(slot_minutes=slot_minutes),
+            request_id=request_id,
+        )
+
+    service.availability.SetBookingRules(rules(40, rules_id), metadata=auth())
+    reused = failure(service.availability.SetBookingRules, rules(45, rules_id))
+    assert (reused.code, reused.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "REQUEST_ID_REUSED")
+    service.availability.SetBookingRules(rules(60, later_id), metadata=auth())
+    service.availability.SetBookingRules(rules(40, rules_id), metadata=auth())  # a retry: answered, not applied
+    settings = service.availability.GetAvailabilitySettings(
+        av.GetAvailabilitySettingsRequest(sub_account_id=SUB, user_id=USER), metadata=auth()
+    )
+    assert settings.booking_rules.slot_minutes == 60
+
+    zone = cfg.UpdateReadingRulesRequest(sub_account_id=SUB, user_id=USER, time_zone="Europe/Berlin", request_id=zone_id)
+    first = service.configurations.UpdateReadingRules(zone, metadata=auth()).configuration
+    again = service.configurations.UpdateReadingRules(zone, metadata=auth()).configuration
+    assert again == first
+    other_zone = cfg.UpdateReadingRulesRequest(
+        sub_account_id=SUB, user_id=USER, time_zone="Asia/Tokyo", request_id=zone_id
+    )
+    assert failure(service.configurations.UpdateReadingRules, other_zone).reason == "REQUEST_ID_REUSED"
+
+    policy = av.SetStaleCalendarPolicyRequest(sub_account_id=SUB, stale_calendars_block=False, request_id=policy_id)
+    service.availability.SetStaleCalendarPolicy(policy, metadata=auth())
+    service.availability.SetStaleCalendarPolicy(policy, metadata=auth())
+    flipped = av.SetStaleCalendarPolicyRequest(sub_account_id=SUB, stale_calendars_block=True, request_id=policy_id)
+    assert failure(service.availability.SetStaleCalendarPolicy, flipped).reason == "REQUEST_ID_REUSED"
