@@ -9,6 +9,7 @@ from typing import Any, NoReturn, TypeVar
 
 import grpc
 
+from adapters.metrics import RPC_ERRORS
 from calendar_domain import values
 from calendar_domain.telemetry import happened
 from calendar_domain.errors import DomainError, ReadModelBehind
@@ -69,9 +70,9 @@ def authorize(request: Any, caller: Caller) -> None:
 
 def _abort(context: grpc.ServicerContext, error: Exception, name: str, request: Any) -> NoReturn:
     if isinstance(error, ServiceError):
-        context.abort_with_status(to_status(error))
+        answer = error
     elif isinstance(error, DomainError):
-        context.abort_with_status(to_status(from_domain(error)))
+        answer = from_domain(error)
     else:
         shared = Violations.of(request)
         if shared.items:
@@ -81,9 +82,16 @@ def _abort(context: grpc.ServicerContext, error: Exception, name: str, request: 
                 log, "rpc.unchecked_field", logging.WARNING,
                 rpc=name, error=type(error).__name__, fields=",".join(sorted({f for f, _ in shared.items})),
             )
-            context.abort_with_status(to_status(invalid_argument(shared.items)))
-        log.exception("unexpected error in %s", name)
-        context.abort_with_status(to_status(internal()))
+            answer = invalid_argument(shared.items)
+        else:
+            log.exception("unexpected error in %s", name)
+            answer = internal()
+    code = answer.code.name
+    RPC_ERRORS.labels(name, code, answer.reason).inc()
+    # Field paths only: a field's value may be anything a caller sent.
+    fields = ",".join(sorted({f for f, _ in answer.violations}))
+    happened(log, "rpc.refused", logging.INFO, rpc=name, code=code, reason=answer.reason, fields=fields)
+    context.abort_with_status(to_status(answer))
     raise AssertionError("abort_with_status always raises")  # pragma: no cover
 
 

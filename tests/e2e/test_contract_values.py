@@ -4,12 +4,14 @@ before any field check, and every bad field in one answer with one reason."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from prometheus_client import REGISTRY
 
 from calendarintegration.v1 import appointments_pb2 as ap
 from calendarintegration.v1 import appointments_pb2_grpc
@@ -258,3 +260,16 @@ def test_a_booking_that_starts_in_the_past_is_refused_override_or_not(embedded_s
     )
     assert moved.code == grpc.StatusCode.INVALID_ARGUMENT
     assert set(moved.violations) == {"start_time"}
+
+
+def test_each_refusal_is_counted_and_logged_by_rpc_code_and_reason(
+    embedded_service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    labels = {"rpc": "ListFreeSlots", "code": "INVALID_ARGUMENT", "reason": "INVALID_ARGUMENT"}
+    before = REGISTRY.get_sample_value("calsync_rpc_errors_total", labels) or 0.0
+    request = av.ListFreeSlotsRequest(sub_account_id=SUB, user_id=USER, window=window(ts(2**40), ts(SOON)))
+    with caplog.at_level(logging.INFO, logger="server.handlers"):
+        failure(embedded_service.availability.ListFreeSlots, request, TENANT_TOKEN)
+    assert REGISTRY.get_sample_value("calsync_rpc_errors_total", labels) == before + 1
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("rpc.refused")]
+    assert line == "rpc.refused rpc=ListFreeSlots code=INVALID_ARGUMENT reason=INVALID_ARGUMENT fields=window.start_time"
