@@ -24,6 +24,8 @@ from calendar_domain import values
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.availability import Busy, Reason, ReasonKind, SourceKind
 from calendar_domain.bookings import (
+    MAX_CANCEL_REASON,
+    MAX_TITLE,
     AppointmentDetails,
     BookingConflict,
     attendees_payload,
@@ -186,8 +188,8 @@ class AppointmentService:
     ) -> ScheduleOutcome:
         appointment_id = str(values.uuid_id("appointment_id", appointment_id))
         request_id = values.request_id("request_id", request_id)
-        if len(reason) > 1024:
-            raise InvalidValue("reason", "reason may have at most 1024 characters")
+        if len(reason) > MAX_CANCEL_REASON:
+            raise InvalidValue("reason", f"reason may have at most {MAX_CANCEL_REASON} characters")
 
         reason = reason or "cancelled in the CRM"
         asked = request_fingerprint("cancel", appointment_id, reason)
@@ -215,8 +217,8 @@ class AppointmentService:
     ) -> ScheduleOutcome:
         span = checked_span(start, end)
         request_id = values.request_id("request_id", request_id)
-        if len(title) > 512:
-            raise InvalidValue("title", "title may have at most 512 characters")
+        if len(title) > MAX_TITLE:
+            raise InvalidValue("title", f"title may have at most {MAX_TITLE} characters")
         schedule_id = UserSchedule.create_id(
             values.opaque_id("sub_account_id", sub_account_id), values.opaque_id("user_id", user_id)
         )

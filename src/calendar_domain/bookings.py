@@ -23,6 +23,7 @@ UID_PREFIX = "crm-appointment-"
 UID_SUFFIX = "@calendar-integration"
 MAX_TITLE = 512
 MAX_TEXT = 8192
+MAX_CANCEL_REASON = 1024
 MAX_ATTENDEES = 100
 # A booking longer than this is surely a mistake in the request.
 MAX_DURATION_SECONDS = 14 * 86400
@@ -117,19 +118,23 @@ def checked_window(start: datetime | None, end: datetime | None) -> tuple[dateti
 
 
 def checked_details(details: AppointmentDetails) -> AppointmentDetails:
+    """The details of an appointment; every problem at once."""
+    problems = []
     if not details.title.strip():
-        raise InvalidValue("title", "title is required")
+        problems.append(InvalidValue("title", "title is required"))
     if len(details.title) > MAX_TITLE:
-        raise InvalidValue("title", f"title may have at most {MAX_TITLE} characters")
+        problems.append(InvalidValue("title", f"title may have at most {MAX_TITLE} characters"))
     for name in ("description", "location"):
         if len(getattr(details, name)) > MAX_TEXT:
-            raise InvalidValue(name, f"{name} may have at most {MAX_TEXT} characters")
+            problems.append(InvalidValue(name, f"{name} may have at most {MAX_TEXT} characters"))
     if len(details.attendees) > MAX_ATTENDEES:
-        raise InvalidValue("attendees", f"at most {MAX_ATTENDEES} attendees")
-    for index, attendee in enumerate(details.attendees):
+        problems.append(InvalidValue("attendees", f"at most {MAX_ATTENDEES} attendees"))
+    for index, attendee in enumerate(details.attendees[:MAX_ATTENDEES]):
         email = attendee.email.strip()
         if "@" not in email or any(c.isspace() or c in "<>\"," for c in email) or len(email) > 254:
-            raise InvalidValue(f"attendees[{index}].email", f"attendees[{index}].email is not an e-mail address")
+            field = f"attendees[{index}].email"
+            problems.append(InvalidValue(field, f"{field} is not an e-mail address"))
+    raise_all(problems)
     return details
 
 

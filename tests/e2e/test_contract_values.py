@@ -273,3 +273,31 @@ def test_each_refusal_is_counted_and_logged_by_rpc_code_and_reason(
     assert REGISTRY.get_sample_value("calsync_rpc_errors_total", labels) == before + 1
     [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("rpc.refused")]
     assert line == "rpc.refused rpc=ListFreeSlots code=INVALID_ARGUMENT reason=INVALID_ARGUMENT fields=window.start_time"
+
+
+def test_a_booking_with_many_bad_fields_names_them_all_at_once(embedded_service: Service) -> None:
+    stub_ = appointments(embedded_service)
+    booking = failure(
+        stub_.BookAppointment,
+        ap.BookAppointmentRequest(
+            sub_account_id=SUB, user_id=USER, start_time=ts(SOON), end_time=ts(SOON - 60), title=" ",
+            location="x" * 9000, attendees=[ap.Attendee(email="ann@example.com"), ap.Attendee(email="not an address")],
+            request_id="x" * 200,
+        ),
+        TENANT_TOKEN,
+    )
+    assert set(booking.violations) == {"end_time", "title", "location", "attendees[1].email", "request_id"}
+    block = failure(
+        stub_.CreateCrmBlockedSlot,
+        ap.CreateCrmBlockedSlotRequest(sub_account_id=SUB, user_id="", start_time=ts(SOON),
+                                       end_time=ts(SOON + 15 * 86400), title="x" * 600),
+        TENANT_TOKEN,
+    )
+    assert set(block.violations) == {"user_id", "end_time", "title"}
+    listed = failure(
+        stub_.ListAppointments,
+        ap.ListAppointmentsRequest(sub_account_id=SUB, user_id=USER, start_time=ts(SOON), end_time=ts(SOON - 1),
+                                   page_size=-1),
+        TENANT_TOKEN,
+    )
+    assert set(listed.violations) == {"end_time", "page_size"}
