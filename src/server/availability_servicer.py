@@ -214,6 +214,8 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
         as_of_time = v.timestamp("as_of_time", request, required=True)
         start = v.timestamp("window.start_time", request.window)
         end = v.timestamp("window.end_time", request.window)
+        if request.HasField("window"):
+            self._window(request, v)  # the window's rules, beside every other field
         if request.viewer_user_id:
             v.check(lambda: values.opaque_id("viewer_user_id", request.viewer_user_id), "")
         self.check_scope(request, caller, v)

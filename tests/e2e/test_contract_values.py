@@ -301,3 +301,13 @@ def test_a_booking_with_many_bad_fields_names_them_all_at_once(embedded_service:
         TENANT_TOKEN,
     )
     assert set(listed.violations) == {"end_time", "page_size"}
+
+
+def test_a_question_about_the_past_names_its_window_beside_its_other_bad_fields(embedded_service: Service) -> None:
+    error = failure(
+        embedded_service.availability.GetAvailabilityAsOf,
+        av.GetAvailabilityAsOfRequest(sub_account_id=SUB, user_id=USER, as_of_time=ts(SOON),
+                                      window=window(ts(SOON), ts(SOON - 3600)), viewer_user_id="not valid!"),
+        TENANT_TOKEN,
+    )
+    assert set(error.violations) == {"window.end_time", "viewer_user_id"}
