@@ -75,7 +75,10 @@ def from_domain(error: errors.DomainError) -> ServiceError:
     if isinstance(error, errors.InvalidValue):
         return invalid_argument([(p.field, p.message) for p in errors.problems_of(error)])
     code = next((c for kind, c in _DOMAIN_CODES if isinstance(error, kind)), grpc.StatusCode.INTERNAL)
-    return ServiceError(code, error.reason, error.message, metadata=dict(error.metadata))
+    # A refusal about one field (iCloud refusing a password) names it, as bad fields do.
+    field = error.metadata.get("field")
+    violations = [(field, error.message)] if field and code == grpc.StatusCode.INVALID_ARGUMENT else []
+    return ServiceError(code, error.reason, error.message, violations=violations, metadata=dict(error.metadata))
 
 
 def to_status(error: ServiceError) -> grpc.Status:
