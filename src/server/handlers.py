@@ -11,8 +11,8 @@ import grpc
 
 from adapters.metrics import RPC_ERRORS
 from calendar_domain import values
-from calendar_domain.telemetry import happened
 from calendar_domain.errors import DomainError, ReadModelBehind
+from calendar_domain.telemetry import happened
 from server.auth import Authenticator, Caller
 from server.errors import ServiceError, from_domain, internal, invalid_argument, to_status
 from server.validation import Violations

@@ -100,9 +100,6 @@ class Violations:
         self.add(field, f"{field} is not a token this list returned")
         return 0
 
-    def time_zone(self, field: str, value: str) -> str:
-        return self.check(lambda: values.time_zone(field, value), "") if value else ""
-
     def non_negative(self, field: str, value: int) -> int:
         if value < 0:
             self.add(field, f"{field} must not be negative")
