@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from calendar_domain import values
@@ -133,21 +134,49 @@ def timestamp_problems(field: str, stamp: Any) -> list[str]:
 def _shared_fields(message: Message, prefix: str) -> Iterator[tuple[str, Any]]:
     """(path, value) of every set Timestamp and every ``time_zone`` string in
     ``message``, through nested and repeated messages."""
-    for field, value in message.ListFields():
-        path = f"{prefix}{field.name}"
-        if field.type == FieldDescriptor.TYPE_STRING and field.name == TIME_ZONE_FIELD:
-            yield from ([] if field.is_repeated else [(path, value)])
-        elif field.type != FieldDescriptor.TYPE_MESSAGE or field.message_type.GetOptions().map_entry:
-            continue
-        elif field.is_repeated:
-            for i, item in enumerate(value):
-                yield from _one(item, f"{path}[{i}]")
-        else:
-            yield from _one(value, path)
+    for name, kind, repeated in _plan(message.DESCRIPTOR):
+        if kind == "zone":
+            yield f"{prefix}{name}", getattr(message, name)
+        elif repeated:
+            for i, item in enumerate(getattr(message, name)):
+                yield from _one(item, kind, f"{prefix}{name}[{i}]")
+        elif message.HasField(name):
+            yield from _one(getattr(message, name), kind, f"{prefix}{name}")
 
 
-def _one(message: Message, path: str) -> Iterator[tuple[str, Any]]:
-    if message.DESCRIPTOR.full_name == TIMESTAMP:
+def _one(message: Message, kind: str, path: str) -> Iterator[tuple[str, Any]]:
+    if kind == "timestamp":
         yield path, message
     else:
         yield from _shared_fields(message, f"{path}.")
+
+
+@functools.cache
+def _plan(descriptor: Descriptor) -> tuple[tuple[str, str, bool], ...]:
+    """The fields of a message type that are, or may hold, what every request's
+    checks look at: (name, "timestamp" | "zone" | "message", repeated). Worked out
+    once per type, so a request is walked only where it matters."""
+    plan = []
+    for field in descriptor.fields:
+        if field.type == FieldDescriptor.TYPE_STRING and field.name == TIME_ZONE_FIELD and not field.is_repeated:
+            plan.append((field.name, "zone", False))
+        elif field.type == FieldDescriptor.TYPE_MESSAGE and not field.message_type.GetOptions().map_entry:
+            if field.message_type.full_name == TIMESTAMP:
+                plan.append((field.name, "timestamp", field.is_repeated))
+            elif _may_hold(field.message_type, frozenset()):
+                plan.append((field.name, "message", field.is_repeated))
+    return tuple(plan)
+
+
+def _may_hold(descriptor: Descriptor, seen: frozenset[str]) -> bool:
+    """Whether a message type holds a Timestamp or a time_zone at some depth."""
+    if descriptor.full_name in seen:
+        return False  # a recursive type: its other fields say
+    seen = seen | {descriptor.full_name}
+    for field in descriptor.fields:
+        if field.type == FieldDescriptor.TYPE_STRING and field.name == TIME_ZONE_FIELD:
+            return True
+        if field.type == FieldDescriptor.TYPE_MESSAGE:
+            if field.message_type.full_name == TIMESTAMP or _may_hold(field.message_type, seen):
+                return True
+    return False

@@ -39,3 +39,18 @@ def test_several_bad_values_become_one_answer_naming_each() -> None:
     assert mapped.code == grpc.StatusCode.INVALID_ARGUMENT
     assert mapped.violations == [("a", "a is bad"), ("b", "b is bad")]
     assert mapped.metadata == {"fields": "a, b"}
+
+
+def test_the_shared_checks_find_timestamps_and_time_zones_at_any_depth_and_only_there() -> None:
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from calendarintegration.v1 import availability_pb2 as av
+    from server.validation import Violations
+
+    far = Timestamp(seconds=2**40)
+    team = av.QueryTeamAvailabilityRequest(window=av.TimeWindow(start_time=far, end_time=Timestamp(nanos=-1)))
+    assert [f for f, _ in Violations.of(team).items] == ["window.start_time", "window.end_time"]
+    hours = av.SetWorkingHoursRequest(time_zone="Mars/Olympus_Mons", user_id="x" * 500)
+    assert [f for f, _ in Violations.of(hours).items] == ["time_zone"]
+    sound = av.SetWorkingHoursRequest(time_zone="Europe/Berlin")
+    assert Violations.of(sound).items == []
