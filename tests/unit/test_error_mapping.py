@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from calendar_domain import errors
+from calendarintegration.v1 import availability_pb2 as av
 from server.errors import from_domain
+from server.validation import Violations
 
 
 def all_subclasses(kind: type) -> list[type]:
@@ -42,11 +45,6 @@ def test_several_bad_values_become_one_answer_naming_each() -> None:
 
 
 def test_the_shared_checks_find_timestamps_and_time_zones_at_any_depth_and_only_there() -> None:
-    from google.protobuf.timestamp_pb2 import Timestamp
-
-    from calendarintegration.v1 import availability_pb2 as av
-    from server.validation import Violations
-
     far = Timestamp(seconds=2**40)
     team = av.QueryTeamAvailabilityRequest(window=av.TimeWindow(start_time=far, end_time=Timestamp(nanos=-1)))
     assert [f for f, _ in Violations.of(team).items] == ["window.start_time", "window.end_time"]
