@@ -40,6 +40,7 @@ from calendar_domain.errors import InvalidValue
 from calendar_domain.idempotency import refuse_reuse, request_fingerprint
 from calendar_domain.retry import retrying
 from calendar_domain.schedule import UserSchedule
+from calendar_domain.schedule_service import recorded_and_told
 from calendar_domain.telemetry import happened
 
 log = logging.getLogger(__name__)
@@ -75,13 +76,16 @@ class AppointmentService:
         app: CalendarIntegration,
         obstacles: Obstacles,
         settle: Callable[[], None],
+        observe: Callable[[str], None] = lambda _event: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """``obstacles``: why a time cannot be booked, from the availability read
-        model; ``settle``: waits (bounded) until that model has read the whole log."""
+        model; ``settle``: waits (bounded) until that model has read the whole log;
+        ``observe``: told of conflicts a reschedule or cancel cleared (metrics)."""
         self._app = app
         self._obstacles = obstacles
         self._settle = settle
+        self._observe = observe
         self._clock = clock
 
     # -- queries ------------------------------------------------------------------------
@@ -179,7 +183,7 @@ class AppointmentService:
                 overridden = self._check_unavailable(sub_account_id, user_id, *span, appointment_id, override)
             if not schedule.reschedule(appointment_id, *span, overridden, request_id):
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
-            return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
+            return ScheduleOutcome(schedule, appointment_id, recorded_and_told(self._app, [schedule], self._observe))
 
         return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
@@ -200,7 +204,7 @@ class AppointmentService:
                 return self._first_answer(schedule, request_id, asked, appointment_id)
             if not schedule.cancel(appointment_id, reason, request_id):
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
-            return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
+            return ScheduleOutcome(schedule, appointment_id, recorded_and_told(self._app, [schedule], self._observe))
 
         return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
