@@ -117,13 +117,13 @@ class AppointmentServicer(ServicerBase, appointments_pb2_grpc.AppointmentService
 
     @rpc
     def GetICloudChangePolicy(self, request: Any, context: Any, caller: Caller) -> pb.GetICloudChangePolicyResponse:
-        self.check_scope(request, caller, Violations(), user=False)
+        self.check_scope(request, caller, Violations.of(request), user=False)
         policy = self._policies.get(request.sub_account_id)
         return pb.GetICloudChangePolicyResponse(policy=_POLICY_TO_PB[policy.icloud_changes])
 
     @rpc
     def SetICloudChangePolicy(self, request: Any, context: Any, caller: Caller) -> pb.SetICloudChangePolicyResponse:
-        v = Violations()
+        v = Violations.of(request)
         policy = _POLICY_FROM_PB.get(request.policy)
         if policy is None:
             v.add("policy", "policy must be FOLLOW_ICLOUD or RESTORE")
