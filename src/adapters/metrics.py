@@ -33,3 +33,11 @@ UNKNOWN_USER_ANSWERS = Counter(
     "calsync_unknown_user_answers_total",
     "Questions about a user the service never heard of, answered NOT_FOUND (USER_UNKNOWN)",
 )
+
+# -- the API contract: answers that are errors ----------------------------------------
+
+RPC_ERRORS = Counter(
+    "calsync_rpc_errors_total",
+    "Calls answered with an error status, by RPC, status code and ErrorInfo reason",
+    ["rpc", "code", "reason"],
+)
