@@ -12,6 +12,7 @@ the caller overrides them.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +34,9 @@ from calendar_domain.configuration_service import configuration_of
 from calendar_domain.errors import InvalidValue
 from calendar_domain.retry import retrying
 from calendar_domain.schedule import UserSchedule
+from calendar_domain.telemetry import happened
 
+log = logging.getLogger(__name__)
 MAX_LIST_DAYS = 366
 # Many writers may race for one user's schedule (bookings, the pusher's records):
 # more attempts than elsewhere, spread by a little jitter.
@@ -128,7 +131,7 @@ class AppointmentService:
             schedule.book(appointment_id, *span, details, calendar, overridden, request_id)
             return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
 
-        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        return _conflicts_logged("book", appointment_id, lambda: retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER))
 
     def reschedule(
         self,
@@ -160,7 +163,9 @@ class AppointmentService:
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
             return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
 
-        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        return _conflicts_logged(
+            "reschedule", appointment_id, lambda: retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        )
 
     def cancel(
         self, sub_account_id: str, user_id: str, appointment_id: str, reason: str = "", request_id: str = ""
@@ -246,6 +251,17 @@ class AppointmentService:
                 reasons=",".join(r.kind.value for r in overridable),
             )
         return sorted({r.kind.value for r in overridable})
+
+
+def _conflicts_logged(action: str, appointment_id: str, run: Callable[[], ScheduleOutcome]) -> ScheduleOutcome:
+    try:
+        return run()
+    except BookingConflict as conflict:
+        happened(
+            log, "booking.conflict", action=action, appointment_id=appointment_id,
+            kind=conflict.metadata.get("conflict_kind"), calendar_id=conflict.metadata.get("calendar_id"),
+        )
+        raise
 
 
 def _imported_conflict(item: Busy) -> BookingConflict:

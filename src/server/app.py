@@ -23,6 +23,7 @@ from calendarintegration.v1 import (
     history_pb2,
     sync_pb2,
 )
+from calendar_domain.telemetry import happened
 from server import (
     appointment_servicer,
     availability_servicer,
@@ -35,6 +36,7 @@ from server.auth import Authenticator
 from server.bootstrap import Container
 from server.config import Settings
 from server.handlers import ReadGate
+from server.interceptors import CallInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.max_workers + settings.max_streams, thread_name_prefix="grpc"),
         options=[("grpc.so_reuseport", 0)],
+        interceptors=[CallInterceptor()],
     )
     authenticator = Authenticator(settings.auth_tokens)
     gate = ReadGate(container.follower.wait_for, settings.read_wait_timeout, "connections")
@@ -134,11 +137,11 @@ def serve(container: Container) -> None:
     """Runs until SIGTERM or SIGINT."""
     container.start()
     running = create_server(container)
-    log.info("serving gRPC on %s (port %d)", container.settings.listen, running.port)
+    happened(log, "server.serving", address=container.settings.listen, port=running.port)
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
-        log.info("received %s; draining in-flight calls", signal.Signals(signum).name)
+        happened(log, "server.draining", signal=signal.Signals(signum).name)
         stopping.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -146,4 +149,4 @@ def serve(container: Container) -> None:
     stopping.wait()
     running.stop(container.settings.shutdown_grace)
     container.close()
-    log.info("stopped")
+    happened(log, "server.stopped")

@@ -21,6 +21,10 @@ from calendar_domain.application import CalendarIntegration
 from calendar_domain.availability_projection import AvailabilityProjection
 from server.bootstrap import Container, application_env, bootstrap
 from server.config import ConfigError, Settings
+from server.logs import configure_logging
+from calendar_domain.telemetry import happened
+
+log = logging.getLogger("server.cli")  # the same name when run as `python -m server.cli`
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,9 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
+    happened(log, "settings", logging.INFO, command=options.command or "serve", **settings.public())
     if options.command == "rebuild":
         return rebuild_availability(settings, options.processes)
     if options.command == "project":
@@ -117,22 +120,23 @@ def _non_negative(text: str) -> int:
 
 
 def project(settings: Settings) -> None:
-    _run_until_stopped(settings, lambda c: c.start_projections(), "following the log into the read models")
+    _run_until_stopped(settings, lambda c: c.start_projections(), "project")
 
 
 def push(settings: Settings) -> None:
-    _run_until_stopped(settings, lambda c: c.start_push(standalone=True), "writing appointments to iCloud")
+    _run_until_stopped(settings, lambda c: c.start_push(standalone=True), "push")
 
 
-def _run_until_stopped(settings: Settings, start: Callable[[Container], None], doing: str) -> None:
+def _run_until_stopped(settings: Settings, start: Callable[[Container], None], kind: str) -> None:
     container = bootstrap(settings)
     start(container)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    logging.getLogger(__name__).info(doing)
+    happened(log, "process.started", kind=kind)
     stopping.wait()
     container.close()
+    happened(log, "process.stopped", kind=kind)
 
 
 if __name__ == "__main__":

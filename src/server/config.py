@@ -44,6 +44,8 @@ class Settings:
     max_streams: int = 64
     projection_poll_interval: float = 1.0
     log_level: str = "INFO"
+    # "text" (key=value, for people) or "json" (one object a line, for collectors)
+    log_format: str = "text"
     tls_cert_file: str = ""
     tls_key_file: str = ""
     sync_interval: float = 60.0
@@ -90,6 +92,12 @@ class Settings:
             verify_tls = False
         else:
             verify_tls = verify  # a CA bundle path
+        log_format = get("LOG_FORMAT", "text").lower()
+        if log_format not in ("text", "json"):
+            raise ConfigError(f"{PREFIX}LOG_FORMAT must be 'text' or 'json', not {log_format!r}")
+        log_level = get("LOG_LEVEL", "INFO").upper()
+        if log_level not in ("DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL"):
+            raise ConfigError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {log_level!r}")
         tls_cert, tls_key = get("TLS_CERT_FILE"), get("TLS_KEY_FILE")
         if bool(tls_cert) != bool(tls_key):
             raise ConfigError(f"set both {PREFIX}TLS_CERT_FILE and {PREFIX}TLS_KEY_FILE, or neither")
@@ -110,7 +118,8 @@ class Settings:
             max_workers=int(_positive(get, "MAX_WORKERS", "16")),
             max_streams=int(_positive(get, "MAX_STREAMS", "64")),
             projection_poll_interval=_positive(get, "PROJECTION_POLL_INTERVAL", "1"),
-            log_level=get("LOG_LEVEL", "INFO").upper(),
+            log_level=log_level,
+            log_format=log_format,
             tls_cert_file=tls_cert,
             tls_key_file=tls_key,
             sync_interval=_positive(get, "SYNC_INTERVAL", "60"),
@@ -124,6 +133,23 @@ class Settings:
             embedded_push=get("EMBEDDED_PUSH", "true").lower() in ("true", "1", "yes"),
             push_lease=_positive(get, "PUSH_LEASE", "120"),
         )
+
+    def public(self) -> dict[str, str]:
+        """Every setting as the process uses it, without secrets: keys and tokens are
+        only said to be set (or how many), a PostgreSQL URL loses its password."""
+        shown: dict[str, str] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if name in ("cipher_key", "vault_key"):
+                value = "set" if value else ("generated" if self.event_store == "sqlite" else "missing")
+            elif name == "auth_tokens":
+                value = f"{len(value)} tokens"
+            elif name == "postgres_url":
+                value = _without_password(value)
+            elif isinstance(value, bool):
+                value = str(value).lower()
+            shown[name] = str(value)
+        return shown
 
     def key_bytes(self, name: str) -> bytes:
         """The cipher or vault key: from the environment, or (SQLite only) a file
@@ -141,6 +167,16 @@ class Settings:
         if len(key) not in (16, 24, 32):
             raise ConfigError(f"{variable} must decode to 16, 24 or 32 bytes")
         return key
+
+
+def _without_password(url: str) -> str:
+    if not url:
+        return ""
+    try:
+        info = conninfo_to_dict(url)
+    except Exception:
+        return "(unreadable)"
+    return " ".join(f"{k}={v}" for k, v in sorted(info.items()) if k != "password")
 
 
 def token_digest(token: str) -> str:
