@@ -13,8 +13,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 run: install generate
 	@echo "dev bearer token: $(DEV_TOKEN)   (send 'authorization: Bearer $(DEV_TOKEN)')"
-	@echo "data directory:   $${CALSYNC_DATA_DIR:-data}   gRPC: $${CALSYNC_LISTEN:-127.0.0.1:50051}"
-	CALSYNC_AUTH_TOKENS='{"$(DEV_TOKEN)": ["*"]}' $(VENV)/bin/calendar-integration serve
+	@echo "data directory:   $${CALSYNC_DATA_DIR:-data}   gRPC: $${CALSYNC_LISTEN:-127.0.0.1:50051}   metrics: http://127.0.0.1:$${CALSYNC_METRICS_PORT:-9464}/metrics"
+	CALSYNC_AUTH_TOKENS='{"$(DEV_TOKEN)": ["*"]}' CALSYNC_METRICS_PORT=$${CALSYNC_METRICS_PORT:-9464} $(VENV)/bin/calendar-integration serve
 
 test: install lint-protos check-generated
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from calendarintegration.v1 import (
@@ -37,6 +37,7 @@ from server.bootstrap import Container
 from server.config import Settings
 from server.handlers import ReadGate
 from server.interceptors import CallInterceptor
+from server.observability import HealthWatch, start_metrics
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,13 @@ class RunningServer:
     health: health.HealthServicer
     # Ends the open event streams (which would otherwise never finish by themselves).
     end_streams: Callable[[], None] = lambda: None
+    watch: HealthWatch | None = None
 
     def stop(self, grace: float) -> None:
         """Reports NOT_SERVING, refuses new calls, and lets in-flight ones finish;
         event streams end cleanly at once (their clients resume by position)."""
+        if self.watch is not None:
+            self.watch.stop()
         self.health.enter_graceful_shutdown()
         stopped = self.server.stop(grace)
         self.end_streams()
@@ -115,9 +119,8 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
     )
     port = _bind(server, address or settings.listen, settings)
     server.start()
-    for name in ["", *SERVICE_NAMES]:
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, port, health_servicer, container.log_tail.stop)
+    watch = HealthWatch(container, health_servicer.set, ["", *SERVICE_NAMES]).start()
+    return RunningServer(server, port, health_servicer, container.log_tail.stop, watch)
 
 
 def _bind(server: grpc.Server, address: str, settings: Settings) -> int:
@@ -136,6 +139,7 @@ def _bind(server: grpc.Server, address: str, settings: Settings) -> int:
 def serve(container: Container) -> None:
     """Runs until SIGTERM or SIGINT."""
     container.start()
+    endpoint = start_metrics(container, "serve")
     running = create_server(container)
     happened(log, "server.serving", address=container.settings.listen, port=running.port)
     stopping = threading.Event()
@@ -148,5 +152,7 @@ def serve(container: Container) -> None:
     signal.signal(signal.SIGINT, on_signal)
     stopping.wait()
     running.stop(container.settings.shutdown_grace)
+    if endpoint is not None:
+        endpoint.stop()
     container.close()
     happened(log, "server.stopped")

@@ -22,6 +22,7 @@ from calendar_domain.availability_projection import AvailabilityProjection
 from server.bootstrap import Container, application_env, bootstrap
 from server.config import ConfigError, Settings
 from server.logs import configure_logging
+from server.observability import start_metrics
 from calendar_domain.telemetry import happened
 
 log = logging.getLogger("server.cli")  # the same name when run as `python -m server.cli`
@@ -130,11 +131,14 @@ def push(settings: Settings) -> None:
 def _run_until_stopped(settings: Settings, start: Callable[[Container], None], kind: str) -> None:
     container = bootstrap(settings)
     start(container)
+    endpoint = start_metrics(container, kind)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     happened(log, "process.started", kind=kind)
     stopping.wait()
+    if endpoint is not None:
+        endpoint.stop()
     container.close()
     happened(log, "process.stopped", kind=kind)
 

@@ -46,6 +46,8 @@ class Settings:
     log_level: str = "INFO"
     # "text" (key=value, for people) or "json" (one object a line, for collectors)
     log_format: str = "text"
+    # The Prometheus endpoint's port (on the gRPC address's host); 0: none.
+    metrics_port: int = 0
     tls_cert_file: str = ""
     tls_key_file: str = ""
     sync_interval: float = 60.0
@@ -120,6 +122,7 @@ class Settings:
             projection_poll_interval=_positive(get, "PROJECTION_POLL_INTERVAL", "1"),
             log_level=log_level,
             log_format=log_format,
+            metrics_port=_port(get, "METRICS_PORT"),
             tls_cert_file=tls_cert,
             tls_key_file=tls_key,
             sync_interval=_positive(get, "SYNC_INTERVAL", "60"),
@@ -205,6 +208,13 @@ def _count(get: object, name: str, default: str) -> int:
     raw = get(name, default)  # type: ignore[operator]
     if not str(raw).strip().isdigit():
         raise ConfigError(f"{PREFIX}{name} must be a whole number, 0 or more, not {raw!r}")
+    return int(raw)
+
+
+def _port(get: object, name: str) -> int:
+    raw = str(get(name, "0")) or "0"  # type: ignore[operator]
+    if not raw.isdigit() or int(raw) > 65535:
+        raise ConfigError(f"{PREFIX}{name} must be a TCP port (1-65535), or 0 for none, not {raw!r}")
     return int(raw)
 
 

@@ -78,6 +78,7 @@ _OF_ACCOUNT = """
     WHERE account_id = %(account_id)s AND status <> 'disconnected' ORDER BY created_position"""
 _ACTIVE_ACCOUNTS = """
     SELECT DISTINCT account_id FROM {t}connection_view WHERE status <> 'disconnected'"""
+_BY_STATUS = "SELECT status, COUNT(*) AS n FROM {t}connection_view GROUP BY status"
 _LIST_CALENDARS = """
     SELECT * FROM {t}connection_calendar_view
     WHERE connection_id = %(connection_id)s AND ordinal > %(after_ordinal)s
@@ -164,6 +165,10 @@ class ConnectionViewMixin(SQLViewMixin):
     def connections_of_account(self, account_id: str) -> list[str]:
         """Ids of the account's connections that are not disconnected, in every sub-account."""
         return [r["connection_id"] for r in self.read(_OF_ACCOUNT, {"account_id": account_id})]
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many connections are in each state (for the metrics and ``status``)."""
+        return {str(r["status"]): int(r["n"]) for r in self.read(_BY_STATUS, {})}
 
     def active_account_ids(self) -> list[str]:
         return [r["account_id"] for r in self.read(_ACTIVE_ACCOUNTS, {})]

@@ -60,6 +60,11 @@ class ProjectionFollower:
     def position(self) -> int:
         return self._position
 
+    @property
+    def started(self) -> bool:
+        """Following (or watching) the log in this process."""
+        return self._thread is not None
+
     def start(self, run: bool = True) -> None:
         """Follows the log in a thread; with ``run=False`` (another process keeps
         the read model) it only reads how far the view is, on ``refresh``."""
@@ -111,7 +116,10 @@ class ProjectionFollower:
     def _watch(self) -> None:
         while not self._stopping.is_set():
             try:
+                head = self._app.recorder.max_notification_id() or 0
                 done = self._view.max_tracking_id(self._app.name) or 0
+                if done >= head:
+                    self.caught_up_at = time.time()
             except Exception as error:  # keep watching
                 self.error = error
                 done = self._position

@@ -81,6 +81,24 @@ class SyncState:
         )
         return [r[0] for r in rows]
 
+    def figures(self, now: float, overdue_after: float, stale_after: float) -> dict[str, int]:
+        """Accounts known, due, overdue (due for longer than ``overdue_after``) and
+        leased; calendars stale (no success for ``stale_after``) and failing."""
+        accounts = self._tables().execute(
+            "SELECT COUNT(*), "
+            "COALESCE(SUM(CASE WHEN next_due_at <= %(now)s THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN next_due_at <= %(overdue)s THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN leased_until >= %(now)s THEN 1 ELSE 0 END), 0) FROM {t}sync_lease",
+            {"now": now, "overdue": now - overdue_after},
+        )[0]
+        calendars = self._tables().execute(
+            "SELECT COALESCE(SUM(CASE WHEN last_success_at < %(stale)s THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN consecutive_failures > 0 THEN 1 ELSE 0 END), 0) FROM {t}sync_health",
+            {"stale": now - stale_after},
+        )[0]
+        names = ("accounts", "accounts_due", "accounts_overdue", "accounts_leased", "calendars_stale", "calendars_failing")
+        return dict(zip(names, (int(v) for v in (*accounts, *calendars)), strict=True))
+
     def next_due_at(self) -> float | None:
         rows = self._tables().execute("SELECT min(next_due_at) FROM {t}sync_lease")
         return float(rows[0][0]) if rows and rows[0][0] is not None else None
