@@ -161,7 +161,10 @@ class Settings:
         variable = f"{PREFIX}{name.upper()}_KEY"
         if not configured:
             if self.event_store != "sqlite":
-                raise ConfigError(f"{variable} is required with PostgreSQL (base64 of 32 random bytes)")
+                raise ConfigError(
+                    f"{variable} is required with PostgreSQL (base64 of 32 random bytes): "
+                    "`calendar-integration keys generate` prints a pair"
+                )
             configured = _generated_key(self.data_dir / "keys" / f"{name}.key")
         try:
             key = base64.b64decode(configured, validate=True)
@@ -193,7 +196,9 @@ def parse_auth_tokens(raw: str) -> dict[str, frozenset[str]]:
     try:
         parsed = json.loads(raw)
     except json.JSONDecodeError as error:
-        raise ConfigError(f"{PREFIX}AUTH_TOKENS must be a JSON object: {error}") from None
+        raise ConfigError(
+            f'{PREFIX}AUTH_TOKENS must be a JSON object such as {{"t0k3n": ["*"]}}, but it is not JSON: {error}'
+        ) from None
     if not isinstance(parsed, dict) or not all(
         isinstance(k, str) and k and isinstance(v, list) and all(isinstance(s, str) and s for s in v)
         for k, v in parsed.items()
