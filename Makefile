@@ -47,8 +47,8 @@ $(INSTALLED): pyproject.toml | $(PY)
 	touch $@
 
 $(NODE_INSTALLED): package.json package-lock.json
-	# `npm install` (not `npm ci`): the lock file cannot list buf's binaries for
-	# other platforms, and `npm ci` refuses such a lock.
+	# The lock lists buf's binary for every platform (as npm writes it), so that
+	# `npm install` finds it complete and leaves it as it is on any machine.
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -40,6 +41,10 @@ from server.interceptors import CallInterceptor
 from server.observability import HealthWatch, start_metrics
 
 log = logging.getLogger(__name__)
+# Reflection answers from the default descriptor pool: the google.rpc types our
+# errors carry must be in it (imported here for that), so that grpcurl and buf
+# curl decode ErrorInfo and BadRequest instead of showing base64.
+ERROR_DETAIL_TYPES = (status_pb2.Status, error_details_pb2.ErrorInfo, error_details_pb2.BadRequest)
 
 SERVICE_NAMES = [
     connection_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
