@@ -1,6 +1,6 @@
 """Prometheus metrics of every process kind (``prometheus_client``, default registry,
 names prefixed ``calsync_``). Each area keeps its metrics in a block of its own.
-Defining a metric does no I/O; the endpoint is served by ``serve_metrics`` when
+Defining a metric does no I/O; the endpoint (``MetricsEndpoint``) is served when
 ``CALSYNC_METRICS_PORT`` is set. docs/operations.md lists them."""
 
 from __future__ import annotations
@@ -210,3 +210,17 @@ class MetricsEndpoint:
         if self._collector is not None:
             REGISTRY.unregister(self._collector)
             self._collector = None
+
+
+# -- appointments changed in iCloud, and conflicts on appointments --------------------------
+
+APPOINTMENT_OUTCOMES = Counter(
+    "calsync_appointment_outcomes_total",
+    "What syncs and pushes recorded about appointments changed in iCloud and their conflicts",
+    ["outcome"],
+)
+
+
+def appointment_outcome(event: str) -> None:
+    """Counts an outcome named as its log line ("appointment.followed_icloud" -> "followed_icloud")."""
+    APPOINTMENT_OUTCOMES.labels(outcome=event.removeprefix("appointment.")).inc()

@@ -34,6 +34,7 @@ from calendar_domain.configuration_service import configuration_of
 from calendar_domain.errors import InvalidValue
 from calendar_domain.retry import retrying
 from calendar_domain.schedule import UserSchedule
+from calendar_domain.schedule_service import recorded_and_told
 from calendar_domain.telemetry import happened
 
 log = logging.getLogger(__name__)
@@ -64,12 +65,20 @@ class ScheduleOutcome:
 
 
 class AppointmentService:
-    def __init__(self, app: CalendarIntegration, obstacles: Obstacles, settle: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        app: CalendarIntegration,
+        obstacles: Obstacles,
+        settle: Callable[[], None],
+        observe: Callable[[str], None] = lambda _event: None,
+    ) -> None:
         """``obstacles``: why a time cannot be booked, from the availability read
-        model; ``settle``: waits (bounded) until that model has read the whole log."""
+        model; ``settle``: waits (bounded) until that model has read the whole log;
+        ``observe``: told of conflicts a reschedule or cancel cleared (metrics)."""
         self._app = app
         self._obstacles = obstacles
         self._settle = settle
+        self._observe = observe
 
     # -- queries ------------------------------------------------------------------------
 
@@ -161,7 +170,7 @@ class AppointmentService:
                 overridden = self._check_unavailable(sub_account_id, user_id, *span, appointment_id, override)
             if not schedule.reschedule(appointment_id, *span, overridden, request_id):
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
-            return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
+            return ScheduleOutcome(schedule, appointment_id, recorded_and_told(self._app, [schedule], self._observe))
 
         return _conflicts_logged(
             "reschedule", appointment_id, lambda: retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
@@ -181,7 +190,7 @@ class AppointmentService:
                 appointment_id, reason or "cancelled in the CRM", request_id
             ):
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
-            return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
+            return ScheduleOutcome(schedule, appointment_id, recorded_and_told(self._app, [schedule], self._observe))
 
         return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
