@@ -10,6 +10,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from psycopg.conninfo import conninfo_to_dict
 
@@ -155,6 +156,9 @@ class Settings:
                 value = f"{len(value)} tokens"
             elif name == "postgres_url":
                 value = _without_password(value)
+            elif name == "caldav_url":
+                parts = urlsplit(value)  # user information in the URL would be a secret
+                value = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
             elif isinstance(value, bool):
                 value = str(value).lower()
             shown[name] = str(value)

@@ -16,6 +16,7 @@ from calendarintegration.v1 import appointments_pb2 as ap
 from calendarintegration.v1 import configuration_pb2 as cfg
 from calendarintegration.v1 import connection_pb2 as pb
 from calendarintegration.v1 import sync_pb2 as sy
+from server.config import Settings
 from server.logs import configure_logging, scrub_urls
 from tests.e2e.test_appointments import at, ts
 from tests.integration.test_sync import event
@@ -127,3 +128,17 @@ def test_json_lines_put_the_event_fields_at_the_top() -> None:
     assert line["event"] == "push.finished" and line["attempt"] == 2 and line["seconds"] == 0.5
     assert line["request_id"] == "r-2" and line["connection_id"] == "c-9" and line["logger"] == "x"
     assert "fields" not in line
+
+
+def test_the_settings_line_leaves_every_secret_out() -> None:
+    settings = Settings.from_env({
+        "CALSYNC_EVENT_STORE": "postgres", "CALSYNC_POSTGRES_URL": "postgresql://app:s3cret-pw@db:5432/cal",
+        "CALSYNC_CIPHER_KEY": "q9z8cP0Kb3qgY7PpQm2Zs3Z8v1Ww2Vx6n5r4t3y2u1E=", "CALSYNC_AUTH_TOKENS": '{"t0k3n-x": ["*"]}',
+        "CALSYNC_CALDAV_URL": "https://someone:pw-in-url@caldav.example/",
+    })
+    shown = " ".join(settings.public().values())
+    for secret in ("s3cret-pw", "q9z8cP0Kb3qgY7PpQm2Zs3Z8v1Ww2Vx6n5r4t3y2u1E=", "t0k3n-x", "pw-in-url", "someone"):
+        assert secret not in shown
+    public = settings.public()
+    assert public["cipher_key"] == "set" and public["vault_key"] == "missing" and public["auth_tokens"] == "1 tokens"
+    assert "host=db" in public["postgres_url"] and public["caldav_url"] == "https://caldav.example/"
