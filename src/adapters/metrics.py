@@ -27,9 +27,18 @@ RPC_SECONDS = Histogram(
 )
 
 
+# The labelled children, found once per (service, method, code): labels() costs a
+# lock and a lookup on every call otherwise.
+_rpc_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+
 def observe_rpc(service: str, method: str, code: str, seconds: float) -> None:
-    RPC_CALLS.labels(service, method, code).inc()
-    RPC_SECONDS.labels(service, method).observe(seconds)
+    key = (service, method, code)
+    children = _rpc_children.get(key)
+    if children is None:
+        children = _rpc_children.setdefault(key, (RPC_CALLS.labels(*key), RPC_SECONDS.labels(service, method)))
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 # --- syncs of iCloud accounts (adapters/icloud/poller.py) -----------------------------

@@ -16,10 +16,10 @@ inside (``current_cause()``), in whichever part of the service logs it.
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 # The ids a log line is tagged with; at most this long, so that hostile input
@@ -47,7 +47,7 @@ def _quoted(value: Any) -> str:
 
 def new_request_id(kind: str = "") -> str:
     """A fresh id for a run that no caller named (``kind`` prefixes it: sync, push)."""
-    token = uuid.uuid4().hex[:16]
+    token = os.urandom(8).hex()
     return f"{kind}-{token}" if kind else token
 
 
@@ -57,16 +57,26 @@ def cause(**ids: str | None) -> Iterator[None]:
     connection_id), on top of the ids already in force; empty values are left out."""
     if unknown := set(ids) - set(CAUSE_KEYS):
         raise ValueError(f"unknown log cause {sorted(unknown)}")
-    merged = dict(_cause.get() or {})
-    merged.update({key: str(value)[:MAX_ID_LENGTH] for key, value in ids.items() if value})
-    token = _cause.set(merged)
+    token = enter_cause(ids)
     try:
         yield
     finally:
-        try:
-            _cause.reset(token)
-        except ValueError:  # a generator closed from another context: nothing of ours is there
-            pass
+        leave_cause(token)
+
+
+def enter_cause(ids: dict[str, str | None]) -> Token[dict[str, str] | None]:
+    """``cause`` without a context manager (the gRPC interceptor's hot path); give
+    the token back to ``leave_cause``."""
+    merged = dict(_cause.get() or {})
+    merged.update({key: str(value)[:MAX_ID_LENGTH] for key, value in ids.items() if value})
+    return _cause.set(merged)
+
+
+def leave_cause(token: Token[dict[str, str] | None]) -> None:
+    try:
+        _cause.reset(token)
+    except ValueError:  # a generator closed from another context: nothing of ours is there
+        pass
 
 
 def run_cause(kind: str) -> Any:

@@ -12,28 +12,38 @@ from typing import Any
 import grpc
 
 from adapters import metrics
-from calendar_domain.telemetry import cause, happened, new_request_id
+from calendar_domain.telemetry import cause, enter_cause, happened, leave_cause, new_request_id
 
 log = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "x-request-id"
 
 
 class CallInterceptor(grpc.ServerInterceptor):
+    def __init__(self) -> None:
+        # One wrapped handler per method served (a fixed set), made on its first call.
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+
     def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(details)
-        if handler is None:
-            return None
-        service, _, method = details.method.lstrip("/").rpartition("/")
-        request_id = _request_id(details.invocation_metadata)
-        if handler.unary_unary is not None:
-            return handler._replace(unary_unary=_unary(handler.unary_unary, service, method, request_id))
-        if handler.unary_stream is not None:
-            return handler._replace(unary_stream=_streaming(handler.unary_stream, service, method, request_id))
-        return handler  # no client-streaming methods are served
+        wrapped = self._wrapped.get(details.method)
+        if wrapped is None:
+            handler = continuation(details)
+            if handler is None:
+                return None  # an unknown method: not remembered (callers choose the names)
+            wrapped = self._wrapped.setdefault(details.method, _wrap(handler, details.method))
+        return wrapped
+
+
+def _wrap(handler: grpc.RpcMethodHandler, full_name: str) -> grpc.RpcMethodHandler:
+    service, _, method = full_name.lstrip("/").rpartition("/")
+    if handler.unary_unary is not None:
+        return handler._replace(unary_unary=_unary(handler.unary_unary, service, method))
+    if handler.unary_stream is not None:
+        return handler._replace(unary_stream=_streaming(handler.unary_stream, service, method))
+    return handler  # no client-streaming methods are served
 
 
 def _request_id(metadata: Any) -> str:
@@ -46,8 +56,8 @@ def _request_id(metadata: Any) -> str:
     return new_request_id()
 
 
-def _ids(request: Any) -> dict[str, str]:
-    ids: dict[str, str] = {}
+def _ids(request: Any, context: grpc.ServicerContext) -> dict[str, str | None]:
+    ids: dict[str, str | None] = {"request_id": _request_id(context.invocation_metadata())}
     for name in ("sub_account_id", "connection_id"):
         value = getattr(request, name, "")
         if isinstance(value, str) and value:
@@ -55,26 +65,27 @@ def _ids(request: Any) -> dict[str, str]:
     return ids
 
 
-def _unary(behaviour: Callable[[Any, grpc.ServicerContext], Any], service: str, method: str, request_id: str) -> Any:
+def _unary(behaviour: Callable[[Any, grpc.ServicerContext], Any], service: str, method: str) -> Any:
     def handle(request: Any, context: grpc.ServicerContext) -> Any:
-        with cause(request_id=request_id, **_ids(request)):
-            started = time.perf_counter()
-            failed = True
-            try:
-                answer = behaviour(request, context)
-                failed = False
-                return answer
-            finally:
-                _finished(context, service, method, started, failed)
+        token = enter_cause(_ids(request, context))
+        started = time.perf_counter()
+        failed = True
+        try:
+            answer = behaviour(request, context)
+            failed = False
+            return answer
+        finally:
+            _finished(context, service, method, started, failed)
+            leave_cause(token)
 
     return handle
 
 
 def _streaming(
-    behaviour: Callable[[Any, grpc.ServicerContext], Iterator[Any]], service: str, method: str, request_id: str
+    behaviour: Callable[[Any, grpc.ServicerContext], Iterator[Any]], service: str, method: str
 ) -> Any:
     def handle(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-        with cause(request_id=request_id, **_ids(request)):
+        with cause(**_ids(request, context)):
             started = time.perf_counter()
             failed = True
             try:
