@@ -9,6 +9,7 @@ push of that revision (or a later one) has been recorded as an event.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,9 @@ from psycopg.sql import SQL
 
 from adapters.persistence.sql_view import SQLViewMixin
 from calendar_domain.schedule import UserSchedule
+from calendar_domain.telemetry import happened
+
+log = logging.getLogger(__name__)
 
 _CREATE = [
     """CREATE TABLE IF NOT EXISTS {t}push_queue (
@@ -40,7 +44,7 @@ _ENQUEUE = """
     ON CONFLICT (schedule_id, appointment_id) DO UPDATE SET revision = excluded.revision, due_at = excluded.due_at,
         attempts = 0 WHERE {t_queue}.revision < excluded.revision"""
 _DUE = """
-    SELECT schedule_id, appointment_id, revision, attempts FROM {t}push_queue
+    SELECT schedule_id, appointment_id, revision, attempts, lease_until FROM {t}push_queue
     WHERE due_at <= %(now)s AND lease_until <= %(now)s ORDER BY due_at LIMIT %(limit)s"""
 _CLAIM = """
     UPDATE {t}push_queue SET lease_until = %(until)s
@@ -109,6 +113,11 @@ class PushQueueMixin(SQLViewMixin):
             key = {"schedule_id": row["schedule_id"], "appointment_id": row["appointment_id"]}
             if self._execute(_CLAIM, {**key, "now": now, "until": now + lease_seconds}) == 1:
                 claimed.append(QueuedPush(row["schedule_id"], row["appointment_id"], row["revision"], row["attempts"]))
+                if row["lease_until"]:  # leased before and never released: its pusher stopped midway
+                    happened(
+                        log, "push.lease_taken_over", appointment_id=row["appointment_id"],
+                        lapsed_seconds=round(now - float(row["lease_until"]), 1),
+                    )
         return claimed
 
     def done(self, item: QueuedPush, revision: int) -> None:

@@ -8,10 +8,15 @@ its lease has expired, and the database serialises concurrent claims.
 
 from __future__ import annotations
 
+import logging
+
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from adapters.persistence.database import Database
+from calendar_domain.telemetry import happened
+
+log = logging.getLogger(__name__)
 
 _CREATE = [
     """CREATE TABLE IF NOT EXISTS {t}sync_lease (
@@ -106,11 +111,20 @@ class SyncState:
     def claim(self, account_id: str, holder: str, now: float, lease_seconds: float) -> bool:
         """Takes the account's lease if nobody holds it (the only way to sync it)."""
         self.ensure_accounts([account_id], now)
+        # a holder still named here let its lease lapse (a release clears it): a crashed worker
+        before = self._tables().execute(
+            "SELECT holder, leased_until FROM {t}sync_lease WHERE account_id = %(a)s", {"a": account_id}
+        )
         rows = self._tables().execute(
             "UPDATE {t}sync_lease SET leased_until = %(until)s, holder = %(holder)s "
             "WHERE account_id = %(a)s AND leased_until < %(now)s RETURNING account_id",
             {"until": now + lease_seconds, "holder": holder, "a": account_id, "now": now},
         )
+        if rows and before and before[0][0] and before[0][0] != holder:
+            happened(
+                log, "sync.lease_taken_over", account_id=account_id, previous_holder=before[0][0],
+                holder=holder, lapsed_seconds=round(now - float(before[0][1]), 1),
+            )
         return bool(rows)
 
     def release(self, account_id: str, holder: str, next_due_at: float, failures: int) -> None:
