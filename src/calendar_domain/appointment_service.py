@@ -150,7 +150,7 @@ class AppointmentService:
             schedule.book(appointment_id, *span, details, calendar, overridden, request_id)
             return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
 
-        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        return _conflicts_logged("book", appointment_id, lambda: retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER))
 
     def reschedule(
         self,
@@ -185,7 +185,9 @@ class AppointmentService:
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
             return ScheduleOutcome(schedule, appointment_id, recorded_and_told(self._app, [schedule], self._observe))
 
-        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        return _conflicts_logged(
+            "reschedule", appointment_id, lambda: retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        )
 
     def cancel(
         self, sub_account_id: str, user_id: str, appointment_id: str, reason: str = "", request_id: str = ""
@@ -301,6 +303,17 @@ class AppointmentService:
                 reasons=",".join(r.kind.value for r in overridable),
             )
         return sorted({r.kind.value for r in overridable})
+
+
+def _conflicts_logged(action: str, appointment_id: str, run: Callable[[], ScheduleOutcome]) -> ScheduleOutcome:
+    try:
+        return run()
+    except BookingConflict as conflict:
+        happened(
+            log, "booking.conflict", action=action, appointment_id=appointment_id,
+            kind=conflict.metadata.get("conflict_kind"), calendar_id=conflict.metadata.get("calendar_id"),
+        )
+        raise
 
 
 def _imported_conflict(item: Busy) -> BookingConflict:
