@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import REGISTRY, Counter, Histogram, start_http_server
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -253,4 +253,15 @@ RPC_ERRORS = Counter(
     "calsync_rpc_errors_total",
     "Calls answered with an error status, by RPC, status code and ErrorInfo reason",
     ["rpc", "code", "reason"],
+)
+
+# -- the relay of the log to NATS JetStream -----------------------------------------
+
+RELAY_EVENTS = Counter(
+    "calsync_relay_events_total",
+    "Events of the log published to JetStream and acknowledged by it",
+)
+RELAY_LAG = Gauge(
+    "calsync_relay_lag_events",
+    "Events of the log not yet acknowledged by JetStream (the head's position minus the relay's)",
 )

@@ -24,7 +24,7 @@ from adapters.persistence.stored_imports import read_range
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.availability_projection import AvailabilityProjection
 from server.bootstrap import Container, application_env, bootstrap
-from server import operator
+from server import operator, relay
 from server.config import PREFIX, ConfigError, Settings
 from server.logs import configure_logging
 from server.observability import start_metrics
@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="serve gRPC, run the projections (default)")
     sub.add_parser("project", help="only follow the log into the read models, until SIGTERM")
     sub.add_parser("push", help="only write appointments to iCloud, until SIGTERM")
+    sub.add_parser("relay", help="publish the event log to NATS JetStream, in order, until SIGTERM")
     rebuild = sub.add_parser("rebuild", help="drop a read model and rebuild it from the log")
     rebuild.add_argument("read_model", choices=["availability"])
     rebuild.add_argument(
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         return _failing_in_one_line(lambda: _start(settings, command, lambda: project(settings)))
     if command == "push":
         return _failing_in_one_line(lambda: _start(settings, command, lambda: push(settings)))
+    if command == "relay":
+        return _failing_in_one_line(lambda: _start(settings, command, lambda: relay.run(settings)))
     if command == "serve":
         return _failing_in_one_line(lambda: _start(settings, command, lambda: _serve(settings)))
     return 0
