@@ -17,12 +17,14 @@ import asyncio
 import logging
 import re
 import signal
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import nats
+import psycopg
 from nats.js.errors import NotFoundError
 
 from adapters import metrics
@@ -71,6 +73,10 @@ def token_text(token: str) -> str:
             text += token[i].encode()
             i += 1
     return text.decode()
+
+
+# Failures the relay waits out: NATS or the store away, acks that do not come.
+_PASSING = (nats.errors.Error, asyncio.TimeoutError, OSError, psycopg.OperationalError, sqlite3.OperationalError)
 
 
 def subject(prefix: str, record: RecordedEvent) -> str:
@@ -169,10 +175,10 @@ class Relay:
         while not stopping.is_set():
             try:
                 reached = await self.publish_batch(js, position)
-            except (nats.errors.Error, asyncio.TimeoutError, OSError) as error:
-                # NATS away or JetStream not answering: from the stored position
-                # again once it answers (what it stored meanwhile is dropped as a
-                # duplicate within the window).
+            except _PASSING as error:
+                # NATS or the store away, or JetStream not answering: from the
+                # stored position again once they answer (what JetStream stored
+                # meanwhile is dropped as a duplicate within the window).
                 happened(log, "relay.failed", logging.WARNING, stream=self._stream, error=type(error).__name__,
                          detail=str(error)[:200], position=position)
                 await _rest(stopping, self._settings.relay_poll_interval)

@@ -5,12 +5,15 @@ skips nor repeats what consumers see. Both stores."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import nats
 
 from calendar_domain.history import RecordedEvent, Scope
 from calendarintegration.v1 import appointments_pb2 as ap
@@ -22,6 +25,7 @@ from tests.e2e.test_history import set_time_zone
 from tests.support.grpc_service import Service, auth
 from tests.support.jetstream import Received, RelayStream, jetstream  # noqa: F401 - the fixture
 from tests.support.processes import process_env
+from tests.support.stores import settings_for
 from tests.support.waiting import wait_for
 
 # A sub-account id with characters NATS forbids in a subject token ("." splits one).
@@ -142,3 +146,28 @@ def test_a_relay_killed_mid_batch_and_restarted_neither_skips_nor_repeats(
     first_again = next(line for line in output if "relay.published" in line)
     assert "duplicates=0" not in first_again  # JetStream dropped what the killed relay had sent
     assert_relayed(jetstream, jetstream.consume(f"{jetstream.prefix}.>"), records)
+
+
+def test_a_stream_of_that_name_on_other_subjects_stops_the_start_in_one_line(
+    jetstream: RelayStream, tmp_path: Path  # noqa: F811
+) -> None:
+    async def other_stream() -> None:
+        connection = await nats.connect(jetstream.url)
+        try:
+            await connection.jetstream().add_stream(name=jetstream.name, subjects=[f"other{jetstream.name}.>"])
+        finally:
+            await connection.close()
+
+    asyncio.run(other_stream())
+    with settings_for("sqlite", tmp_path / "data") as settings:
+        env = process_env(
+            settings, CALSYNC_NATS_URL=jetstream.url, CALSYNC_RELAY_STREAM=jetstream.name,
+            CALSYNC_RELAY_SUBJECT_PREFIX=jetstream.prefix,
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "server.cli", "relay"], env=env, cwd=tmp_path,
+            capture_output=True, text=True, timeout=60,
+        )
+    assert done.returncode == 2, done.stderr
+    [line] = [line for line in done.stderr.splitlines() if line.startswith("cannot start:")]
+    assert "CALSYNC_RELAY_STREAM" in line and "CALSYNC_RELAY_SUBJECT_PREFIX" in line
