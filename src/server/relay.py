@@ -136,27 +136,9 @@ class Relay:
             if page.position > after:
                 await asyncio.to_thread(self._positions.save, self._stream, page.position)
             return page.position
-        prefix, timeout = self._settings.relay_subject_prefix, self._settings.relay_ack_timeout
-        acks: list[asyncio.Future[Any]] = []
-        for record in page.events:
-            # Sent in log order on one connection, so JetStream stores them in that
-            # order; at most CALSYNC_RELAY_MAX_IN_FLIGHT await their acks.
-            acks.append(
-                await js.publish_async(
-                    subject(prefix, record), event_message(record).SerializeToString(),
-                    wait_stall=timeout, stream=self._stream, headers={"Nats-Msg-Id": str(record.position)},
-                )
-            )
-        hook = self._on_ack
-        if hook is not None:
-            counted = iter(range(1, len(acks) + 1))
-
-            def acked(_ack: asyncio.Future[Any]) -> None:
-                hook(next(counted))
-
-            for ack in acks:
-                ack.add_done_callback(acked)
-        answers = await asyncio.wait_for(asyncio.gather(*acks), timeout)
+        # One deadline for the whole batch (not one timer per message: the client
+        # would make a task for each).
+        answers = await asyncio.wait_for(self._send(js, page.events), self._settings.relay_ack_timeout)
         await asyncio.to_thread(self._positions.save, self._stream, page.position)
         duplicates = sum(1 for answer in answers if answer.duplicate)
         metrics.RELAY_EVENTS.inc(len(answers))
@@ -167,6 +149,28 @@ class Relay:
             seconds=round(time.perf_counter() - started, 3),
         )
         return page.position
+
+    async def _send(self, js: Any, records: list[RecordedEvent]) -> list[Any]:
+        """Sends the events in log order on one connection, so JetStream stores
+        them in that order; at most CALSYNC_RELAY_MAX_IN_FLIGHT await their acks
+        (the client's semaphore). Returns the acks, in order."""
+        prefix, hook = self._settings.relay_subject_prefix, self._on_ack
+        counted = iter(range(1, len(records) + 1))
+
+        def acked(_ack: asyncio.Future[Any]) -> None:
+            if hook is not None:
+                hook(next(counted))
+
+        acks: list[asyncio.Future[Any]] = []
+        for record in records:
+            ack = await js.publish_async(
+                subject(prefix, record), event_message(record).SerializeToString(),
+                stream=self._stream, headers={"Nats-Msg-Id": str(record.position)},
+            )
+            if hook is not None:
+                ack.add_done_callback(acked)
+            acks.append(ack)
+        return list(await asyncio.gather(*acks))
 
     async def run(self, js: Any, stopping: asyncio.Event) -> None:
         """Publishes until ``stopping`` is set, resting a poll interval at the head."""
