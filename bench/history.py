@@ -46,7 +46,14 @@ if str(ROOT) not in sys.path:
 
 import grpc  # noqa: E402
 
-from bench.grpc_unary import RESULTS_DIR, BenchError, percentile, positive_int, running_server  # noqa: E402
+from bench.grpc_unary import (  # noqa: E402
+    RESULTS_DIR,
+    BenchError,
+    percentile,
+    positive_int,
+    running_server,
+    wait_until_idle,
+)
 from calendar_domain.application import CalendarIntegration  # noqa: E402
 from calendar_domain.schedule import CalendarChanges, ImportedSeries, UserSchedule  # noqa: E402
 from calendarintegration.v1 import configuration_pb2 as cfg  # noqa: E402
@@ -226,13 +233,20 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         with running_server(args.store, NO_CALDAV, token, workdir, before_start=fill) as server:
-            rates = []
+            settled = wait_until_idle(server)
+            print(f"the server's log followers were done with the log {settled:.1f}s after it was serving")
+            rates, server_cpu = [], []
             for run in range(1, args.runs + 1):
+                cpu_before = server.cpu_seconds()
                 received, took = catch_up(server.address, token)
                 if received != recorded:
                     raise BenchError(f"caught up after {received} events, not {recorded}")
                 rates.append(received / took)
-                print(f"catch-up run {run}: {received} events in {took:.2f}s = {received / took:,.0f} events/s")
+                server_cpu.append((server.cpu_seconds() - cpu_before) / received * 1e6)
+                print(
+                    f"catch-up run {run}: {received} events in {took:.2f}s = {received / took:,.0f} events/s"
+                    f" (server CPU {server_cpu[-1]:.1f} us/event)"
+                )
             latencies = live_latency(server.address, token, args.changes, args.extra_streams)
     except BenchError as error:
         print(f"bench failed: {error}", file=sys.stderr)
@@ -250,13 +264,18 @@ def main(argv: list[str] | None = None) -> int:
         "grpcio": grpc.__version__,
         "catch_up_events_per_second": [round(r) for r in rates],
         "catch_up_median_events_per_second": statistics.median(rates),
+        "catch_up_server_cpu_us_per_event": statistics.median(server_cpu),
+        "followers_done_seconds": settled,
         "live_streams": 1 + args.extra_streams,
         "live_latency_median_ms": 1000 * statistics.median(latencies),
         "live_latency_p90_ms": 1000 * percentile(latencies, 0.9),
         "live_latency_min_ms": 1000 * min(latencies),
     }
     print()
-    print(f"catch-up from 0: median {result['catch_up_median_events_per_second']:,.0f} events/s over {recorded} events")
+    print(
+        f"catch-up from 0: median {result['catch_up_median_events_per_second']:,.0f} events/s over {recorded} events"
+        f" (server CPU {result['catch_up_server_cpu_us_per_event']:.1f} us/event)"
+    )
     print(
         f"live: command response -> event at a streaming client ({result['live_streams']} streams): "
         f"median {result['live_latency_median_ms']:.2f} ms, p90 {result['live_latency_p90_ms']:.2f} ms, "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +33,9 @@ from calendar_domain.history import (
 )
 
 _BATCH = 500
+
+# Makes the history's record of a notification of the log (its owner known).
+Decode = Callable[[Notification, "Owner | None"], RecordedEvent]
 
 
 class Owners:
@@ -98,9 +101,12 @@ class AggregateState:
 
 
 class HistoryService:
-    def __init__(self, app: CalendarIntegration) -> None:
+    def __init__(self, app: CalendarIntegration, decode: Decode | None = None) -> None:
+        """``decode``: how pages of the log become records; by default through the
+        library's domain events (an adapter may read the stored state faster)."""
         self._app = app
         self.owners = Owners(app)
+        self._decode: Decode = decode or self._recorded
 
     def head_position(self) -> int:
         return self._app.head_position()
@@ -126,7 +132,7 @@ class HistoryService:
             for notification in batch:
                 owner = self.owners.get(notification.originator_id)
                 if scope.admits_owner(owner):
-                    found.append(self._recorded(notification, owner))
+                    found.append(self._decode(notification, owner))
                 position = notification.id
                 if len(found) == limit:
                     break

@@ -31,6 +31,7 @@ from adapters.persistence.availability_view import (
 from adapters.persistence.calendar_states import SyncCalendarStates
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
 from adapters.persistence.follower import ProjectionFollower
+from adapters.persistence.history_records import HistoryRecords
 from adapters.persistence.log_wakeup import PostgresWakeup
 from adapters.persistence.model_lock import ModelLock
 from adapters.persistence.log_tail import LogTail
@@ -253,7 +254,7 @@ def bootstrap(
     app.add_listener(follower.wake)
     connections = ConnectionService(app, the_discovery, the_vault)
     schedules = ScheduleService(app)
-    history = HistoryService(app)
+    history = HistoryService(app, decode=HistoryRecords(app))
     # One follower of the log for every history stream in this process.
     log_tail = LogTail(
         app, history, subscribe=settings.event_store == "postgres", poll_interval=settings.projection_poll_interval
