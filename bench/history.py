@@ -1,17 +1,26 @@
-"""Event history: catch-up of a stream over a long log, and live latency.
+"""Event history: catch-up of a stream over a long log, live latency, and log
+followers at start.
 
 Against ONE running server, started as a separate process exactly as a user would
 (`calendar-integration serve`, see grpc_unary.py), whose store was first filled with
 `--events` events (default 100,000: user schedules whose first syncs import 999
-Apple-style blocked slots each, as a real first sync records them), this measures
+Apple-style blocked slots each, as a real first sync records them), once the
+server is idle (its log followers done with the log; it prints how long that took),
+this measures
 
   (a) catch-up: StreamEvents from position 0 until the stream says it has caught up,
-      in events per second received by a Python client (median of `--runs`);
-  (b) live latency: with a stream caught up (plus `--extra-streams` other followers
-      sharing the server's one follower of the log), `--changes` commands
-      (UpdateReadingRules) one after another; for each, the time from the command's
-      response to its event reaching the streaming client (median and p90). A
-      negative time means the event arrived before the command's response did.
+      in events per second received by a Python client (median of `--runs`), and
+      the server's CPU time per event;
+  (b) live latency: with 1 + `--extra-streams` streams (default 64, the default
+      CALSYNC_MAX_STREAMS) following from the head, `--changes` bookings one after
+      another; for each, the time from the booking's response to its event reaching
+      each stream (median, p90, min and max over every booking and stream). A
+      negative time means the event arrived before the response did.
+
+Then (c), in this process: the service as `serve` wires it, started over a log of
+`--follower-events` events (100 connections, then users who booked 100 appointments
+each) that its followers have not read; the seconds until each follower (connections,
+push queue, availability) reached the head.
 
 Run from the repository root:
 

@@ -6,7 +6,7 @@ its own below.
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 # -- appointments changed in iCloud, and conflicts on appointments --------------------------
 
@@ -20,3 +20,24 @@ APPOINTMENT_OUTCOMES = Counter(
 def appointment_outcome(event: str) -> None:
     """Counts an outcome named as its log line ("appointment.followed_icloud" -> "followed_icloud")."""
     APPOINTMENT_OUTCOMES.labels(outcome=event.removeprefix("appointment.")).inc()
+
+
+# -- event history streams and log followers ------------------------------------------------
+
+HISTORY_REPLAYED_EVENTS = Counter(
+    "calsync_history_replayed_events_total", "Events sent by StreamEvents replays (before each stream caught up)"
+)
+HISTORY_REPLAY_SECONDS = Histogram(
+    "calsync_history_replay_seconds",
+    "Time from a StreamEvents call to its caught-up message",
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800),
+)
+FOLLOWER_EVENTS = Counter(
+    "calsync_follower_events_total", "Events a log follower wrote into its read model", ["projection"]
+)
+FOLLOWER_BATCH_SECONDS = Histogram(
+    "calsync_follower_batch_seconds",
+    "Time a log follower took to write one batch of events (one transaction)",
+    ["projection"],
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30),
+)

@@ -7,7 +7,9 @@ its target and scope with the same helpers and reads through HistoryService.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import uuid
 from collections.abc import Generator, Iterator
 from datetime import UTC
@@ -15,6 +17,7 @@ from typing import Any
 
 import grpc
 
+from adapters import metrics
 from adapters.persistence.log_tail import LogTail, StreamBatch
 from calendar_domain import values
 from calendar_domain.configuration import CalendarConfiguration
@@ -22,6 +25,7 @@ from calendar_domain.errors import NotFound
 from calendar_domain.history import AggregateKind, Owner, RecordedEvent, Scope
 from calendar_domain.history_service import HistoryService
 from calendar_domain.schedule import UserSchedule
+from calendar_domain.telemetry import happened
 from calendarintegration.v1 import history_pb2 as pb
 from calendarintegration.v1 import history_pb2_grpc
 from server.auth import Authenticator, Caller
@@ -31,6 +35,8 @@ from server.handlers import ServicerBase, rpc, stream_rpc
 from server.read_ahead import ReadAhead
 from server.history_convert import KIND_FROM_PB, event_fields, event_message, state_response
 from server.validation import Violations, page_token
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PAGE = 100
 # A stream message stays well under gRPC's default 4 MiB receive limit.
@@ -120,8 +126,21 @@ class HistoryServicer(ServicerBase, history_pb2_grpc.HistoryServiceServicer):
             self._streams.release()
 
     def _responses(self, after: int, scope: Scope, context: Any) -> Generator[pb.StreamEventsResponse, None, None]:
+        started, replayed = time.perf_counter(), 0
         for batch in self._tail.follow(after, scope, context.is_active):
-            yield from _messages(batch)
+            for message in _messages(batch):
+                if replayed >= 0:  # still replaying
+                    replayed += len(message.events)
+                    if message.caught_up:
+                        seconds = time.perf_counter() - started
+                        happened(
+                            log, "history.stream.caught_up", after=after, position=message.position,
+                            events=replayed, seconds=round(seconds, 3),
+                        )
+                        metrics.HISTORY_REPLAYED_EVENTS.inc(replayed)
+                        metrics.HISTORY_REPLAY_SECONDS.observe(seconds)
+                        replayed = -1
+                yield message
 
     # -- helpers -------------------------------------------------------------------
 

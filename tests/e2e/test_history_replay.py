@@ -4,11 +4,13 @@ from any position, then follows live; a stream cancelled mid-replay lets go."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
 from calendar_domain.history import Scope
 from calendar_domain.history_service import HistoryService
@@ -81,8 +83,12 @@ def test_a_long_replay_is_the_log_in_order_in_several_messages_then_live(
     assert follower.events == all_events(service)
 
 
-def test_a_tenant_replays_only_its_own_events_and_resumes_anywhere(service: Service) -> None:
+def test_a_tenant_replays_only_its_own_events_and_resumes_anywhere(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="server.history_servicer")
     record_long_log(service)
+    replayed_before = REGISTRY.get_sample_value("calsync_history_replayed_events_total") or 0
     theirs = by_the_library(service, Scope(frozenset({"loc-1", "loc-2"})))
     assert {e.sub_account_id for e in theirs} == {"loc-2"} and len(theirs) > 600
     with following(service, TENANT_TOKEN) as tenant:
@@ -92,6 +98,11 @@ def test_a_tenant_replays_only_its_own_events_and_resumes_anywhere(service: Serv
     with following(service, TENANT_TOKEN, after_position=middle) as resumed:
         resumed.until_caught_up()
     assert resumed.events == [e for e in theirs if e.position > middle]
+    # the operator sees each replay end, and counts what replays sent
+    ends = [r for r in caplog.records if getattr(r, "event", "") == "history.stream.caught_up"]
+    assert [r.fields["events"] for r in ends] == [len(theirs), len(resumed.events)]  # type: ignore[attr-defined]
+    replayed = REGISTRY.get_sample_value("calsync_history_replayed_events_total") or 0
+    assert replayed - replayed_before == len(theirs) + len(resumed.events)
 
 
 def test_a_stream_cancelled_during_its_replay_lets_go_of_everything(service: Service) -> None:

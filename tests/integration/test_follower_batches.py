@@ -4,6 +4,7 @@ or none of it, exactly once when another process follows into the same view."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from eventsourcing.persistence import Tracking
+from prometheus_client import REGISTRY
 
 from adapters.persistence.follower import ProjectionFollower
 from adapters.persistence.push_queue import PushQueueProjection
@@ -24,6 +26,7 @@ from server.bootstrap import application_env, build_connection_view, build_push_
 from server.config import Settings
 from tests.integration.test_connection_view import connection
 from tests.support.stores import STORES, settings_for
+from tests.support.waiting import wait_for
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -94,15 +97,25 @@ def test_catching_up_writes_each_batch_of_connection_events_in_one_transaction(
 
 
 def test_catching_up_queues_every_booking_in_one_transaction_per_batch(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     book(world.app, 300)
     queue = world.view(build_push_queue)
     commits = count_commits(queue, monkeypatch)
+    written_before = REGISTRY.get_sample_value("calsync_follower_events_total", {"projection": "push_queue"}) or 0
     follower = ProjectionFollower(world.app, PushQueueProjection(queue))
-    assert follower.catch_up() == world.app.head_position()
+    caplog.set_level(logging.INFO, logger="adapters.persistence.follower")
+    follower.start()
+    try:
+        assert follower.wait_for(world.app.head_position(), 30)
+    finally:
+        follower.stop()
     assert len(commits) == 1 and queue.pending() == 300
     assert queue.max_tracking_id(world.app.name) == world.app.head_position()
+    # the operator sees when it caught up, and counts what it wrote
+    wait_for(lambda: [r for r in caplog.records if getattr(r, "event", "") == "projection.caught_up"], "the line")
+    written = REGISTRY.get_sample_value("calsync_follower_events_total", {"projection": "push_queue"}) or 0
+    assert written - written_before == 300
 
 
 def test_a_batch_that_fails_part_way_writes_nothing(world: World) -> None:
@@ -121,7 +134,9 @@ def test_a_batch_that_fails_part_way_writes_nothing(world: World) -> None:
     assert queue.pending() == 20
 
 
-def test_a_follower_behind_another_process_skips_what_it_wrote(world: World) -> None:
+def test_a_follower_behind_another_process_skips_what_it_wrote(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
     book(world.app, 30)
     mine, theirs = world.view(build_push_queue), world.view(build_push_queue)  # two processes
     behind = ProjectionFollower(world.app, PushQueueProjection(mine))
@@ -132,5 +147,7 @@ def test_a_follower_behind_another_process_skips_what_it_wrote(world: World) -> 
     [pushed] = theirs.claim(1, lease_seconds=60)
     theirs.done(pushed, pushed.revision)  # pushed and gone before the other catches up
     book(world.app, 5, user="u2")
-    assert behind.catch_up() == world.app.head_position()
+    with caplog.at_level(logging.INFO, logger="adapters.persistence.follower"):
+        assert behind.catch_up() == world.app.head_position()
     assert mine.pending() == 29 + 5  # the pushed one not queued again, the new ones once
+    assert any(getattr(r, "event", "") == "projection.behind_another_process" for r in caplog.records)

@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
+
+from adapters import metrics
+from calendar_domain.telemetry import happened
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +124,18 @@ class ProjectionFollower:
             self._wake.clear()
 
     def _run(self) -> None:
+        started, since = time.perf_counter(), self._position
+        caught_up = False
         while not self._stopping.is_set():
             try:
                 if self._step():
                     continue
+                if not caught_up:  # what was recorded before it started is in the read model
+                    caught_up = True
+                    happened(
+                        log, "projection.caught_up", projection=self._projection.name, since=since,
+                        position=self._position, seconds=round(time.perf_counter() - started, 3),
+                    )
             except Exception as error:  # keep following; report and back off
                 self.error = error
                 log.exception("projection %s failed; retrying", self._projection.name)
@@ -206,6 +218,7 @@ class ProjectionFollower:
             (self._app.mapper.to_domain_event(n), Tracking(self._app.name, n.id)) for n in notifications
         ]
         before = self._position
+        started = time.perf_counter()
         try:
             if process is None:
                 self._projection.process_batch(items, after=before)
@@ -216,8 +229,11 @@ class ProjectionFollower:
             done = self._view.max_tracking_id(self._app.name) or 0
             if done <= before:
                 raise
+            happened(log, "projection.behind_another_process", projection=self._projection.name, position=before, ahead=done)
             self._processed([], max(done, self._position))
             return False
+        metrics.FOLLOWER_BATCH_SECONDS.labels(self._projection.name).observe(time.perf_counter() - started)
+        metrics.FOLLOWER_EVENTS.labels(self._projection.name).inc(len(items))
         self._processed([event for event, _ in items], notifications[-1].id)
         return True
 
