@@ -261,7 +261,8 @@ def bootstrap(
         imported_busy=lambda *args: availability.imported_busy(*args),
         bounds=SyncRules(max_open_conflicts=settings.max_open_conflicts, max_held_spans=settings.max_held_spans),
     )
-    history = HistoryService(app, decode=HistoryRecords(app))
+    records = HistoryRecords(app)
+    history = HistoryService(app, decode=records, select=records.select)
     # One follower of the log for every history stream in this process.
     log_tail = LogTail(
         app, history, subscribe=settings.event_store == "postgres", poll_interval=settings.projection_poll_interval

@@ -55,7 +55,7 @@ def test_every_kind_of_event_reads_as_the_librarys_event_would_without_it(app: C
     notifications = app.recorder.select_notifications(start=1, limit=1000)
     assert len(notifications) == len(every_kind_of_event())
     library = _LibraryWayCounted(app.mapper)
-    records = HistoryRecords(SimpleNamespace(mapper=library))  # type: ignore[arg-type]
+    records = HistoryRecords(SimpleNamespace(mapper=library, recorder=app.recorder))  # type: ignore[arg-type]
     for notification in notifications:
         owner = _owner(app, notification)
         expected = recorded(app.mapper.to_domain_event(notification), notification.id, owner)
@@ -63,6 +63,22 @@ def test_every_kind_of_event_reads_as_the_librarys_event_would_without_it(app: C
         assert _envelope(record) == _envelope(expected)
         assert event_message(record) == event_message(expected), expected.event_type
     assert library.decoded == []  # none of them through the library
+
+
+def test_a_page_selected_as_rows_is_the_librarys_page(app: CalendarIntegration) -> None:
+    app.events.put(every_kind_of_event())
+    head = app.recorder.max_notification_id()
+    some = (get_topic(UserSchedule.Started), get_topic(UserSchedule.AppointmentBooked))
+    select = HistoryRecords(app).select
+    for start, limit, stop, topics in ((0, 1000, head, ()), (3, 5, head, ()), (0, 1000, head - 4, some), (2, 1, head, some)):
+        expected = app.recorder.select_notifications(
+            start=start, limit=limit, stop=stop, topics=topics, inclusive_of_start=False
+        )
+        rows = select(start, limit, stop, topics)
+        assert [tuple(row) for row in rows] == [
+            (n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in expected
+        ]
+        assert rows and all(type(row.originator_id) is uuid.UUID for row in rows)
 
 
 def test_times_and_ids_deep_inside_a_payload_read_as_the_librarys_would(app: CalendarIntegration) -> None:
@@ -74,7 +90,7 @@ def test_times_and_ids_deep_inside_a_payload_read_as_the_librarys_would(app: Cal
     [stored] = app.recorder.select_notifications(start=1, limit=1)
     owner = Owner(AggregateKind.USER_SCHEDULE, "loc-1")
     library = _LibraryWayCounted(app.mapper)
-    record = HistoryRecords(SimpleNamespace(mapper=library))(stored, owner)  # type: ignore[arg-type]
+    record = HistoryRecords(SimpleNamespace(mapper=library, recorder=app.recorder))(stored, owner)  # type: ignore[arg-type]
     assert library.decoded == []
     assert record.payload["series"]["seen"] == [
         {"at": FETCHED.isoformat(), "by": "00000000-0000-0000-0000-000000000007"}, "2026-03-01T08:00:00",
@@ -97,7 +113,7 @@ def test_an_import_of_an_earlier_version_goes_the_librarys_way_and_is_upcast(
     assert stored.topic == get_topic(UserSchedule.BlockedSlotImported)
     library = _LibraryWayCounted(app.mapper)
     owner = Owner(AggregateKind.USER_SCHEDULE, "loc-1")
-    record = HistoryRecords(SimpleNamespace(mapper=library))(stored, owner)  # type: ignore[arg-type]
+    record = HistoryRecords(SimpleNamespace(mapper=library, recorder=app.recorder))(stored, owner)  # type: ignore[arg-type]
     assert library.decoded == [stored.topic]
     assert "occurrences" in record.payload["series"]  # upcast to the current shape
     assert event_message(record) == event_message(recorded(app.mapper.to_domain_event(stored), stored.id, owner))

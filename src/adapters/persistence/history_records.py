@@ -21,14 +21,19 @@ which raises its own errors with the event named.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import get_topic
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
 
 from calendar_domain.history import (
     SECRET_FIELDS,
@@ -54,15 +59,28 @@ class _Known:
     version: int
 
 
+class StoredRow(NamedTuple):
+    """An event of the log as selected here: a ``Notification``'s fields, in a
+    tuple (the library's notification objects cost more to make than the rest
+    of a row's selection)."""
+
+    id: int
+    originator_id: uuid.UUID | str
+    originator_version: int
+    topic: str
+    state: bytes
+
+
 class _NotPlain(Exception):
     """A value this reader does not decode itself."""
 
 
 class HistoryRecords:
     """``notification -> RecordedEvent`` for a history read of the log (the
-    ``HistoryService``'s ``decode``)."""
+    ``HistoryService``'s ``decode``), and ``select`` of the log's rows."""
 
     def __init__(self, app: Application[Any]) -> None:
+        self._recorder = app.recorder
         self._mapper = app.mapper
         self._plain = type(app.mapper.transcoder) is JSONTranscoder
         self._known = {
@@ -70,6 +88,38 @@ class HistoryRecords:
             for kind in AggregateKind
             for cls in event_classes(kind)
         }
+
+    def select(self, start: int, limit: int, stop: int, topics: tuple[str, ...]) -> Sequence[Any]:
+        """The events in (start, stop] of the log, of ``topics`` (empty: all), at
+        most ``limit``, in order (the ``HistoryService``'s ``select``)."""
+        recorder = self._recorder
+        where = " AND topic IN ({})" if topics else ""
+        if type(recorder) is SQLiteApplicationRecorder:
+            statement = (
+                f"SELECT rowid, originator_id, originator_version, topic, state FROM {recorder.events_table_name}"
+                f" WHERE rowid > ? AND rowid <= ?{where.format(', '.join('?' for _ in topics))} ORDER BY rowid LIMIT ?"
+            )
+            with recorder.datastore.transaction(commit=False) as cursor:
+                cursor.execute(statement, (start, stop, *topics, limit))
+                rows = cursor.fetchall()
+            # ids as the library writes them (text); each originator's once (a page has few)
+            ids = {stored: recorder.convert_originator_id(stored) for stored in {row[1] for row in rows}}
+            return [StoredRow(row[0], ids[row[1]], row[2], row[3], row[4]) for row in rows]
+        if type(recorder) is PostgresApplicationRecorder:
+            query = SQL(
+                "SELECT notification_id, originator_id, originator_version, topic, state FROM {schema}.{table}"
+                " WHERE notification_id > %s AND notification_id <= %s{topics} ORDER BY notification_id LIMIT %s"
+            ).format(
+                schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name),
+                topics=SQL(" AND topic = ANY(%s)" if topics else ""),
+            )
+            params = (start, stop, list(topics), limit) if topics else (start, stop, limit)
+            with recorder.datastore.get_connection() as connection, connection.cursor(row_factory=tuple_row) as cursor:
+                cursor.execute(query, params, prepare=True)
+                return [StoredRow(row[0], row[1], row[2], row[3], bytes(row[4])) for row in cursor.fetchall()]
+        return recorder.select_notifications(  # another recorder: the library's notifications
+            start=start, limit=limit, stop=stop, topics=topics, inclusive_of_start=False
+        )
 
     def __call__(self, notification: Notification, owner: Owner | None) -> RecordedEvent:
         record = self._plain_record(notification, owner) if self._plain else None
