@@ -35,7 +35,6 @@ from calendar_domain.history import (
 _BATCH = 500
 
 
-
 class LoggedEvent(Protocol):
     """An event as stored in the log (the library's ``Notification``, or a row
     with the same fields)."""
