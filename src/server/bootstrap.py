@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
+import stat
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -173,10 +175,9 @@ def store_env(settings: Settings, database: str) -> dict[str, str]:
     """eventsourcing settings for one database: "events" or "views"."""
     if settings.event_store == "postgres":
         return postgres_env(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": str(settings.data_dir / f"{database}.sqlite"),
+        "SQLITE_DBNAME": str(private_sqlite_file(settings, database)),
         "SQLITE_LOCK_TIMEOUT": "10",
     }
 
@@ -197,8 +198,20 @@ def operational_database(settings: Settings, name: str) -> Database:
     """A database for tables outside the event log: a file of its own on SQLite."""
     if settings.event_store == "postgres":
         return Database(conninfo=conninfo_to_dict(settings.postgres_url), schema=settings.postgres_schema)
+    return Database(sqlite_path=private_sqlite_file(settings, name))
+
+
+def private_sqlite_file(settings: Settings, name: str) -> Path:
+    """``DATA_DIR/<name>.sqlite``, private to the service's user like the keys: the
+    directory 0700, the file 0600 (made empty if missing, so that SQLite never
+    makes it with the umask's permissions; its -wal and -shm files take the
+    database file's)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Database(sqlite_path=settings.data_dir / f"{name}.sqlite")
+    os.chmod(settings.data_dir, stat.S_IRWXU)
+    path = settings.data_dir / f"{name}.sqlite"
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)  # also a file made before
+    return path
 
 
 def build_vault(settings: Settings) -> CredentialVault:
