@@ -34,6 +34,7 @@ from adapters.persistence.availability_view import (
 from adapters.persistence.calendar_states import SyncCalendarStates
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
 from adapters.persistence.follower import ProjectionFollower
+from adapters.persistence.history_records import HistoryRecords
 from adapters.persistence.log_wakeup import PostgresWakeup
 from adapters.persistence.model_lock import ModelLock
 from adapters.persistence.log_tail import LogTail
@@ -276,7 +277,8 @@ def bootstrap(
         bounds=SyncRules(max_open_conflicts=settings.max_open_conflicts, max_held_spans=settings.max_held_spans),
         settle=lambda: settle(),
     )
-    history = HistoryService(app)
+    records = HistoryRecords(app)
+    history = HistoryService(app, decode=records, select=records.select)
     # One follower of the log for every history stream in this process.
     log_tail = LogTail(
         app, history, subscribe=settings.event_store == "postgres", poll_interval=settings.projection_poll_interval
