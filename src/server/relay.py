@@ -25,9 +25,11 @@ from urllib.parse import urlsplit
 
 import nats
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from nats.js.errors import NotFoundError
 
 from adapters import metrics
+from adapters.persistence.model_lock import ModelInUse, ModelLock
 from adapters.persistence.relay_position import RelayPositions
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.history import RecordedEvent, Scope
@@ -223,6 +225,14 @@ async def _connect(settings: Settings) -> Any:
 
 async def relay(settings: Settings, on_ack: Callable[[int], None] | None = None) -> None:
     """The relay process: until SIGTERM or SIGINT."""
+    alone = relay_lock(settings)
+    try:
+        alone.take_alone()
+    except ModelInUse:
+        raise StartupError(
+            f"another relay publishes to the stream {settings.relay_stream} (CALSYNC_RELAY_STREAM) from this store; "
+            "run one relay per stream"
+        ) from None
     app = CalendarIntegration(env=application_env(settings))
     positions = RelayPositions(operational_database(settings, "relay"))
     endpoint = None
@@ -246,7 +256,19 @@ async def relay(settings: Settings, on_ack: Callable[[int], None] | None = None)
             endpoint.stop()
         positions.close()
         app.close()
+        alone.release()
     happened(log, "process.stopped", kind="relay")
+
+
+def relay_lock(settings: Settings) -> ModelLock:
+    """Held by the one relay of a stream for as long as it runs: a second relay
+    behind the first would publish again, out of order, events whose ids JetStream
+    has forgotten. Gone with the process, however it ends."""
+    name = f"relay-{settings.relay_stream}"
+    if settings.event_store == "postgres":
+        return ModelLock(name, conninfo=conninfo_to_dict(settings.postgres_url), schema=settings.postgres_schema)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return ModelLock(name, sqlite_path=settings.data_dir / f"{name}.sqlite")  # only its .lock file is made
 
 
 def run(settings: Settings) -> int:

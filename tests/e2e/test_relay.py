@@ -98,6 +98,11 @@ def test_every_event_arrives_once_in_order_typed_on_its_subject(
 
     with relay_process(relay_env(service, jetstream), tmp_path) as output:
         arrived(jetstream, len(before))
+        second = subprocess.run(
+            [sys.executable, "-m", "server.cli", "relay"], env=relay_env(service, jetstream), cwd=tmp_path,
+            capture_output=True, text=True, timeout=60,
+        )
+        assert second.returncode == 2 and "another relay publishes to the stream" in second.stderr, second.stderr
         set_time_zone(service, ODD_SUB, "Asia/Tokyo")  # followed live, after the start
         records = log_records(service)
         arrived(jetstream, len(records))
