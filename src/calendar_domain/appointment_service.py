@@ -108,9 +108,7 @@ class AppointmentService:
         span = checked_span(start, end)
         details = checked_details(details)
         request_id = values.request_id("request_id", request_id)
-        schedule_id = UserSchedule.create_id(
-            values.opaque_id("sub_account_id", sub_account_id), values.opaque_id("user_id", user_id)
-        )
+        schedule_id = _schedule_id(sub_account_id, user_id)
         appointment_id = derived_id(schedule_id, "appointment", request_id) if request_id else str(uuid.uuid4())
 
         def attempt() -> ScheduleOutcome:
@@ -128,7 +126,8 @@ class AppointmentService:
             schedule.book(appointment_id, *span, details, calendar, overridden, request_id)
             return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
 
-        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        self._settle()  # before taking the turn: the wait is not spent holding it
+        return self._in_turn(schedule_id, attempt)
 
     def reschedule(
         self,
@@ -144,6 +143,7 @@ class AppointmentService:
         appointment_id = str(values.uuid_id("appointment_id", appointment_id))
         span = checked_span(start, end)
         request_id = values.request_id("request_id", request_id)
+        schedule_id = _schedule_id(sub_account_id, user_id)
 
         def attempt() -> ScheduleOutcome:
             schedule = self.schedule(sub_account_id, user_id)
@@ -160,7 +160,8 @@ class AppointmentService:
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
             return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
 
-        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        self._settle()
+        return self._in_turn(schedule_id, attempt)
 
     def cancel(
         self, sub_account_id: str, user_id: str, appointment_id: str, reason: str = "", request_id: str = ""
@@ -169,6 +170,7 @@ class AppointmentService:
         request_id = values.request_id("request_id", request_id)
         if len(reason) > 1024:
             raise InvalidValue("reason", "reason may have at most 1024 characters")
+        schedule_id = _schedule_id(sub_account_id, user_id)
 
         def attempt() -> ScheduleOutcome:
             schedule = self.schedule(sub_account_id, user_id)
@@ -178,7 +180,7 @@ class AppointmentService:
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
             return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
 
-        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        return self._in_turn(schedule_id, attempt)
 
     # -- blocked slots made in the CRM ------------------------------------------------------
 
@@ -195,9 +197,7 @@ class AppointmentService:
         request_id = values.request_id("request_id", request_id)
         if len(title) > 512:
             raise InvalidValue("title", "title may have at most 512 characters")
-        schedule_id = UserSchedule.create_id(
-            values.opaque_id("sub_account_id", sub_account_id), values.opaque_id("user_id", user_id)
-        )
+        schedule_id = _schedule_id(sub_account_id, user_id)
         block_id = derived_id(schedule_id, "blocked_slot", request_id) if request_id else str(uuid.uuid4())
 
         def attempt() -> ScheduleOutcome:
@@ -207,11 +207,12 @@ class AppointmentService:
             schedule.create_block(block_id, *span, title, request_id)
             return ScheduleOutcome(schedule, block_id, self._app.record(schedule))
 
-        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        return self._in_turn(schedule_id, attempt)
 
     def delete_block(self, sub_account_id: str, user_id: str, block_id: str, request_id: str = "") -> ScheduleOutcome:
         block_id = str(values.uuid_id("blocked_slot_id", block_id))
         request_id = values.request_id("request_id", request_id)
+        schedule_id = _schedule_id(sub_account_id, user_id)
 
         def attempt() -> ScheduleOutcome:
             schedule = self.schedule(sub_account_id, user_id)
@@ -220,7 +221,13 @@ class AppointmentService:
             schedule.delete_block(block_id, request_id)
             return ScheduleOutcome(schedule, block_id, self._app.record(schedule))
 
-        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        return self._in_turn(schedule_id, attempt)
+
+    def _in_turn(self, schedule_id: uuid.UUID, attempt: Callable[[], ScheduleOutcome]) -> ScheduleOutcome:
+        """Load, change and save in this schedule's turn (other commands on it in
+        this process wait); a version conflict, from another process, is retried."""
+        with self._app.serialised(schedule_id):
+            return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
     # -- the user's unavailable time ----------------------------------------------------------
 
@@ -228,8 +235,8 @@ class AppointmentService:
         self, sub_account_id: str, user_id: str, start: datetime, end: datetime, moving: str, override: bool
     ) -> list[str]:
         """Refuses a time a busy imported event takes, and (unless ``override``)
-        one the user's hours and rules make unavailable; returns what was overridden."""
-        self._settle()
+        one the user's hours and rules make unavailable; returns what was overridden
+        (the caller has waited for the availability model: ``settle``)."""
         overridable: list[Reason] = []
         for reason in self._obstacles(sub_account_id, user_id, start, end, moving):
             item = reason.busy
@@ -246,6 +253,10 @@ class AppointmentService:
                 reasons=",".join(r.kind.value for r in overridable),
             )
         return sorted({r.kind.value for r in overridable})
+
+
+def _schedule_id(sub_account_id: str, user_id: str) -> uuid.UUID:
+    return UserSchedule.create_id(values.opaque_id("sub_account_id", sub_account_id), values.opaque_id("user_id", user_id))
 
 
 def _imported_conflict(item: Busy) -> BookingConflict:

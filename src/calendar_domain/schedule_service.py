@@ -83,7 +83,9 @@ class ScheduleService:
                     touched[key] = schedule
             return self._app.record(*touched.values())
 
-        return retrying(attempt)
+        schedule_ids = [UserSchedule.create_id(target.sub_account_id, target.user_id) for target, _ in found]
+        with self._app.serialised(*schedule_ids):
+            return retrying(attempt)
 
     def releases_for(self, configuration: CalendarConfiguration) -> list[UserSchedule]:
         """Schedules whose calendars no longer block this user, with the release

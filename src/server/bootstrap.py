@@ -22,6 +22,7 @@ from adapters.icloud.parse_pool import ResourceParser
 from adapters.icloud.sync_worker import AccountSyncer, CalDAVSettings
 from adapters.icloud.ical import expand
 from adapters.icloud.pusher import AppointmentPusher
+from adapters import metrics
 from adapters.persistence.push_queue import PostgresPushQueue, PushQueueProjection, SQLitePushQueue
 from adapters.persistence.availability_view import (
     PostgresAvailabilityView,
@@ -51,7 +52,7 @@ from calendar_domain.history_service import HistoryService
 from calendar_domain.connection_service import ConnectionService
 from calendar_domain.errors import ReadModelBehind
 from calendar_domain.schedule_service import ScheduleService
-from calendar_domain import ports
+from calendar_domain import ports, retry
 from calendar_domain.ports import CalendarDiscovery
 from server.config import Settings
 
@@ -242,6 +243,7 @@ def bootstrap(
     vault: ports.CredentialVault | None = None,
 ) -> Container:
     app = CalendarIntegration(env=application_env(settings))
+    retry.count_conflicts_with(metrics.count_command_conflict)
     the_vault = vault if vault is not None else build_vault(settings)
     the_discovery = discovery or CalDAVDiscovery(
         settings.caldav_url, timeout=settings.caldav_timeout, verify_tls=settings.caldav_verify_tls
