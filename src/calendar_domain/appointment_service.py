@@ -4,8 +4,9 @@ No double booking: the ``UserSchedule`` aggregate refuses a time taken by an
 appointment or a CRM blocked slot, and optimistic concurrency makes that hold
 under races (of concurrent bookings for one time, one is saved; the others
 reload, see it, and are refused). Imported iCloud events and the user's rules
-live in the availability read model, which is asked once it has caught up with
-the log: a busy imported event always refuses a booking; working hours, days
+live in the availability read model, which is asked once it has read the last
+events of the aggregates that concern the user (``concerning``; another
+tenant's events recorded meanwhile are not waited for): a busy imported event always refuses a booking; working hours, days
 off and booking rules (notice, horizon, daily cap, buffers) refuse it unless
 the caller overrides them.
 """
@@ -13,7 +14,7 @@ the caller overrides them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -29,8 +30,10 @@ from calendar_domain.bookings import (
     derived_id,
     record_span,
 )
+from calendar_domain.configuration import CalendarConfiguration
 from calendar_domain.configuration_service import configuration_of
 from calendar_domain.errors import InvalidValue
+from calendar_domain.policy import SubAccountPolicy
 from calendar_domain.retry import retrying
 from calendar_domain.schedule import UserSchedule
 
@@ -61,9 +64,12 @@ class ScheduleOutcome:
 
 
 class AppointmentService:
-    def __init__(self, app: CalendarIntegration, obstacles: Obstacles, settle: Callable[[], None]) -> None:
+    def __init__(
+        self, app: CalendarIntegration, obstacles: Obstacles, settle: Callable[[Sequence[uuid.UUID]], None]
+    ) -> None:
         """``obstacles``: why a time cannot be booked, from the availability read
-        model; ``settle``: waits (bounded) until that model has read the whole log."""
+        model; ``settle``: waits (bounded) until that model has read the last
+        event of each aggregate given (``concerning``)."""
         self._app = app
         self._obstacles = obstacles
         self._settle = settle
@@ -126,7 +132,7 @@ class AppointmentService:
             schedule.book(appointment_id, *span, details, calendar, overridden, request_id)
             return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
 
-        self._settle()  # before taking the turn: the wait is not spent holding it
+        self._settle(concerning(sub_account_id, user_id))  # before the turn: not spent holding it
         return self._in_turn(schedule_id, attempt)
 
     def reschedule(
@@ -160,7 +166,7 @@ class AppointmentService:
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
             return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
 
-        self._settle()
+        self._settle(concerning(sub_account_id, user_id))
         return self._in_turn(schedule_id, attempt)
 
     def cancel(
@@ -253,6 +259,16 @@ class AppointmentService:
                 reasons=",".join(r.kind.value for r in overridable),
             )
         return sorted({r.kind.value for r in overridable})
+
+
+def concerning(sub_account_id: str, user_id: str) -> list[uuid.UUID]:
+    """The aggregates whose events decide, in the availability model, whether one
+    user's time is free: a booking waits for these, not for the whole log."""
+    return [
+        UserSchedule.create_id(sub_account_id, user_id),
+        CalendarConfiguration.create_id(sub_account_id, user_id),
+        SubAccountPolicy.create_id(sub_account_id),
+    ]
 
 
 def _schedule_id(sub_account_id: str, user_id: str) -> uuid.UUID:

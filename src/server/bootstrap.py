@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import logging
 import time
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +33,7 @@ from adapters.persistence.availability_view import (
 )
 from adapters.persistence.calendar_states import SyncCalendarStates
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
+from adapters.persistence.aggregate_positions import last_position
 from adapters.persistence.follower import ProjectionFollower
 from adapters.persistence.log_wakeup import PostgresWakeup
 from adapters.persistence.model_lock import ModelLock
@@ -52,6 +55,7 @@ from calendar_domain.history_service import HistoryService
 from calendar_domain.connection_service import ConnectionService
 from calendar_domain.errors import ReadModelBehind
 from calendar_domain.schedule_service import ScheduleService
+from calendar_domain.telemetry import happened
 from calendar_domain import ports, retry
 from calendar_domain.ports import CalendarDiscovery
 from server.config import Settings
@@ -283,14 +287,21 @@ def bootstrap(
         clock=time.time,
     )
 
-    def settle() -> None:
-        """Bookings check the user's time against a model that has read the whole log."""
-        head = app.head_position()
-        if not availability_follower.wait_for(head, settings.read_wait_timeout):
+    def settle(aggregate_ids: Sequence[uuid.UUID]) -> None:
+        """Bookings check the user's time against a model that has read the last
+        event of the aggregates that concern the user (not the whole log: another
+        tenant's first sync, recorded meanwhile, is not waited for)."""
+        began = time.monotonic()
+        position = last_position(app, aggregate_ids)
+        reached = availability_follower.wait_for(position, settings.read_wait_timeout)
+        metrics.BOOKING_READ_WAIT.observe(time.monotonic() - began)
+        if not reached:
+            happened(log, "booking.read_model_behind", logging.WARNING, position=position,
+                     waited=round(time.monotonic() - began, 3))
             raise ReadModelBehind(
-                f"the availability read model has not reached position {head} within "
+                f"the availability read model has not reached position {position} within "
                 f"{settings.read_wait_timeout:g}s; retry",
-                min_position=str(head),
+                min_position=str(position),
             )
 
     push_queue = build_push_queue(settings)

@@ -1,22 +1,24 @@
-"""Many bookings for one user at once: inside a process they take turns (none
-comes back ABORTED), and two server processes on one store still never
-double-book."""
+"""Bookings that do not fight: many for one user at once take turns inside a
+process (none comes back ABORTED), two server processes on one store still never
+double-book, and a booking waits only for what concerns its own user."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 
+from calendar_domain.schedule import CalendarChanges, ImportedSeries, UserSchedule
 from calendarintegration.v1 import appointments_pb2 as ap
 from tests.e2e.test_appointments import at, book_request, connect, stub, ts
 from tests.support.caldav_servers import RadicaleServer
-from tests.support.grpc_service import Service, auth, running_service
+from tests.support.grpc_service import Service, auth, failure, running_service
 from tests.support.stores import STORES, settings_for
 
 CALLERS = 50
@@ -93,3 +95,46 @@ def test_two_server_processes_on_one_store_never_double_book(
                     grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ABORTED
                 }
                 assert _listed(first) == winners == _listed(second)
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_a_booking_waits_for_its_own_users_events_not_for_another_tenants(
+    store: str, tmp_path: Path, radicale: RadicaleServer, account: tuple[str, str]
+) -> None:
+    """The availability model stops following the log (as it would behind another
+    tenant's first sync of thousands of events); a booking for a user whose events
+    it has read still goes through, and one for the tenant it has not read waits and
+    is UNAVAILABLE (before, every booking waited for the whole log)."""
+    with settings_for(
+        store, tmp_path / "data", caldav_url=radicale.base_url, caldav_timeout=10, read_wait_timeout=1
+    ) as settings:
+        with running_service(settings) as service:
+            connect(service, account)
+            first = stub(service).BookAppointment(book_request(at(9), at(10), override=True), metadata=auth())
+            container = service.container
+            assert container.availability_follower.wait_for(first.position, 30)
+            container.availability_follower.stop()
+            other = UserSchedule("crm-2", "busy-tenant")
+            other.apply("conn", CalendarChanges("cal", [_series(i) for i in range(50)], [], [], "t1", datetime.now(UTC)))
+            container.app.record(other)
+            assert container.availability_follower.position < container.app.head_position()
+
+            mine = stub(service).BookAppointment(book_request(at(11), at(12), override=True), metadata=auth())
+            assert mine.appointment.appointment_id and mine.position > first.position
+
+            theirs = failure(
+                stub(service).BookAppointment,
+                ap.BookAppointmentRequest(
+                    sub_account_id="crm-2", user_id="busy-tenant", start_time=ts(at(9)), end_time=ts(at(10)),
+                    title="Consultation", override=True,
+                ),
+            )
+            assert theirs.code == grpc.StatusCode.UNAVAILABLE and theirs.reason == "READ_MODEL_BEHIND"
+
+
+def _series(i: int) -> ImportedSeries:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2, hours=i)
+    return ImportedSeries(
+        f"/c/e{i}.ics", f'"{i}"', f"uid-{i}", "", "", False, False, start, start + timedelta(minutes=30),
+        "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+    )
