@@ -207,25 +207,35 @@ def sizes_part(args: Any, workdir: Path, radicale: RadicaleServer, token: str) -
 # --- (d) one user's concurrent bookings ----------------------------------------------
 
 
-def connect_primary(address: str, metadata: Any, radicale: RadicaleServer, user: str) -> tuple[str, str]:
-    """A Radicale account for ``user``, connected, its Home calendar made primary;
-    returns the Apple ID and password."""
-    account = new_account(radicale)
-    radicale.create_calendar(*account, "home", "Home")
+def connect_calendar(address: str, metadata: Any, account: tuple[str, str], user: str, name: str, primary: bool) -> Any:
+    """Connects ``account`` for ``user``; its calendar ``name`` becomes the primary
+    one or a conflict (blocking) one. Returns that calendar."""
     with grpc.insecure_channel(address) as channel:
         answer = connection_pb2_grpc.ConnectionServiceStub(channel).ConnectAccount(
             pb.ConnectAccountRequest(sub_account_id=SUB, user_id=user, apple_id=account[0], app_password=account[1]),
             metadata=metadata, timeout=60,
         )
-        home = next(c for c in answer.calendars if c.display_name == "Home")
-        configuration_pb2_grpc.CalendarConfigurationServiceStub(channel).SetPrimaryCalendar(
-            cfg.SetPrimaryCalendarRequest(
-                sub_account_id=SUB, user_id=user,
-                calendar=cfg.CalendarRef(connection_id=home.connection_id, calendar_id=home.calendar_id),
-            ),
-            metadata=metadata, timeout=30,
-        )
-    return account
+        calendar = next(c for c in answer.calendars if c.display_name == name)
+        ref = cfg.CalendarRef(connection_id=calendar.connection_id, calendar_id=calendar.calendar_id)
+        configurations = configuration_pb2_grpc.CalendarConfigurationServiceStub(channel)
+        if primary:
+            configurations.SetPrimaryCalendar(
+                cfg.SetPrimaryCalendarRequest(sub_account_id=SUB, user_id=user, calendar=ref), metadata=metadata, timeout=30
+            )
+        else:
+            configurations.AddConflictCalendar(
+                cfg.AddConflictCalendarRequest(sub_account_id=SUB, user_id=user, calendar=ref), metadata=metadata, timeout=30
+            )
+    return calendar
+
+
+def connect_primary(address: str, metadata: Any, radicale: RadicaleServer, user: str) -> tuple[tuple[str, str], str]:
+    """A new Radicale account for ``user``, connected, its Home calendar made
+    primary; returns the account and the calendar's path."""
+    account = new_account(radicale)
+    path = radicale.create_calendar(*account, "home", "Home")
+    connect_calendar(address, metadata, account, user, "Home", primary=True)
+    return account, path
 
 
 def concurrent_part(args: Any, server: ServerProcess, radicale: RadicaleServer, metadata: Any) -> dict[str, Any]:
@@ -304,19 +314,7 @@ def load_calendar(radicale: RadicaleServer, events: int) -> tuple[tuple[str, str
 def first_sync(address: str, metadata: Any, account: tuple[str, str], user: str) -> Callable[[], tuple[float, str]]:
     """Connects ``account`` for ``user`` with its Big calendar blocking; returns a
     call that syncs it (the first sync) and gives its seconds."""
-    with grpc.insecure_channel(address) as channel:
-        answer = connection_pb2_grpc.ConnectionServiceStub(channel).ConnectAccount(
-            pb.ConnectAccountRequest(sub_account_id=SUB, user_id=user, apple_id=account[0], app_password=account[1]),
-            metadata=metadata, timeout=60,
-        )
-        big = next(c for c in answer.calendars if c.display_name == "Big")
-        configuration_pb2_grpc.CalendarConfigurationServiceStub(channel).AddConflictCalendar(
-            cfg.AddConflictCalendarRequest(
-                sub_account_id=SUB, user_id=user,
-                calendar=cfg.CalendarRef(connection_id=big.connection_id, calendar_id=big.calendar_id),
-            ),
-            metadata=metadata, timeout=30,
-        )
+    big = connect_calendar(address, metadata, account, user, "Big", primary=False)
 
     def run() -> tuple[float, str]:
         """(seconds, "" or why the sync failed)."""

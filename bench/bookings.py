@@ -82,12 +82,7 @@ from bench.grpc_unary import (  # noqa: E402
 )
 from calendarintegration.v1 import appointments_pb2 as ap  # noqa: E402
 from calendarintegration.v1 import appointments_pb2_grpc  # noqa: E402
-from calendarintegration.v1 import configuration_pb2 as cfg  # noqa: E402
-from calendarintegration.v1 import configuration_pb2_grpc  # noqa: E402
-from calendarintegration.v1 import connection_pb2 as pb  # noqa: E402
-from calendarintegration.v1 import connection_pb2_grpc  # noqa: E402
 from tests.support.caldav_servers import RadicaleServer  # noqa: E402
-from tests.support.fixtures import new_account  # noqa: E402
 
 SUB = "loc-1"
 SOLO, LATENCY_USER = "solo", "push-latency"
@@ -179,21 +174,7 @@ def connect_users(address: str, metadata: tuple[tuple[str, str], ...], radicale:
     """A Radicale account per user, connected, its Home calendar made primary."""
 
     def connect(user_id: str) -> User:
-        account = new_account(radicale)
-        path = radicale.create_calendar(*account, "home", "Home")
-        with grpc.insecure_channel(address) as channel:
-            answer = connection_pb2_grpc.ConnectionServiceStub(channel).ConnectAccount(
-                pb.ConnectAccountRequest(sub_account_id=SUB, user_id=user_id, apple_id=account[0], app_password=account[1]),
-                metadata=metadata, timeout=60,
-            )
-            home = next(c for c in answer.calendars if c.display_name == "Home")
-            configuration_pb2_grpc.CalendarConfigurationServiceStub(channel).SetPrimaryCalendar(
-                cfg.SetPrimaryCalendarRequest(
-                    sub_account_id=SUB, user_id=user_id,
-                    calendar=cfg.CalendarRef(connection_id=home.connection_id, calendar_id=home.calendar_id),
-                ),
-                metadata=metadata, timeout=30,
-            )
+        account, path = growth.connect_primary(address, metadata, radicale, user_id)
         return User(user_id, account, path)
 
     with ThreadPoolExecutor(8) as pool:
