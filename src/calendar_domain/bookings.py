@@ -10,6 +10,7 @@ sync recognises its own events when they come back.
 
 from __future__ import annotations
 
+import bisect
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -150,6 +151,62 @@ def first_conflict(
         if overlaps(start, end, other_start, other_end):
             return Conflict("blocked_slot", block_id, other_start, other_end, record.get("title", ""))
     return None
+
+
+class Spans:
+    """The spans of the appointments still booked and of the CRM blocked slots,
+    ordered by their end, so that finding what overlaps a time skips everything
+    that ended before it: a booking's check costs what lies ahead, not the
+    schedule's past. Never changed in place (``with_``/``without`` give a new one),
+    so a copy of a schedule shares it. ``first_overlap`` answers as
+    ``first_conflict`` does."""
+
+    __slots__ = ("_ends", "_entries", "_where")
+
+    def __init__(self, entries: list[tuple[datetime, datetime, str, str]]) -> None:
+        """``entries``: (end, start, kind, id), sorted."""
+        self._entries = entries
+        self._ends = [entry[0] for entry in entries]
+        self._where = {(entry[2], entry[3]): entry for entry in entries}
+
+    @classmethod
+    def of(cls, appointments: dict[str, dict[str, Any]], blocks: dict[str, dict[str, Any]]) -> Spans:
+        records = [("appointment", k, r) for k, r in appointments.items() if r["status"] == "booked"]
+        records += [("blocked_slot", k, r) for k, r in blocks.items()]
+        entries = []
+        for kind, key, record in records:
+            start, end = record_span(record)
+            entries.append((end, start, kind, key))
+        return cls(sorted(entries))
+
+    def without(self, kind: str, key: str) -> Spans:
+        entry = self._where.get((kind, key))
+        if entry is None:
+            return self
+        index = bisect.bisect_left(self._entries, entry)
+        return Spans(self._entries[:index] + self._entries[index + 1 :])
+
+    def with_(self, kind: str, key: str, start: datetime, end: datetime) -> Spans:
+        """This one with the span of (kind, key) set to [start, end)."""
+        entries = self.without(kind, key)._entries[:]
+        bisect.insort(entries, (end, start, kind, key))
+        return Spans(entries)
+
+    def first_overlap(
+        self, start: datetime, end: datetime, blocks: dict[str, dict[str, Any]], ignore: str = ""
+    ) -> Conflict | None:
+        found: dict[str, tuple[datetime, datetime, str, str]] = {}
+        for entry in self._entries[bisect.bisect_right(self._ends, start) :]:  # those that end after start
+            other_end, other_start, kind, key = entry
+            if other_start < end and not (kind == "appointment" and key == ignore):
+                if kind not in found or key < found[kind][3]:
+                    found[kind] = entry
+        for kind in ("appointment", "blocked_slot"):
+            if kind in found:
+                other_end, other_start, _, key = found[kind]
+                title = blocks[key].get("title", "") if kind == "blocked_slot" else ""
+                return Conflict(kind, key, other_start, other_end, title)
+        return None
 
 
 def record_span(record: dict[str, Any]) -> tuple[datetime, datetime]:
