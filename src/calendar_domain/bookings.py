@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from calendar_domain.errors import DomainError, InvalidValue
@@ -155,55 +155,55 @@ def first_conflict(
 
 class Spans:
     """The spans of the appointments still booked and of the CRM blocked slots,
-    ordered by their end, so that finding what overlaps a time skips everything
-    that ended before it: a booking's check costs what lies ahead, not the
-    schedule's past. Never changed in place (``with_``/``without`` give a new one),
-    so a copy of a schedule shares it. ``first_overlap`` answers as
-    ``first_conflict`` does."""
+    ordered by start, with a bound on their length: what overlaps a time starts
+    less than that bound before it, so a booking's check reads the spans near
+    the time asked, not the schedule's past or far future. Never changed in place
+    (``with_``/``without`` give a new one), so a copy of a schedule shares it.
+    ``first_overlap`` answers as ``first_conflict`` does."""
 
-    __slots__ = ("_ends", "_entries", "_where")
+    __slots__ = ("_entries", "_longest", "_starts", "_where")
 
-    def __init__(self, entries: list[tuple[datetime, datetime, str, str]]) -> None:
-        """``entries``: (end, start, kind, id), sorted."""
+    def __init__(self, entries: list[tuple[datetime, datetime, str, str]], longest: timedelta) -> None:
+        """``entries``: (start, end, kind, id), sorted; ``longest``: at least the
+        longest of their lengths (it never shrinks: a bound is all it must be)."""
         self._entries = entries
-        self._ends = [entry[0] for entry in entries]
+        self._starts = [entry[0] for entry in entries]
         self._where = {(entry[2], entry[3]): entry for entry in entries}
+        self._longest = longest
 
     @classmethod
     def of(cls, appointments: dict[str, dict[str, Any]], blocks: dict[str, dict[str, Any]]) -> Spans:
         records = [("appointment", k, r) for k, r in appointments.items() if r["status"] == "booked"]
         records += [("blocked_slot", k, r) for k, r in blocks.items()]
-        entries = []
-        for kind, key, record in records:
-            start, end = record_span(record)
-            entries.append((end, start, kind, key))
-        return cls(sorted(entries))
+        entries = [(*record_span(record), kind, key) for kind, key, record in records]
+        return cls(sorted(entries), max((e[1] - e[0] for e in entries), default=timedelta(0)))
 
     def without(self, kind: str, key: str) -> Spans:
         entry = self._where.get((kind, key))
         if entry is None:
             return self
         index = bisect.bisect_left(self._entries, entry)
-        return Spans(self._entries[:index] + self._entries[index + 1 :])
+        return Spans(self._entries[:index] + self._entries[index + 1 :], self._longest)
 
     def with_(self, kind: str, key: str, start: datetime, end: datetime) -> Spans:
         """This one with the span of (kind, key) set to [start, end)."""
         entries = self.without(kind, key)._entries[:]
-        bisect.insort(entries, (end, start, kind, key))
-        return Spans(entries)
+        bisect.insort(entries, (start, end, kind, key))
+        return Spans(entries, max(self._longest, end - start))
 
     def first_overlap(
         self, start: datetime, end: datetime, blocks: dict[str, dict[str, Any]], ignore: str = ""
     ) -> Conflict | None:
         found: dict[str, tuple[datetime, datetime, str, str]] = {}
-        for entry in self._entries[bisect.bisect_right(self._ends, start) :]:  # those that end after start
-            other_end, other_start, kind, key = entry
-            if other_start < end and not (kind == "appointment" and key == ignore):
+        first = bisect.bisect_right(self._starts, start - self._longest)  # any earlier one ended by start
+        for entry in self._entries[first : bisect.bisect_left(self._starts, end)]:  # ... and these start before end
+            other_start, other_end, kind, key = entry
+            if start < other_end and not (kind == "appointment" and key == ignore):
                 if kind not in found or key < found[kind][3]:
                     found[kind] = entry
         for kind in ("appointment", "blocked_slot"):
             if kind in found:
-                other_end, other_start, _, key = found[kind]
+                other_start, other_end, _, key = found[kind]
                 title = blocks[key].get("title", "") if kind == "blocked_slot" else ""
                 return Conflict(kind, key, other_start, other_end, title)
         return None
