@@ -36,6 +36,7 @@ from calendar_domain.errors import InvalidValue
 from calendar_domain.policy import SubAccountPolicy
 from calendar_domain.retry import retrying
 from calendar_domain.schedule import UserSchedule
+from calendar_domain.schedule_service import recorded_and_told
 
 MAX_LIST_DAYS = 366
 # Many writers may race for one user's schedule (bookings, the pusher's records):
@@ -65,14 +66,20 @@ class ScheduleOutcome:
 
 class AppointmentService:
     def __init__(
-        self, app: CalendarIntegration, obstacles: Obstacles, settle: Callable[[Sequence[uuid.UUID]], None]
+        self,
+        app: CalendarIntegration,
+        obstacles: Obstacles,
+        settle: Callable[[Sequence[uuid.UUID]], None],
+        observe: Callable[[str], None] = lambda _event: None,
     ) -> None:
         """``obstacles``: why a time cannot be booked, from the availability read
         model; ``settle``: waits (bounded) until that model has read the last
-        event of each aggregate given (``concerning``)."""
+        event of each aggregate given (``concerning``); ``observe``: told of
+        conflicts a reschedule or cancel cleared (metrics)."""
         self._app = app
         self._obstacles = obstacles
         self._settle = settle
+        self._observe = observe
 
     # -- queries ------------------------------------------------------------------------
 
@@ -164,7 +171,7 @@ class AppointmentService:
                 overridden = self._check_unavailable(sub_account_id, user_id, *span, appointment_id, override)
             if not schedule.reschedule(appointment_id, *span, overridden, request_id):
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
-            return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
+            return ScheduleOutcome(schedule, appointment_id, recorded_and_told(self._app, [schedule], self._observe))
 
         self._settle(concerning(sub_account_id, user_id))
         return self._in_turn(schedule_id, attempt)
@@ -184,7 +191,7 @@ class AppointmentService:
                 appointment_id, reason or "cancelled in the CRM", request_id
             ):
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
-            return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
+            return ScheduleOutcome(schedule, appointment_id, recorded_and_told(self._app, [schedule], self._observe))
 
         return self._in_turn(schedule_id, attempt)
 

@@ -138,14 +138,21 @@ def first_conflict(
     blocks: dict[str, dict[str, Any]],
     ignore: str = "",
 ) -> Conflict | None:
-    """The first appointment (not cancelled) or CRM blocked slot that overlaps
+    """The first appointment (not cancelled; or its event's times in iCloud while
+    they are held, ``icloud_changes.py``) or CRM blocked slot that overlaps
     [start, end), ignoring the appointment ``ignore`` (the one being moved)."""
     for appointment_id, record in sorted(appointments.items()):
-        if appointment_id == ignore or record["status"] != "booked":
+        if appointment_id == ignore:
             continue
-        other_start, other_end = record_span(record)
-        if overlaps(start, end, other_start, other_end):
-            return Conflict("appointment", appointment_id, other_start, other_end)
+        if record["status"] == "booked":
+            other_start, other_end = record_span(record)
+            if overlaps(start, end, other_start, other_end):
+                return Conflict("appointment", appointment_id, other_start, other_end)
+        # where the user moved it in iCloud, until the CRM's version is written back
+        for held in record.get("held") or ():
+            other_start, other_end = datetime.fromisoformat(held[0]), datetime.fromisoformat(held[1])
+            if overlaps(start, end, other_start, other_end):
+                return Conflict("appointment", appointment_id, other_start, other_end)
     for block_id, record in sorted(blocks.items()):
         other_start, other_end = record_span(record)
         if overlaps(start, end, other_start, other_end):
@@ -153,57 +160,75 @@ def first_conflict(
     return None
 
 
+# A span in the index: start, end, kind ("appointment" or "blocked_slot"), id, and
+# which of the record's spans (0: its own; 1, 2, ...: the times held for it in iCloud).
+_Entry = tuple[datetime, datetime, str, str, int]
+
+
 class Spans:
-    """The spans of the appointments still booked and of the CRM blocked slots,
-    ordered by start, with a bound on their length: what overlaps a time starts
-    less than that bound before it, so a booking's check reads the spans near
-    the time asked, not the schedule's past or far future. Never changed in place
-    (``with_``/``without`` give a new one), so a copy of a schedule shares it.
-    ``first_overlap`` answers as ``first_conflict`` does."""
+    """The spans that refuse a booking, as ``first_conflict`` reads them from the
+    records (appointments still booked, the times held for appointments in iCloud,
+    CRM blocked slots), ordered by start, with a bound on their length: what
+    overlaps a time starts less than that bound before it, so a booking's check
+    reads the spans near the time asked, not the schedule's past or far future.
+    Never changed in place (``with_`` gives a new one), so a copy of a schedule
+    shares it. ``first_overlap`` answers as ``first_conflict`` does."""
 
     __slots__ = ("_entries", "_longest", "_starts", "_where")
 
-    def __init__(self, entries: list[tuple[datetime, datetime, str, str]], longest: timedelta) -> None:
-        """``entries``: (start, end, kind, id), sorted; ``longest``: at least the
-        longest of their lengths (it never shrinks: a bound is all it must be)."""
+    def __init__(self, entries: list[_Entry], longest: timedelta) -> None:
+        """``entries``: sorted; ``longest``: at least the longest of their lengths
+        (it never shrinks: a bound is all it must be)."""
         self._entries = entries
         self._starts = [entry[0] for entry in entries]
-        self._where = {(entry[2], entry[3]): entry for entry in entries}
+        self._where: dict[tuple[str, str], list[_Entry]] = {}
+        for entry in entries:
+            self._where.setdefault((entry[2], entry[3]), []).append(entry)
         self._longest = longest
 
     @classmethod
     def of(cls, appointments: dict[str, dict[str, Any]], blocks: dict[str, dict[str, Any]]) -> Spans:
-        records = [("appointment", k, r) for k, r in appointments.items() if r["status"] == "booked"]
-        records += [("blocked_slot", k, r) for k, r in blocks.items()]
-        entries = [(*record_span(record), kind, key) for kind, key, record in records]
+        entries = [e for key, record in appointments.items() for e in cls.entries_of("appointment", key, record)]
+        entries += [e for key, record in blocks.items() for e in cls.entries_of("blocked_slot", key, record)]
         return cls(sorted(entries), max((e[1] - e[0] for e in entries), default=timedelta(0)))
 
-    def without(self, kind: str, key: str) -> Spans:
-        entry = self._where.get((kind, key))
-        if entry is None:
-            return self
-        index = bisect.bisect_left(self._entries, entry)
-        return Spans(self._entries[:index] + self._entries[index + 1 :], self._longest)
+    @staticmethod
+    def entries_of(kind: str, key: str, record: dict[str, Any] | None) -> list[_Entry]:
+        """The spans by which a record (None: one that is gone) refuses bookings."""
+        if record is None:
+            return []
+        if kind == "blocked_slot":
+            return [(*record_span(record), kind, key, 0)]
+        entries = [(*record_span(record), kind, key, 0)] if record["status"] == "booked" else []
+        for which, held in enumerate(record.get("held") or (), start=1):
+            entries.append((datetime.fromisoformat(held[0]), datetime.fromisoformat(held[1]), kind, key, which))
+        return entries
 
-    def with_(self, kind: str, key: str, start: datetime, end: datetime) -> Spans:
-        """This one with the span of (kind, key) set to [start, end)."""
-        entries = self.without(kind, key)._entries[:]
-        bisect.insort(entries, (start, end, kind, key))
-        return Spans(entries, max(self._longest, end - start))
+    def with_(self, kind: str, key: str, entries: list[_Entry]) -> Spans:
+        """This one with the spans of (kind, key) replaced by ``entries``."""
+        old = self._where.get((kind, key), [])
+        if not old and not entries:
+            return self
+        kept = self._entries[:]
+        for entry in old:
+            del kept[bisect.bisect_left(kept, entry)]
+        for entry in entries:
+            bisect.insort(kept, entry)
+        return Spans(kept, max([self._longest, *(e[1] - e[0] for e in entries)]))
 
     def first_overlap(
         self, start: datetime, end: datetime, blocks: dict[str, dict[str, Any]], ignore: str = ""
     ) -> Conflict | None:
-        found: dict[str, tuple[datetime, datetime, str, str]] = {}
+        found: dict[str, _Entry] = {}
         first = bisect.bisect_right(self._starts, start - self._longest)  # any earlier one ended by start
         for entry in self._entries[first : bisect.bisect_left(self._starts, end)]:  # ... and these start before end
-            other_start, other_end, kind, key = entry
+            other_start, other_end, kind, key, which = entry
             if start < other_end and not (kind == "appointment" and key == ignore):
-                if kind not in found or key < found[kind][3]:
+                if kind not in found or (key, which) < (found[kind][3], found[kind][4]):
                     found[kind] = entry
         for kind in ("appointment", "blocked_slot"):
             if kind in found:
-                other_start, other_end, _, key = found[kind]
+                other_start, other_end, _, key, _ = found[kind]
                 title = blocks[key].get("title", "") if kind == "blocked_slot" else ""
                 return Conflict(kind, key, other_start, other_end, title)
         return None

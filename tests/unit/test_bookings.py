@@ -17,6 +17,8 @@ from calendar_domain.bookings import (
     first_conflict,
 )
 from calendar_domain.errors import AlreadyExists, DomainError, InvalidValue
+from calendar_domain.icloud_changes import SyncRules
+from calendar_domain.policy import ICloudChangePolicy
 from calendar_domain.schedule import (
     AppointmentCancelledError,
     CalendarChanges,
@@ -99,12 +101,12 @@ def test_our_own_events_coming_back_are_not_blocked_slots() -> None:
     # the same event with a new etag but the same times: noted, not "moved"
     schedule.apply("c", _changes(_echo("a0", T0, T0 + H, '"e2"')))
     assert schedule.appointments["a0"]["pushed"]["etag"] == '"e2"' and schedule.appointments["a0"]["icloud"] is None
-    # moved by the user
-    schedule.apply("c", _changes(_echo("a0", T0 + 5 * H, T0 + 6 * H, '"e3"')))
+    # moved by the user (restored under RESTORE: the booking keeps its time)
+    schedule.apply("c", _changes(_echo("a0", T0 + 5 * H, T0 + 6 * H, '"e3"')), SyncRules(ICloudChangePolicy.RESTORE))
     assert schedule.appointments["a0"]["icloud"]["state"] == "moved"
-    assert schedule.appointments["a0"]["start"] == T0.isoformat()  # the booking keeps its time
+    assert schedule.appointments["a0"]["start"] == T0.isoformat()
     # deleted by the user
-    schedule.apply("c", _changes(deleted=("/cal/a0.ics",)))
+    schedule.apply("c", _changes(deleted=("/cal/a0.ics",)), SyncRules(ICloudChangePolicy.RESTORE))
     assert schedule.appointments["a0"]["icloud"]["state"] == "deleted" and schedule.appointments["a0"]["pushed"] is None
 
 
@@ -157,7 +159,8 @@ def test_a_schedule_snapshot_from_before_appointments_restores_and_books() -> No
 
 
 def test_the_span_index_finds_the_conflict_the_full_scan_finds() -> None:
-    """Random bookings, moves, cancels and CRM blocks (past and future); after each,
+    """Random bookings, moves, cancels, CRM blocks and times held in iCloud (past
+    and future); after each,
     the schedule's indexed check and a copy's agree with ``first_conflict`` over
     every record, for many probes."""
     rng = random.Random(7)
@@ -177,8 +180,11 @@ def test_the_span_index_finds_the_conflict_the_full_scan_finds() -> None:
                 schedule.reschedule(rng.choice(sorted(schedule.appointments)), *span(), [])
             elif action < 0.7 and schedule.appointments:
                 schedule.cancel(rng.choice(sorted(schedule.appointments)), "gone")
-            elif action < 0.85:
+            elif action < 0.78:
                 schedule.create_block(f"b{step:03d}", *span(), "hold")
+            elif action < 0.85 and schedule.appointments:  # times held in iCloud (as a restore records them)
+                held = [[t.isoformat() for t in span()] for _ in range(rng.randrange(3))]
+                schedule._set_appointment(rng.choice(sorted(schedule.appointments)), held=held or None)
             elif schedule.crm_blocks:
                 schedule.delete_block(rng.choice(sorted(schedule.crm_blocks)))
         except DomainError:
