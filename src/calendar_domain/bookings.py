@@ -176,21 +176,24 @@ class Spans:
 
     __slots__ = ("_entries", "_longest", "_starts", "_where")
 
-    def __init__(self, entries: list[_Entry], longest: timedelta) -> None:
-        """``entries``: sorted; ``longest``: at least the longest of their lengths
-        (it never shrinks: a bound is all it must be)."""
+    def __init__(
+        self, entries: list[_Entry], starts: list[datetime], where: dict[tuple[str, str], list[_Entry]], longest: timedelta
+    ) -> None:
+        """``entries`` sorted, ``starts`` theirs, ``where`` each record's; ``longest``
+        at least the longest of their lengths (it never shrinks: a bound is all it
+        must be)."""
         self._entries = entries
-        self._starts = [entry[0] for entry in entries]
-        self._where: dict[tuple[str, str], list[_Entry]] = {}
-        for entry in entries:
-            self._where.setdefault((entry[2], entry[3]), []).append(entry)
+        self._starts = starts
+        self._where = where
         self._longest = longest
 
     @classmethod
     def of(cls, appointments: dict[str, dict[str, Any]], blocks: dict[str, dict[str, Any]]) -> Spans:
-        entries = [e for key, record in appointments.items() for e in cls.entries_of("appointment", key, record)]
-        entries += [e for key, record in blocks.items() for e in cls.entries_of("blocked_slot", key, record)]
-        return cls(sorted(entries), max((e[1] - e[0] for e in entries), default=timedelta(0)))
+        where = {("appointment", key): cls.entries_of("appointment", key, r) for key, r in appointments.items()}
+        where.update({("blocked_slot", key): cls.entries_of("blocked_slot", key, r) for key, r in blocks.items()})
+        entries = sorted(e for spans in where.values() for e in spans)
+        longest = max((e[1] - e[0] for e in entries), default=timedelta(0))
+        return cls(entries, [e[0] for e in entries], {k: v for k, v in where.items() if v}, longest)
 
     @staticmethod
     def entries_of(kind: str, key: str, record: dict[str, Any] | None) -> list[_Entry]:
@@ -205,16 +208,24 @@ class Spans:
         return entries
 
     def with_(self, kind: str, key: str, entries: list[_Entry]) -> Spans:
-        """This one with the spans of (kind, key) replaced by ``entries``."""
+        """This one with the spans of (kind, key) replaced by ``entries`` (copies of
+        the lists, edited where they change: no entry is built again)."""
         old = self._where.get((kind, key), [])
         if not old and not entries:
             return self
-        kept = self._entries[:]
+        kept, starts, where = self._entries[:], self._starts[:], dict(self._where)
         for entry in old:
-            del kept[bisect.bisect_left(kept, entry)]
+            index = bisect.bisect_left(kept, entry)
+            del kept[index], starts[index]
         for entry in entries:
-            bisect.insort(kept, entry)
-        return Spans(kept, max([self._longest, *(e[1] - e[0] for e in entries)]))
+            index = bisect.bisect_left(kept, entry)
+            kept.insert(index, entry)
+            starts.insert(index, entry[0])
+        if entries:
+            where[(kind, key)] = entries
+        else:
+            del where[(kind, key)]
+        return Spans(kept, starts, where, max([self._longest, *(e[1] - e[0] for e in entries)]))
 
     def first_overlap(
         self, start: datetime, end: datetime, blocks: dict[str, dict[str, Any]], ignore: str = ""
