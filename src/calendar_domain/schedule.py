@@ -364,10 +364,14 @@ class UserSchedule(Aggregate, RemembersRequests):
 
     # -- commands ------------------------------------------------------------------
 
-    def apply(self, connection_id: str, changes: CalendarChanges, rules: SyncRules = SyncRules()) -> bool:
+    def apply(
+        self, connection_id: str, changes: CalendarChanges, rules: SyncRules = SyncRules(), *, checkpoint: bool = True
+    ) -> bool:
         """Records what changed, fetched through ``connection_id``; returns False
         when nothing did (no event at all). ``rules``: what appointments changed
-        in iCloud do, and which imported occurrences are busy (for conflicts)."""
+        in iCloud do, and which imported occurrences are busy (for conflicts).
+        ``checkpoint`` False: a part of a sync recorded in parts, whose sync token
+        is recorded with its last part (no CalendarSynced here)."""
         known = _KnownView(self, changes.calendar_id)
         counts = {"imported": 0, "updated": 0, "removed": 0, "skipped": 0}
         echoes = 0
@@ -416,6 +420,8 @@ class UserSchedule(Aggregate, RemembersRequests):
             self._removed(connection_id, changes.calendar_id, href, before.uid, "deleted in iCloud")
             self._clear_source(opened, changes.calendar_id, href, "the event was deleted in iCloud")
             counts["removed"] += 1
+        if not checkpoint:
+            return bool(any(counts.values()) or echoes)
         if not any(counts.values()) and not echoes and self.checkpoints.get(changes.calendar_id) == changes.sync_token:
             return False
         self._synced(

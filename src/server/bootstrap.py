@@ -265,6 +265,7 @@ def bootstrap(
         # the availability service is made below; a sync calls this only once it runs
         imported_busy=lambda *args: availability.imported_busy(*args),
         bounds=SyncRules(max_open_conflicts=settings.max_open_conflicts, max_held_spans=settings.max_held_spans),
+        record_batch=settings.sync_record_batch,
     )
     history = HistoryService(app)
     # One follower of the log for every history stream in this process.
