@@ -193,7 +193,7 @@ class AppointmentPusher:
                 home_url=self._homes.get(str(connection.account_id)),
             ) as account:
                 writer = CalendarWriter(account)
-                outcome = self._apply(writer, appointment_id, record, calendar.href, where)
+                outcome = self._apply(writer, appointment_id, record, calendar.href, where, connection.apple_id)
                 self._homes[str(connection.account_id)] = account.home_url()
                 return outcome
         except InvalidCredentials as refused:
@@ -202,7 +202,8 @@ class AppointmentPusher:
             raise PermanentFailure(refused.message) from refused
 
     def _apply(
-        self, writer: CalendarWriter, appointment_id: str, record: dict[str, Any], calendar_href: str, where: Outcome
+        self, writer: CalendarWriter, appointment_id: str, record: dict[str, Any], calendar_href: str, where: Outcome,
+        owner: str,
     ) -> Outcome:
         pushed = record.get("pushed") or {}
         href = pushed.get("href") or resource_href(calendar_href, resource_name(appointment_id))
@@ -211,7 +212,7 @@ class AppointmentPusher:
             writer.delete(href)
             self._after_write(href)
             return Outcome("deleted", where.connection_id, where.calendar_id, href, "")
-        body = render(appointment_id, record)
+        body = render(appointment_id, record, organizer=owner)
         # Writing the CRM's version back over the user's change: their copy carries
         # the same revision, and is not ours to take for a write of our own.
         restore = restoring(record)
