@@ -151,7 +151,7 @@ class AppointmentService:
             return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
 
         self._settle(concerning(sub_account_id, user_id))  # before the turn: not spent holding it
-        return self._in_turn(schedule_id, attempt)
+        return _conflicts_logged("book", appointment_id, lambda: self._in_turn(schedule_id, attempt))
 
     def reschedule(
         self,
@@ -188,7 +188,7 @@ class AppointmentService:
             return ScheduleOutcome(schedule, appointment_id, recorded_and_told(self._app, [schedule], self._observe))
 
         self._settle(concerning(sub_account_id, user_id))
-        return self._in_turn(schedule_id, attempt)
+        return _conflicts_logged("reschedule", appointment_id, lambda: self._in_turn(schedule_id, attempt))
 
     def cancel(
         self, sub_account_id: str, user_id: str, appointment_id: str, reason: str = "", request_id: str = ""
@@ -314,6 +314,17 @@ class AppointmentService:
 
 def _schedule_id(sub_account_id: str, user_id: str) -> uuid.UUID:
     return UserSchedule.create_id(values.opaque_id("sub_account_id", sub_account_id), values.opaque_id("user_id", user_id))
+
+
+def _conflicts_logged(action: str, appointment_id: str, run: Callable[[], ScheduleOutcome]) -> ScheduleOutcome:
+    try:
+        return run()
+    except BookingConflict as conflict:
+        happened(
+            log, "booking.conflict", action=action, appointment_id=appointment_id,
+            kind=conflict.metadata.get("conflict_kind"), calendar_id=conflict.metadata.get("calendar_id"),
+        )
+        raise
 
 
 def _imported_conflict(item: Busy) -> BookingConflict:

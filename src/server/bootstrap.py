@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
+import stat
 import time
 import uuid
 from collections.abc import Sequence
@@ -36,6 +38,7 @@ from adapters.persistence.calendar_states import SyncCalendarStates
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
 from adapters.persistence.aggregate_positions import last_position
 from adapters.persistence.follower import ProjectionFollower
+from adapters.persistence.history_records import HistoryRecords
 from adapters.persistence.log_wakeup import PostgresWakeup
 from adapters.persistence.model_lock import ModelLock
 from adapters.persistence.log_tail import LogTail
@@ -177,10 +180,9 @@ def store_env(settings: Settings, database: str) -> dict[str, str]:
     """eventsourcing settings for one database: "events" or "views"."""
     if settings.event_store == "postgres":
         return postgres_env(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": str(settings.data_dir / f"{database}.sqlite"),
+        "SQLITE_DBNAME": str(private_sqlite_file(settings, database)),
         "SQLITE_LOCK_TIMEOUT": "10",
     }
 
@@ -201,8 +203,20 @@ def operational_database(settings: Settings, name: str) -> Database:
     """A database for tables outside the event log: a file of its own on SQLite."""
     if settings.event_store == "postgres":
         return Database(conninfo=conninfo_to_dict(settings.postgres_url), schema=settings.postgres_schema)
+    return Database(sqlite_path=private_sqlite_file(settings, name))
+
+
+def private_sqlite_file(settings: Settings, name: str) -> Path:
+    """``DATA_DIR/<name>.sqlite``, private to the service's user like the keys: the
+    directory 0700, the file 0600 (made empty if missing, so that SQLite never
+    makes it with the umask's permissions; its -wal and -shm files take the
+    database file's)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Database(sqlite_path=settings.data_dir / f"{name}.sqlite")
+    os.chmod(settings.data_dir, stat.S_IRWXU)
+    path = settings.data_dir / f"{name}.sqlite"
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)  # also a file made before
+    return path
 
 
 def build_vault(settings: Settings) -> CredentialVault:
@@ -270,7 +284,8 @@ def bootstrap(
         record_batch=settings.sync_record_batch,
         settle=lambda ids: settle(ids),  # defined below, with the availability follower
     )
-    history = HistoryService(app)
+    records = HistoryRecords(app)
+    history = HistoryService(app, decode=records, select=records.select)
     # One follower of the log for every history stream in this process.
     log_tail = LogTail(
         app, history, subscribe=settings.event_store == "postgres", poll_interval=settings.projection_poll_interval
