@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,15 +57,21 @@ class RelayStream:
             connection = await nats.connect(self.url)
             try:
                 subscription = await connection.jetstream().pull_subscribe(subjects, stream=self.name)
+                # What the new consumer has to read, counted by the server when it made it.
+                pending = (await subscription.consumer_info()).num_pending
                 found: list[Received] = []
-                while True:
+                deadline = time.monotonic() + 60
+                while len(found) < pending:
+                    if time.monotonic() > deadline:
+                        raise AssertionError(f"read {len(found)} of {pending} messages on {subjects} in 60s")
                     try:
-                        batch = await subscription.fetch(100, timeout=1)
-                    except NatsTimeout:
-                        return found
+                        batch = await subscription.fetch(min(100, pending - len(found)), timeout=5)
+                    except (NatsTimeout, asyncio.TimeoutError):
+                        continue  # a slow answer on a busy machine: ask again
                     for message in batch:
                         found.append(Received(message.subject, dict(message.headers or {}), message.data))
                         await message.ack()
+                return found
             finally:
                 await connection.close()
 
