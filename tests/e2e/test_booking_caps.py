@@ -135,5 +135,13 @@ def test_a_cap_closes_the_local_week_or_month_across_a_dst_change(
         ),
     )
     assert moved.reason == "BOOKING_CAP_REACHED" and moved.metadata["conflict_kind"] == cap
+    # an appointment moved inside the full period does not count against itself
+    appointments.RescheduleAppointment(
+        ap.RescheduleAppointmentRequest(
+            sub_account_id=SUB, user_id="u1", appointment_id=midnight.appointment.appointment_id,
+            start_time=_ts(_local(closed_day, 12)), end_time=_ts(_local(closed_day, 13)),
+        ),
+        metadata=auth(),
+    )
     overridden = appointments.BookAppointment(_book(_local(closed_day, 10), override=True), metadata=auth())
     assert overridden.appointment.start_time.ToDatetime(tzinfo=UTC) == _local(closed_day, 10)

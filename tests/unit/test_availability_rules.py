@@ -79,6 +79,25 @@ def test_the_daily_cap_closes_a_full_day() -> None:
     assert len(free_slots(query(rules, booked={MONDAY: 1}), [])) == 3
 
 
+def test_a_cap_in_minutes_leaves_room_for_a_shorter_slot() -> None:
+    minutes = SlotQuery(at(0), at(0, day=8), at(0, day=1), ZoneInfo("UTC"), NINE_TO_NOON,
+                        BookingRules(slot_minutes=30, daily_cap_minutes=90), {MONDAY: 1}, {MONDAY: 60})
+    assert len(free_slots(minutes, [])) == 6  # 60 + 30 <= 90
+    assert free_slots(minutes, [], slot_seconds=3600) == []  # 60 + 60 > 90
+    assert explain(replace(minutes, start=at(9), end=at(9, 30)), [])[0] == []
+    assert [(r.kind, r.booked, r.limit) for r in explain(replace(minutes, start=at(9), end=at(10)), [])[0]] == [
+        (ReasonKind.DAILY_CAP_MINUTES, 60, 90)
+    ]
+
+
+def test_the_weekly_cap_counts_monday_to_sunday() -> None:
+    rules = BookingRules(slot_minutes=60, weekly_cap=1)
+    # Sunday 6 January belongs to the week before; Wednesday 9 January to Monday 7's
+    assert len(free_slots(query(rules, booked={date(2030, 1, 6): 3}), [])) == 3
+    assert free_slots(query(rules, booked={date(2030, 1, 9): 1}), []) == []
+    assert len(free_slots(query(rules, booked={date(2030, 1, 14): 1}), [])) == 3
+
+
 def test_working_hours_are_wall_time_across_a_daylight_saving_change() -> None:
     # Europe/Berlin springs forward on Sunday 31 March 2030; hours on every day
     hours = WorkingHours({d: (Window(9 * 60, 10 * 60),) for d in range(7)})
