@@ -243,8 +243,10 @@ def bootstrap(
 ) -> Container:
     app = CalendarIntegration(env=application_env(settings))
     the_vault = vault if vault is not None else build_vault(settings)
+    sync_state = SyncState(operational_database(settings, "sync"))
     the_discovery = discovery or CalDAVDiscovery(
-        settings.caldav_url, timeout=settings.caldav_timeout, verify_tls=settings.caldav_verify_tls
+        settings.caldav_url, timeout=settings.caldav_timeout, verify_tls=settings.caldav_verify_tls,
+        on_home=sync_state.remember_home,
     )
     view = build_connection_view(settings)
     cache = ConnectionCache(view)
@@ -259,12 +261,13 @@ def bootstrap(
         app, history, subscribe=settings.event_store == "postgres", poll_interval=settings.projection_poll_interval
     )
     app.add_listener(log_tail.wake)
-    sync_state = SyncState(operational_database(settings, "sync"))
     caldav = CalDAVSettings(
         settings.caldav_url, settings.caldav_timeout, settings.caldav_verify_tls, settings.caldav_batch_size
     )
     parser = ResourceParser(settings.parse_processes)
-    syncer = AccountSyncer(app, connections, schedules, the_vault, sync_state, caldav, parser)
+    syncer = AccountSyncer(
+        app, connections, schedules, the_vault, sync_state, caldav, parser, verify_every=settings.sync_verify_every
+    )
     availability_view = build_availability_view(settings)
     availability_follower = ProjectionFollower(
         app, AvailabilityProjection(availability_view, expand_series),

@@ -63,6 +63,12 @@ class Settings:
     # How long a push process holds an appointment it is writing (a crashed
     # process's work is taken over after this).
     push_lease: float = 120.0
+    # The sync poller at scale: every calendar REPORTed regardless of its ctag this
+    # often; account polls in flight per process; the sync lease, renewed while a
+    # poll runs (a dead process's accounts move on within about two of these).
+    sync_verify_every: float = 3600.0
+    sync_concurrency: int = 32
+    sync_lease: float = 30.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -123,6 +129,9 @@ class Settings:
             embedded_projections=get("EMBEDDED_PROJECTIONS", "true").lower() in ("true", "1", "yes"),
             embedded_push=get("EMBEDDED_PUSH", "true").lower() in ("true", "1", "yes"),
             push_lease=_positive(get, "PUSH_LEASE", "120"),
+            sync_verify_every=_positive(get, "SYNC_VERIFY_EVERY", "3600"),
+            sync_concurrency=int(_positive(get, "SYNC_CONCURRENCY", "32")),
+            sync_lease=_positive(get, "SYNC_LEASE", "30"),
         )
 
     def key_bytes(self, name: str) -> bytes:

@@ -43,6 +43,17 @@ INVALID_CREDENTIALS_MESSAGE = (
 _PATH_SAFE = "/:@!$&'()*+,;="
 
 
+class _CountingClient(DAVClient):
+    """The library's client, counting the requests it sends (every method goes
+    through ``request``): a poll reports what it cost the server."""
+
+    requests = 0
+
+    def request(self, *args: Any, **kwargs: Any) -> DAVResponse:
+        self.requests += 1
+        return super().request(*args, **kwargs)
+
+
 class CalDAVAccount:
     """A logged-in view of one account on one CalDAV service; close it after use."""
 
@@ -60,7 +71,7 @@ class CalDAVAccount:
             raise ValueError("timeout must be positive")
         self.base_url = base_url
         self.timeout = timeout
-        self.client = DAVClient(
+        self.client = _CountingClient(
             url=base_url,
             username=username,
             password=password,
@@ -79,6 +90,11 @@ class CalDAVAccount:
 
     def close(self) -> None:
         self.client.close()
+
+    @property
+    def requests(self) -> int:
+        """Requests sent in this session so far."""
+        return self.client.requests
 
     def __enter__(self) -> CalDAVAccount:
         return self
@@ -127,6 +143,63 @@ class CalDAVAccount:
             response: DAVResponse = self.client.propfind(url, body, depth=depth)
         check_status(response.status, url, "PROPFIND")
         return cast("list[PropfindResult]", list(response.results or []))
+
+
+    def calendar_tokens(self) -> dict[str, str]:
+        """Every calendar collection in the home with its change token: one depth-1
+        PROPFIND asking for ``getctag`` (calendarserver.org) and ``sync-token``
+        (RFC 6578 4; on iCloud the two are equal). A calendar that reports neither
+        maps to "": its changes can only be learnt by a REPORT.
+
+        The multistatus is read straight from the tree: on a quiet poll this is the
+        only answer there is, and building the library's result objects cost more
+        than the rest of the poll."""
+        home = self.home_url()
+        with translated_errors(home):
+            response: DAVResponse = self.client.propfind(home, _TOKENS_BODY, depth=1)
+        check_status(response.status, home, "PROPFIND")
+        own = canonical_path(home)
+        tokens: dict[str, str] = {}
+        tree = response.tree
+        if tree is None:
+            raise ProviderProtocolError(f"the calendar server at {origin(home)} answered PROPFIND without a body")
+        for entry in tree.iter(_RESPONSE):
+            href = entry.findtext(_HREF)
+            if not href or canonical_path(href.strip()) == own:
+                continue
+            kinds: set[str] = set()
+            ctag = sync_token = ""
+            for propstat in entry.iter(_PROPSTAT):
+                if "200" not in (propstat.findtext(_STATUS) or "200"):
+                    continue
+                for prop in propstat.iter(_PROP):
+                    kind = prop.find(_RESOURCETYPE)
+                    if kind is not None:
+                        kinds.update(child.tag for child in kind)
+                    ctag = ctag or (prop.findtext(_GETCTAG) or "").strip()
+                    sync_token = sync_token or (prop.findtext(_SYNC_TOKEN) or "").strip()
+            if _CALENDAR_KIND in kinds and not kinds & NOT_EVENT_CALENDARS:
+                tokens[canonical_path(href.strip())] = ctag or sync_token
+        return tokens
+
+
+_CTAG_NS = "http://calendarserver.org/ns/"
+_TOKENS_BODY = (
+    '<?xml version="1.0" encoding="utf-8"?>\n'
+    f'<d:propfind xmlns:d="DAV:" xmlns:cs="{_CTAG_NS}">'
+    "<d:prop><d:resourcetype/><cs:getctag/><d:sync-token/></d:prop></d:propfind>"
+)
+_RESPONSE, _HREF, _PROPSTAT, _STATUS, _PROP = (f"{{DAV:}}{n}" for n in ("response", "href", "propstat", "status", "prop"))
+_RESOURCETYPE, _SYNC_TOKEN = "{DAV:}resourcetype", "{DAV:}sync-token"
+_GETCTAG = f"{{{_CTAG_NS}}}getctag"
+_CALENDAR_KIND = "{urn:ietf:params:xml:ns:caldav}calendar"
+# Scheduling inbox/outbox (RFC 6638), subscriptions and notifications hold no events to sync.
+NOT_EVENT_CALENDARS = frozenset({
+    "{urn:ietf:params:xml:ns:caldav}schedule-inbox",
+    "{urn:ietf:params:xml:ns:caldav}schedule-outbox",
+    f"{{{_CTAG_NS}}}subscribed",
+    f"{{{_CTAG_NS}}}notification",
+})
 
 
 @contextmanager

@@ -60,6 +60,13 @@ class SyncScheduler:
             if time.monotonic() >= deadline:
                 raise SyncInProgress("the account is being synced by another worker; try again shortly")
             self._stopping.wait(0.05)
+        return self._run_claimed(account_id, force=True)
+
+    def poll(self, account_id: str) -> AccountSyncReport | None:
+        """Polls the account now as its schedule would (REPORTs only where a ctag
+        moved); None when another worker holds it."""
+        if not self._state.claim(account_id, self.holder, self._clock(), self._lease_seconds):
+            return None
         return self._run_claimed(account_id)
 
     def run_due(self) -> int:
@@ -73,13 +80,13 @@ class SyncScheduler:
                 count += 1
         return count
 
-    def _run_claimed(self, account_id: str) -> AccountSyncReport:
+    def _run_claimed(self, account_id: str, *, force: bool = False) -> AccountSyncReport:
         try:
             connection_ids = self._view.connections_of_account(account_id)
             if not connection_ids:
                 self._state.forget_account(account_id)
                 return AccountSyncReport(account_id)
-            report = self._syncer.sync(account_id, connection_ids)
+            report = self._syncer.sync(account_id, connection_ids, force=force)
         except Exception:
             log.exception("sync of account %s failed", account_id)
             report = AccountSyncReport(account_id, calendars_failed=1, errors=["internal error"])

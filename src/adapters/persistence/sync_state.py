@@ -9,7 +9,8 @@ its lease has expired, and the database serialises concurrent claims.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 from adapters.persistence.database import Database
 
@@ -33,7 +34,29 @@ _CREATE = [
         running INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (account_id, calendar_id)
     )""",
+    # What a poll remembers of an account between polls, for every process: the
+    # calendar home (no discovery before each sync), each calendar's ctag as last
+    # synced (a quiet account costs one PROPFIND), the aggregate versions those
+    # ctags were synced for, and when every calendar was last REPORTed regardless.
+    # No secrets here: URLs, tokens and versions only.
+    """CREATE TABLE IF NOT EXISTS {t}sync_account (
+        account_id TEXT PRIMARY KEY,
+        home_url TEXT NOT NULL DEFAULT '',
+        tokens TEXT NOT NULL DEFAULT '',
+        targets TEXT NOT NULL DEFAULT '',
+        verified_at DOUBLE PRECISION NOT NULL DEFAULT 0
+    )""",
 ]
+
+
+@dataclass(frozen=True)
+class AccountMemo:
+    """What the last poll of an account left for the next one."""
+
+    home_url: str = ""
+    tokens: dict[str, str] = field(default_factory=dict)  # calendar href -> ctag as last synced
+    targets: str = ""  # the versions of what says which calendars to sync, when they were synced
+    verified_at: float = 0.0  # when every calendar was last REPORTed, ctag or not
 
 
 @dataclass(frozen=True)
@@ -72,6 +95,7 @@ class SyncState:
 
     def forget_account(self, account_id: str) -> None:
         self._tables().execute("DELETE FROM {t}sync_lease WHERE account_id = %(a)s", {"a": account_id})
+        self._tables().execute("DELETE FROM {t}sync_account WHERE account_id = %(a)s", {"a": account_id})
 
     def due_accounts(self, now: float, limit: int = 10) -> list[str]:
         rows = self._tables().execute(
@@ -114,6 +138,46 @@ class SyncState:
             "SELECT next_due_at, leased_until FROM {t}sync_lease WHERE account_id = %(a)s", {"a": account_id}
         )
         return (float(rows[0][0]), float(rows[0][1])) if rows else (0.0, 0.0)
+
+    # -- what polls remember --------------------------------------------------------------
+
+    def memo(self, account_id: str) -> AccountMemo:
+        rows = self._tables().execute(
+            "SELECT home_url, tokens, targets, verified_at FROM {t}sync_account WHERE account_id = %(a)s",
+            {"a": account_id},
+        )
+        if not rows:
+            return AccountMemo()
+        home, tokens, targets, verified_at = rows[0]
+        return AccountMemo(str(home), json.loads(tokens) if tokens else {}, str(targets), float(verified_at))
+
+    def remember(self, account_id: str, memo: AccountMemo) -> None:
+        """Keeps the poll's ctags, targets and verification time (the home is kept
+        by ``remember_home``/``forget_home`` alone)."""
+        self._tables().execute(
+            "INSERT INTO {t}sync_account (account_id, tokens, targets, verified_at) "
+            "VALUES (%(a)s, %(tokens)s, %(targets)s, %(at)s) ON CONFLICT (account_id) DO UPDATE SET "
+            "tokens = %(tokens)s, targets = %(targets)s, verified_at = %(at)s",
+            {"a": account_id, "tokens": json.dumps(memo.tokens, sort_keys=True), "targets": memo.targets,
+             "at": memo.verified_at},
+        )
+
+    def home_of(self, account_id: str) -> str | None:
+        """The calendar home found last for the account (at connect or by a sync), if any."""
+        return self.memo(account_id).home_url or None
+
+    def remember_home(self, account_id: str, home_url: str) -> None:
+        self._tables().execute(
+            "INSERT INTO {t}sync_account (account_id, home_url) VALUES (%(a)s, %(home)s) "
+            "ON CONFLICT (account_id) DO UPDATE SET home_url = %(home)s",
+            {"a": account_id, "home": home_url},
+        )
+
+    def forget_home(self, account_id: str) -> None:
+        """The home failed (moved partition, 404, 301): the next request looks it up again."""
+        self._tables().execute(
+            "UPDATE {t}sync_account SET home_url = '' WHERE account_id = %(a)s", {"a": account_id}
+        )
 
     # -- health ------------------------------------------------------------------------
 
