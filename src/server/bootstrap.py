@@ -268,6 +268,11 @@ def bootstrap(
     syncer = AccountSyncer(
         app, connections, schedules, the_vault, sync_state, caldav, parser, verify_every=settings.sync_verify_every
     )
+    scheduler = SyncScheduler(
+        syncer, sync_state, view, interval=settings.sync_interval,
+        lease_seconds=settings.sync_lease, concurrency=settings.sync_concurrency,
+    )
+    follower.after_event.append(scheduler.connection_event)  # the poll table follows connections
     availability_view = build_availability_view(settings)
     availability_follower = ProjectionFollower(
         app, AvailabilityProjection(availability_view, expand_series),
@@ -323,7 +328,7 @@ def bootstrap(
         follower=follower,
         vault=the_vault,
         sync_state=sync_state,
-        scheduler=SyncScheduler(syncer, sync_state, view, interval=settings.sync_interval),
+        scheduler=scheduler,
         sync_status=SyncStatusReader(schedules, sync_state),
         parser=parser,
         availability_view=availability_view,

@@ -5,18 +5,26 @@ REPORT regardless where the ctag is missing or lies."""
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from adapters.icloud.poller import SyncScheduler
 from adapters.persistence.sync_state import AccountMemo
-from server.bootstrap import bootstrap
+from calendar_domain.connection_service import ConnectAccount
+from server.bootstrap import Container, bootstrap
 from tests.integration.test_sync import event
 from tests.integration.test_sync_faults import HOME_CTAGS, SYNC_REPORT, Faulty, faulty_world
 from tests.support.caldav_servers import CalDAVTestServer
-from tests.support.fault_proxy import Match
+from tests.support.fault_proxy import FaultProxy, Match
+from tests.support.fixtures import new_account
+from tests.support.stores import settings_for
+from tests.support.waiting import wait_for
 
 PRINCIPAL = Match(method="PROPFIND", body="current-user-principal")
 _CTAG_VALUE = re.compile(rb"(<(?:[\w.-]+:)?(?:getctag|sync-token)\b[^>]*>)[^<]*(</)")
@@ -140,3 +148,76 @@ def test_the_home_found_at_connect_serves_every_process_without_discovery(
         assert again.sync_state.home_of(faulty.account_id)
     finally:
         again.close()
+
+
+@pytest.fixture
+def three_accounts(radicale: CalDAVTestServer, tmp_path: Path) -> Iterator[tuple[FaultProxy, Container, list[str]]]:
+    """Three accounts, one blocking calendar each, in a process polling 3 at a time
+    with a 1 s sync lease."""
+    with FaultProxy.for_server(radicale) as proxy:
+        with settings_for(
+            "sqlite", tmp_path, caldav_url=proxy.url, caldav_timeout=20, sync_enabled=False,
+            sync_concurrency=3, sync_lease=1.0,
+        ) as settings:
+            container = bootstrap(settings)
+            container.start()
+            try:
+                accounts = []
+                for _ in range(3):
+                    user, password = new_account(radicale)
+                    radicale.create_calendar(user, password, "home", "Home")
+                    connection = container.connections.connect(ConnectAccount("loc-1", "u1", user, password)).connection
+                    calendar = connection.calendar_list()[0].calendar_id
+                    container.configurations.add_conflict("loc-1", "u1", str(connection.id), calendar)
+                    accounts.append(str(connection.account_id))
+                yield proxy, container, accounts
+            finally:
+                container.close()
+
+
+def test_several_account_polls_are_in_flight_at_once(three_accounts: tuple[FaultProxy, Container, list[str]]) -> None:
+    proxy, container, accounts = three_accounts
+    state = container.sync_state
+    wait_for(lambda: all(state.lease_of(a)[0] for a in accounts), "the connections to put their accounts in the poll table")
+    proxy.delay(30, match=HOME_CTAGS)
+    done: list[int] = []
+    running = threading.Thread(target=lambda: done.append(container.scheduler.run_due()), daemon=True)
+    running.start()
+    proxy.wait_until_held(3, timeout=20)  # all three polls wait on the server at once
+    proxy.release()
+    running.join(30)
+    assert done == [3]
+    assert all(state.lease_of(a)[0] > time.time() + 50 for a in accounts), "next due an interval later"
+
+
+def test_a_running_poll_keeps_its_lease_and_a_dead_workers_lease_is_taken_over(
+    three_accounts: tuple[FaultProxy, Container, list[str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy, container, accounts = three_accounts
+    state = container.sync_state
+    first, second, third = accounts
+    proxy.delay(30, match=HOME_CTAGS, times=1)
+    running = threading.Thread(target=lambda: container.scheduler.poll(first), daemon=True)
+    running.start()
+    proxy.wait_until_held(1, timeout=20)
+    claimed_until = state.lease_of(first)[1]
+    wait_for(lambda: state.lease_of(first)[1] > claimed_until + 1, "the heartbeat to renew the lease")
+    other = SyncScheduler(container.scheduler._syncer, state, container.connection_view, interval=60, lease_seconds=1.0)
+    assert other.poll(first) is None, "a live lease is not taken"
+    proxy.release()
+    running.join(30)
+    # A worker that died holding leases (no heartbeat any more): taken over after the lease.
+    assert state.claim(second, "worker-dead", time.time(), 1.0)
+    with caplog.at_level(logging.INFO, logger="adapters.icloud.poller"):
+        report = container.scheduler.sync_now(second, wait=10)  # no "another worker is syncing"
+        assert not report.errors
+        for account in (first, third):  # due, and leased by the dead worker
+            assert state.claim(account, "worker-dead", time.time(), 1.0)
+            state.release(account, "worker-dead", next_due_at=0.0, failures=0)
+            assert state.claim(account, "worker-dead", time.time(), 1.0)
+        polled: list[int] = []
+        wait_for(lambda: polled.append(container.scheduler.run_due()) or sum(polled) == 2,
+                 "the dead worker's leases to be taken over")
+    taken = [r for r in caplog.records if getattr(r, "event", "") == "sync.lease_taken_over"]
+    assert sorted(r.fields["account"] for r in taken) == sorted([first, third])
+    assert {r.fields["previous_holder"] for r in taken} == {"worker-dead"}

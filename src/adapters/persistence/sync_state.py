@@ -86,12 +86,89 @@ class SyncState:
     # -- leases ------------------------------------------------------------------------
 
     def ensure_accounts(self, account_ids: Iterable[str], now: float) -> None:
-        for account_id in account_ids:
+        """Puts the accounts in the poll table, due now, if they are not there (in
+        statements of up to 500 rows: a reconciliation of 100,000 accounts is 200)."""
+        ids = list(dict.fromkeys(account_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            values = ", ".join(f"(%(a{i})s, %(now)s)" for i in range(len(chunk)))
+            params: dict[str, object] = {f"a{i}": a for i, a in enumerate(chunk)}
+            params["now"] = now
             self._tables().execute(
-                "INSERT INTO {t}sync_lease (account_id, next_due_at) VALUES (%(a)s, %(now)s) "
+                f"INSERT INTO {{t}}sync_lease (account_id, next_due_at) VALUES {values} "
                 "ON CONFLICT (account_id) DO NOTHING",
-                {"a": account_id, "now": now},
+                params,
             )
+
+    def reconcile(self, active_account_ids: Iterable[str], now: float) -> int:
+        """Adds the active accounts the poll table misses (events normally put them
+        there); returns how many were missing."""
+        present = {r[0] for r in self._tables().execute("SELECT account_id FROM {t}sync_lease")}
+        missing = [a for a in active_account_ids if a not in present]
+        self.ensure_accounts(missing, now)
+        return len(missing)
+
+    def due_now(self, account_id: str, now: float) -> None:
+        """The account is polled at once (connected, reconnected): in the table, due now."""
+        self._tables().execute(
+            "INSERT INTO {t}sync_lease (account_id, next_due_at) VALUES (%(a)s, %(now)s) "
+            "ON CONFLICT (account_id) DO UPDATE SET next_due_at = %(now)s, failures = 0",
+            {"a": account_id, "now": now},
+        )
+
+    def claim_due(self, holder: str, now: float, lease_seconds: float, limit: int) -> list[tuple[str, str]]:
+        """Leases up to ``limit`` due accounts, most overdue first, in one statement:
+        (account id, the holder whose lease had expired, "" when none). On PostgreSQL
+        concurrent claimers skip each other's rows (FOR UPDATE SKIP LOCKED) instead
+        of queueing on them; SQLite has a single writer, which serialises claims."""
+        params = {"now": now, "limit": limit, "until": now + lease_seconds, "holder": holder}
+        if self._db.dialect == "postgres":
+            rows = self._tables().execute(
+                "WITH due AS (SELECT account_id, holder FROM {t}sync_lease "
+                "WHERE next_due_at <= %(now)s AND leased_until < %(now)s "
+                "ORDER BY next_due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
+                "UPDATE {t}sync_lease SET leased_until = %(until)s, holder = %(holder)s FROM due "
+                "WHERE {t}sync_lease.account_id = due.account_id RETURNING {t}sync_lease.account_id, due.holder",
+                params,
+            )
+            return [(str(r[0]), str(r[1] or "")) for r in rows]
+        # SQLite's RETURNING sees the updated table alone: the previous holders come
+        # from the selection, and the update claims only what is still free.
+        due = dict(self._tables().execute(
+            "SELECT account_id, holder FROM {t}sync_lease WHERE next_due_at <= %(now)s AND leased_until < %(now)s "
+            "ORDER BY next_due_at LIMIT %(limit)s",
+            params,
+        ))
+        if not due:
+            return []
+        names = {f"a{i}": a for i, a in enumerate(due)}
+        rows = self._tables().execute(
+            "UPDATE {t}sync_lease SET leased_until = %(until)s, holder = %(holder)s "
+            f"WHERE account_id IN ({', '.join(f'%({n})s' for n in names)}) AND leased_until < %(now)s "
+            "RETURNING account_id",
+            {**params, **names},
+        )
+        return [(str(r[0]), str(due.get(r[0]) or "")) for r in rows]
+
+    def renew(self, holder: str, until: float) -> int:
+        """The heartbeat: every lease this holder has is extended to ``until``."""
+        rows = self._tables().execute(
+            "UPDATE {t}sync_lease SET leased_until = %(until)s WHERE holder = %(holder)s AND leased_until > 0 "
+            "RETURNING account_id",
+            {"until": until, "holder": holder},
+        )
+        return len(rows)
+
+    def counts(self, now: float, overdue_after: float) -> tuple[int, int, int]:
+        """(due, overdue by more than ``overdue_after`` seconds, leased) accounts."""
+        rows = self._tables().execute(
+            "SELECT count(CASE WHEN next_due_at <= %(now)s AND leased_until < %(now)s THEN 1 END), "
+            "count(CASE WHEN next_due_at <= %(late)s AND leased_until < %(now)s THEN 1 END), "
+            "count(CASE WHEN leased_until >= %(now)s THEN 1 END) FROM {t}sync_lease",
+            {"now": now, "late": now - overdue_after},
+        )
+        due, overdue, leased = rows[0] if rows else (0, 0, 0)
+        return int(due or 0), int(overdue or 0), int(leased or 0)
 
     def forget_account(self, account_id: str) -> None:
         self._tables().execute("DELETE FROM {t}sync_lease WHERE account_id = %(a)s", {"a": account_id})
