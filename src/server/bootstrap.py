@@ -16,6 +16,7 @@ from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 
 from adapters.icloud.discovery import CalDAVDiscovery
+from adapters.icloud.dav import HomePoller
 from adapters.icloud.poller import SyncScheduler
 from adapters.icloud.sync_status import SyncStatusReader
 from adapters.icloud.parse_pool import ResourceParser
@@ -265,8 +266,13 @@ def bootstrap(
         settings.caldav_url, settings.caldav_timeout, settings.caldav_verify_tls, settings.caldav_batch_size
     )
     parser = ResourceParser(settings.parse_processes)
+    home_poller = HomePoller(
+        timeout=settings.caldav_timeout, verify_tls=settings.caldav_verify_tls,
+        connections_per_host=settings.sync_concurrency,
+    )
     syncer = AccountSyncer(
-        app, connections, schedules, the_vault, sync_state, caldav, parser, verify_every=settings.sync_verify_every
+        app, connections, schedules, the_vault, sync_state, caldav, parser,
+        verify_every=settings.sync_verify_every, home_poller=home_poller,
     )
     scheduler = SyncScheduler(
         syncer, sync_state, view, interval=settings.sync_interval,

@@ -67,7 +67,7 @@ class Settings:
     # often; account polls in flight per process; the sync lease, renewed while a
     # poll runs (a dead process's accounts move on within about two of these).
     sync_verify_every: float = 3600.0
-    sync_concurrency: int = 32
+    sync_concurrency: int = 64
     sync_lease: float = 30.0
 
     @classmethod
@@ -130,7 +130,7 @@ class Settings:
             embedded_push=get("EMBEDDED_PUSH", "true").lower() in ("true", "1", "yes"),
             push_lease=_positive(get, "PUSH_LEASE", "120"),
             sync_verify_every=_positive(get, "SYNC_VERIFY_EVERY", "3600"),
-            sync_concurrency=int(_positive(get, "SYNC_CONCURRENCY", "32")),
+            sync_concurrency=int(_positive(get, "SYNC_CONCURRENCY", "64")),
             sync_lease=_positive(get, "SYNC_LEASE", "30"),
         )
 

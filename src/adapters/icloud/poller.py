@@ -224,6 +224,7 @@ class SyncScheduler:
             self._thread.join(timeout)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        self._syncer.close()
 
     def wake(self) -> None:
         self._wake.set()

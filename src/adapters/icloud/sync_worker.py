@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
 
-from adapters.icloud.dav import CalDAVAccount
+from adapters.icloud.dav import CalDAVAccount, HomeMoved, HomePoller
 from adapters.icloud.parse_pool import ResourceParser
 from adapters.icloud.sync import CalendarFetcher, Listing, SyncTokenRefused
 from adapters import metrics
@@ -66,6 +66,8 @@ class _Poll:
     reported: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
     done: bool = False
+    home_moved: bool = False
+    refreshed: bool = False  # the connections discovered their calendars again
 
     def choose(self, tokens: dict[str, str]) -> None:
         self.tokens = tokens
@@ -111,6 +113,7 @@ class AccountSyncer:
         parser: ResourceParser | None = None,
         *,
         verify_every: float = 3600.0,
+        home_poller: HomePoller | None = None,
     ) -> None:
         self._app = app
         self._parser = parser or ResourceParser(0)
@@ -120,6 +123,7 @@ class AccountSyncer:
         self._state = state
         self._caldav = caldav
         self._verify_every = verify_every
+        self._home_poller = home_poller
 
     def sync(self, account_id: str, connection_ids: list[str], *, force: bool = False) -> AccountSyncReport:
         """Polls the account through the first working credentials among its connections.
@@ -151,10 +155,13 @@ class AccountSyncer:
             except NotFound:
                 continue
             try:
+                if poll.tokens is None and memo.home_url and self._home_poller is not None:
+                    if self._quiet_at_home(memo.home_url, connection, password, poll, report):
+                        break
                 with CalDAVAccount(
                     self._caldav.base_url, connection.apple_id, password,
                     timeout=self._caldav.timeout, verify_tls=self._caldav.verify_tls,
-                    home_url=memo.home_url or None,
+                    home_url=None if poll.home_moved else memo.home_url or None,
                 ) as account:
                     try:
                         self._poll_with(account, account_id, connections, poll, report)
@@ -180,11 +187,38 @@ class AccountSyncer:
             # The account may have moved to another partition host: look again next time.
             self._state.forget_home(account_id)
         if poll.done:
-            self._state.remember(account_id, poll.memo_after(key, now))
+            after = poll.memo_after(key, now)
+            if (after.tokens, after.targets, after.verified_at) != (memo.tokens, memo.targets, memo.verified_at):
+                self._state.remember(account_id, after)  # a quiet poll writes nothing here
         report.calendars_failed += len(poll.pending or ())
         report.quiet = poll.done and not poll.reported and not report.errors
         self._finished(report, poll, time.monotonic() - started)
         return report
+
+    def close(self) -> None:
+        """Closes the connections kept for polls (opened again if needed)."""
+        if self._home_poller is not None:
+            self._home_poller.close()
+
+    def _quiet_at_home(
+        self, home: str, connection: Connection, password: str, poll: _Poll, report: AccountSyncReport
+    ) -> bool:
+        """The home's PROPFIND on the process's shared connections; True when it says
+        nothing changed (the poll is over: no session of its own, no schedule
+        loaded). A home that moved is looked up again by the full session."""
+        assert self._home_poller is not None
+        report.requests += 1
+        try:
+            poll.choose(self._home_poller.calendar_tokens(home, connection.apple_id, password))
+        except HomeMoved:
+            self._state.forget_home(report.account_id)
+            poll.home_moved = True
+            return False
+        if poll.to_report or poll.calendars_changed:
+            return False
+        poll.pending = {}
+        poll.done = True
+        return True
 
     def _poll_with(
         self, account: CalDAVAccount, account_id: str, connections: list[Connection], poll: _Poll,
@@ -192,8 +226,9 @@ class AccountSyncer:
     ) -> None:
         if poll.tokens is None:
             poll.choose(account.calendar_tokens())
-            if poll.calendars_changed:
-                self._refresh_calendars(account_id, connections)
+        if poll.calendars_changed and not poll.refreshed:
+            poll.refreshed = True
+            self._refresh_calendars(account_id, connections)
         if poll.pending is None:
             poll.pending = self._pending(connections, poll)
         for calendar_id in list(poll.pending):
