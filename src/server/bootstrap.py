@@ -18,6 +18,7 @@ from psycopg.conninfo import conninfo_to_dict
 from adapters.icloud.discovery import CalDAVDiscovery
 from adapters.icloud.dav import HomePoller
 from adapters.icloud.poller import SyncScheduler
+from adapters.icloud.throttle import HostGate
 from adapters.icloud.sync_status import SyncStatusReader
 from adapters.icloud.parse_pool import ResourceParser
 from adapters.icloud.sync_worker import AccountSyncer, CalDAVSettings
@@ -266,13 +267,14 @@ def bootstrap(
         settings.caldav_url, settings.caldav_timeout, settings.caldav_verify_tls, settings.caldav_batch_size
     )
     parser = ResourceParser(settings.parse_processes)
+    gate = HostGate(per_host=settings.caldav_host_concurrency, rate=settings.caldav_rate)
     home_poller = HomePoller(
         timeout=settings.caldav_timeout, verify_tls=settings.caldav_verify_tls,
-        connections_per_host=settings.sync_concurrency,
+        connections_per_host=settings.caldav_host_concurrency, gate=gate,
     )
     syncer = AccountSyncer(
         app, connections, schedules, the_vault, sync_state, caldav, parser,
-        verify_every=settings.sync_verify_every, home_poller=home_poller,
+        verify_every=settings.sync_verify_every, home_poller=home_poller, gate=gate,
     )
     scheduler = SyncScheduler(
         syncer, sync_state, view, interval=settings.sync_interval,

@@ -69,6 +69,9 @@ class Settings:
     sync_verify_every: float = 3600.0
     sync_concurrency: int = 64
     sync_lease: float = 30.0
+    # A polite client: sync requests in flight per CalDAV host, and per second over all hosts (0: no limit).
+    caldav_host_concurrency: int = 64
+    caldav_rate: float = 400.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -132,6 +135,8 @@ class Settings:
             sync_verify_every=_positive(get, "SYNC_VERIFY_EVERY", "3600"),
             sync_concurrency=int(_positive(get, "SYNC_CONCURRENCY", "64")),
             sync_lease=_positive(get, "SYNC_LEASE", "30"),
+            caldav_host_concurrency=int(_positive(get, "CALDAV_HOST_CONCURRENCY", "64")),
+            caldav_rate=float(_count(get, "CALDAV_RATE", "400")),
         )
 
     def key_bytes(self, name: str) -> bytes:

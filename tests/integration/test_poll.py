@@ -221,3 +221,37 @@ def test_a_running_poll_keeps_its_lease_and_a_dead_workers_lease_is_taken_over(
     taken = [r for r in caplog.records if getattr(r, "event", "") == "sync.lease_taken_over"]
     assert sorted(r.fields["account"] for r in taken) == sorted([first, third])
     assert {r.fields["previous_holder"] for r in taken} == {"worker-dead"}
+
+
+def test_a_throttled_host_is_left_alone_while_other_hosts_are_polled(radicale: CalDAVTestServer, tmp_path: Path) -> None:
+    with FaultProxy.for_server(radicale) as proxy:
+        with settings_for("sqlite", tmp_path, caldav_url=proxy.url, caldav_timeout=20, sync_enabled=False) as settings:
+            container = bootstrap(settings)
+            container.start()
+            try:
+                accounts = []
+                for partition in (True, False):  # one home on the partition host, one on the first
+                    proxy.partition_redirect(partition)
+                    user, password = new_account(radicale)
+                    radicale.create_calendar(user, password, "home", "Home")
+                    connection = container.connections.connect(ConnectAccount("loc-1", "u1", user, password)).connection
+                    container.configurations.add_conflict(
+                        "loc-1", "u1", str(connection.id), connection.calendar_list()[0].calendar_id
+                    )
+                    accounts.append(str(connection.account_id))
+                    container.scheduler.sync_now(accounts[-1], wait=10)
+                throttled, other = accounts
+                assert str(container.sync_state.home_of(throttled)).startswith(str(proxy.partition_url))
+                assert str(container.sync_state.home_of(other)).startswith(proxy.url)
+                proxy.fail_with(429, headers={"Retry-After": "120"}, match=lambda r: r.listener == "partition", times=1)
+                first = container.scheduler.poll(throttled)
+                assert first is not None and first.throttled_for == 120 and first.requests == 1
+                proxy.reset_log()
+                again = container.scheduler.poll(throttled)
+                assert again is not None and again.throttled_for is not None and 100 < again.throttled_for <= 120
+                assert again.requests == 0 and proxy.requests == [], "the host is not asked again before its time"
+                polled = container.scheduler.poll(other)
+                assert polled is not None and polled.throttled_for is None and not polled.errors
+                assert [r.listener for r in proxy.requests] == ["primary"], "another host is polled as usual"
+            finally:
+                container.close()

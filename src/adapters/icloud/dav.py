@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, cast
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
@@ -32,6 +32,7 @@ from caldav.lib.url import URL
 from caldav.response import DAVResponse, PropfindResult
 from lxml import etree
 
+from adapters.icloud.throttle import HostGate
 from calendar_domain.errors import (
     InvalidCredentials,
     ProviderProtocolError,
@@ -54,10 +55,21 @@ class _CountingClient(DAVClient):
     through ``request``): a poll reports what it cost the server."""
 
     requests = 0
+    gate: HostGate | None = None
+    insist = False  # past a host's pause (SyncNow)
 
     def request(self, *args: Any, **kwargs: Any) -> DAVResponse:
-        self.requests += 1
-        return super().request(*args, **kwargs)
+        url = str(args[0] if args else kwargs.get("url") or self.url)
+        if self.gate is None:
+            self.requests += 1
+            return super().request(*args, **kwargs)
+        with self.gate.request(url, insist=self.insist):
+            self.requests += 1
+            try:
+                return super().request(*args, **kwargs)
+            except error.RateLimitError as throttled:
+                self.gate.throttled(url, throttled.retry_after_seconds)
+                raise
 
 
 class CalDAVAccount:
@@ -72,6 +84,8 @@ class CalDAVAccount:
         timeout: float,
         verify_tls: bool | str = True,
         home_url: str | None = None,
+        gate: HostGate | None = None,
+        insist: bool = False,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
@@ -89,6 +103,8 @@ class CalDAVAccount:
             enable_rfc6764=False,
             rate_limit_handle=False,  # never sleep on 429/503: the scheduler backs off
         )
+        self.client.gate = gate  # requests in flight per host, the rate limit, throttled hosts
+        self.client.insist = insist
         # A home found earlier saves the two discovery PROPFINDs of every sync.
         self._home: str | None = None
         if home_url:
@@ -174,7 +190,11 @@ class HomePoller:
     connection and closed it again, which cost more CPU than the rest of the poll.
     """
 
-    def __init__(self, *, timeout: float, verify_tls: bool | str = True, connections_per_host: int = 32) -> None:
+    def __init__(
+        self, *, timeout: float, verify_tls: bool | str = True, connections_per_host: int = 32,
+        gate: HostGate | None = None,
+    ) -> None:
+        self._gate = gate
         self._timeout = timeout
         self._verify = verify_tls
         self._size = connections_per_host
@@ -190,7 +210,7 @@ class HomePoller:
                 self._session = session
             return self._session
 
-    def calendar_tokens(self, home: str, username: str, password: str) -> dict[str, str]:
+    def calendar_tokens(self, home: str, username: str, password: str, *, insist: bool = False) -> dict[str, str]:
         """Every calendar collection in the home with its ctag ("" when it reports
         neither property: only a REPORT can tell its changes). Errors are the
         domain's, as ``translated_errors`` gives them; a home that answers 404 or
@@ -201,18 +221,23 @@ class HomePoller:
             "Content-Type": "application/xml; charset=utf-8",
         }
         where = origin(home)
-        try:
-            answer = self._http().request(
-                "PROPFIND", home, data=TOKENS_BODY.encode(), headers=headers,
-                timeout=self._timeout, verify=self._verify, allow_redirects=False,
-            )
-        except OSError as exc:
-            raise ProviderUnavailable(f"the calendar server at {where} could not be reached ({type(exc).__name__})") from exc
+        with self._gate.request(home, insist=insist) if self._gate is not None else nullcontext():
+            try:
+                answer = self._http().request(
+                    "PROPFIND", home, data=TOKENS_BODY.encode(), headers=headers,
+                    timeout=self._timeout, verify=self._verify, allow_redirects=False,
+                )
+            except OSError as exc:
+                raise ProviderUnavailable(
+                    f"the calendar server at {where} could not be reached ({type(exc).__name__})"
+                ) from exc
         status = answer.status_code
         if status == 401:
             raise InvalidCredentials(INVALID_CREDENTIALS_MESSAGE)
         retry_after = answer.headers.get("Retry-After")
         if status == 429 or (status == 503 and retry_after):
+            if self._gate is not None:
+                self._gate.throttled(home, _seconds(retry_after))
             raise ProviderThrottled(
                 f"the calendar server at {where} answered HTTP {status}; try again later",
                 retry_after=_seconds(retry_after),

@@ -18,6 +18,7 @@ from itertools import chain
 
 from adapters.icloud.dav import CalDAVAccount, HomeMoved, HomePoller
 from adapters.icloud.parse_pool import ResourceParser
+from adapters.icloud.throttle import HostGate, HostPaused
 from adapters.icloud.sync import CalendarFetcher, Listing, SyncTokenRefused
 from adapters import metrics
 from adapters.persistence.sync_state import AccountMemo, SyncState
@@ -29,6 +30,7 @@ from calendar_domain.errors import (
     DomainError,
     InvalidCredentials,
     NotFound,
+    ProviderProtocolError,
     ProviderThrottled,
     ProviderUnavailable,
 )
@@ -59,6 +61,7 @@ class _Poll:
 
     memo: AccountMemo
     verify: bool  # REPORT every calendar whatever its ctag says
+    insist: bool = False  # SyncNow: ask a host that asked us to wait all the same
     tokens: dict[str, str] | None = None  # calendar href -> ctag, as the PROPFIND found them
     to_report: dict[str, str] = field(default_factory=dict)  # href -> why (changed, no_ctag, verify)
     calendars_changed: bool = False  # calendars added to or removed from the home
@@ -114,6 +117,7 @@ class AccountSyncer:
         *,
         verify_every: float = 3600.0,
         home_poller: HomePoller | None = None,
+        gate: HostGate | None = None,
     ) -> None:
         self._app = app
         self._parser = parser or ResourceParser(0)
@@ -124,6 +128,7 @@ class AccountSyncer:
         self._caldav = caldav
         self._verify_every = verify_every
         self._home_poller = home_poller
+        self._gate = gate
 
     def sync(self, account_id: str, connection_ids: list[str], *, force: bool = False) -> AccountSyncReport:
         """Polls the account through the first working credentials among its connections.
@@ -146,7 +151,7 @@ class AccountSyncer:
         key = self._targets_key(connections)
         now = time.time()
         verify = force or key != memo.targets or now >= memo.verified_at + self._verify_every
-        poll = _Poll(memo, verify)
+        poll = _Poll(memo, verify, insist=force)
         for connection in connections:
             if poll.done:
                 break
@@ -161,7 +166,7 @@ class AccountSyncer:
                 with CalDAVAccount(
                     self._caldav.base_url, connection.apple_id, password,
                     timeout=self._caldav.timeout, verify_tls=self._caldav.verify_tls,
-                    home_url=None if poll.home_moved else memo.home_url or None,
+                    home_url=None if poll.home_moved else memo.home_url or None, gate=self._gate, insist=force,
                 ) as account:
                     try:
                         self._poll_with(account, account_id, connections, poll, report)
@@ -182,9 +187,12 @@ class AccountSyncer:
                 break
             except DomainError as failure:
                 report.errors.append(failure.message)
+                poll.home_moved = poll.home_moved or isinstance(failure, ProviderProtocolError)
                 break
-        if report.errors or report.reconnect_required:
-            # The account may have moved to another partition host: look again next time.
+        if poll.home_moved or report.reconnect_required:
+            # The account may have moved to another partition host (a 404, a
+            # redirect, an answer that is not CalDAV): look again next time. A host
+            # that is down or throttling keeps its accounts.
             self._state.forget_home(account_id)
         if poll.done:
             after = poll.memo_after(key, now)
@@ -207,13 +215,20 @@ class AccountSyncer:
         nothing changed (the poll is over: no session of its own, no schedule
         loaded). A home that moved is looked up again by the full session."""
         assert self._home_poller is not None
-        report.requests += 1
         try:
-            poll.choose(self._home_poller.calendar_tokens(home, connection.apple_id, password))
+            tokens = self._home_poller.calendar_tokens(home, connection.apple_id, password, insist=poll.insist)
+        except HostPaused:
+            raise  # nothing was sent
         except HomeMoved:
+            report.requests += 1
             self._state.forget_home(report.account_id)
             poll.home_moved = True
             return False
+        except DomainError:
+            report.requests += 1
+            raise
+        report.requests += 1
+        poll.choose(tokens)
         if poll.to_report or poll.calendars_changed:
             return False
         poll.pending = {}
