@@ -275,9 +275,10 @@ def bootstrap(
     syncer = AccountSyncer(
         app, connections, schedules, the_vault, sync_state, caldav, parser,
         verify_every=settings.sync_verify_every, home_poller=home_poller, gate=gate,
+        active_for=settings.sync_active_for,
     )
     scheduler = SyncScheduler(
-        syncer, sync_state, view, interval=settings.sync_interval,
+        syncer, sync_state, view, interval=settings.sync_interval, active_interval=settings.sync_active_interval,
         lease_seconds=settings.sync_lease, concurrency=settings.sync_concurrency,
     )
     follower.after_event.append(scheduler.connection_event)  # the poll table follows connections

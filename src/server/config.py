@@ -69,6 +69,10 @@ class Settings:
     sync_verify_every: float = 3600.0
     sync_concurrency: int = 64
     sync_lease: float = 30.0
+    # Polls follow need: an account whose calendars changed within sync_active_for
+    # seconds is polled every sync_active_interval seconds instead.
+    sync_active_interval: float = 30.0
+    sync_active_for: float = 3600.0
     # A polite client: sync requests in flight per CalDAV host, and per second over all hosts (0: no limit).
     caldav_host_concurrency: int = 64
     caldav_rate: float = 400.0
@@ -135,6 +139,8 @@ class Settings:
             sync_verify_every=_positive(get, "SYNC_VERIFY_EVERY", "3600"),
             sync_concurrency=int(_positive(get, "SYNC_CONCURRENCY", "64")),
             sync_lease=_positive(get, "SYNC_LEASE", "30"),
+            sync_active_interval=_positive(get, "SYNC_ACTIVE_INTERVAL", "30"),
+            sync_active_for=_positive(get, "SYNC_ACTIVE_FOR", "3600"),
             caldav_host_concurrency=int(_positive(get, "CALDAV_HOST_CONCURRENCY", "64")),
             caldav_rate=float(_count(get, "CALDAV_RATE", "400")),
         )

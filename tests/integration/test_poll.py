@@ -5,6 +5,7 @@ REPORT regardless where the ctag is missing or lies."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -255,3 +256,22 @@ def test_a_throttled_host_is_left_alone_while_other_hosts_are_polled(radicale: C
                 assert [r.listener for r in proxy.requests] == ["primary"], "another host is polled as usual"
             finally:
                 container.close()
+
+
+def test_an_account_that_changed_lately_is_polled_on_the_shorter_interval(faulty: Faulty) -> None:
+    faulty.put("a.ics", "uid-a")
+    faulty.sync()
+    poll(faulty)
+    state = faulty.container.sync_state
+    quiet_due = state.lease_of(faulty.account_id)[0] - time.time()
+    assert 55 < quiet_due <= 63, "nothing changed lately: the interval (60 s, +-5%)"
+    faulty.put("b.ics", "uid-b")  # an edit in iCloud, or the echo of a booking written there
+    poll(faulty)
+    active_due = state.lease_of(faulty.account_id)[0] - time.time()
+    assert 25 < active_due <= 31.5, "CALSYNC_SYNC_ACTIVE_INTERVAL (30 s)"
+    poll(faulty)
+    assert state.lease_of(faulty.account_id)[0] - time.time() <= 31.5, "still active, though quiet now"
+    memo = state.memo(faulty.account_id)  # CALSYNC_SYNC_ACTIVE_FOR later
+    state.remember(faulty.account_id, dataclasses.replace(memo, changed_at=time.time() - 3601))
+    poll(faulty)
+    assert state.lease_of(faulty.account_id)[0] - time.time() > 55

@@ -53,6 +53,7 @@ class SyncScheduler:
         view: ConnectionReadModel,
         *,
         interval: float,
+        active_interval: float | None = None,
         lease_seconds: float = 30.0,
         concurrency: int = 1,
         max_backoff: float = MAX_BACKOFF,
@@ -66,6 +67,7 @@ class SyncScheduler:
         self._state = state
         self._view = view
         self._interval = interval
+        self._active_interval = min(interval, active_interval if active_interval is not None else interval)
         self._lease_seconds = lease_seconds
         self._concurrency = concurrency
         self._max_backoff = max_backoff
@@ -162,7 +164,8 @@ class SyncScheduler:
         if failures:
             wait = min(self._interval * 2 ** min(failures, 10), self._max_backoff)
             return now + wait * (0.5 + 0.5 * self._jitter())
-        return now + self._interval * (1 - INTERVAL_JITTER / 2 + INTERVAL_JITTER * self._jitter())
+        interval = self._active_interval if report.active else self._interval
+        return now + interval * (1 - INTERVAL_JITTER / 2 + INTERVAL_JITTER * self._jitter())
 
     # -- leases -------------------------------------------------------------------------
 

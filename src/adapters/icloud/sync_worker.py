@@ -53,6 +53,7 @@ class AccountSyncReport:
     reconnect_required: list[str] = field(default_factory=list)
     requests: int = 0  # CalDAV requests the poll made
     quiet: bool = False  # one PROPFIND said nothing changed: no REPORT, no schedule loaded
+    active: bool = False  # a calendar of the account changed lately: polled more often
 
 
 @dataclass
@@ -90,9 +91,11 @@ class _Poll:
         whose sync failed is remembered with no ctag, so that it is REPORTed again."""
         tokens = {href: "" if href in self.failed else token for href, token in (self.tokens or {}).items()}
         complete = not self.failed
+        moved = any(why == "changed" for why in self.to_report.values())
         return AccountMemo(
             tokens=tokens, targets=key if complete else "",
             verified_at=now if self.verify and complete else self.memo.verified_at,
+            changed_at=now if moved else self.memo.changed_at,
         )
 
 
@@ -118,6 +121,7 @@ class AccountSyncer:
         verify_every: float = 3600.0,
         home_poller: HomePoller | None = None,
         gate: HostGate | None = None,
+        active_for: float = 3600.0,
     ) -> None:
         self._app = app
         self._parser = parser or ResourceParser(0)
@@ -129,6 +133,7 @@ class AccountSyncer:
         self._verify_every = verify_every
         self._home_poller = home_poller
         self._gate = gate
+        self._active_for = active_for
 
     def sync(self, account_id: str, connection_ids: list[str], *, force: bool = False) -> AccountSyncReport:
         """Polls the account through the first working credentials among its connections.
@@ -196,8 +201,11 @@ class AccountSyncer:
             self._state.forget_home(account_id)
         if poll.done:
             after = poll.memo_after(key, now)
-            if (after.tokens, after.targets, after.verified_at) != (memo.tokens, memo.targets, memo.verified_at):
+            if after != memo:
                 self._state.remember(account_id, after)  # a quiet poll writes nothing here
+            # Polls follow need: a calendar that changed lately (an edit, or the echo
+            # of an appointment booked and pushed) is likely to change again soon.
+            report.active = now - after.changed_at < self._active_for
         report.calendars_failed += len(poll.pending or ())
         report.quiet = poll.done and not poll.reported and not report.errors
         self._finished(report, poll, time.monotonic() - started)

@@ -44,7 +44,8 @@ _CREATE = [
         home_url TEXT NOT NULL DEFAULT '',
         tokens TEXT NOT NULL DEFAULT '',
         targets TEXT NOT NULL DEFAULT '',
-        verified_at DOUBLE PRECISION NOT NULL DEFAULT 0
+        verified_at DOUBLE PRECISION NOT NULL DEFAULT 0,
+        changed_at DOUBLE PRECISION NOT NULL DEFAULT 0
     )""",
 ]
 
@@ -57,6 +58,7 @@ class AccountMemo:
     tokens: dict[str, str] = field(default_factory=dict)  # calendar href -> ctag as last synced
     targets: str = ""  # the versions of what says which calendars to sync, when they were synced
     verified_at: float = 0.0  # when every calendar was last REPORTed, ctag or not
+    changed_at: float = 0.0  # when a poll last found a calendar's ctag moved
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,11 @@ class SyncState:
 
     def _tables(self) -> Database:
         if not self._ready:
+            if self._db.dialect == "sqlite":
+                # Every poll writes its lease: in WAL mode, NORMAL syncs the file at
+                # checkpoints instead of at each commit. A power cut may lose the last
+                # few releases, whose accounts are then polled once more.
+                self._db.execute("PRAGMA synchronous = NORMAL")
             for statement in _CREATE:
                 self._db.execute(statement)
             self._ready = True
@@ -220,23 +227,25 @@ class SyncState:
 
     def memo(self, account_id: str) -> AccountMemo:
         rows = self._tables().execute(
-            "SELECT home_url, tokens, targets, verified_at FROM {t}sync_account WHERE account_id = %(a)s",
+            "SELECT home_url, tokens, targets, verified_at, changed_at FROM {t}sync_account WHERE account_id = %(a)s",
             {"a": account_id},
         )
         if not rows:
             return AccountMemo()
-        home, tokens, targets, verified_at = rows[0]
-        return AccountMemo(str(home), json.loads(tokens) if tokens else {}, str(targets), float(verified_at))
+        home, tokens, targets, verified_at, changed_at = rows[0]
+        return AccountMemo(
+            str(home), json.loads(tokens) if tokens else {}, str(targets), float(verified_at), float(changed_at)
+        )
 
     def remember(self, account_id: str, memo: AccountMemo) -> None:
         """Keeps the poll's ctags, targets and verification time (the home is kept
         by ``remember_home``/``forget_home`` alone)."""
         self._tables().execute(
-            "INSERT INTO {t}sync_account (account_id, tokens, targets, verified_at) "
-            "VALUES (%(a)s, %(tokens)s, %(targets)s, %(at)s) ON CONFLICT (account_id) DO UPDATE SET "
-            "tokens = %(tokens)s, targets = %(targets)s, verified_at = %(at)s",
+            "INSERT INTO {t}sync_account (account_id, tokens, targets, verified_at, changed_at) "
+            "VALUES (%(a)s, %(tokens)s, %(targets)s, %(at)s, %(changed)s) ON CONFLICT (account_id) DO UPDATE SET "
+            "tokens = %(tokens)s, targets = %(targets)s, verified_at = %(at)s, changed_at = %(changed)s",
             {"a": account_id, "tokens": json.dumps(memo.tokens, sort_keys=True), "targets": memo.targets,
-             "at": memo.verified_at},
+             "at": memo.verified_at, "changed": memo.changed_at},
         )
 
     def home_of(self, account_id: str) -> str | None:
