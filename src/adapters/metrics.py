@@ -1,11 +1,26 @@
-"""Prometheus metrics of every part of the service (default registry, ``calsync_`` names).
+"""Prometheus metrics of the service (``prometheus_client``, the default registry).
 
-Each area keeps its metrics in a block of its own.
+Every name starts with ``calsync_``. Each area keeps its metrics in a block of
+its own below.
 """
 
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
+
+# -- appointments changed in iCloud, and conflicts on appointments --------------------------
+
+APPOINTMENT_OUTCOMES = Counter(
+    "calsync_appointment_outcomes_total",
+    "What syncs and pushes recorded about appointments changed in iCloud and their conflicts",
+    ["outcome"],
+)
+
+
+def appointment_outcome(event: str) -> None:
+    """Counts an outcome named as its log line ("appointment.followed_icloud" -> "followed_icloud")."""
+    APPOINTMENT_OUTCOMES.labels(outcome=event.removeprefix("appointment.")).inc()
+
 
 # -- the sync poller -----------------------------------------------------------------------
 

@@ -53,3 +53,12 @@ def test_with_postgresql_the_keys_must_be_configured(tmp_path: Path) -> None:
     bad = Settings.from_env({"CALSYNC_CIPHER_KEY": "bm90IGEga2V5"})
     with pytest.raises(ConfigError, match="16, 24 or 32 bytes"):
         bad.key_bytes("cipher")
+
+
+def test_the_bounds_of_what_syncs_record_about_appointments_are_settings() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.max_open_conflicts, defaults.max_held_spans) == (50, 400)
+    chosen = Settings.from_env({"CALSYNC_MAX_OPEN_CONFLICTS": "3", "CALSYNC_MAX_HELD_SPANS": "7"})
+    assert (chosen.max_open_conflicts, chosen.max_held_spans) == (3, 7)
+    with pytest.raises(ConfigError, match="CALSYNC_MAX_OPEN_CONFLICTS"):
+        Settings.from_env({"CALSYNC_MAX_OPEN_CONFLICTS": "0"})
