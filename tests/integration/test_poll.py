@@ -54,7 +54,12 @@ def test_a_quiet_account_costs_one_propfind_of_the_home_and_a_change_one_report_
     faulty.put("a.ics", "uid-a")
     faulty.sync()  # the first sync (SyncNow) reports every calendar
     assert poll(faulty) == [("PROPFIND", "ctags")]
+    state = faulty.container.sync_state
+    remembered: list[str] = []
+    keep = state.remember
+    state.remember = lambda account_id, memo: (remembered.append(account_id), keep(account_id, memo))[1]  # type: ignore[method-assign]
     assert poll(faulty) == [("PROPFIND", "ctags")]
+    assert remembered == [], "a quiet poll writes nothing but its lease"
     home = [r for r in faulty.proxy.requests if HOME_CTAGS(r)][0]
     assert home.headers.get("Depth") == "1"
     faulty.put("b.ics", "uid-b")
@@ -64,6 +69,7 @@ def test_a_quiet_account_costs_one_propfind_of_the_home_and_a_change_one_report_
     report = [r for r in faulty.proxy.requests if SYNC_REPORT(r)][0]
     assert report.headers.get("Depth") == "0", "RFC 6578 3.2: sync-collection goes with Depth: 0"
     assert poll(faulty) == [("PROPFIND", "ctags")], "and quiet again"
+    assert remembered == [faulty.account_id], "the moved ctag was remembered"
 
 
 def test_a_calendar_without_a_ctag_is_reported_on_every_poll(faulty: Faulty) -> None:

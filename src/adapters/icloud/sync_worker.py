@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import chain
 
@@ -201,7 +201,7 @@ class AccountSyncer:
             self._state.forget_home(account_id)
         if poll.done:
             after = poll.memo_after(key, now)
-            if after != memo:
+            if after != replace(memo, home_url=""):  # the home is kept on its own
                 self._state.remember(account_id, after)  # a quiet poll writes nothing here
             # Polls follow need: a calendar that changed lately (an edit, or the echo
             # of an appointment booked and pushed) is likely to change again soon.
