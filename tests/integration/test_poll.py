@@ -177,6 +177,7 @@ def three_accounts(radicale: CalDAVTestServer, tmp_path: Path) -> Iterator[tuple
                     calendar = connection.calendar_list()[0].calendar_id
                     container.configurations.add_conflict("loc-1", "u1", str(connection.id), calendar)
                     accounts.append(str(connection.account_id))
+                assert container.follower.wait_for(container.app.head_position(), 20)
                 yield proxy, container, accounts
             finally:
                 container.close()
@@ -246,6 +247,7 @@ def test_a_throttled_host_is_left_alone_while_other_hosts_are_polled(radicale: C
                         "loc-1", "u1", str(connection.id), connection.calendar_list()[0].calendar_id
                     )
                     accounts.append(str(connection.account_id))
+                    assert container.follower.wait_for(container.app.head_position(), 20)
                     container.scheduler.sync_now(accounts[-1], wait=10)
                 throttled, other = accounts
                 assert str(container.sync_state.home_of(throttled)).startswith(str(proxy.partition_url))

@@ -178,8 +178,10 @@ class SyncState:
         return int(due or 0), int(overdue or 0), int(leased or 0)
 
     def forget_account(self, account_id: str) -> None:
+        """The account is polled no more (its memo stays: a read model behind the
+        log can say "no connections" for a moment, and the home found at connect
+        would be lost; a connection made again REPORTs everything anyway)."""
         self._tables().execute("DELETE FROM {t}sync_lease WHERE account_id = %(a)s", {"a": account_id})
-        self._tables().execute("DELETE FROM {t}sync_account WHERE account_id = %(a)s", {"a": account_id})
 
     def due_accounts(self, now: float, limit: int = 10) -> list[str]:
         rows = self._tables().execute(
