@@ -281,7 +281,7 @@ def worker(settings_file: str, accounts: int) -> None:
     container.close()
     from adapters import metrics
 
-    polls = sum(s.value for m in metrics.ACCOUNT_POLLS.collect() for s in m.samples if s.name.endswith("_total"))
+    polls = sum(s.value for m in metrics.SYNCS.collect() for s in m.samples if s.name.endswith("_total"))
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     print(json.dumps({"wall": wall, "cpu": cpu, "polls": polls}), flush=True)
 

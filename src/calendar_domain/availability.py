@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import Enum
 from typing import Any, NamedTuple
 
-from calendar_domain.errors import InvalidValue
+from calendar_domain.errors import InvalidValue, raise_all
 
 MINUTES_PER_DAY = 24 * 60
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -130,14 +130,15 @@ _RULE_LIMITS = {
 
 
 def checked_booking_rules(**values: int) -> BookingRules:
+    problems = []
     for name, value in values.items():
         low, high = _RULE_LIMITS[name]
         if not low <= value <= high:
-            raise InvalidValue(name, f"{name} must be between {low} and {high}")
-    rules = BookingRules(**values)
-    if 0 < rules.step_minutes < 5:
-        raise InvalidValue("step_minutes", "step_minutes must be 0 (the slot length) or at least 5")
-    return rules
+            problems.append(InvalidValue(name, f"{name} must be between {low} and {high}"))
+        elif name == "step_minutes" and 0 < value < 5:
+            problems.append(InvalidValue(name, "step_minutes must be 0 (the slot length) or at least 5"))
+    raise_all(problems)
+    return BookingRules(**values)
 
 
 class SourceKind(str, Enum):
@@ -226,8 +227,15 @@ def bookable_span(query: SlotQuery) -> tuple[int, int]:
     notice and the horizon (empty when earliest >= latest)."""
     rules = query.rules
     earliest = max(query.start, query.now + rules.minimum_notice_minutes * 60)
-    latest = min(query.end, query.now + rules.horizon_days * 86400)
+    latest = min(query.end, horizon_end(query.now, rules.horizon_days, query.zone))
     return earliest, latest
+
+
+def horizon_end(now: int, days: int, zone: tzinfo) -> int:
+    """``days`` local days after ``now`` (RFC 5545 3.3.6's nominal days: the same wall
+    time, 23 or 25 real hours for a day with a daylight-saving change). The notice is
+    in minutes, which are real time."""
+    return epoch(_normal(from_epoch(now).astimezone(zone) + timedelta(days=days), zone))
 
 
 def free_slots(
@@ -334,7 +342,7 @@ def explain(query: SlotQuery, busy: Sequence[Busy]) -> tuple[list[Reason], list[
     reasons: list[Reason] = []
     if start < query.now + rules.minimum_notice_minutes * 60:
         reasons.append(Reason(ReasonKind.MINIMUM_NOTICE, f"needs {rules.minimum_notice_minutes} minutes' notice"))
-    if start >= query.now + rules.horizon_days * 86400:
+    if start >= horizon_end(query.now, rules.horizon_days, zone):
         reasons.append(Reason(ReasonKind.BEYOND_HORIZON, f"bookable at most {rules.horizon_days} days ahead"))
     day = from_epoch(start).astimezone(zone).date()
     windows = [window_bounds(d, w, zone) for d in local_days(start, end, zone) for w in query.hours.windows_on(d)]

@@ -3,6 +3,7 @@ into and which block their time."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,8 +20,12 @@ from calendar_domain.errors import (
     NotFound,
     ReconnectRequired,
 )
+from calendar_domain.idempotency import first_answer
 from calendar_domain.retry import retrying
 from calendar_domain.schedule_service import ScheduleService
+from calendar_domain.telemetry import happened
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,21 @@ class ConfigurationService:
 
         return self._change(sub_account_id, user_id, request_id, change)
 
+    def set_time_zone(self, sub_account_id: str, user_id: str, time_zone: str, request_id: str = "") -> ConfigurationOutcome:
+        """The user's one time zone, alone (one event; nothing read back and written)."""
+        values.time_zone("time_zone", time_zone)
+        changed = [False]
+
+        def change(configuration: CalendarConfiguration) -> None:
+            changed[0] = configuration.set_time_zone(time_zone, request_id)  # False: already this zone
+
+        outcome = self._change(sub_account_id, user_id, request_id, change)
+        happened(
+            log, "time_zone.set", sub_account=sub_account_id, user=user_id, time_zone=time_zone,
+            changed=changed[0], position=outcome.position,
+        )
+        return outcome
+
     def set_booking_rules(
         self, sub_account_id: str, user_id: str, rules: BookingRules, request_id: str = ""
     ) -> ConfigurationOutcome:
@@ -138,7 +158,11 @@ class ConfigurationService:
         def attempt() -> ConfigurationOutcome:
             configuration = self.get(sub_account_id, user_id)
             if configuration.has_seen(request_id):
-                return ConfigurationOutcome(configuration, self._app.head_position())
+                first = first_answer(
+                    self._app, configuration, request_id, change,
+                    lambda: CalendarConfiguration(configuration.sub_account_id, configuration.user_id),
+                )
+                return ConfigurationOutcome(first, self._app.head_position())
             change(configuration)
             released = ScheduleService(self._app).releases_for(configuration)
             return ConfigurationOutcome(configuration, self._app.record(configuration, *released))

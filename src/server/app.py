@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from google.rpc import error_details_pb2, status_pb2
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from calendarintegration.v1 import (
@@ -23,6 +24,7 @@ from calendarintegration.v1 import (
     history_pb2,
     sync_pb2,
 )
+from calendar_domain.telemetry import happened
 from server import (
     appointment_servicer,
     availability_servicer,
@@ -35,8 +37,14 @@ from server.auth import Authenticator
 from server.bootstrap import Container
 from server.config import Settings
 from server.handlers import ReadGate
+from server.interceptors import CallInterceptor
+from server.observability import HealthWatch, start_metrics
 
 log = logging.getLogger(__name__)
+# Reflection answers from the default descriptor pool: the google.rpc types our
+# errors carry must be in it (imported here for that), so that grpcurl and buf
+# curl decode ErrorInfo and BadRequest instead of showing base64.
+ERROR_DETAIL_TYPES = (status_pb2.Status, error_details_pb2.ErrorInfo, error_details_pb2.BadRequest)
 
 SERVICE_NAMES = [
     connection_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
@@ -55,10 +63,13 @@ class RunningServer:
     health: health.HealthServicer
     # Ends the open event streams (which would otherwise never finish by themselves).
     end_streams: Callable[[], None] = lambda: None
+    watch: HealthWatch | None = None
 
     def stop(self, grace: float) -> None:
         """Reports NOT_SERVING, refuses new calls, and lets in-flight ones finish;
         event streams end cleanly at once (their clients resume by position)."""
+        if self.watch is not None:
+            self.watch.stop()
         self.health.enter_graceful_shutdown()
         stopped = self.server.stop(grace)
         self.end_streams()
@@ -71,6 +82,7 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.max_workers + settings.max_streams, thread_name_prefix="grpc"),
         options=[("grpc.so_reuseport", 0)],
+        interceptors=[CallInterceptor()],
     )
     authenticator = Authenticator(settings.auth_tokens)
     gate = ReadGate(container.follower.wait_for, settings.read_wait_timeout, "connections")
@@ -83,19 +95,20 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
     configuration_servicer.register(
         server, configuration_servicer.ConfigurationServicer(authenticator, container.configurations)
     )
+    availability_gate = ReadGate(container.availability_follower.wait_for, settings.read_wait_timeout, "availability")
     sync_servicer.register(
         server,
         sync_servicer.SyncServicer(
             authenticator, container.connections, container.configurations, container.schedules,
-            container.scheduler, container.sync_status, settings.sync_now_wait,
+            container.scheduler, container.sync_status, settings.sync_now_wait, container.busy_times,
+            availability_gate,
         ),
     )
     availability_servicer.register(
         server,
         availability_servicer.AvailabilityServicer(
             authenticator, container.availability, container.configurations, container.policies,
-            ReadGate(container.availability_follower.wait_for, settings.read_wait_timeout, "availability"),
-            container.availability_history,
+            availability_gate, container.availability_history, container.busy_times,
         ),
     )
     history_servicer.register(
@@ -112,9 +125,8 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
     )
     port = _bind(server, address or settings.listen, settings)
     server.start()
-    for name in ["", *SERVICE_NAMES]:
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, port, health_servicer, container.log_tail.stop)
+    watch = HealthWatch(container, health_servicer.set, ["", *SERVICE_NAMES]).start()
+    return RunningServer(server, port, health_servicer, container.log_tail.stop, watch)
 
 
 def _bind(server: grpc.Server, address: str, settings: Settings) -> int:
@@ -133,17 +145,20 @@ def _bind(server: grpc.Server, address: str, settings: Settings) -> int:
 def serve(container: Container) -> None:
     """Runs until SIGTERM or SIGINT."""
     container.start()
+    endpoint = start_metrics(container, "serve")
     running = create_server(container)
-    log.info("serving gRPC on %s (port %d)", container.settings.listen, running.port)
+    happened(log, "server.serving", address=container.settings.listen, port=running.port)
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
-        log.info("received %s; draining in-flight calls", signal.Signals(signum).name)
+        happened(log, "server.draining", signal=signal.Signals(signum).name)
         stopping.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     stopping.wait()
     running.stop(container.settings.shutdown_grace)
+    if endpoint is not None:
+        endpoint.stop()
     container.close()
-    log.info("stopped")
+    happened(log, "server.stopped")

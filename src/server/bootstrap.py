@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
+import stat
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +36,7 @@ from adapters.persistence.availability_view import (
 from adapters.persistence.calendar_states import SyncCalendarStates
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
 from adapters.persistence.follower import ProjectionFollower
+from adapters.persistence.history_records import HistoryRecords
 from adapters.persistence.log_wakeup import PostgresWakeup
 from adapters.persistence.model_lock import ModelLock
 from adapters.persistence.log_tail import LogTail
@@ -47,6 +50,7 @@ from calendar_domain.availability_history import AvailabilityHistory
 from calendar_domain.availability_projection import AvailabilityProjection
 from calendar_domain.availability_service import AvailabilityService
 from calendar_domain.busy import Occurrence
+from calendar_domain.busy_times import BusyTimes
 from calendar_domain.policy_service import PolicyService
 from calendar_domain.connection_projection import ConnectionReadModel, ConnectionsProjection
 from calendar_domain.configuration_service import ConfigurationService
@@ -80,6 +84,7 @@ class Container:
     availability_view: Any
     availability_follower: ProjectionFollower
     availability: AvailabilityService
+    busy_times: BusyTimes
     policies: PolicyService
     history: HistoryService
     log_tail: LogTail
@@ -172,10 +177,9 @@ def store_env(settings: Settings, database: str) -> dict[str, str]:
     """eventsourcing settings for one database: "events" or "views"."""
     if settings.event_store == "postgres":
         return postgres_env(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": str(settings.data_dir / f"{database}.sqlite"),
+        "SQLITE_DBNAME": str(private_sqlite_file(settings, database)),
         "SQLITE_LOCK_TIMEOUT": "10",
     }
 
@@ -196,8 +200,20 @@ def operational_database(settings: Settings, name: str) -> Database:
     """A database for tables outside the event log: a file of its own on SQLite."""
     if settings.event_store == "postgres":
         return Database(conninfo=conninfo_to_dict(settings.postgres_url), schema=settings.postgres_schema)
+    return Database(sqlite_path=private_sqlite_file(settings, name))
+
+
+def private_sqlite_file(settings: Settings, name: str) -> Path:
+    """``DATA_DIR/<name>.sqlite``, private to the service's user like the keys: the
+    directory 0700, the file 0600 (made empty if missing, so that SQLite never
+    makes it with the umask's permissions; its -wal and -shm files take the
+    database file's)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Database(sqlite_path=settings.data_dir / f"{name}.sqlite")
+    os.chmod(settings.data_dir, stat.S_IRWXU)
+    path = settings.data_dir / f"{name}.sqlite"
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)  # also a file made before
+    return path
 
 
 def build_vault(settings: Settings) -> CredentialVault:
@@ -263,8 +279,10 @@ def bootstrap(
         # the availability service is made below; a sync calls this only once it runs
         imported_busy=lambda *args: availability.imported_busy(*args),
         bounds=SyncRules(max_open_conflicts=settings.max_open_conflicts, max_held_spans=settings.max_held_spans),
+        settle=lambda: settle(),
     )
-    history = HistoryService(app)
+    records = HistoryRecords(app)
+    history = HistoryService(app, decode=records, select=records.select)
     # One follower of the log for every history stream in this process.
     log_tail = LogTail(
         app, history, subscribe=settings.event_store == "postgres", poll_interval=settings.projection_poll_interval
@@ -303,6 +321,7 @@ def bootstrap(
         stale_after=settings.stale_after,
         max_window_days=settings.max_window_days,
         clock=time.time,
+        unknown_user_seen=metrics.UNKNOWN_USER_ANSWERS.inc,
     )
 
     def settle() -> None:
@@ -350,6 +369,7 @@ def bootstrap(
         availability_view=availability_view,
         availability_follower=availability_follower,
         availability=availability,
+        busy_times=BusyTimes(availability, availability_view, expand_series, clock=time.time),
         policies=PolicyService(app),
         history=history,
         log_tail=log_tail,

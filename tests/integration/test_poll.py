@@ -227,7 +227,7 @@ def test_a_running_poll_keeps_its_lease_and_a_dead_workers_lease_is_taken_over(
         wait_for(lambda: polled.append(container.scheduler.run_due()) or sum(polled) == 2,
                  "the dead worker's leases to be taken over")
     taken = [r for r in caplog.records if getattr(r, "event", "") == "sync.lease_taken_over"]
-    assert sorted(r.fields["account"] for r in taken) == sorted([first, third])
+    assert sorted(r.fields["account_id"] for r in taken) == sorted([first, third])
     assert {r.fields["previous_holder"] for r in taken} == {"worker-dead"}
 
 

@@ -57,14 +57,19 @@ class _CountingClient(DAVClient):
     requests = 0
     gate: HostGate | None = None
     insist = False  # past a host's pause (SyncNow)
+    _counting = threading.Lock()  # the fetching threads share the session
+
+    def _count(self) -> None:
+        with self._counting:
+            self.requests += 1
 
     def request(self, *args: Any, **kwargs: Any) -> DAVResponse:
         url = str(args[0] if args else kwargs.get("url") or self.url)
         if self.gate is None:
-            self.requests += 1
+            self._count()
             return super().request(*args, **kwargs)
         with self.gate.request(url, insist=self.insist):
-            self.requests += 1
+            self._count()
             try:
                 return super().request(*args, **kwargs)
             except error.RateLimitError as throttled:

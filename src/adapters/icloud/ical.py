@@ -28,6 +28,7 @@ from calendar_domain.busy import Occurrence
 from adapters.icloud.ical_expand import (
     LoadedCalendar,
     UnparsableResource,
+    add_duration,
     check_parsed,
     expand,
     is_recurring,
@@ -35,6 +36,7 @@ from adapters.icloud.ical_expand import (
     load_parsed,
     occurrences_between,
     parse_checked,
+    parser_objection,
     reads_default_zone,
     to_utc,
     used_tzids,
@@ -104,6 +106,16 @@ _READ_PROPERTIES = frozenset(
 )
 
 
+def _vtimezone_objection(component: ComponentLines) -> str:
+    """What the parser objects to in a VTIMEZONE the fast path cannot read (as the
+    general path, parsing the whole resource, says it)."""
+    try:
+        Calendar.from_ical("\r\n".join(component.lines))
+    except Exception as exc:  # noqa: BLE001 - icalendar raises ValueError and kin
+        return parser_objection(exc)
+    return "an unreadable VTIMEZONE"
+
+
 def parse_layout(
     layout: ResourceLayout, *, default_tz: str, direct: bool = True, span: Span | None = None
 ) -> ParsedResource:
@@ -116,12 +128,12 @@ def parse_layout(
         if component.name == "VTIMEZONE":
             entry = vtimezone_entry("\r\n".join(component.lines))
             if entry is None:
-                raise UnparsableResource("not iCalendar data")
+                raise UnparsableResource(f"not iCalendar data: {_vtimezone_objection(component)}")
             vtimezones.append((component, entry))
     try:
         calendar = Calendar.from_ical(layout.parse_text(_READ_PROPERTIES))
     except Exception as exc:  # noqa: BLE001 - icalendar raises ValueError and kin
-        raise UnparsableResource("not iCalendar data") from exc
+        raise UnparsableResource(f"not iCalendar data: {parser_objection(exc)}") from exc
     events = check_parsed(calendar)
     zone_dependent = reads_default_zone(calendar, events)
     own = {entry.tzid: entry for _, entry in vtimezones if entry.tzid is not None}
@@ -210,9 +222,8 @@ def _single_span(loaded: LoadedCalendar) -> tuple[datetime, datetime] | None:
     None unless the resource is one VEVENT without recurrence (nor EXDATE), in a
     Gregorian calendar without X-WR-TIMEZONE, whose end is a DTEND of the same
     kind and zone as its DTSTART and not before it, a non-negative DURATION (whole
-    days for a date), or missing. Expansion (recurring-ical-events) gives the
-    occurrence DTSTART to DTSTART + (end - start): with one tzinfo on both, wall
-    time arithmetic, so exactly the end written.
+    days for a date), or missing. Expansion gives the occurrence DTSTART to the
+    DTEND written, or to DTSTART + DURATION by RFC 5545 3.3.6 (``add_duration``).
     """
     calendar, events = loaded.calendar, loaded.events
     if len(events) != 1 or "X-WR-TIMEZONE" in calendar:
@@ -248,6 +259,9 @@ def _single_span(loaded: LoadedCalendar) -> tuple[datetime, datetime] | None:
         end = start if timed else start + timedelta(days=1)
     if not (1900 <= start.year and end.year <= 9000):  # far from datetime's limits
         return None
+    if duration is not None and isinstance(start, datetime):
+        # RFC 5545 3.3.6: the hours are real time, the days local days
+        return to_utc(start, loaded.zone), add_duration(start, duration.dt)
     return to_utc(start, loaded.zone), to_utc(end, loaded.zone)
 
 

@@ -37,7 +37,7 @@ from adapters.persistence.sync_state import SyncState
 from calendar_domain.connection import Connection
 from calendar_domain.connection_projection import ConnectionReadModel
 from calendar_domain.errors import SyncInProgress
-from calendar_domain.telemetry import happened
+from calendar_domain.telemetry import happened, run_cause
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 900.0
@@ -121,11 +121,12 @@ class SyncScheduler:
         return count
 
     def connection_event(self, domain_event: Any) -> None:
-        """Follower hook: a new connection puts its account in the poll table, due at
-        once (a connection to an account already there makes it due at once too)."""
+        """Follower hook: a new connection puts its account in the poll table, due now
+        (a connection to an account already there makes it due now too). The loop
+        is not woken for it: it comes by within an interval, and a client that
+        connects and then asks SyncNow gets that sync's answer."""
         if isinstance(domain_event, Connection.Connected):
             self._state.due_now(str(domain_event.account_id), self._clock())
-            self._wake.set()
 
     def _jobs(self, claimed: list[str]) -> list[tuple[str, list[str]]]:
         """Each claimed account with its connections, read here, in the claiming
@@ -136,6 +137,13 @@ class SyncScheduler:
     def _run_claimed(
         self, account_id: str, connection_ids: list[str] | None = None, *, force: bool = False
     ) -> AccountSyncReport:
+        with run_cause("sync"):
+            started = time.monotonic()
+            report = self._sync_and_release(account_id, connection_ids, force)
+            _reported(report, time.monotonic() - started)
+            return report
+
+    def _sync_and_release(self, account_id: str, connection_ids: list[str] | None, force: bool) -> AccountSyncReport:
         self._started()
         try:
             try:
@@ -146,12 +154,10 @@ class SyncScheduler:
                     return AccountSyncReport(account_id)
                 report = self._syncer.sync(account_id, connection_ids, force=force)
             except Exception:
-                log.exception("sync of account %s failed", account_id)
+                log.exception("sync of account %s failed", account_id)  # the stack, for a bug report
                 report = AccountSyncReport(account_id, calendars_failed=1, errors=["internal error"])
             failures = 0 if not report.errors and not report.calendars_failed else self._state.failures(account_id) + 1
             self._state.release(account_id, self.holder, self._next_due(report, failures), failures)
-            if report.throttled_for is not None:
-                happened(log, "sync.throttled", logging.WARNING, account=account_id, retry_after=report.throttled_for)
             return report
         finally:
             self._finished()
@@ -160,10 +166,16 @@ class SyncScheduler:
         now = self._clock()
         if report.throttled_for is not None:
             wait = min(max(report.throttled_for, 1.0), self._max_backoff)
-            return now + wait + self._jitter() * min(wait, 30.0) * 0.2
+            wait += self._jitter() * min(wait, 30.0) * 0.2
+            happened(
+                log, "sync.backoff", account_id=report.account_id, retry_after=report.throttled_for,
+                wait=round(wait, 1), failures=failures,
+            )
+            return now + wait
         if failures:
-            wait = min(self._interval * 2 ** min(failures, 10), self._max_backoff)
-            return now + wait * (0.5 + 0.5 * self._jitter())
+            wait = min(self._interval * 2 ** min(failures, 10), self._max_backoff) * (0.5 + 0.5 * self._jitter())
+            happened(log, "sync.backoff", account_id=report.account_id, wait=round(wait, 1), failures=failures)
+            return now + wait
         interval = self._active_interval if report.active else self._interval
         return now + interval * (1 - INTERVAL_JITTER / 2 + INTERVAL_JITTER * self._jitter())
 
@@ -174,13 +186,13 @@ class SyncScheduler:
         for account_id, previous in claimed:
             if previous and previous != self.holder:
                 metrics.LEASE_TAKEOVERS.inc()
-                happened(log, "sync.lease_taken_over", account=account_id, previous_holder=previous, holder=self.holder)
+                happened(log, "sync.lease_taken_over", account_id=account_id, previous_holder=previous, holder=self.holder)
         return [account_id for account_id, _ in claimed]
 
     def _started(self) -> None:
         with self._lock:
             self._in_flight += 1
-            metrics.ACCOUNTS_LEASED.set(self._in_flight)
+            metrics.POLLS_IN_FLIGHT.set(self._in_flight)
             if self._heartbeat is None or not self._heartbeat.is_alive():
                 self._heartbeat = threading.Thread(target=self._beat, name="sync-lease-heartbeat", daemon=True)
                 self._heartbeat.start()
@@ -188,23 +200,19 @@ class SyncScheduler:
     def _finished(self) -> None:
         with self._lock:
             self._in_flight -= 1
-            metrics.ACCOUNTS_LEASED.set(self._in_flight)
+            metrics.POLLS_IN_FLIGHT.set(self._in_flight)
         self._wake.set()
 
     def _beat(self) -> None:
         """Renews this holder's leases every third of a lease while polls run (one
-        statement for all of them), and counts the due and overdue accounts."""
+        statement for all of them)."""
         while not self._stopping.wait(self._lease_seconds / 3):
             with self._lock:
                 if self._in_flight == 0:
                     self._heartbeat = None
                     return
             try:
-                now = self._clock()
-                self._state.renew(self.holder, now + self._lease_seconds)
-                due, overdue, _ = self._state.counts(now, self._interval)
-                metrics.ACCOUNTS_DUE.set(due)
-                metrics.ACCOUNTS_OVERDUE.set(overdue)
+                self._state.renew(self.holder, self._clock() + self._lease_seconds)
             except Exception:
                 log.exception("sync lease heartbeat failed")
 
@@ -267,3 +275,24 @@ class SyncScheduler:
                 pause = min(self._interval, 1.0)
             if pause > 0 or len(running) >= self._concurrency:
                 self._wake.wait(pause if pause > 0 else self._interval)
+
+
+def outcome_of(report: AccountSyncReport) -> str:
+    if report.throttled_for is not None:
+        return "throttled"
+    if report.reconnect_required and not report.calendars_synced:
+        return "reconnect_required"
+    if report.errors or report.calendars_failed:
+        return "partial" if report.calendars_synced else "failed"
+    return "quiet" if report.quiet else "ok"
+
+
+def _reported(report: AccountSyncReport, seconds: float) -> None:
+    outcome = outcome_of(report)
+    metrics.observe_sync(outcome, seconds, report.requests)
+    happened(  # a quiet poll (one PROPFIND, nothing new) is the common case: DEBUG
+        log, "sync.finished", logging.DEBUG if outcome == "quiet" else logging.INFO,
+        account_id=report.account_id, outcome=outcome,
+        calendars=report.calendars_synced, failed=report.calendars_failed, changes=report.changes,
+        requests=report.requests, seconds=round(seconds, 3), position=report.position or None,
+    )

@@ -8,6 +8,7 @@ parses, and keeps the operational health and progress figures.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
@@ -51,6 +52,7 @@ class AccountSyncReport:
     errors: list[str] = field(default_factory=list)
     throttled_for: float | None = None  # seconds the provider asked us to wait
     reconnect_required: list[str] = field(default_factory=list)
+    changes: int = 0  # series imported or changed, and members deleted
     requests: int = 0  # CalDAV requests the poll made
     quiet: bool = False  # one PROPFIND said nothing changed: no REPORT, no schedule loaded
     active: bool = False  # a calendar of the account changed lately: polled more often
@@ -146,7 +148,6 @@ class AccountSyncer:
         (connections, configuration), when a calendar reports no ctag, and once per
         ``verify_every`` seconds (a server whose ctag does not move with its
         content is then at most that late)."""
-        started = time.monotonic()
         report = AccountSyncReport(account_id)
         connections = [
             c for c in (self._app.find(uuid.UUID(i), Connection) for i in connection_ids)
@@ -208,7 +209,7 @@ class AccountSyncer:
             report.active = now - after.changed_at < self._active_for
         report.calendars_failed += len(poll.pending or ())
         report.quiet = poll.done and not poll.reported and not report.errors
-        self._finished(report, poll, time.monotonic() - started)
+        self._finished(poll)
         return report
 
     def close(self) -> None:
@@ -300,24 +301,9 @@ class AccountSyncer:
                     account=account_id, connection=str(connection.id), error=failure.message,
                 )
 
-    def _finished(self, report: AccountSyncReport, poll: _Poll, seconds: float) -> None:
-        if report.throttled_for is not None:
-            outcome = "throttled"
-        elif report.errors or report.reconnect_required or report.calendars_failed:
-            outcome = "failed"
-        else:
-            outcome = "quiet" if report.quiet else "synced"
-        metrics.ACCOUNT_POLLS.labels(outcome).inc()
-        metrics.ACCOUNT_POLL_SECONDS.observe(seconds)
-        metrics.CALDAV_REQUESTS.inc(report.requests)
+    def _finished(self, poll: _Poll) -> None:
         for reason in poll.to_report.values():
             metrics.CALENDAR_REPORTS.labels(reason).inc()
-        happened(
-            log, "sync.account_polled", logging.DEBUG if outcome == "quiet" else logging.INFO,
-            account=report.account_id, outcome=outcome, calendars=len(poll.tokens or ()),
-            reported=len(poll.reported), synced=report.calendars_synced, failed=report.calendars_failed,
-            requests=report.requests, duration_ms=round(seconds * 1000, 1),
-        )
 
     def _sync_calendar(
         self, account: CalDAVAccount, account_id: str, targets: list[SyncTarget], report: AccountSyncReport
@@ -327,6 +313,7 @@ class AccountSyncer:
         self._state.started(account_id, calendar_id, time.time())
         try:
             found = self._fetch_changes(account, account_id, targets)
+            report.changes += sum(len(c.changed) + len(c.deleted) for _, c in found)
             report.position = max(report.position, self._schedules.record_changes(found))
         except InvalidCredentials:
             raise  # the caller tries the account's other credentials first
@@ -398,7 +385,7 @@ class AccountSyncer:
             try:
                 return fetcher.changes_since(href, token)
             except SyncTokenRefused:
-                log.info("sync token refused for %s; listing every member", href)
+                happened(log, "sync.token_refused", calendar_href_hash=_short_hash(href))
         if with_data:
             try:
                 return fetcher.full_listing(href, with_data=True)
@@ -407,7 +394,10 @@ class AccountSyncer:
             except ProviderUnavailable as failure:
                 # One reply with every member's data may be too much for the server
                 # (a timeout, a 5xx): list etags only, and fetch in batches.
-                log.warning("listing %s with its data failed (%s); listing etags only", href, failure.message)
+                happened(
+                    log, "sync.listing_too_large", logging.WARNING,
+                    calendar_href_hash=_short_hash(href), reason=failure.reason,
+                )
         return fetcher.full_listing(href)
 
 
@@ -438,3 +428,8 @@ def _diff(target: SyncTarget, listing: Listing) -> tuple[dict[str, str], set[str
     else:
         deleted = set(listing.deleted) & set(target.known)
     return changed, deleted
+
+
+def _short_hash(href: str) -> str:
+    """A calendar's href names the account on some servers: the log gets a digest."""
+    return hashlib.sha256(href.encode()).hexdigest()[:12]

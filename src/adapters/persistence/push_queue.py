@@ -9,6 +9,7 @@ push of that revision (or a later one) has been recorded as an event.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,9 @@ from psycopg.sql import SQL
 
 from adapters.persistence.sql_view import SQLViewMixin
 from calendar_domain.schedule import UserSchedule
+from calendar_domain.telemetry import happened
+
+log = logging.getLogger(__name__)
 
 _CREATE = [
     """CREATE TABLE IF NOT EXISTS {t}push_queue (
@@ -36,11 +40,11 @@ _CREATE = [
     "CREATE INDEX IF NOT EXISTS push_queue_due ON {t}push_queue (due_at)",
 ]
 _ENQUEUE = """
-    INSERT INTO {t}push_queue VALUES (%(schedule_id)s, %(appointment_id)s, %(revision)s, 0, 0, 0)
-    ON CONFLICT (schedule_id, appointment_id) DO UPDATE SET revision = excluded.revision, due_at = 0,
+    INSERT INTO {t}push_queue VALUES (%(schedule_id)s, %(appointment_id)s, %(revision)s, %(now)s, 0, 0)
+    ON CONFLICT (schedule_id, appointment_id) DO UPDATE SET revision = excluded.revision, due_at = excluded.due_at,
         attempts = 0 WHERE {t_queue}.revision < excluded.revision"""
 _DUE = """
-    SELECT schedule_id, appointment_id, revision, attempts FROM {t}push_queue
+    SELECT schedule_id, appointment_id, revision, attempts, lease_until FROM {t}push_queue
     WHERE due_at <= %(now)s AND lease_until <= %(now)s ORDER BY due_at LIMIT %(limit)s"""
 _CLAIM = """
     UPDATE {t}push_queue SET lease_until = %(until)s
@@ -55,6 +59,10 @@ _RETRY = """
     UPDATE {t}push_queue SET due_at = %(due_at)s, attempts = %(attempts)s, lease_until = 0
     WHERE schedule_id = %(schedule_id)s AND appointment_id = %(appointment_id)s AND revision = %(revision)s"""
 _COUNT = "SELECT COUNT(*) AS n FROM {t}push_queue"
+# due since: a new entry is due from when it was queued (its age), a retry from its due time
+_FIGURES = """
+    SELECT COUNT(*) AS depth, MIN(CASE WHEN due_at <= %(now)s THEN due_at END) AS oldest,
+           COALESCE(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), 0) AS retrying FROM {t}push_queue"""
 _NEXT = """
     SELECT MIN(CASE WHEN lease_until > due_at THEN lease_until ELSE due_at END) AS next FROM {t}push_queue"""
 
@@ -87,7 +95,10 @@ class PushQueueMixin(SQLViewMixin):
     def enqueue(self, tracking: Tracking, schedule_id: str, appointment_id: str, revision: int) -> None:
         self.write(
             tracking,
-            (_ENQUEUE, {"schedule_id": schedule_id, "appointment_id": appointment_id, "revision": revision}),
+            (_ENQUEUE, {
+                "schedule_id": schedule_id, "appointment_id": appointment_id, "revision": revision,
+                "now": time.time(),
+            }),
         )
 
     def statement(self, sql: str) -> str:
@@ -102,6 +113,11 @@ class PushQueueMixin(SQLViewMixin):
             key = {"schedule_id": row["schedule_id"], "appointment_id": row["appointment_id"]}
             if self._execute(_CLAIM, {**key, "now": now, "until": now + lease_seconds}) == 1:
                 claimed.append(QueuedPush(row["schedule_id"], row["appointment_id"], row["revision"], row["attempts"]))
+                if row["lease_until"]:  # leased before and never released: its pusher stopped midway
+                    happened(
+                        log, "push.lease_taken_over", appointment_id=row["appointment_id"],
+                        lapsed_seconds=round(now - float(row["lease_until"]), 1),
+                    )
         return claimed
 
     def done(self, item: QueuedPush, revision: int) -> None:
@@ -119,6 +135,15 @@ class PushQueueMixin(SQLViewMixin):
         """When the earliest entry becomes due (or its lease ends); None: empty."""
         found = self._query(_NEXT, {})[0]["next"]
         return float(found) if found is not None else None
+
+    def figures(self, now: float) -> dict[str, float]:
+        """Entries queued, those already tried, and how long the longest-waiting due one has waited."""
+        row = self._query(_FIGURES, {"now": now})[0]
+        oldest = row["oldest"]
+        return {
+            "depth": int(row["depth"]), "retrying": int(row["retrying"]),
+            "oldest_seconds": max(0.0, now - float(oldest)) if oldest is not None else 0.0,
+        }
 
     def pending(self) -> int:
         return int(self._query(_COUNT, {})[0]["n"])

@@ -47,7 +47,9 @@ class AppointmentServiceStub:
     Pushing to iCloud: each appointment is written to the user's primary
     calendar as it was when the appointment was booked - an event whose UID
     derives from the appointment id, with attendees marked SCHEDULE-AGENT=CLIENT
-    (iCloud sends no invitations). Reschedules update it, a cancel deletes it.
+    (iCloud sends no invitations) and, beside attendees, the connected Apple ID
+    as ORGANIZER (RFC 5545 3.8.4.3), also SCHEDULE-AGENT=CLIENT. Reschedules
+    update it, a cancel deletes it.
     A new primary calendar receives new appointments; existing ones stay where
     they were. With no primary calendar at booking time nothing is written.
     Blocked slots made in the CRM are never written to iCloud. The write happens
@@ -63,14 +65,28 @@ class AppointmentServiceStub:
     CRM's version is written back (a deleted event re-created, a moved one put
     back); until it is written both times block (PENDING, then RESTORED). A change
     the service cannot follow is restored under either policy: one made while a
-    newer change from the CRM was still to be written, or an event turned into a
-    recurring series (its busy occurrences block until the single event is back).
+    newer change from the CRM was still to be written, an event turned into a
+    recurring series (its busy occurrences block until the single event is back),
+    or one the calendar no longer shows busy (made a free all-day event, or shown
+    as free).
 
     Conflicts: when a later sync imports a busy event (or occurrence) that
     overlaps a booked appointment, or a move in iCloud puts an appointment on
     another, the appointment lists it in `conflicts` (and the history records
     AppointmentConflictDetected); it goes when the overlap ends
     (AppointmentConflictCleared). Nothing is moved or cancelled because of it.
+
+    request_id (every command) is an idempotency key within the user's schedule:
+    a retry of the same request returns the first result (the appointment or
+    blocked slot as that request left it, whatever changed since) and records
+    nothing; the same request_id with other parameters, or for another kind of
+    request, is FAILED_PRECONDITION, reason REQUEST_ID_REUSED (errors.proto).
+
+    Times: an appointment or blocked slot lasts at most 14 days; a list window
+    spans at most 366 days; all lie between 1900-01-01 and 2200-01-01 (UTC).
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def __init__(self, channel):
@@ -153,7 +169,9 @@ class AppointmentServiceServicer:
     Pushing to iCloud: each appointment is written to the user's primary
     calendar as it was when the appointment was booked - an event whose UID
     derives from the appointment id, with attendees marked SCHEDULE-AGENT=CLIENT
-    (iCloud sends no invitations). Reschedules update it, a cancel deletes it.
+    (iCloud sends no invitations) and, beside attendees, the connected Apple ID
+    as ORGANIZER (RFC 5545 3.8.4.3), also SCHEDULE-AGENT=CLIENT. Reschedules
+    update it, a cancel deletes it.
     A new primary calendar receives new appointments; existing ones stay where
     they were. With no primary calendar at booking time nothing is written.
     Blocked slots made in the CRM are never written to iCloud. The write happens
@@ -169,14 +187,28 @@ class AppointmentServiceServicer:
     CRM's version is written back (a deleted event re-created, a moved one put
     back); until it is written both times block (PENDING, then RESTORED). A change
     the service cannot follow is restored under either policy: one made while a
-    newer change from the CRM was still to be written, or an event turned into a
-    recurring series (its busy occurrences block until the single event is back).
+    newer change from the CRM was still to be written, an event turned into a
+    recurring series (its busy occurrences block until the single event is back),
+    or one the calendar no longer shows busy (made a free all-day event, or shown
+    as free).
 
     Conflicts: when a later sync imports a busy event (or occurrence) that
     overlaps a booked appointment, or a move in iCloud puts an appointment on
     another, the appointment lists it in `conflicts` (and the history records
     AppointmentConflictDetected); it goes when the overlap ends
     (AppointmentConflictCleared). Nothing is moved or cancelled because of it.
+
+    request_id (every command) is an idempotency key within the user's schedule:
+    a retry of the same request returns the first result (the appointment or
+    blocked slot as that request left it, whatever changed since) and records
+    nothing; the same request_id with other parameters, or for another kind of
+    request, is FAILED_PRECONDITION, reason REQUEST_ID_REUSED (errors.proto).
+
+    Times: an appointment or blocked slot lasts at most 14 days; a list window
+    spans at most 366 days; all lie between 1900-01-01 and 2200-01-01 (UTC).
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def BookAppointment(self, request, context):
@@ -187,7 +219,8 @@ class AppointmentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RescheduleAppointment(self, request, context):
-        """Moves an appointment to another time (same checks as booking).
+        """Moves an appointment to another time (same checks as booking, and never
+        into the past).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -332,7 +365,9 @@ class AppointmentService:
     Pushing to iCloud: each appointment is written to the user's primary
     calendar as it was when the appointment was booked - an event whose UID
     derives from the appointment id, with attendees marked SCHEDULE-AGENT=CLIENT
-    (iCloud sends no invitations). Reschedules update it, a cancel deletes it.
+    (iCloud sends no invitations) and, beside attendees, the connected Apple ID
+    as ORGANIZER (RFC 5545 3.8.4.3), also SCHEDULE-AGENT=CLIENT. Reschedules
+    update it, a cancel deletes it.
     A new primary calendar receives new appointments; existing ones stay where
     they were. With no primary calendar at booking time nothing is written.
     Blocked slots made in the CRM are never written to iCloud. The write happens
@@ -348,14 +383,28 @@ class AppointmentService:
     CRM's version is written back (a deleted event re-created, a moved one put
     back); until it is written both times block (PENDING, then RESTORED). A change
     the service cannot follow is restored under either policy: one made while a
-    newer change from the CRM was still to be written, or an event turned into a
-    recurring series (its busy occurrences block until the single event is back).
+    newer change from the CRM was still to be written, an event turned into a
+    recurring series (its busy occurrences block until the single event is back),
+    or one the calendar no longer shows busy (made a free all-day event, or shown
+    as free).
 
     Conflicts: when a later sync imports a busy event (or occurrence) that
     overlaps a booked appointment, or a move in iCloud puts an appointment on
     another, the appointment lists it in `conflicts` (and the history records
     AppointmentConflictDetected); it goes when the overlap ends
     (AppointmentConflictCleared). Nothing is moved or cancelled because of it.
+
+    request_id (every command) is an idempotency key within the user's schedule:
+    a retry of the same request returns the first result (the appointment or
+    blocked slot as that request left it, whatever changed since) and records
+    nothing; the same request_id with other parameters, or for another kind of
+    request, is FAILED_PRECONDITION, reason REQUEST_ID_REUSED (errors.proto).
+
+    Times: an appointment or blocked slot lasts at most 14 days; a list window
+    spans at most 366 days; all lie between 1900-01-01 and 2200-01-01 (UTC).
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     @staticmethod

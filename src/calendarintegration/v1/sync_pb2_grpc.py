@@ -31,6 +31,9 @@ class SyncServiceStub:
     The server polls every connected account on an interval; each iCloud account
     is fetched once per poll however many sub-accounts connect it. Events on the
     primary and conflict calendars become blocked slots of the user's schedule.
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def __init__(self, channel):
@@ -67,6 +70,9 @@ class SyncServiceServicer:
     The server polls every connected account on an interval; each iCloud account
     is fetched once per poll however many sub-accounts connect it. Events on the
     primary and conflict calendars become blocked slots of the user's schedule.
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def SyncNow(self, request, context):
@@ -85,7 +91,8 @@ class SyncServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListBlockedSlots(self, request, context):
-        """The blocked slots imported for a user (one per iCloud event or series).
+        """The blocked slots imported for a user (one per iCloud event or series), each
+        with its next occurrence, title (privacy rule) and whether it blocks.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -135,6 +142,9 @@ class SyncService:
     The server polls every connected account on an interval; each iCloud account
     is fetched once per poll however many sub-accounts connect it. Events on the
     primary and conflict calendars become blocked slots of the user's schedule.
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     @staticmethod
