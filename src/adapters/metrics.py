@@ -293,6 +293,19 @@ def count_command_conflict(outcome: str) -> None:
     COMMAND_CONFLICTS.labels(outcome=outcome).inc()
 
 
+# -- round-robin booking: team bookings by outcome -------------------------------------
+
+ROUND_ROBIN_ASSIGNMENTS = Counter(
+    "calsync_round_robin_assignments_total",
+    "Round-robin bookings for a team, by outcome",
+    ["outcome"],  # assigned, no_member_free, retried
+)
+
+
+def count_round_robin(outcome: str) -> None:
+    ROUND_ROBIN_ASSIGNMENTS.labels(outcome=outcome).inc()
+
+
 # -- the relay of the log to NATS JetStream -----------------------------------------
 
 RELAY_EVENTS = Counter(

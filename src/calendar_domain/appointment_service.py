@@ -39,8 +39,9 @@ from calendar_domain.bookings import (
 )
 from calendar_domain.configuration_service import configuration_of
 from calendar_domain.errors import InvalidValue
-from calendar_domain.idempotency import refuse_reuse, request_fingerprint
+from calendar_domain.idempotency import RequestIdReused, refuse_reuse, request_fingerprint
 from calendar_domain.retry import retrying
+from calendar_domain.round_robin import Member, checked_members, ranked, week_bookings, why_first
 from calendar_domain.schedule import UserSchedule
 from calendar_domain.schedule_service import concerning, recorded_and_told
 from calendar_domain.telemetry import happened
@@ -72,6 +73,14 @@ class ScheduleOutcome:
     position: int
 
 
+@dataclass(frozen=True)
+class Assignment:
+    """A round-robin booking: the appointment and its RoundRobinAssigned payload."""
+
+    outcome: ScheduleOutcome
+    record: dict[str, Any]
+
+
 class AppointmentService:
     def __init__(
         self,
@@ -80,16 +89,19 @@ class AppointmentService:
         settle: Callable[[Sequence[uuid.UUID]], None],
         observe: Callable[[str], None] = lambda _event: None,
         clock: Callable[[], float] = time.time,
+        count_assignment: Callable[[str], None] = lambda _outcome: None,
     ) -> None:
         """``obstacles``: why a time cannot be booked, from the availability read
         model; ``settle``: waits (bounded) until that model has read the last
         event of each aggregate given (``concerning``); ``observe``: told of
-        conflicts a reschedule or cancel cleared (metrics)."""
+        conflicts a reschedule or cancel cleared (metrics); ``count_assignment``:
+        told of each round-robin booking's outcome (metrics)."""
         self._app = app
         self._obstacles = obstacles
         self._settle = settle
         self._observe = observe
         self._clock = clock
+        self._count_assignment = count_assignment
 
     # -- queries ------------------------------------------------------------------------
 
@@ -153,6 +165,146 @@ class AppointmentService:
 
         self._settle(concerning(sub_account_id, user_id))  # before the turn: not spent holding it
         return _conflicts_logged("book", appointment_id, lambda: self._in_turn(schedule_id, attempt))
+
+    def book_round_robin(
+        self,
+        sub_account_id: str,
+        user_ids: Sequence[str],
+        start: datetime | None,
+        end: datetime | None,
+        details: AppointmentDetails,
+        *,
+        request_id: str = "",
+    ) -> Assignment:
+        """Books for the first free member by the rule of ``round_robin``; if that
+        member's booking loses a race, the next. No free member: BookingConflict
+        (conflict_kind "no_member_free"). Never overrides the members' rules."""
+        span = checked_span(start, end)
+        details = checked_details(details)
+        request_id = values.request_id("request_id", request_id)
+        sub_account_id = values.opaque_id("sub_account_id", sub_account_id)
+        users = checked_members(user_ids)
+        asked = request_fingerprint(
+            "book", *span, details.title, details.description, details.location, attendees_payload(details.attendees)
+        )
+        began = time.monotonic()
+        if request_id:
+            for user in users:
+                schedule = self.schedule(sub_account_id, user)
+                if schedule.has_seen(request_id):
+                    return self._first_assignment(schedule, request_id, asked)
+        self._refuse_past(span[0])
+        self._settle([i for user in users for i in concerning(sub_account_id, user)])
+        members = [self._member(sub_account_id, user, *span) for user in users]
+        tried = 0
+        while order := ranked(members):
+            chosen, why = order[0], why_first(order)
+            tried += 1
+            try:
+                made = self._assign(sub_account_id, chosen, why, members, span, details, request_id, asked)
+            except BookingConflict as lost:  # taken meanwhile: the next free member
+                chosen.reasons = [{"kind": ReasonKind.BUSY.value, "rule": lost.metadata.get("conflict_kind", "")}]
+                continue
+            self._assignment_logged("assigned", tried, members, began, made.outcome.item_id, chosen.user_id, why)
+            return made
+        self._assignment_logged("no_member_free", tried, members, began)
+        raise BookingConflict(
+            f"none of the {len(users)} members is free at that time", conflict_kind="no_member_free"
+        )
+
+    def _member(self, sub_account_id: str, user_id: str, start: datetime, end: datetime) -> Member:
+        """A candidate and why it cannot take [start, end) (no reasons: free), as
+        ExplainTime gives them: the schedule's appointments and CRM blocks, busy
+        iCloud events, and the user's hours and rules."""
+        schedule = self.schedule(sub_account_id, user_id)
+        member = Member(user_id, schedule.last_assigned_at, week_bookings(schedule.appointments, start))
+        found = schedule.conflict(start, end)
+        if found is not None:
+            member.reasons.append({"kind": ReasonKind.BUSY.value, "rule": found.kind, "conflict_id": found.id})
+        for reason in self._obstacles(sub_account_id, user_id, start, end, ""):
+            item = reason.busy
+            if reason.kind is ReasonKind.BUSY and item is not None:
+                if item.kind is not SourceKind.IMPORTED:
+                    continue  # appointments and CRM blocks: the schedule's own answer above
+                row = item.source
+                member.reasons.append(
+                    {"kind": reason.kind.value, "rule": item.rule, "calendar_id": row.calendar_id, "href": row.href}
+                )
+            else:
+                member.reasons.append({"kind": reason.kind.value})
+        return member
+
+    def _assign(
+        self,
+        sub_account_id: str,
+        chosen: Member,
+        why: str,
+        members: list[Member],
+        span: tuple[datetime, datetime],
+        details: AppointmentDetails,
+        request_id: str,
+        asked: str,
+    ) -> Assignment:
+        """Books the chosen member in their schedule's turn (the same checks as
+        ``book``, without override) and records the assignment with it."""
+        schedule_id = _schedule_id(sub_account_id, chosen.user_id)
+        appointment_id = derived_id(schedule_id, "appointment", request_id) if request_id else str(uuid.uuid4())
+        record: dict[str, Any] = {}
+
+        def attempt() -> ScheduleOutcome:
+            schedule = self.schedule(sub_account_id, chosen.user_id)
+            if schedule.has_seen(request_id) or appointment_id in schedule.appointments:
+                return self._first_answer(schedule, request_id, asked, appointment_id)
+            found = schedule.conflict(*span)
+            if found is not None:
+                raise found.error()
+            self._check_unavailable(sub_account_id, chosen.user_id, *span, "", False)
+            configuration = configuration_of(self._app, schedule.sub_account_id, schedule.user_id)
+            primary = configuration.primary if configuration is not None else None
+            calendar = {"connection_id": primary.connection_id, "calendar_id": primary.calendar_id} if primary else {}
+            schedule.book(appointment_id, *span, details, calendar, [], request_id)
+            at = datetime.fromtimestamp(self._clock(), UTC)
+            rows = [m.row() for m in members]
+            schedule.assigned(appointment_id, why, rows, at, request_id)
+            record.update(user_id=chosen.user_id, why=why, members=rows, assigned_time=at)
+            return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
+
+        outcome = self._in_turn(schedule_id, attempt)
+        if not record:  # a retry of this request won the turn first
+            return self._first_assignment(outcome.schedule, request_id, asked)
+        return Assignment(outcome, record)
+
+    def _first_assignment(self, schedule: UserSchedule, request_id: str, asked: str) -> Assignment:
+        """A retried round-robin booking: the first answer, from the schedule
+        whose user was given it."""
+        first = self._first_answer(schedule, request_id, asked, "")
+        for event in self._app.events.get(schedule.id):
+            if isinstance(event, UserSchedule.RoundRobinAssigned) and event.request_id == request_id:
+                first = ScheduleOutcome(first.schedule, event.appointment_id, first.position)
+                record = {
+                    "user_id": event.user_id, "why": event.why, "members": event.members,
+                    "assigned_time": event.assigned_time,
+                }
+                self._count_assignment("retried")
+                return Assignment(first, record)
+        # the request_id was used by a single booking of this user
+        raise RequestIdReused(
+            f"request_id {request_id!r} was already used for another kind of request",
+            request_id=request_id, operation="AppointmentBooked",
+        )
+
+    def _assignment_logged(
+        self, outcome: str, tried: int, members: list[Member], began: float,
+        appointment_id: str | None = None, user_id: str | None = None, why: str | None = None,
+    ) -> None:
+        free = sum(1 for m in members if m.free)
+        happened(
+            log, "round_robin.assigned" if appointment_id else "round_robin.no_member_free",
+            appointment_id=appointment_id, user_id=user_id, why=why, members=len(members),
+            free=free, busy=len(members) - free, tried=tried,
+            duration_ms=round((time.monotonic() - began) * 1000, 1),
+        )
+        self._count_assignment(outcome)
 
     def reschedule(
         self,

@@ -110,6 +110,8 @@ class UserSchedule(Aggregate, RemembersRequests):
     appointments = cast("dict[str, dict[str, Any]]", MappingProxyType({}))
     crm_blocks = cast("dict[str, dict[str, Any]]", MappingProxyType({}))
     request_ids = cast("list[str]", ())
+    # When BookRoundRobin last gave this user an appointment (ISO 8601; "" never).
+    last_assigned_at = ""
 
     # What this instance keeps for its own work, not state of the schedule: the
     # calendars whose entries it may change in place (``_entries_to_change``), and
@@ -304,6 +306,16 @@ class UserSchedule(Aggregate, RemembersRequests):
         href: str
         other_appointment_id: str
         reason: str
+
+    class RoundRobinAssigned(Aggregate.Event):
+        """A team booking gave this user the appointment booked just before it:
+        every candidate (free, or busy and why) and why this one won."""
+        appointment_id: str
+        user_id: str
+        why: str
+        members: list[dict[str, Any]]
+        assigned_time: datetime
+        request_id: str
 
     @staticmethod
     def create_id(sub_account_id: str, user_id: str) -> uuid.UUID:
@@ -743,6 +755,23 @@ class UserSchedule(Aggregate, RemembersRequests):
         }
         self._span_changed("appointment", appointment_id, self.appointments[appointment_id])
         self._remember(request_id)
+
+    def assigned(
+        self, appointment_id: str, why: str, members: list[dict[str, Any]], at: datetime, request_id: str
+    ) -> None:
+        self._assigned(appointment_id, self.user_id, why, members, at, request_id)
+
+    @event(RoundRobinAssigned)
+    def _assigned(
+        self,
+        appointment_id: str,
+        user_id: str,
+        why: str,
+        members: list[dict[str, Any]],
+        assigned_time: datetime,
+        request_id: str,
+    ) -> None:
+        self.last_assigned_at = assigned_time.isoformat()
 
     @event(AppointmentRescheduled)
     def _rescheduled(

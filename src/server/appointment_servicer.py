@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 
 from calendar_domain import values
-from calendar_domain.appointment_service import AppointmentService, ScheduleOutcome
+from calendar_domain.appointment_service import AppointmentService, Assignment, ScheduleOutcome
 from calendar_domain.bookings import (
     MAX_CANCEL_REASON,
     MAX_TITLE,
@@ -23,6 +23,7 @@ from calendar_domain.bookings import (
 from calendar_domain.icloud_changes import CANCELLED, FOLLOWED, RESTORED, restoring
 from calendar_domain.policy import ICloudChangePolicy
 from calendar_domain.policy_service import PolicyService
+from calendar_domain.round_robin import checked_members
 from calendar_domain.schedule import UserSchedule
 from calendarintegration.v1 import appointments_pb2 as pb
 from calendarintegration.v1 import appointments_pb2_grpc, configuration_pb2
@@ -42,18 +43,30 @@ class AppointmentServicer(ServicerBase, appointments_pb2_grpc.AppointmentService
 
     @rpc
     def BookAppointment(self, request: Any, context: Any, caller: Caller) -> pb.BookAppointmentResponse:
-        details = AppointmentDetails(
-            title=request.title,
-            description=request.description,
-            location=request.location,
-            attendees=tuple(Attendee(a.email, a.name) for a in request.attendees),
-        )
+        details = _details(request)
         start, end = self._scope(request, caller, details=details)
         outcome = self._appointments.book(
             request.sub_account_id, request.user_id, start, end, details,
             override=request.override, request_id=request.request_id,
         )
         return pb.BookAppointmentResponse(appointment=_appointment(outcome), position=outcome.position)
+
+    @rpc
+    def BookRoundRobin(self, request: Any, context: Any, caller: Caller) -> pb.BookRoundRobinResponse:
+        details = _details(request)
+        v = Violations.of(request)
+        v.check(lambda: checked_members(list(request.user_ids)), None)
+        start, end = _times(request, v)
+        if start is not None and end is not None:
+            v.check(lambda: checked_span(start, end), None)
+        v.check(lambda: checked_details(details), None)
+        self.check_scope(request, caller, v, user=False)
+        made = self._appointments.book_round_robin(
+            request.sub_account_id, list(request.user_ids), start, end, details, request_id=request.request_id
+        )
+        return pb.BookRoundRobinResponse(
+            appointment=_appointment(made.outcome), assignment=_assignment(made), position=made.outcome.position
+        )
 
     @rpc
     def RescheduleAppointment(self, request: Any, context: Any, caller: Caller) -> pb.RescheduleAppointmentResponse:
@@ -163,6 +176,33 @@ class AppointmentServicer(ServicerBase, appointments_pb2_grpc.AppointmentService
         after = v.page_token("page_token", request.page_token, kind) if request.page_token else 0
         self.check_scope(request, caller, v)
         return start, end, size, after
+
+
+def _details(request: Any) -> AppointmentDetails:
+    return AppointmentDetails(
+        title=request.title,
+        description=request.description,
+        location=request.location,
+        attendees=tuple(Attendee(a.email, a.name) for a in request.attendees),
+    )
+
+
+def _assignment(made: Assignment) -> pb.RoundRobinAssignment:
+    record = made.record
+    message = pb.RoundRobinAssignment(user_id=record["user_id"], why=record["why"])
+    message.assigned_time.CopyFrom(timestamp(_moment(record["assigned_time"])))
+    for row in record["members"]:
+        member = message.members.add(
+            user_id=row["user_id"], free=row["free"], week_bookings=row["week_bookings"],
+            reasons=[pb.RoundRobinReason(**r) for r in row["reasons"]],
+        )
+        if row.get("last_assigned_time"):
+            member.last_assigned_time.CopyFrom(timestamp(_moment(row["last_assigned_time"])))
+    return message
+
+
+def _moment(value: datetime | str) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 def _times(request: Any, v: Violations) -> tuple[datetime | None, datetime | None]:

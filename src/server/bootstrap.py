@@ -387,7 +387,10 @@ def bootstrap(
         policies=PolicyService(app),
         history=history,
         log_tail=log_tail,
-        appointments=AppointmentService(app, availability.obstacles, settle, observe=metrics.appointment_outcome),
+        appointments=AppointmentService(
+            app, availability.obstacles, settle, observe=metrics.appointment_outcome,
+            count_assignment=metrics.count_round_robin,
+        ),
         availability_history=AvailabilityHistory(
             app, scratch_availability_view, expand_series,
             stale_after=settings.stale_after, max_window_days=settings.max_window_days,

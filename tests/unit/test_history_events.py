@@ -85,6 +85,12 @@ def book_appointments(schedule: UserSchedule, connection_id: str) -> None:
     calendar = {"connection_id": connection_id, "calendar_id": "cal"}
     schedule.book("a1", BOOKED_AT, BOOKED_AT + hour, details, calendar, ["outside_working_hours"], "r7")
     schedule.book("a2", BOOKED_AT + 3 * hour, BOOKED_AT + 4 * hour, AppointmentDetails("Follow-up"), {}, [], "r8")
+    schedule.assigned("a2", "least_recently_assigned", [
+        {"user_id": schedule.user_id, "free": True, "reasons": [], "last_assigned_time": None, "week_bookings": 1},
+        {"user_id": "u9", "free": False, "reasons": [{"kind": "busy", "rule": "busy", "calendar_id": "cal",
+                                                       "href": "/cal/b.ics"}],
+         "last_assigned_time": RETRY_AT, "week_bookings": 0},
+    ], BOOKED_AT, "r8")
     schedule.pushed("a1", 1, "created", connection_id, "cal", "/cal/a1.ics", '"e1"')
     schedule.reschedule("a1", BOOKED_AT + 24 * hour, BOOKED_AT + 25 * hour, [], "r9")
     schedule.push_failed("a1", 2, "503 from iCloud", 1, False, RETRY_AT)

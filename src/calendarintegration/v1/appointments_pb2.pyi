@@ -399,3 +399,75 @@ class SetICloudChangePolicyResponse(_message.Message):
     POSITION_FIELD_NUMBER: _ClassVar[int]
     position: int
     def __init__(self, position: _Optional[int] = ...) -> None: ...
+
+class BookRoundRobinRequest(_message.Message):
+    __slots__ = ("sub_account_id", "user_ids", "start_time", "end_time", "title", "description", "location", "attendees", "request_id")
+    SUB_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    ATTENDEES_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    sub_account_id: str
+    user_ids: _containers.RepeatedScalarFieldContainer[str]
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    title: str
+    description: str
+    location: str
+    attendees: _containers.RepeatedCompositeFieldContainer[Attendee]
+    request_id: str
+    def __init__(self, sub_account_id: _Optional[str] = ..., user_ids: _Optional[_Iterable[str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., location: _Optional[str] = ..., attendees: _Optional[_Iterable[_Union[Attendee, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class RoundRobinReason(_message.Message):
+    __slots__ = ("kind", "rule", "calendar_id", "href", "conflict_id")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
+    HREF_FIELD_NUMBER: _ClassVar[int]
+    CONFLICT_ID_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    rule: str
+    calendar_id: str
+    href: str
+    conflict_id: str
+    def __init__(self, kind: _Optional[str] = ..., rule: _Optional[str] = ..., calendar_id: _Optional[str] = ..., href: _Optional[str] = ..., conflict_id: _Optional[str] = ...) -> None: ...
+
+class RoundRobinMember(_message.Message):
+    __slots__ = ("user_id", "free", "reasons", "last_assigned_time", "week_bookings")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    FREE_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ASSIGNED_TIME_FIELD_NUMBER: _ClassVar[int]
+    WEEK_BOOKINGS_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    free: bool
+    reasons: _containers.RepeatedCompositeFieldContainer[RoundRobinReason]
+    last_assigned_time: _timestamp_pb2.Timestamp
+    week_bookings: int
+    def __init__(self, user_id: _Optional[str] = ..., free: _Optional[bool] = ..., reasons: _Optional[_Iterable[_Union[RoundRobinReason, _Mapping]]] = ..., last_assigned_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., week_bookings: _Optional[int] = ...) -> None: ...
+
+class RoundRobinAssignment(_message.Message):
+    __slots__ = ("user_id", "why", "members", "assigned_time")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    WHY_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_TIME_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    why: str
+    members: _containers.RepeatedCompositeFieldContainer[RoundRobinMember]
+    assigned_time: _timestamp_pb2.Timestamp
+    def __init__(self, user_id: _Optional[str] = ..., why: _Optional[str] = ..., members: _Optional[_Iterable[_Union[RoundRobinMember, _Mapping]]] = ..., assigned_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class BookRoundRobinResponse(_message.Message):
+    __slots__ = ("appointment", "assignment", "position")
+    APPOINTMENT_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNMENT_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    appointment: Appointment
+    assignment: RoundRobinAssignment
+    position: int
+    def __init__(self, appointment: _Optional[_Union[Appointment, _Mapping]] = ..., assignment: _Optional[_Union[RoundRobinAssignment, _Mapping]] = ..., position: _Optional[int] = ...) -> None: ...

@@ -145,6 +145,11 @@ class AppointmentServiceStub:
                 request_serializer=calendarintegration_dot_v1_dot_appointments__pb2.SetICloudChangePolicyRequest.SerializeToString,
                 response_deserializer=calendarintegration_dot_v1_dot_appointments__pb2.SetICloudChangePolicyResponse.FromString,
                 _registered_method=True)
+        self.BookRoundRobin = channel.unary_unary(
+                '/calendarintegration.v1.AppointmentService/BookRoundRobin',
+                request_serializer=calendarintegration_dot_v1_dot_appointments__pb2.BookRoundRobinRequest.SerializeToString,
+                response_deserializer=calendarintegration_dot_v1_dot_appointments__pb2.BookRoundRobinResponse.FromString,
+                _registered_method=True)
 
 
 class AppointmentServiceServicer:
@@ -282,6 +287,32 @@ class AppointmentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BookRoundRobin(self, request, context):
+        """Books for a team: assigns the appointment to one free member of
+        `user_ids` (1 to 50 distinct users). A member is free when a booking for
+        them would pass every check of BookAppointment without override (no
+        appointment, CRM blocked slot or busy iCloud event there; within working
+        hours, notice, horizon, caps and buffers). Among the free members the
+        rule picks, in this order:
+        1. the least recently assigned by round robin (a member never assigned
+        comes first);
+        2. then the fewest appointments (booked, not cancelled) starting in the
+        ISO 8601 week (Monday to Sunday, UTC) of start_time;
+        3. then the smallest user id (byte order).
+        If the chosen member's booking loses a race (another booking took the
+        time meanwhile), the next free member in that order is tried. The chosen
+        user's schedule records the appointment (AppointmentBooked, written to
+        their primary calendar like any booking) and the assignment
+        (RoundRobinAssigned in the history: every member, free or busy with the
+        reasons ExplainTime would give, and why the chosen one won). No free
+        member: FAILED_PRECONDITION, reason BOOKING_CONFLICT, conflict_kind
+        "no_member_free". request_id makes it idempotent as for BookAppointment:
+        a retry answers the first assignment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AppointmentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -334,6 +365,11 @@ def add_AppointmentServiceServicer_to_server(servicer, server):
                     servicer.SetICloudChangePolicy,
                     request_deserializer=calendarintegration_dot_v1_dot_appointments__pb2.SetICloudChangePolicyRequest.FromString,
                     response_serializer=calendarintegration_dot_v1_dot_appointments__pb2.SetICloudChangePolicyResponse.SerializeToString,
+            ),
+            'BookRoundRobin': grpc.unary_unary_rpc_method_handler(
+                    servicer.BookRoundRobin,
+                    request_deserializer=calendarintegration_dot_v1_dot_appointments__pb2.BookRoundRobinRequest.FromString,
+                    response_serializer=calendarintegration_dot_v1_dot_appointments__pb2.BookRoundRobinResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -667,6 +703,33 @@ class AppointmentService:
             '/calendarintegration.v1.AppointmentService/SetICloudChangePolicy',
             calendarintegration_dot_v1_dot_appointments__pb2.SetICloudChangePolicyRequest.SerializeToString,
             calendarintegration_dot_v1_dot_appointments__pb2.SetICloudChangePolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BookRoundRobin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/calendarintegration.v1.AppointmentService/BookRoundRobin',
+            calendarintegration_dot_v1_dot_appointments__pb2.BookRoundRobinRequest.SerializeToString,
+            calendarintegration_dot_v1_dot_appointments__pb2.BookRoundRobinResponse.FromString,
             options,
             channel_credentials,
             insecure,
