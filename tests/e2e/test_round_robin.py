@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
+import pytest
+from prometheus_client import REGISTRY
 
 from calendarintegration.v1 import appointments_pb2 as ap
 from calendarintegration.v1 import availability_pb2 as av
@@ -38,11 +40,23 @@ def members(answer: Any) -> dict[str, Any]:
     return {m.user_id: m for m in answer.assignment.members}
 
 
+def assignments(outcome: str) -> float:
+    return REGISTRY.get_sample_value("calsync_round_robin_assignments_total", {"outcome": outcome}) or 0.0
+
+
 def test_the_least_recently_assigned_free_member_wins_and_history_says_why(
-    service: Service, account: tuple[str, str], radicale: RadicaleServer
+    service: Service, account: tuple[str, str], radicale: RadicaleServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level("INFO", logger="calendar_domain.appointment_service")
     connect(service, account)  # u1 writes to Radicale's Home
     blocked = block(service, "u3", at(11), at(12))
+    # u6 works 12:00-17:00 UTC: 11:00 is outside its hours
+    hours = av.WorkingHours(
+        weekly=[av.WeeklyHours(iso_weekday=d, windows=[av.DayWindow(start_minute=720, end_minute=1020)]) for d in range(1, 6)]
+    )
+    service.availability.SetWorkingHours(
+        av.SetWorkingHoursRequest(sub_account_id=SUB, user_id="u6", working_hours=hours, time_zone="UTC"), metadata=auth()
+    )
     service.availability.SetTimeZone(av.SetTimeZoneRequest(sub_account_id=SUB, user_id="u2", time_zone="UTC"), metadata=auth())
 
     anyone = service.availability.QueryTeamAvailability(
@@ -57,7 +71,9 @@ def test_the_least_recently_assigned_free_member_wins_and_history_says_why(
     first = round_robin(service, ["u2"], at(9), at(10))
     assert first.assignment.user_id == "u2" and first.assignment.why == "only_free_member"
 
-    second = round_robin(service, ["u1", "u2", "u3"], at(11), at(12), request_id="rr-second")
+    before = assignments("assigned")
+    second = round_robin(service, ["u1", "u2", "u3", "u6"], at(11), at(12), request_id="rr-second")
+    assert assignments("assigned") == before + 1
     assert second.appointment.user_id == second.assignment.user_id == "u1"
     assert second.assignment.why == "least_recently_assigned"
     seen = members(second)
@@ -65,6 +81,9 @@ def test_the_least_recently_assigned_free_member_wins_and_history_says_why(
     assert seen["u2"].last_assigned_time.ToDatetime(tzinfo=UTC) == first.assignment.assigned_time.ToDatetime(tzinfo=UTC)
     assert not seen["u1"].HasField("last_assigned_time") and seen["u2"].week_bookings == 1
     assert [(r.kind, r.rule, r.conflict_id) for r in seen["u3"].reasons] == [("busy", "blocked_slot", blocked)]
+    assert [r.kind for r in seen["u6"].reasons] == ["outside_working_hours"]
+    logged = [r.getMessage() for r in caplog.records if "round_robin.assigned" in r.getMessage()]
+    assert any(second.appointment.appointment_id in line and "free=2 busy=2" in line for line in logged), logged
 
     # u2 was assigned before u1: u2's turn (u3, free at 14:00 and never assigned, is not asked)
     third = round_robin(service, ["u1", "u2"], at(14), at(15))
@@ -77,7 +96,7 @@ def test_the_least_recently_assigned_free_member_wins_and_history_says_why(
     fourth = round_robin(service, ["u4", "u5"], at(10), at(11))
     assert fourth.assignment.user_id == "u5" and fourth.assignment.why == "fewest_bookings_in_week"
 
-    retried = round_robin(service, ["u1", "u2", "u3"], at(11), at(12), request_id="rr-second")
+    retried = round_robin(service, ["u1", "u2", "u3", "u6"], at(11), at(12), request_id="rr-second")
     assert retried.appointment.appointment_id == second.appointment.appointment_id
     assert retried.assignment == second.assignment
 
@@ -132,11 +151,13 @@ def test_two_concurrent_team_bookings_take_different_members_or_one_fails(servic
     )
     assert len(listed.appointments) == 1
 
+    before = assignments("no_member_free")
     refused = failure(stub(service).BookRoundRobin, ap.BookRoundRobinRequest(
         sub_account_id=SUB, user_ids=["c3", "c4"], start_time=ts(at(10)), end_time=ts(at(11)), title="Consultation",
     ))
     assert refused.code == grpc.StatusCode.FAILED_PRECONDITION
     assert refused.reason == "BOOKING_CONFLICT" and refused.metadata["conflict_kind"] == "no_member_free"
+    assert assignments("no_member_free") == before + 1
 
 
 def test_bad_team_bookings_name_every_field_and_authorization_holds(service: Service) -> None:
@@ -151,6 +172,6 @@ def test_bad_team_bookings_name_every_field_and_authorization_holds(service: Ser
         ))
         assert refused.code == grpc.StatusCode.INVALID_ARGUMENT and field in refused.violations
     denied = failure(stub(service).BookRoundRobin, ap.BookRoundRobinRequest(
-        sub_account_id=SUB, user_ids=["u1"], start_time=ts(at(10)), end_time=ts(at(11)),
-    ), TENANT_TOKEN)
+        sub_account_id=SUB, user_ids=["x", "x"], start_time=ts(at(11)), end_time=ts(at(10)),
+    ), TENANT_TOKEN)  # authorization before the fields
     assert denied.code == grpc.StatusCode.PERMISSION_DENIED
