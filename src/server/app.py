@@ -32,8 +32,12 @@ from server import (
     sync_servicer,
 )
 from server.auth import Authenticator
-from server.bootstrap import Container
+from adapters import metrics
+from adapters.persistence.pool import ProcessPool, wait_until_reachable
+from calendar_domain.telemetry import happened
+from server.bootstrap import Container, bootstrap, process_pool
 from server.config import Settings
+from server.errors import database_unavailable
 from server.handlers import ReadGate
 
 log = logging.getLogger(__name__)
@@ -48,6 +52,43 @@ SERVICE_NAMES = [
 ]
 
 
+class DatabaseHealth:
+    """Health follows the database: every ``interval`` seconds the pool is asked
+    whether PostgreSQL answers; NOT_SERVING while it does not, SERVING again once
+    it does (a saturated pool is not a database down)."""
+
+    def __init__(self, pool: ProcessPool, health_servicer: health.HealthServicer, interval: float, timeout: float) -> None:
+        self._pool = pool
+        self._health = health_servicer
+        self._interval = interval
+        self._timeout = timeout
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="db-health", daemon=True)
+        self.reachable = True
+
+    def start(self) -> None:
+        metrics.DB_REACHABLE.set(1)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self._timeout + 2)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._interval):
+            reachable = self._pool.reachable(self._timeout)
+            if reachable == self.reachable or self._stopping.is_set():
+                continue
+            self.reachable = reachable
+            metrics.DB_REACHABLE.set(1 if reachable else 0)
+            happened(log, "database.reachable" if reachable else "database.unreachable",
+                     logging.INFO if reachable else logging.WARNING, health="SERVING" if reachable else "NOT_SERVING")
+            status = health_pb2.HealthCheckResponse.SERVING if reachable else health_pb2.HealthCheckResponse.NOT_SERVING
+            for name in ["", *SERVICE_NAMES]:
+                self._health.set(name, status)
+
+
 @dataclass
 class RunningServer:
     server: grpc.Server
@@ -55,10 +96,13 @@ class RunningServer:
     health: health.HealthServicer
     # Ends the open event streams (which would otherwise never finish by themselves).
     end_streams: Callable[[], None] = lambda: None
+    database_health: DatabaseHealth | None = None
 
     def stop(self, grace: float) -> None:
         """Reports NOT_SERVING, refuses new calls, and lets in-flight ones finish;
         event streams end cleanly at once (their clients resume by position)."""
+        if self.database_health is not None:
+            self.database_health.stop()
         self.health.enter_graceful_shutdown()
         stopped = self.server.stop(grace)
         self.end_streams()
@@ -114,7 +158,57 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
     server.start()
     for name in ["", *SERVICE_NAMES]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, port, health_servicer, container.log_tail.stop)
+    watch = None
+    if container.pool is not None:
+        watch = DatabaseHealth(container.pool, health_servicer, settings.db_check_interval, settings.db_pool_timeout)
+        watch.start()
+    return RunningServer(server, port, health_servicer, container.log_tail.stop, watch)
+
+
+def _waiting_server(settings: Settings) -> grpc.Server:
+    """Health alone, NOT_SERVING, on the listen address: what a server answers
+    while it cannot reach the database at start."""
+    server = grpc.server(ThreadPoolExecutor(max_workers=2, thread_name_prefix="grpc-wait"),
+                         options=[("grpc.so_reuseport", 0)])
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ["", *SERVICE_NAMES]:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    _bind(server, settings.listen, settings)
+    server.start()
+    return server
+
+
+def start_when_reachable(
+    settings: Settings, stopping: threading.Event, *, while_waiting: Callable[[], Callable[[], None]] | None = None
+) -> Container | None:
+    """The process's container, once the database can be reached: a process that
+    cannot reach it at start tries again with capped, doubling pauses and says so
+    in its log (``while_waiting`` runs meanwhile: a server answers NOT_SERVING).
+    None if ``stopping`` is set first."""
+    if settings.event_store != "postgres":
+        return bootstrap(settings)
+    pool = process_pool(settings)
+    undo: Callable[[], None] | None = None
+    try:
+        while True:
+            if not pool.reachable(settings.db_pool_timeout) and undo is None and while_waiting is not None:
+                undo = while_waiting()
+            if not wait_until_reachable(
+                lambda: pool.reachable(settings.db_pool_timeout), cap=settings.db_start_retry_max, stopping=stopping
+            ):
+                pool.close()
+                return None
+            try:
+                return bootstrap(settings, pool=pool)
+            except Exception as error:  # gone again between the check and the start: wait again
+                if database_unavailable(error) is None:
+                    pool.close()
+                    raise
+                happened(log, "database.lost_at_start", logging.WARNING, error=type(error).__name__)
+    finally:
+        if undo is not None:
+            undo()
 
 
 def _bind(server: grpc.Server, address: str, settings: Settings) -> int:
@@ -130,11 +224,8 @@ def _bind(server: grpc.Server, address: str, settings: Settings) -> int:
     return port
 
 
-def serve(container: Container) -> None:
-    """Runs until SIGTERM or SIGINT."""
-    container.start()
-    running = create_server(container)
-    log.info("serving gRPC on %s (port %d)", container.settings.listen, running.port)
+def serve(settings: Settings) -> None:
+    """Runs until SIGTERM or SIGINT (waiting first, NOT_SERVING, for the database)."""
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -143,6 +234,17 @@ def serve(container: Container) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+
+    def answer_not_serving() -> Callable[[], None]:
+        waiting = _waiting_server(settings)
+        return lambda: waiting.stop(0).wait()
+
+    container = start_when_reachable(settings, stopping, while_waiting=answer_not_serving)
+    if container is None:
+        return
+    container.start()
+    running = create_server(container)
+    log.info("serving gRPC on %s (port %d)", container.settings.listen, running.port)
     stopping.wait()
     running.stop(container.settings.shutdown_grace)
     container.close()

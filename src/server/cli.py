@@ -1,6 +1,7 @@
 """Command line: `calendar-integration serve` (the default), `project` (only the
 read-model projections, as their own process), `push` (only the writing of
-appointments to iCloud, as its own process) and `rebuild availability`."""
+appointments to iCloud, as its own process), `sync` (only the polling of iCloud,
+as its own process) and `rebuild availability`."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
-from server.app import serve
+from server.app import serve, start_when_reachable
 from adapters.persistence.parallel_catch_up import ParallelCatchUp
 from adapters.persistence.model_lock import ModelInUse
 from adapters.persistence.stored_imports import read_range
@@ -29,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="serve gRPC, run the projections (default)")
     sub.add_parser("project", help="only follow the log into the read models, until SIGTERM")
     sub.add_parser("push", help="only write appointments to iCloud, until SIGTERM")
+    sub.add_parser("sync", help="only poll iCloud accounts (the sync poller), until SIGTERM")
     rebuild = sub.add_parser("rebuild", help="drop a read model and rebuild it from the log")
     rebuild.add_argument("read_model", choices=["availability"])
     rebuild.add_argument(
@@ -44,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # what the process does names it in PostgreSQL (pg_stat_activity.application_name)
+    settings = replace(settings, process_kind=options.command or "serve")
     if options.command == "rebuild":
         return rebuild_availability(settings, options.processes)
     if options.command == "project":
@@ -52,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     if options.command == "push":
         push(settings)
         return 0
+    if options.command == "sync":
+        sync(settings)
+        return 0
     if not settings.auth_tokens:
         print(
             "configuration error: CALSYNC_AUTH_TOKENS is empty; no caller could reach the service",
@@ -59,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     if options.command in (None, "serve"):
-        serve(bootstrap(settings))
+        serve(settings)
     return 0
 
 
@@ -124,12 +132,18 @@ def push(settings: Settings) -> None:
     _run_until_stopped(settings, lambda c: c.start_push(standalone=True), "writing appointments to iCloud")
 
 
+def sync(settings: Settings) -> None:
+    _run_until_stopped(settings, lambda c: c.start_sync(), "polling iCloud accounts")
+
+
 def _run_until_stopped(settings: Settings, start: Callable[[Container], None], doing: str) -> None:
-    container = bootstrap(settings)
-    start(container)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    container = start_when_reachable(settings, stopping)  # waits for the database, retrying
+    if container is None:
+        return
+    start(container)
     logging.getLogger(__name__).info(doing)
     stopping.wait()
     container.close()

@@ -9,10 +9,12 @@ from typing import Any, NoReturn, TypeVar
 
 import grpc
 
+from adapters import metrics
 from calendar_domain import values
 from calendar_domain.errors import DomainError, ReadModelBehind
 from server.auth import Authenticator, Caller
-from server.errors import ServiceError, from_domain, internal, to_status
+from calendar_domain.telemetry import happened
+from server.errors import ServiceError, database_unavailable, from_domain, internal, to_status
 from server.validation import Violations
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,10 @@ def _abort(context: grpc.ServicerContext, error: Exception, name: str) -> NoRetu
         context.abort_with_status(to_status(error))
     elif isinstance(error, DomainError):
         context.abort_with_status(to_status(from_domain(error)))
+    elif (unavailable := database_unavailable(error)) is not None:
+        metrics.DB_UNAVAILABLE.labels(name).inc()
+        happened(log, "database.unavailable", logging.WARNING, rpc=name, error=type(error).__name__)
+        context.abort_with_status(to_status(unavailable))
     else:
         log.exception("unexpected error in %s", name)
         context.abort_with_status(to_status(internal()))

@@ -19,6 +19,7 @@ from adapters.icloud.sync_worker import AccountSyncer, AccountSyncReport
 from adapters.persistence.sync_state import SyncState
 from calendar_domain.connection_projection import ConnectionReadModel
 from calendar_domain.errors import SyncInProgress
+from calendar_domain.telemetry import happened
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 900.0
@@ -61,6 +62,14 @@ class SyncScheduler:
                 raise SyncInProgress("the account is being synced by another worker; try again shortly")
             self._stopping.wait(0.05)
         return self._run_claimed(account_id)
+
+    def sync_soon(self, account_id: str) -> None:
+        """Makes the account due at once with its backoff reset (credentials were
+        replaced: what failed may work now). Whichever poller of the fleet is free
+        syncs it: this one is woken, the others hear of it on PostgreSQL."""
+        self._state.due_now(account_id, self._clock())
+        happened(log, "sync.due_now", account=account_id)
+        self._wake.set()
 
     def run_due(self) -> int:
         """Syncs every account that is due and not leased elsewhere; returns how many."""

@@ -49,9 +49,11 @@ class CalendarHealth:
 
 
 class SyncState:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, notify_channel: str = "") -> None:
         self._db = database
         self._ready = False
+        # PostgreSQL: told when an account is made due at once (sync pollers LISTEN)
+        self.notify_channel = notify_channel
 
     def _tables(self) -> Database:
         if not self._ready:
@@ -101,6 +103,17 @@ class SyncState:
             "failures = %(failures)s WHERE account_id = %(a)s AND holder = %(holder)s",
             {"due": next_due_at, "failures": failures, "a": account_id, "holder": holder},
         )
+
+    def due_now(self, account_id: str, now: float) -> None:
+        """The account is due at once, its failures forgotten (no backoff left);
+        on PostgreSQL every sync poller listening is told."""
+        self.ensure_accounts([account_id], now)
+        self._tables().execute(
+            "UPDATE {t}sync_lease SET next_due_at = %(now)s, failures = 0 WHERE account_id = %(a)s",
+            {"now": now, "a": account_id},
+        )
+        if self.notify_channel and self._db.dialect == "postgres":
+            self._db.execute("SELECT pg_notify(%(channel)s, %(a)s)", {"channel": self.notify_channel, "a": account_id})
 
     def failures(self, account_id: str) -> int:
         rows = self._tables().execute(

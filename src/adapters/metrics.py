@@ -1,0 +1,28 @@
+"""Prometheus metrics of the service (``prometheus_client``, default registry).
+
+Every name starts with ``calsync_``. Each area keeps its metrics in a block of
+its own below.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+# -- fleet: the database pool, starts, leases ------------------------------------------------
+
+DB_POOL_CONNECTIONS = Gauge(
+    "calsync_db_pool_connections",
+    "PostgreSQL connections of this process's pool: open, and lent out (in use)",
+    ["state"],
+)
+DB_POOL_SIZE = Gauge("calsync_db_pool_size", "The most PostgreSQL connections this process may hold")
+DB_UNAVAILABLE = Counter(
+    "calsync_db_unavailable_total", "Calls answered UNAVAILABLE because the database was down or saturated", ["rpc"]
+)
+DB_START_RETRIES = Counter(
+    "calsync_db_start_retries_total", "Attempts to reach the database at start that failed (retried)"
+)
+DB_REACHABLE = Gauge("calsync_db_reachable", "1 while the database answers this process's health check, else 0")
+PUSH_LEASE_TAKEOVERS = Counter(
+    "calsync_push_lease_takeovers_total", "Pushes claimed whose lease another (dead or stuck) pusher had held"
+)
