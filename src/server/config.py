@@ -73,8 +73,10 @@ class Settings:
     # The longest pause between attempts to reach the database at start.
     db_start_retry_max: float = 30.0
     # What this process does (serve, sync, push, project, rebuild): its PostgreSQL
-    # application_name is calsync-<kind>. Set by the command, not the environment.
+    # application_name is <db_application_prefix>-<kind>. Set by the command.
     process_kind: str = "serve"
+    # Tells fleets (or tenants' applications) on one PostgreSQL apart in pg_stat_activity.
+    db_application_prefix: str = "calsync"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -139,12 +141,13 @@ class Settings:
             db_pool_timeout=_positive(get, "DB_POOL_TIMEOUT", "5"),
             db_check_interval=_positive(get, "DB_CHECK_INTERVAL", "5"),
             db_start_retry_max=_positive(get, "DB_START_RETRY_MAX", "30"),
+            db_application_prefix=_application_prefix(get("DB_APPLICATION_PREFIX", "calsync")),
         )
 
     @property
     def application_name(self) -> str:
         """How this process shows in PostgreSQL's pg_stat_activity."""
-        return f"calsync-{self.process_kind}"
+        return f"{self.db_application_prefix}-{self.process_kind}"
 
     def key_bytes(self, name: str) -> bytes:
         """The cipher or vault key: from the environment, or (SQLite only) a file
@@ -200,6 +203,13 @@ def _pool_size(get: object) -> int:
             "for as long as the process runs (LISTEN, the read model's lock)"
         )
     return size
+
+
+def _application_prefix(raw: str) -> str:
+    # PostgreSQL keeps 63 bytes of an application_name; printable ASCII only
+    if not raw or len(raw) > 40 or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in raw):
+        raise ConfigError(f"{PREFIX}DB_APPLICATION_PREFIX must be 1-40 letters, digits, '-', '_' or '.'")
+    return raw
 
 
 def _count(get: object, name: str, default: str) -> int:
