@@ -11,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import eventsourcing.persistence as es_persistence
 import grpc
+import psycopg
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -165,6 +167,16 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
     return RunningServer(server, port, health_servicer, container.log_tail.stop, watch)
 
 
+# Starts that fail for a reason other than the database being away, before one is
+# given up (several processes creating a new schema's tables at once collide).
+START_ATTEMPTS = 5
+
+
+def _start_race(error: BaseException) -> bool:
+    # "duplicate key" on the catalogue, "already exists", "tuple concurrently updated"
+    return isinstance(error, (psycopg.Error, es_persistence.PersistenceError))
+
+
 def _waiting_server(settings: Settings) -> grpc.Server:
     """Health alone, NOT_SERVING, on the listen address: what a server answers
     while it cannot reach the database at start."""
@@ -190,6 +202,7 @@ def start_when_reachable(
         return bootstrap(settings)
     pool = process_pool(settings)
     undo: Callable[[], None] | None = None
+    failures = 0
     try:
         while True:
             if not pool.reachable(settings.db_pool_timeout) and undo is None and while_waiting is not None:
@@ -201,11 +214,16 @@ def start_when_reachable(
                 return None
             try:
                 return bootstrap(settings, pool=pool)
-            except Exception as error:  # gone again between the check and the start: wait again
+            except Exception as error:
+                # Gone again between the check and the start, or another process of
+                # the fleet creating the same tables at the same moment: again.
                 if database_unavailable(error) is None:
-                    pool.close()
-                    raise
-                happened(log, "database.lost_at_start", logging.WARNING, error=type(error).__name__)
+                    failures += 1
+                    if not _start_race(error) or failures > START_ATTEMPTS:
+                        pool.close()
+                        raise
+                happened(log, "database.start_failed", logging.WARNING, error=type(error).__name__)
+                stopping.wait(min(settings.db_start_retry_max, 0.2 * (failures + 1)))
     finally:
         if undo is not None:
             undo()

@@ -109,6 +109,7 @@ class SyncScheduler:
     # -- the loop ---------------------------------------------------------------------
 
     def start(self) -> None:
+        happened(log, "sync.poller_started", holder=self.holder, interval_s=self._interval)
         self._thread = threading.Thread(target=self._run, name="sync-poller", daemon=True)
         self._thread.start()
 
