@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -38,6 +38,7 @@ from server.config import Settings
 from tests.e2e.test_appointments import MONDAY, SUB, USER, at, book_request, calendar_events
 from tests.support.caldav_servers import RadicaleServer
 from tests.support.fault_proxy import FaultProxy
+from tests.support.pg_activity import HeldConnections
 from tests.support.processes import process_env
 from tests.support.proxy_plumbing import LoggedRequest, Match
 from tests.support.stores import POSTGRES_URL, settings_for
@@ -172,36 +173,6 @@ class Client:
         ).appointment
 
 
-class Connections:
-    """Samples pg_stat_activity: the most connections each kind held at once."""
-
-    def __init__(self, prefix: str) -> None:
-        self._prefix = prefix
-        self.most: dict[str, int] = defaultdict(int)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Connections:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as db:
-            while not self._stop.is_set():
-                rows = db.execute(
-                    "SELECT application_name, count(*) FROM pg_stat_activity WHERE application_name LIKE %s "
-                    "GROUP BY application_name", (self._prefix + "-%",),
-                ).fetchall()
-                for name, count in rows:
-                    kind = name[len(self._prefix) + 1:]
-                    self.most[kind] = max(self.most[kind], int(count))
-                self._stop.wait(0.05)
-
-
 def _holder(process: Process) -> str:
     line = wait_for(lambda: next((x for x in process.lines if "sync.poller_started" in x), None), "the poller's start")
     return line.split("holder=")[1].split()[0]
@@ -224,7 +195,7 @@ def test_a_fleet_on_one_postgresql_loses_nothing_when_any_process_is_killed(
 ) -> None:
     with FaultProxy.for_server(radicale) as caldav, \
             settings_for("postgres", tmp_path / "data", caldav_url=caldav.url, caldav_timeout=10) as settings, \
-            fleet_of(settings, tmp_path) as fleet, Connections(fleet.prefix) as held:
+            fleet_of(settings, tmp_path) as fleet, HeldConnections(POSTGRES_URL, fleet.prefix + "-") as held:
         projection = fleet.start("project")
         servers = [fleet.start("serve"), fleet.start("serve")]
         syncs = [fleet.start("sync"), fleet.start("sync")]
@@ -293,7 +264,8 @@ def test_a_fleet_on_one_postgresql_loses_nothing_when_any_process_is_killed(
         wait_for(lambda: _polls(caldav.requests) >= polls_before + 2, "polls to go on", 30)
 
     # connections held by each kind stayed within its processes' pools
-    assert held.most["serve"] <= 2 * POOL and held.most["sync"] <= 2 * POOL, dict(held.most)
-    assert held.most["push"] <= 2 * POOL and held.most["project"] <= 2 * POOL, dict(held.most)
-    assert held.most["serve"] >= 2  # the sampling saw them
-    print("connections held at most, by kind:", dict(held.most))
+    most = {name.removeprefix(fleet.prefix + "-"): count for name, count in held.most.items()}
+    assert most["serve"] <= 2 * POOL and most["sync"] <= 2 * POOL, most
+    assert most["push"] <= 2 * POOL and most["project"] <= 2 * POOL, most
+    assert most["serve"] >= 2  # the sampling saw them
+    print("connections held at most, by kind:", most)

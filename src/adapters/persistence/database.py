@@ -18,6 +18,8 @@ from psycopg.rows import tuple_row
 from adapters.persistence.pool import ProcessPool
 
 _NAMED = re.compile(r"%\((\w+)\)s")
+# The advisory lock key under which operational tables are created (any number).
+_CREATING = 0x63616C73796E63
 
 
 class Database:
@@ -61,6 +63,21 @@ class Database:
         with self._lock:
             cursor = self._sqlite().execute(self.statement(sql), params or {})
             return list(cursor.fetchall()) if cursor.description else []
+
+    def create(self, statements: list[str]) -> None:
+        """Runs ``CREATE ... IF NOT EXISTS`` statements one creator at a time: two
+        at once collide in PostgreSQL's catalogue ("duplicate key value violates
+        unique constraint pg_type_typname_nsp_index"), from threads of one process
+        as from processes of a fleet (serialised by a transaction's advisory lock)."""
+        with self._lock:
+            if self._pool is None:
+                for sql in statements:
+                    self._sqlite().execute(self.statement(sql))
+                return
+            with self._pool.connection() as db, db.transaction():
+                db.execute("SELECT pg_advisory_xact_lock(%s)", (_CREATING,))
+                for sql in statements:
+                    db.execute(self.statement(sql))
 
     def close(self) -> None:
         with self._lock:

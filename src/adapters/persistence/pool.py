@@ -30,9 +30,10 @@ from calendar_domain.telemetry import happened
 
 log = logging.getLogger(__name__)
 
-# Connections idle longer than this are closed (down to the pool's minimum), so
-# an idle process holds little more than its long-lived connections.
-MAX_IDLE = 60.0
+# While connections stayed unused this long, one is closed (psycopg_pool shrinks
+# by one each period, down to the minimum): after a burst an idle process comes
+# back to its long-lived connections and one more within some ten periods.
+MAX_IDLE = 10.0
 # Connections are renewed after this long (server-side memory is returned).
 MAX_LIFETIME = 3600.0
 

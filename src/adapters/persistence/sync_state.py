@@ -57,8 +57,7 @@ class SyncState:
 
     def _tables(self) -> Database:
         if not self._ready:
-            for statement in _CREATE:
-                self._db.execute(statement)
+            self._db.create(_CREATE)
             self._ready = True
         return self._db
 
