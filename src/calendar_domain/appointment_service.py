@@ -33,6 +33,7 @@ from calendar_domain.configuration_service import configuration_of
 from calendar_domain.errors import InvalidValue
 from calendar_domain.retry import retrying
 from calendar_domain.schedule import UserSchedule
+from calendar_domain.schedule_service import recorded_and_told
 
 MAX_LIST_DAYS = 366
 # Many writers may race for one user's schedule (bookings, the pusher's records):
@@ -61,12 +62,20 @@ class ScheduleOutcome:
 
 
 class AppointmentService:
-    def __init__(self, app: CalendarIntegration, obstacles: Obstacles, settle: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        app: CalendarIntegration,
+        obstacles: Obstacles,
+        settle: Callable[[], None],
+        observe: Callable[[str], None] = lambda _event: None,
+    ) -> None:
         """``obstacles``: why a time cannot be booked, from the availability read
-        model; ``settle``: waits (bounded) until that model has read the whole log."""
+        model; ``settle``: waits (bounded) until that model has read the whole log;
+        ``observe``: told of conflicts a reschedule or cancel cleared (metrics)."""
         self._app = app
         self._obstacles = obstacles
         self._settle = settle
+        self._observe = observe
 
     # -- queries ------------------------------------------------------------------------
 
@@ -158,7 +167,7 @@ class AppointmentService:
                 overridden = self._check_unavailable(sub_account_id, user_id, *span, appointment_id, override)
             if not schedule.reschedule(appointment_id, *span, overridden, request_id):
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
-            return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
+            return ScheduleOutcome(schedule, appointment_id, recorded_and_told(self._app, [schedule], self._observe))
 
         return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
@@ -176,7 +185,7 @@ class AppointmentService:
                 appointment_id, reason or "cancelled in the CRM", request_id
             ):
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
-            return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
+            return ScheduleOutcome(schedule, appointment_id, recorded_and_told(self._app, [schedule], self._observe))
 
         return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 

@@ -30,6 +30,7 @@ from eventsourcing.utils import get_topic
 from calendar_domain.availability import BookingRules, SourceKind, WorkingHours
 from calendar_domain.busy import AllDayPolicy, Occurrence
 from calendar_domain.configuration import DEFAULT_TIME_ZONE, CalendarConfiguration
+from calendar_domain.icloud_changes import ICLOUD
 from calendar_domain.occurrences import encode, materialised_range
 from calendar_domain.policy import SubAccountPolicy
 from calendar_domain.schedule import UserSchedule
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 # An occurrence longer than this is "long": kept apart so that a window query
 # scans short ones by start time only (start >= window start - LONG_SECONDS).
 LONG_SECONDS = 2 * 86400
+# The pseudo-calendar of an appointment's times in iCloud while the CRM's version
+# is written back over them (``icloud_changes.py``): they block until it is.
+HELD_CALENDAR = "appointment_in_icloud"
 # A single event's occurrence moves by at most a day when the user's zone changes.
 _ZONE_MARGIN = timedelta(days=2)
 
@@ -147,6 +151,8 @@ _SCHEDULE_EVENTS = (
     UserSchedule.AppointmentCancelled,
     UserSchedule.BlockedSlotCreated,
     UserSchedule.BlockedSlotDeleted,
+    UserSchedule.AppointmentRestoreRequested,
+    UserSchedule.AppointmentPushed,
 )
 _CONFIGURATION_EVENTS = (
     CalendarConfiguration.Started,
@@ -272,15 +278,41 @@ class AvailabilityProjection(Projection[Any]):
 
     @_apply.register
     def _(self, domain_event: UserSchedule.AppointmentRescheduled) -> None:
+        user_key = str(domain_event.originator_id)
         self.writer.move_busy(
-            str(domain_event.originator_id), SourceKind.APPOINTMENT.value, domain_event.appointment_id,
+            user_key, SourceKind.APPOINTMENT.value, domain_event.appointment_id,
             int(domain_event.start.timestamp()), int(domain_event.end.timestamp()),
         )
+        if domain_event.cause == ICLOUD:  # it now is where the calendar has it
+            self.writer.remove_series(user_key, HELD_CALENDAR, domain_event.appointment_id)
 
     @_apply.register
     def _(self, domain_event: UserSchedule.AppointmentCancelled) -> None:
         user_key = str(domain_event.originator_id)
         self.writer.remove_series(user_key, SourceKind.APPOINTMENT.value, domain_event.appointment_id)
+        if domain_event.cause == ICLOUD:  # gone from the calendar too
+            self.writer.remove_series(user_key, HELD_CALENDAR, domain_event.appointment_id)
+
+    @_apply.register
+    def _(self, domain_event: UserSchedule.AppointmentRestoreRequested) -> None:
+        """Until the CRM's version is written back, the times the calendar shows block too."""
+        user_key = str(domain_event.originator_id)
+        self.writer.remove_series(user_key, HELD_CALENDAR, domain_event.appointment_id)
+        rows = [
+            BusyRow(
+                kind=SourceKind.APPOINTMENT.value, calendar_id=HELD_CALENDAR, href=domain_event.appointment_id,
+                recurrence_id=start, start=_epoch_text(start), end=_epoch_text(end), flags=0, summary="",
+                location="",
+            )
+            for start, end in domain_event.held
+        ]
+        if rows:
+            self.writer.put_busy(user_key, rows)
+
+    @_apply.register
+    def _(self, domain_event: UserSchedule.AppointmentPushed) -> None:
+        # the calendar holds the CRM's version (or no longer the event): nothing else is held
+        self.writer.remove_series(str(domain_event.originator_id), HELD_CALENDAR, domain_event.appointment_id)
 
     @_apply.register
     def _(self, domain_event: UserSchedule.BlockedSlotCreated) -> None:

@@ -41,6 +41,7 @@ from calendar_domain.availability import (
 from calendar_domain.availability_projection import BusyRow, SeriesExpander, SeriesRow, UserRow, occurrences_of
 from calendar_domain.busy import AllDayPolicy, busy_rule
 from calendar_domain.configuration import DEFAULT_TIME_ZONE
+from calendar_domain.conflicts import IMPORTED_EVENT, BusyOccurrence, ConflictSource
 from calendar_domain.errors import InvalidValue
 from calendar_domain.occurrences import ALL_DAY, CANCELLED, TRANSPARENT
 from calendar_domain.policy import SubAccountPolicy
@@ -326,6 +327,22 @@ class AvailabilityService:
             reasons, _ = explain(view.query(begin, finish, int(self._clock())), view.busy)
         return reasons
 
+    def imported_busy(self, sub_account_id: str, user_id: str, start: datetime, end: datetime) -> list[BusyOccurrence]:
+        """The busy occurrences of imported events overlapping [start, end), with
+        their provenance (where an appointment moved in iCloud meets them)."""
+        begin, finish = epoch(start), epoch(end)
+        with self._one_at_a_time:
+            view = self.user_view(sub_account_id, user_id, Window(begin, finish))
+        found = []
+        for item in view.busy:
+            if item.kind is SourceKind.IMPORTED and item.blocks and item.start < finish and begin < item.end:
+                where = self.provenance(view, item, "")
+                source = ConflictSource(
+                    IMPORTED_EVENT, where.connection_id, where.calendar_id, where.href, where.uid, where.etag
+                )
+                found.append(BusyOccurrence(source, from_epoch(item.start), from_epoch(item.end)))
+        return found
+
     def provenance(self, view: UserView, busy: Busy, viewer_user_id: str) -> Provenance:
         """Where ``busy`` came from; titles and locations only for the user whose
         calendar it is (everyone else sees "Busy")."""
@@ -398,7 +415,7 @@ class AvailabilityService:
             else:
                 kind = SourceKind(row.kind)
                 busy.append(Busy(row.start, row.end, kind, True, kind.value, row))
-                if kind is SourceKind.APPOINTMENT:
+                if kind is SourceKind.APPOINTMENT and row.calendar_id == kind.value:  # not its held times
                     day = from_epoch(row.start).astimezone(zone).date()
                     booked[day] = booked.get(day, 0) + 1
         return busy, booked

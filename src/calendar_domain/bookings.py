@@ -137,14 +137,21 @@ def first_conflict(
     blocks: dict[str, dict[str, Any]],
     ignore: str = "",
 ) -> Conflict | None:
-    """The first appointment (not cancelled) or CRM blocked slot that overlaps
+    """The first appointment (not cancelled; or its event's times in iCloud while
+    they are held, ``icloud_changes.py``) or CRM blocked slot that overlaps
     [start, end), ignoring the appointment ``ignore`` (the one being moved)."""
     for appointment_id, record in sorted(appointments.items()):
-        if appointment_id == ignore or record["status"] != "booked":
+        if appointment_id == ignore:
             continue
-        other_start, other_end = record_span(record)
-        if overlaps(start, end, other_start, other_end):
-            return Conflict("appointment", appointment_id, other_start, other_end)
+        if record["status"] == "booked":
+            other_start, other_end = record_span(record)
+            if overlaps(start, end, other_start, other_end):
+                return Conflict("appointment", appointment_id, other_start, other_end)
+        # where the user moved it in iCloud, until the CRM's version is written back
+        for held in record.get("held") or ():
+            other_start, other_end = datetime.fromisoformat(held[0]), datetime.fromisoformat(held[1])
+            if overlaps(start, end, other_start, other_end):
+                return Conflict("appointment", appointment_id, other_start, other_end)
     for block_id, record in sorted(blocks.items()):
         other_start, other_end = record_span(record)
         if overlaps(start, end, other_start, other_end):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from calendar_domain import values
 from calendar_domain.application import CalendarIntegration
-from calendar_domain.policy import SubAccountPolicy
+from calendar_domain.policy import ICloudChangePolicy, SubAccountPolicy
 from calendar_domain.retry import retrying
 
 
@@ -19,12 +21,20 @@ class PolicyService:
 
     def set_stale_calendars_block(self, sub_account_id: str, block: bool, request_id: str = "") -> int:
         """Returns the log position of the change (the head when nothing changed)."""
+        return self._change(sub_account_id, request_id, lambda p, r: p.set_stale_calendars_block(block, r))
+
+    def set_icloud_changes(self, sub_account_id: str, policy: ICloudChangePolicy, request_id: str = "") -> int:
+        """What appointments do when their events change in iCloud; returns the log
+        position of the change (the head when nothing changed)."""
+        return self._change(sub_account_id, request_id, lambda p, r: p.set_icloud_changes(policy, r))
+
+    def _change(self, sub_account_id: str, request_id: str, change: Callable[[SubAccountPolicy, str], bool]) -> int:
         request_id = values.request_id("request_id", request_id)
 
         def attempt() -> int:
             policy = self.get(sub_account_id)
             if not policy.has_seen(request_id):
-                policy.set_stale_calendars_block(block, request_id)
+                change(policy, request_id)
             return self._app.record(policy)
 
         return retrying(attempt)

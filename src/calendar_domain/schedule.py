@@ -22,6 +22,7 @@ from typing import Any, cast
 
 from eventsourcing.domain import Aggregate, event
 
+from calendar_domain import conflicts, icloud_changes
 from calendar_domain.bookings import (
     AppointmentDetails,
     Conflict,
@@ -32,7 +33,9 @@ from calendar_domain.bookings import (
     first_conflict,
     record_span,
 )
+from calendar_domain.conflicts import BookedIndex, BusyOccurrence, ConflictSource, Overlap
 from calendar_domain.errors import AlreadyExists, DomainError, NotFound
+from calendar_domain.icloud_changes import SyncRules
 from calendar_domain.idempotency import RemembersRequests
 
 SCHEDULE_NAMESPACE = uuid.UUID("9a7c2e4f-1b3d-4c5e-8f6a-0b1c2d3e4f5a")
@@ -181,18 +184,36 @@ class UserSchedule(Aggregate, RemembersRequests):
         request_id: str
 
     class AppointmentRescheduled(Aggregate.Event):
+        """Version 2: ``cause`` says who moved it ("crm", or "icloud": the user
+        moved its event there and the policy follows iCloud)."""
+
+        class_version = 2
         appointment_id: str
         start: datetime
         end: datetime
         revision: int
         overridden: list[str]
         request_id: str
+        cause: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["cause"] = icloud_changes.CRM
 
     class AppointmentCancelled(Aggregate.Event):
+        """Version 2: ``cause`` as for AppointmentRescheduled ("icloud": its event
+        was deleted there)."""
+
+        class_version = 2
         appointment_id: str
         revision: int
         reason: str
         request_id: str
+        cause: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["cause"] = icloud_changes.CRM
 
     class BlockedSlotCreated(Aggregate.Event):
         block_id: str
@@ -226,7 +247,8 @@ class UserSchedule(Aggregate, RemembersRequests):
 
     class AppointmentChangedInICloud(Aggregate.Event):
         """The appointment's event came back changed by someone else (``moved``:
-        to another time). The service does not push it back."""
+        to another time, or made a series). What follows a move is the next event:
+        AppointmentRescheduled (cause "icloud") or AppointmentRestoreRequested."""
 
         appointment_id: str
         calendar_id: str
@@ -240,6 +262,42 @@ class UserSchedule(Aggregate, RemembersRequests):
         appointment_id: str
         calendar_id: str
         href: str
+
+    class AppointmentRestoreRequested(Aggregate.Event):
+        """The CRM's version (``revision``) is to be written back to iCloud over the
+        user's move or deletion; until it is, ``held`` (the times the calendar
+        shows, [start, end] ISO pairs) block as well."""
+
+        appointment_id: str
+        revision: int
+        calendar_id: str
+        href: str
+        held: list[list[str]]
+
+    class AppointmentConflictDetected(Aggregate.Event):
+        """Busy time from the user's calendar (an imported event's occurrence, or
+        another appointment moved there in iCloud) overlaps a booked appointment."""
+
+        appointment_id: str
+        kind: str  # "imported_event" or "appointment"
+        connection_id: str
+        calendar_id: str
+        href: str
+        uid: str
+        etag: str
+        other_appointment_id: str
+        occurrence_start: datetime
+        occurrence_end: datetime
+        overlap_start: datetime
+        overlap_end: datetime
+
+    class AppointmentConflictCleared(Aggregate.Event):
+        appointment_id: str
+        kind: str
+        calendar_id: str
+        href: str
+        other_appointment_id: str
+        reason: str
 
     @staticmethod
     def create_id(sub_account_id: str, user_id: str) -> uuid.UUID:
@@ -298,19 +356,30 @@ class UserSchedule(Aggregate, RemembersRequests):
 
     # -- commands ------------------------------------------------------------------
 
-    def apply(self, connection_id: str, changes: CalendarChanges) -> bool:
+    def apply(self, connection_id: str, changes: CalendarChanges, rules: SyncRules = SyncRules()) -> bool:
         """Records what changed, fetched through ``connection_id``; returns False
-        when nothing did (no event at all)."""
+        when nothing did (no event at all). ``rules``: what appointments changed
+        in iCloud do, and which imported occurrences are busy (for conflicts)."""
         known = _KnownView(self.resources, changes.calendar_id)
         counts = {"imported": 0, "updated": 0, "removed": 0, "skipped": 0}
         echoes = 0
-        for series in changes.changed:
-            before = known.get(series.href)
-            if before is not None and before.etag == series.etag and not before.skipped_reason:
-                continue
+        fresh = [
+            series for series in changes.changed
+            if not ((before := known.get(series.href)) is not None and before.etag == series.etag
+                    and not before.skipped_reason)
+        ]
+        # Appointments first: an imported event of the same sync then meets them
+        # where the calendar now has them.
+        for series in fresh:
             if self._own_appointment(series.uid):
-                echoes += self._echo(connection_id, changes.calendar_id, series)
+                echoes += self._echo(connection_id, changes.calendar_id, series, rules)
+        # what conflicts need, made only when some appointment can have one
+        index = BookedIndex(self.appointments) if self.appointments and fresh else None
+        opened = self._open_by_source() if self.appointments else {}
+        for series in fresh:
+            if self._own_appointment(series.uid):
                 continue
+            before = known.get(series.href)
             payload = _series_payload(series)
             if before is None or not before.uid:  # new, or only ever skipped
                 self._imported(connection_id, changes.calendar_id, payload, changes.fetched_at)
@@ -318,6 +387,8 @@ class UserSchedule(Aggregate, RemembersRequests):
             else:
                 self._updated(connection_id, changes.calendar_id, payload, changes.fetched_at)
                 counts["updated"] += 1
+            if index is not None:
+                self._check_imported(index, opened, connection_id, changes.calendar_id, series, rules)
         for skipped in changes.skipped:
             before = known.get(skipped.href)
             if before is not None and before.etag == skipped.etag and before.skipped_reason:
@@ -331,10 +402,11 @@ class UserSchedule(Aggregate, RemembersRequests):
             appointment_id = self._own_appointment(before.uid)
             if appointment_id:
                 if self.appointments[appointment_id]["status"] == "booked":
-                    self._deleted_in_icloud(appointment_id, changes.calendar_id, href)
+                    self._deleted(appointment_id, changes.calendar_id, href, rules)
                     echoes += 1
                 continue  # a cancelled one: our own delete coming back
             self._removed(connection_id, changes.calendar_id, href, before.uid, "deleted in iCloud")
+            self._clear_source(opened, changes.calendar_id, href, "the event was deleted in iCloud")
             counts["removed"] += 1
         if not any(counts.values()) and not echoes and self.checkpoints.get(changes.calendar_id) == changes.sync_token:
             return False
@@ -352,9 +424,11 @@ class UserSchedule(Aggregate, RemembersRequests):
         if calendar_id not in self.calendar_connections:
             return False
         connection_id = self.calendar_connections[calendar_id]
+        opened = self._open_by_source() if self.appointments else {}
         for href, known in sorted(self.known(calendar_id).items()):
             if known.uid and not self._own_appointment(known.uid):
                 self._removed(connection_id, calendar_id, href, known.uid, reason)
+                self._clear_source(opened, calendar_id, href, "the calendar no longer blocks this user")
         self._released(connection_id, calendar_id, reason)
         return True
 
@@ -363,10 +437,11 @@ class UserSchedule(Aggregate, RemembersRequests):
         appointment_id = appointment_id_of_uid(uid)
         return appointment_id if appointment_id in self.appointments else None
 
-    def _echo(self, connection_id: str, calendar_id: str, series: ImportedSeries) -> int:
+    def _echo(self, connection_id: str, calendar_id: str, series: ImportedSeries, rules: SyncRules) -> int:
         """An appointment's own event, back from iCloud: never a blocked slot. It
         was moved when its times are neither the booked ones nor the ones last
-        written (a push not yet recorded, or one not yet made)."""
+        written (a push not yet recorded, or one not yet made); then it follows
+        iCloud or is restored (``icloud_changes.py``)."""
         appointment_id = self._own_appointment(series.uid)
         assert appointment_id is not None
         record = self.appointments[appointment_id]
@@ -379,7 +454,111 @@ class UserSchedule(Aggregate, RemembersRequests):
         self._changed_in_icloud(
             appointment_id, calendar_id, series.href, series.etag, span[0], span[1], moved
         )
+        if not moved:
+            return 1
+        if icloud_changes.follows(record, rules, series.recurring):
+            self._rescheduled(appointment_id, span[0], span[1], record["revision"] + 1, [], "", icloud_changes.ICLOUD)
+            self._recheck(appointment_id, "the appointment moved")
+            self._check_appointments(appointment_id, rules.max_open_conflicts)
+        else:
+            held = icloud_changes.held_spans(span, series.occurrences, rules)
+            self._restore_requested(appointment_id, record["revision"], calendar_id, series.href, held)
         return 1
+
+    def _deleted(self, appointment_id: str, calendar_id: str, href: str, rules: SyncRules) -> None:
+        """The appointment's event was deleted in iCloud: cancelled, or restored."""
+        record = self.appointments[appointment_id]
+        follow = icloud_changes.follows(record, rules)
+        self._deleted_in_icloud(appointment_id, calendar_id, href)
+        if follow:
+            self._cancelled(appointment_id, record["revision"] + 1, "deleted in iCloud", "", icloud_changes.ICLOUD)
+            self._recheck(appointment_id, "the appointment was cancelled")
+        else:
+            self._restore_requested(appointment_id, record["revision"], calendar_id, href, [])
+
+    # -- conflicts (``conflicts.py``) ----------------------------------------------------
+
+    def note_busy(self, appointment_id: str, occurrences: list[BusyOccurrence], limit: int) -> None:
+        """Records conflicts with busy occurrences found elsewhere (after the
+        appointment moved in iCloud: imported events of calendars not in this sync);
+        at most ``limit`` open on the appointment."""
+        for overlap in conflicts.earliest_overlaps(self.appointments[appointment_id], occurrences):
+            self._detect(appointment_id, overlap, limit)
+
+    def _open_by_source(self) -> dict[str, list[str]]:
+        """Source key -> the appointments with an open conflict from it."""
+        opened: dict[str, list[str]] = {}
+        for appointment_id, record in sorted(self.appointments.items()):
+            for key in record.get("conflicts") or ():
+                opened.setdefault(key, []).append(appointment_id)
+        return opened
+
+    def _check_imported(
+        self,
+        index: BookedIndex,
+        opened: dict[str, list[str]],
+        connection_id: str,
+        calendar_id: str,
+        series: ImportedSeries,
+        rules: SyncRules,
+    ) -> None:
+        """Detects and clears the conflicts of one imported resource, as it is now."""
+        if series.occurrences is None:
+            return  # carried no occurrences: nothing to compare (events recorded before they were)
+        source = ConflictSource(
+            conflicts.IMPORTED_EVENT, connection_id, calendar_id, series.href, series.uid, series.etag
+        )
+        found = conflicts.imported_overlaps(index, source, series.occurrences, rules.all_day_policy) if index else {}
+        for appointment_id in sorted(found):
+            self._detect(appointment_id, found[appointment_id], rules.max_open_conflicts)
+        for appointment_id in opened.get(source.key, ()):
+            if appointment_id not in found:
+                conflict = self.appointments[appointment_id]["conflicts"][source.key]
+                self._clear(appointment_id, conflict, "the event no longer overlaps the appointment")
+
+    def _check_appointments(self, appointment_id: str, limit: int) -> None:
+        """Detects the appointments a move in iCloud put this one on (on both)."""
+        for other_id, overlap in conflicts.appointment_overlaps(self.appointments, appointment_id).items():
+            self._detect(appointment_id, overlap, limit)
+            mirrored = Overlap(
+                ConflictSource(conflicts.APPOINTMENT, other_appointment_id=appointment_id),
+                *record_span(self.appointments[appointment_id]), overlap.start, overlap.end,
+            )
+            self._detect(other_id, mirrored, limit)
+
+    def _detect(self, appointment_id: str, overlap: Overlap, limit: int) -> None:
+        open_conflicts = self.appointments[appointment_id].get("conflicts") or {}
+        key = overlap.source.key
+        if conflicts.same_overlap(open_conflicts.get(key), overlap):
+            return
+        if key not in open_conflicts and len(open_conflicts) >= limit:
+            return
+        source = overlap.source
+        self._conflict_detected(
+            appointment_id, source.kind, source.connection_id, source.calendar_id, source.href, source.uid,
+            source.etag, source.other_appointment_id, overlap.occurrence_start, overlap.occurrence_end,
+            overlap.start, overlap.end,
+        )
+
+    def _recheck(self, appointment_id: str, reason: str) -> None:
+        """After the appointment moved or was cancelled: clears the conflicts that
+        no longer overlap it (its own, and other appointments' over it)."""
+        for holder, conflict in conflicts.ended(self.appointments, appointment_id):
+            self._clear(holder, conflict, reason)
+
+    def _clear_source(self, opened: dict[str, list[str]], calendar_id: str, href: str, reason: str) -> None:
+        """An imported resource is gone: its conflicts end."""
+        key = conflicts.source_key(conflicts.IMPORTED_EVENT, calendar_id, href, "")
+        for appointment_id in opened.get(key, ()):
+            conflict = (self.appointments[appointment_id].get("conflicts") or {}).get(key)
+            if conflict is not None:
+                self._clear(appointment_id, conflict, reason)
+
+    def _clear(self, appointment_id: str, conflict: dict[str, Any], reason: str) -> None:
+        self._conflict_cleared(
+            appointment_id, conflict["kind"], conflict["calendar_id"], conflict["href"],
+            conflict["other_appointment_id"], reason,
+        )
 
     # -- appointments and blocked slots: queries -------------------------------------
 
@@ -432,14 +611,16 @@ class UserSchedule(Aggregate, RemembersRequests):
         found = self.conflict(start, end, ignore=appointment_id)
         if found is not None:
             raise found.error()
-        self._rescheduled(appointment_id, start, end, record["revision"] + 1, overridden, request_id)
+        self._rescheduled(appointment_id, start, end, record["revision"] + 1, overridden, request_id, icloud_changes.CRM)
+        self._recheck(appointment_id, "the appointment moved")
         return True
 
     def cancel(self, appointment_id: str, reason: str, request_id: str = "") -> bool:
         record = self.appointment(appointment_id)
         if record["status"] == "cancelled":
             return False
-        self._cancelled(appointment_id, record["revision"] + 1, reason, request_id)
+        self._cancelled(appointment_id, record["revision"] + 1, reason, request_id, icloud_changes.CRM)
+        self._recheck(appointment_id, "the appointment was cancelled")
         return True
 
     def create_block(self, block_id: str, start: datetime, end: datetime, title: str, request_id: str = "") -> None:
@@ -508,17 +689,36 @@ class UserSchedule(Aggregate, RemembersRequests):
 
     @event(AppointmentRescheduled)
     def _rescheduled(
-        self, appointment_id: str, start: datetime, end: datetime, revision: int, overridden: list[str], request_id: str
+        self,
+        appointment_id: str,
+        start: datetime,
+        end: datetime,
+        revision: int,
+        overridden: list[str],
+        request_id: str,
+        cause: str,
     ) -> None:
+        changes: dict[str, Any] = {}
+        if cause == icloud_changes.ICLOUD:  # the calendar already holds it: nothing to write
+            record = self.appointments[appointment_id]
+            pushed = {**(record.get("pushed") or {}), "revision": revision, "start": start.isoformat(),
+                      "end": end.isoformat()}
+            changes = {"pushed": pushed, "held": None,
+                       "icloud": {**(record.get("icloud") or {}), "outcome": icloud_changes.FOLLOWED}}
         self._set_appointment(
             appointment_id, start=start.isoformat(), end=end.isoformat(), revision=revision, failure=None,
-            overridden=list(overridden),
+            overridden=list(overridden), **changes,
         )
         self._remember(request_id)
 
     @event(AppointmentCancelled)
-    def _cancelled(self, appointment_id: str, revision: int, reason: str, request_id: str) -> None:
-        self._set_appointment(appointment_id, status="cancelled", revision=revision, failure=None)
+    def _cancelled(self, appointment_id: str, revision: int, reason: str, request_id: str, cause: str) -> None:
+        changes: dict[str, Any] = {}
+        if cause == icloud_changes.ICLOUD:  # gone from the calendar already
+            record = self.appointments[appointment_id]
+            changes = {"pushed": {"revision": revision, "deleted": True}, "held": None,
+                       "icloud": {**(record.get("icloud") or {}), "outcome": icloud_changes.CANCELLED}}
+        self._set_appointment(appointment_id, status="cancelled", revision=revision, failure=None, **changes)
         self._remember(request_id)
 
     @event(BlockedSlotCreated)
@@ -538,8 +738,13 @@ class UserSchedule(Aggregate, RemembersRequests):
         self, appointment_id: str, revision: int, action: str, connection_id: str, calendar_id: str, href: str, etag: str
     ) -> None:
         record = self.appointments[appointment_id]
+        icloud = None  # a write of the CRM's version ends the user's change...
+        if icloud_changes.restoring(record) and revision == record["revision"]:
+            icloud = {**record["icloud"], "outcome": icloud_changes.RESTORED}  # ...saying it was restored
         if action == "deleted":
-            self._set_appointment(appointment_id, pushed={"revision": revision, "deleted": True}, failure=None)
+            self._set_appointment(
+                appointment_id, pushed={"revision": revision, "deleted": True}, failure=None, held=None, icloud=icloud
+            )
             self._forget(calendar_id, href)
             return
         self._set_appointment(
@@ -552,7 +757,8 @@ class UserSchedule(Aggregate, RemembersRequests):
                 "end": record["end"] if revision == record["revision"] else "",
             },
             failure=None,
-            icloud=None,
+            icloud=icloud,
+            held=None,
         )
         self._know(calendar_id, href, KnownResource(appointment_uid(appointment_id), etag))
 
@@ -586,6 +792,50 @@ class UserSchedule(Aggregate, RemembersRequests):
     def _deleted_in_icloud(self, appointment_id: str, calendar_id: str, href: str) -> None:
         self._set_appointment(appointment_id, pushed=None, icloud={"state": "deleted", "href": href})
         self._forget(calendar_id, href)
+
+    @event(AppointmentRestoreRequested)
+    def _restore_requested(
+        self, appointment_id: str, revision: int, calendar_id: str, href: str, held: list[list[str]]
+    ) -> None:
+        record = self.appointments[appointment_id]
+        self._set_appointment(
+            appointment_id, held=[list(span) for span in held],
+            icloud={**(record.get("icloud") or {}), "outcome": icloud_changes.RESTORING},
+        )
+
+    @event(AppointmentConflictDetected)
+    def _conflict_detected(
+        self,
+        appointment_id: str,
+        kind: str,
+        connection_id: str,
+        calendar_id: str,
+        href: str,
+        uid: str,
+        etag: str,
+        other_appointment_id: str,
+        occurrence_start: datetime,
+        occurrence_end: datetime,
+        overlap_start: datetime,
+        overlap_end: datetime,
+    ) -> None:
+        record = self.appointments[appointment_id]
+        key = conflicts.source_key(kind, calendar_id, href, other_appointment_id)
+        conflict = {
+            "kind": kind, "connection_id": connection_id, "calendar_id": calendar_id, "href": href, "uid": uid,
+            "etag": etag, "other_appointment_id": other_appointment_id,
+            "occurrence_start": occurrence_start.isoformat(), "occurrence_end": occurrence_end.isoformat(),
+            "overlap_start": overlap_start.isoformat(), "overlap_end": overlap_end.isoformat(),
+        }
+        self._set_appointment(appointment_id, conflicts={**(record.get("conflicts") or {}), key: conflict})
+
+    @event(AppointmentConflictCleared)
+    def _conflict_cleared(
+        self, appointment_id: str, kind: str, calendar_id: str, href: str, other_appointment_id: str, reason: str
+    ) -> None:
+        key = conflicts.source_key(kind, calendar_id, href, other_appointment_id)
+        remaining = {k: v for k, v in (self.appointments[appointment_id].get("conflicts") or {}).items() if k != key}
+        self._set_appointment(appointment_id, conflicts=remaining)
 
     def _forget(self, calendar_id: str, href: str) -> None:
         if href in self.resources.get(calendar_id, {}):

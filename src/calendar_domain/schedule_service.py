@@ -8,14 +8,24 @@ by one fetch is saved in one transaction, checkpoints included.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
 
 from calendar_domain.application import CalendarIntegration
+from calendar_domain.busy import AllDayPolicy
+from calendar_domain.conflicts import BusyOccurrence
 from calendar_domain.configuration import CalendarConfiguration
 from calendar_domain.connection import Connection, ConnectionStatus
+from calendar_domain.icloud_changes import ICLOUD, SyncRules
+from calendar_domain.policy import ICloudChangePolicy, SubAccountPolicy
 from calendar_domain.retry import retrying
 from calendar_domain.schedule import CalendarChanges, KnownResource, UserSchedule
+from calendar_domain.telemetry import happened
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,11 +40,30 @@ class SyncTarget:
     checkpoint: str | None  # None: never synced into this schedule
     known: dict[str, KnownResource]
     time_zone: str  # the user's zone, for floating times
+    all_day_policy: AllDayPolicy = AllDayPolicy.FOLLOW_TRANSP  # which imported occurrences are busy
+
+
+# The busy imported occurrences of a user (sub-account, user) in [start, end), as
+# the availability read model holds them.
+ImportedBusy = Callable[[str, str, datetime, datetime], list[BusyOccurrence]]
 
 
 class ScheduleService:
-    def __init__(self, app: CalendarIntegration) -> None:
+    def __init__(
+        self,
+        app: CalendarIntegration,
+        observe: Callable[[str], None] = lambda _event: None,
+        imported_busy: ImportedBusy = lambda *_: [],
+        bounds: SyncRules = SyncRules(),
+    ) -> None:
+        """``observe``: told the name of each appointment outcome a sync recorded
+        (``told``), for metrics. ``imported_busy``: where an appointment moved in
+        iCloud meets events of other calendars (or of this one, unchanged).
+        ``bounds``: the limits of every sync's rules (its policies are the target's)."""
         self._app = app
+        self._observe = observe
+        self._imported_busy = imported_busy
+        self._bounds = bounds
 
     def schedule(self, sub_account_id: str, user_id: str) -> UserSchedule:
         found = self._app.find(UserSchedule.create_id(sub_account_id, user_id), UserSchedule)
@@ -67,6 +96,7 @@ class ScheduleService:
                         checkpoint=schedule.checkpoint(ref.calendar_id),
                         known=schedule.known(ref.calendar_id),
                         time_zone=configuration.time_zone,
+                        all_day_policy=configuration.all_day_policy,
                     )
                 )
         return targets
@@ -76,14 +106,47 @@ class ScheduleService:
 
         def attempt() -> int:
             touched: dict[tuple[str, str], UserSchedule] = {}
+            policies: dict[str, ICloudChangePolicy] = {}
+            fetched: dict[tuple[str, str], set[tuple[str, str]]] = {}  # (calendar, href) this sync read
             for target, changes in found:
                 key = (target.sub_account_id, target.user_id)
                 schedule = touched.get(key) or self.schedule(*key)
-                if schedule.apply(target.connection_id, changes):
+                if target.sub_account_id not in policies:
+                    policies[target.sub_account_id] = self._icloud_changes(target.sub_account_id)
+                rules = replace(
+                    self._bounds, icloud_changes=policies[target.sub_account_id], all_day_policy=target.all_day_policy
+                )
+                if schedule.apply(target.connection_id, changes, rules):
                     touched[key] = schedule
-            return self._app.record(*touched.values())
+                fetched.setdefault(key, set()).update(
+                    (changes.calendar_id, href)
+                    for href in [*(s.href for s in changes.changed), *(s.href for s in changes.skipped), *changes.deleted]
+                )
+            for key, schedule in touched.items():
+                self._meet_other_events(schedule, fetched[key])
+            return recorded_and_told(self._app, list(touched.values()), self._observe)
 
         return retrying(attempt)
+
+    def _meet_other_events(self, schedule: UserSchedule, fetched: set[tuple[str, str]]) -> None:
+        """Appointments that followed a move in iCloud, against the busy events the
+        availability model holds (those this sync read were compared already)."""
+        followed = {
+            e.appointment_id for e in schedule.pending_events
+            if type(e) is UserSchedule.AppointmentRescheduled and e.cause == ICLOUD
+        }
+        for appointment_id in sorted(followed):
+            record = schedule.appointments[appointment_id]
+            start, end = datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"])
+            busy = self._imported_busy(schedule.sub_account_id, schedule.user_id, start, end)
+            schedule.note_busy(
+                appointment_id, [b for b in busy if (b.source.calendar_id, b.source.href) not in fetched],
+                self._bounds.max_open_conflicts,
+            )
+
+    def _icloud_changes(self, sub_account_id: str) -> ICloudChangePolicy:
+        policy = self._app.find(SubAccountPolicy.create_id(sub_account_id), SubAccountPolicy, read_only=True)
+        return policy.icloud_changes if policy is not None else ICloudChangePolicy.FOLLOW_ICLOUD
 
     def releases_for(self, configuration: CalendarConfiguration) -> list[UserSchedule]:
         """Schedules whose calendars no longer block this user, with the release
@@ -100,3 +163,40 @@ class ScheduleService:
             if calendar_id not in blocking
         ]
         return [schedule] if any(released) else []
+
+
+def recorded_and_told(app: CalendarIntegration, schedules: list[UserSchedule], observe: Callable[[str], None]) -> int:
+    """Records the schedules' new events; then logs (and tells ``observe``) what an
+    operator is told of them (``told``). Returns the log position, as ``record``."""
+    outcomes = [told(e) for s in schedules for e in s.pending_events]
+    position = app.record(*schedules)
+    for outcome in outcomes:
+        if outcome is not None:
+            happened(log, outcome[0], **outcome[1])
+            observe(outcome[0])
+    return position
+
+
+def told(domain_event: Any) -> tuple[str, dict[str, Any]] | None:
+    """What an operator is told of an event a sync recorded about an appointment:
+    the outcome of a change in iCloud, or a conflict (None for the rest)."""
+    kind = type(domain_event)
+    appointment_id = getattr(domain_event, "appointment_id", "")
+    if kind is UserSchedule.AppointmentRescheduled and domain_event.cause == ICLOUD:
+        return "appointment.followed_icloud", {"appointment_id": appointment_id, "revision": domain_event.revision}
+    if kind is UserSchedule.AppointmentCancelled and domain_event.cause == ICLOUD:
+        return "appointment.cancelled_in_icloud", {"appointment_id": appointment_id, "revision": domain_event.revision}
+    if kind is UserSchedule.AppointmentRestoreRequested:
+        return "appointment.restore_requested", {
+            "appointment_id": appointment_id, "revision": domain_event.revision, "held": len(domain_event.held),
+        }
+    if kind is UserSchedule.AppointmentConflictDetected:
+        return "appointment.conflict_detected", {
+            "appointment_id": appointment_id, "kind": domain_event.kind, "calendar_id": domain_event.calendar_id,
+            "other_appointment_id": domain_event.other_appointment_id or None,
+        }
+    if kind is UserSchedule.AppointmentConflictCleared:
+        return "appointment.conflict_cleared", {
+            "appointment_id": appointment_id, "kind": domain_event.kind, "reason": domain_event.reason,
+        }
+    return None

@@ -149,7 +149,7 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
         history_servicer.HistoryServicer(authenticator, container.history, container.log_tail, settings.max_streams),
     )
     appointment_servicer.register(
-        server, appointment_servicer.AppointmentServicer(authenticator, container.appointments)
+        server, appointment_servicer.AppointmentServicer(authenticator, container.appointments, container.policies)
     )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -10,6 +10,9 @@ import grpc
 from calendar_domain import values
 from calendar_domain.appointment_service import AppointmentService, ScheduleOutcome
 from calendar_domain.bookings import AppointmentDetails, Attendee, appointment_uid, record_span
+from calendar_domain.icloud_changes import CANCELLED, FOLLOWED, RESTORED, restoring
+from calendar_domain.policy import ICloudChangePolicy
+from calendar_domain.policy_service import PolicyService
 from calendar_domain.schedule import UserSchedule
 from calendarintegration.v1 import appointments_pb2 as pb
 from calendarintegration.v1 import appointments_pb2_grpc, configuration_pb2
@@ -22,9 +25,10 @@ DEFAULT_PAGE = 100
 
 
 class AppointmentServicer(ServicerBase, appointments_pb2_grpc.AppointmentServiceServicer):
-    def __init__(self, authenticator: Any, appointments: AppointmentService) -> None:
+    def __init__(self, authenticator: Any, appointments: AppointmentService, policies: PolicyService) -> None:
         super().__init__(authenticator)
         self._appointments = appointments
+        self._policies = policies
 
     @rpc
     def BookAppointment(self, request: Any, context: Any, caller: Caller) -> pb.BookAppointmentResponse:
@@ -101,6 +105,23 @@ class AppointmentServicer(ServicerBase, appointments_pb2_grpc.AppointmentService
             blocked_slots=[blocked_slot(schedule, i) for i in page], next_page_token=token
         )
 
+    @rpc
+    def GetICloudChangePolicy(self, request: Any, context: Any, caller: Caller) -> pb.GetICloudChangePolicyResponse:
+        self.check_scope(request, caller, Violations(), user=False)
+        policy = self._policies.get(request.sub_account_id)
+        return pb.GetICloudChangePolicyResponse(policy=_POLICY_TO_PB[policy.icloud_changes])
+
+    @rpc
+    def SetICloudChangePolicy(self, request: Any, context: Any, caller: Caller) -> pb.SetICloudChangePolicyResponse:
+        v = Violations()
+        policy = _POLICY_FROM_PB.get(request.policy)
+        if policy is None:
+            v.add("policy", "policy must be FOLLOW_ICLOUD or RESTORE")
+        self.check_scope(request, caller, v, user=False)
+        assert policy is not None
+        position = self._policies.set_icloud_changes(request.sub_account_id, policy, request.request_id)
+        return pb.SetICloudChangePolicyResponse(position=position)
+
     # -- request checks ---------------------------------------------------------------
 
     def _scope(
@@ -140,8 +161,19 @@ _PUSH = {
     "removed": pb.PUSH_STATUS_REMOVED,
     "retrying": pb.PUSH_STATUS_RETRYING,
     "failed": pb.PUSH_STATUS_FAILED,
+    "followed_icloud": pb.PUSH_STATUS_FOLLOWED_ICLOUD,
+    "restored": pb.PUSH_STATUS_RESTORED,
+    "cancelled_in_icloud": pb.PUSH_STATUS_CANCELLED_IN_ICLOUD,
 }
 _CHANGE = {"moved": pb.I_CLOUD_CHANGE_KIND_MOVED, "deleted": pb.I_CLOUD_CHANGE_KIND_DELETED}
+_POLICY_TO_PB = {
+    ICloudChangePolicy.FOLLOW_ICLOUD: pb.I_CLOUD_CHANGE_POLICY_FOLLOW_ICLOUD,
+    ICloudChangePolicy.RESTORE: pb.I_CLOUD_CHANGE_POLICY_RESTORE,
+}
+_POLICY_FROM_PB = {v: k for k, v in _POLICY_TO_PB.items()}
+_CONFLICT_KIND = {"imported_event": pb.CONFLICT_KIND_IMPORTED_EVENT, "appointment": pb.CONFLICT_KIND_APPOINTMENT}
+# What the service did about a change in iCloud, once the calendar holds the outcome.
+_SETTLED = {FOLLOWED: "followed_icloud", RESTORED: "restored", CANCELLED: "cancelled_in_icloud"}
 
 
 def push_status(record: dict[str, Any]) -> str:
@@ -151,8 +183,9 @@ def push_status(record: dict[str, Any]) -> str:
     pushed, failure = record.get("pushed") or {}, record.get("failure")
     if failure and failure["revision"] == record["revision"]:
         return "failed" if failure["permanent"] else "retrying"
-    if pushed.get("revision") == record["revision"]:
-        return "removed" if pushed.get("deleted") else "written"
+    if pushed.get("revision") == record["revision"] and not restoring(record):
+        settled = _SETTLED.get((record.get("icloud") or {}).get("outcome", ""))
+        return settled or ("removed" if pushed.get("deleted") else "written")
     return "pending"
 
 
@@ -197,7 +230,26 @@ def appointment(schedule: UserSchedule, appointment_id: str) -> pb.Appointment:
         if change.get("start"):
             message.icloud_change.start_time.CopyFrom(timestamp(datetime.fromisoformat(change["start"])))
             message.icloud_change.end_time.CopyFrom(timestamp(datetime.fromisoformat(change["end"])))
+    opened = sorted((record.get("conflicts") or {}).values(), key=lambda c: (c["overlap_start"], c["href"]))
+    message.conflicts.extend(_conflict(c) for c in opened)
     return message
+
+
+def _conflict(conflict: dict[str, Any]) -> pb.AppointmentConflict:
+    times = {
+        f"{name}_time": timestamp(datetime.fromisoformat(conflict[name]))
+        for name in ("occurrence_start", "occurrence_end", "overlap_start", "overlap_end")
+    }
+    return pb.AppointmentConflict(
+        kind=_CONFLICT_KIND[conflict["kind"]],
+        connection_id=conflict["connection_id"],
+        calendar_id=conflict["calendar_id"],
+        href=conflict["href"],
+        uid=conflict["uid"],
+        etag=conflict["etag"],
+        other_appointment_id=conflict["other_appointment_id"],
+        **times,
+    )
 
 
 def blocked_slot(schedule: UserSchedule, block_id: str) -> pb.CrmBlockedSlot:

@@ -15,6 +15,7 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 
+from adapters import metrics
 from adapters.icloud.discovery import CalDAVDiscovery
 from adapters.icloud.poller import SyncScheduler
 from adapters.icloud.sync_status import SyncStatusReader
@@ -51,6 +52,7 @@ from calendar_domain.configuration_service import ConfigurationService
 from calendar_domain.history_service import HistoryService
 from calendar_domain.connection_service import ConnectionService
 from calendar_domain.errors import ReadModelBehind
+from calendar_domain.icloud_changes import SyncRules
 from calendar_domain.schedule_service import ScheduleService
 from calendar_domain import ports
 from calendar_domain.ports import CalendarDiscovery
@@ -317,7 +319,12 @@ def bootstrap(
         # late bound: the scheduler is made below, from the syncer that uses this service
         credentials_replaced=lambda account_id: scheduler.sync_soon(account_id),
     )
-    schedules = ScheduleService(app)
+    schedules = ScheduleService(
+        app, observe=metrics.appointment_outcome,
+        # the availability service is made below; a sync calls this only once it runs
+        imported_busy=lambda *args: availability.imported_busy(*args),
+        bounds=SyncRules(max_open_conflicts=settings.max_open_conflicts, max_held_spans=settings.max_held_spans),
+    )
     history = HistoryService(app)
     # One follower of the log for every history stream in this process.
     log_tail = LogTail(
@@ -399,7 +406,7 @@ def bootstrap(
         policies=PolicyService(app),
         history=history,
         log_tail=log_tail,
-        appointments=AppointmentService(app, availability.obstacles, settle),
+        appointments=AppointmentService(app, availability.obstacles, settle, observe=metrics.appointment_outcome),
         availability_history=AvailabilityHistory(
             app, scratch_availability_view, expand_series,
             stale_after=settings.stale_after, max_window_days=settings.max_window_days,

@@ -56,6 +56,10 @@ class Settings:
     # A calendar not synced for this long is stale (answers say so).
     stale_after: float = 600.0
     max_window_days: int = 62
+    # Open conflicts kept on one appointment; times of one appointment held busy
+    # while its CRM version is written back over a change in iCloud.
+    max_open_conflicts: int = 50
+    max_held_spans: int = 400
     # Run the read-model projections inside the server (else: `calendar-integration project`).
     embedded_projections: bool = True
     # Write appointments to iCloud from the server (else: `calendar-integration push`).
@@ -134,6 +138,8 @@ class Settings:
             parse_processes=_count(get, "PARSE_PROCESSES", str(min(os.cpu_count() or 1, 4))),
             stale_after=_positive(get, "STALE_AFTER", "600"),
             max_window_days=int(_positive(get, "MAX_WINDOW_DAYS", "62")),
+            max_open_conflicts=int(_positive(get, "MAX_OPEN_CONFLICTS", "50")),
+            max_held_spans=int(_positive(get, "MAX_HELD_SPANS", "400")),
             embedded_projections=get("EMBEDDED_PROJECTIONS", "true").lower() in ("true", "1", "yes"),
             embedded_push=get("EMBEDDED_PUSH", "true").lower() in ("true", "1", "yes"),
             push_lease=_positive(get, "PUSH_LEASE", "30"),

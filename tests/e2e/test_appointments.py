@@ -303,9 +303,10 @@ def test_with_no_primary_calendar_nothing_is_written(
     assert calendar_events(radicale, account) == {}
 
 
-def test_a_move_or_delete_in_icloud_is_noticed_and_not_pushed_back(
+def test_after_a_move_in_icloud_a_reschedule_in_the_crm_writes_the_event_again(
     embedded_service: Service, account: tuple[str, str], radicale: RadicaleServer
 ) -> None:
+    """Moves and deletions in iCloud themselves: tests/e2e/test_icloud_changes.py."""
     service = embedded_service
     home = connect(service, account)
     appointment = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
@@ -322,22 +323,9 @@ def test_a_move_or_delete_in_icloud_is_noticed_and_not_pushed_back(
     seen = get(service, appointment.appointment_id)
     assert seen.icloud_change.kind == ap.I_CLOUD_CHANGE_KIND_MOVED
     assert seen.icloud_change.start_time.ToDatetime(tzinfo=UTC) == at(16)
-    assert seen.start_time.ToDatetime(tzinfo=UTC) == at(10)  # the booking keeps its time
     slots = service.sync.ListBlockedSlots(sy.ListBlockedSlotsRequest(sub_account_id=SUB, user_id=USER), metadata=auth())
-    assert list(slots.blocked_slots) == []
-    assert seen.push.status == ap.PUSH_STATUS_WRITTEN  # nothing to write back
-    [event] = calendar_events(radicale, account).values()
-    assert event.decoded("DTSTART") == at(16)
+    assert list(slots.blocked_slots) == []  # still the appointment's own event, never a blocked slot
 
-    radicale.delete(account[0], account[1], path)
-    sync_now(service, home.connection_id)
-    gone = get(service, appointment.appointment_id)
-    assert gone.icloud_change.kind == ap.I_CLOUD_CHANGE_KIND_DELETED
-    assert gone.status == ap.APPOINTMENT_STATUS_BOOKED
-    assert service.container.push_queue.pending() == 0
-    assert calendar_events(radicale, account) == {}
-
-    # a reschedule in the CRM is an explicit change: it writes the event again
     stub(service).RescheduleAppointment(
         ap.RescheduleAppointmentRequest(
             sub_account_id=SUB, user_id=USER, appointment_id=appointment.appointment_id,
@@ -345,7 +333,7 @@ def test_a_move_or_delete_in_icloud_is_noticed_and_not_pushed_back(
         ),
         metadata=auth(),
     )
-    again = pushed(service, appointment.appointment_id, ap.PUSH_STATUS_WRITTEN, 2)
+    again = pushed(service, appointment.appointment_id, ap.PUSH_STATUS_WRITTEN, 3)
     assert not again.HasField("icloud_change")
     [event] = calendar_events(radicale, account).values()
     assert event.decoded("DTSTART") == at(12)

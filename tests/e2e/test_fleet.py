@@ -91,7 +91,9 @@ class Fleet:
             CALSYNC_EMBEDDED_PUSH="false",
             CALSYNC_SYNC_ENABLED="false",
             CALSYNC_SYNC_INTERVAL=str(SYNC_INTERVAL),
-            CALSYNC_PUSH_LEASE="3",
+            # long enough that only freeing the dead one's leases at start lets the next
+            # push process write its appointments before the test's patience runs out
+            CALSYNC_PUSH_LEASE="60",
             **env,
         )
         popen = subprocess.Popen(
@@ -233,7 +235,7 @@ def test_a_fleet_on_one_postgresql_loses_nothing_when_any_process_is_killed(
         pusher.kill()
         caldav.release()  # the dead process's write reaches the server; it was never recorded
         second = fleet.start("push")
-        wait_for(lambda: second.said("push.leases_freed"), "the new push process to free the dead one's leases", 60)
+        wait_for(lambda: second.said("push.leases_freed"), "the new push process to free the dead one's leases", 40)
 
         # any one server, sync process and the projection process killed: work goes on
         servers[0].kill()

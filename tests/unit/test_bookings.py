@@ -14,6 +14,8 @@ from calendar_domain.bookings import (
     checked_span,
 )
 from calendar_domain.errors import AlreadyExists, InvalidValue
+from calendar_domain.icloud_changes import SyncRules
+from calendar_domain.policy import ICloudChangePolicy
 from calendar_domain.schedule import (
     AppointmentCancelledError,
     CalendarChanges,
@@ -96,12 +98,12 @@ def test_our_own_events_coming_back_are_not_blocked_slots() -> None:
     # the same event with a new etag but the same times: noted, not "moved"
     schedule.apply("c", _changes(_echo("a0", T0, T0 + H, '"e2"')))
     assert schedule.appointments["a0"]["pushed"]["etag"] == '"e2"' and schedule.appointments["a0"]["icloud"] is None
-    # moved by the user
-    schedule.apply("c", _changes(_echo("a0", T0 + 5 * H, T0 + 6 * H, '"e3"')))
+    # moved by the user (restored under RESTORE: the booking keeps its time)
+    schedule.apply("c", _changes(_echo("a0", T0 + 5 * H, T0 + 6 * H, '"e3"')), SyncRules(ICloudChangePolicy.RESTORE))
     assert schedule.appointments["a0"]["icloud"]["state"] == "moved"
-    assert schedule.appointments["a0"]["start"] == T0.isoformat()  # the booking keeps its time
+    assert schedule.appointments["a0"]["start"] == T0.isoformat()
     # deleted by the user
-    schedule.apply("c", _changes(deleted=("/cal/a0.ics",)))
+    schedule.apply("c", _changes(deleted=("/cal/a0.ics",)), SyncRules(ICloudChangePolicy.RESTORE))
     assert schedule.appointments["a0"]["icloud"]["state"] == "deleted" and schedule.appointments["a0"]["pushed"] is None
 
 

@@ -64,3 +64,12 @@ def test_the_pool_and_the_application_name_come_from_the_environment() -> None:
     assert settings.db_pool_size == 6 and settings.application_name == "calsync-eu-serve"
     default = Settings.from_env({})
     assert default.db_pool_size == 10 and default.application_name == "calsync-serve" and default.push_lease == 30
+
+
+def test_the_bounds_of_what_syncs_record_about_appointments_are_settings() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.max_open_conflicts, defaults.max_held_spans) == (50, 400)
+    chosen = Settings.from_env({"CALSYNC_MAX_OPEN_CONFLICTS": "3", "CALSYNC_MAX_HELD_SPANS": "7"})
+    assert (chosen.max_open_conflicts, chosen.max_held_spans) == (3, 7)
+    with pytest.raises(ConfigError, match="CALSYNC_MAX_OPEN_CONFLICTS"):
+        Settings.from_env({"CALSYNC_MAX_OPEN_CONFLICTS": "0"})

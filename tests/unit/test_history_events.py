@@ -7,12 +7,13 @@ import json
 import uuid
 from typing import Any
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from calendar_domain.availability import BookingRules, WorkingHours, Window
 from calendar_domain.bookings import AppointmentDetails, Attendee, appointment_uid
 from calendar_domain.busy import AllDayPolicy
-from calendar_domain.policy import SubAccountPolicy
+from calendar_domain.policy import ICloudChangePolicy, SubAccountPolicy
 from calendar_domain.configuration import CalendarConfiguration, CalendarRef
 from calendar_domain.connection import AccountLink, ConnectedCalendar, Connection
 from calendar_domain.history import (
@@ -65,6 +66,7 @@ def every_kind_of_event() -> list[Any]:
     schedule.release("cal", "calendar no longer blocks this user")
     policy = SubAccountPolicy("loc-1")
     policy.set_stale_calendars_block(False, "r6")
+    policy.set_icloud_changes(ICloudChangePolicy.RESTORE, "r13")
     return [
         *connection.collect_events(), *link.collect_events(), *configuration.collect_events(),
         *schedule.collect_events(), *policy.collect_events(),
@@ -91,6 +93,13 @@ def book_appointments(schedule: UserSchedule, connection_id: str) -> None:
     schedule.apply(connection_id, changes(moved, token="t3"))
     schedule.apply(connection_id, changes(deleted=("/cal/a1.ics",), token="t4"))
     schedule.cancel("a1", "the customer cancelled", "r10")
+    # a busy event imported over a2 (a conflict), then gone (cleared)
+    over = replace(
+        series("/cal/over.ics", '"o1"'), first_start=BOOKED_AT + 3 * hour, last_end=BOOKED_AT + 4 * hour,
+        occurrences=[[int((BOOKED_AT + 3 * hour).timestamp()), int((BOOKED_AT + 4 * hour).timestamp()), 0, "", "", ""]],
+    )
+    schedule.apply(connection_id, changes(over, token="t5"))
+    schedule.apply(connection_id, changes(deleted=("/cal/over.ics",), token="t6"))
     schedule.create_block("b1", BOOKED_AT + 5 * hour, BOOKED_AT + 6 * hour, "Lunch", "r11")
     schedule.delete_block("b1", "r12")
 

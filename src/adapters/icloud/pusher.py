@@ -40,6 +40,7 @@ from calendar_domain.errors import (
     ProviderThrottled,
     ProviderUnavailable,
 )
+from calendar_domain.icloud_changes import restoring
 from calendar_domain.ports import CredentialVault
 from calendar_domain.retry import retrying
 from calendar_domain.schedule import UserSchedule
@@ -101,6 +102,7 @@ class AppointmentPusher:
     # -- running ----------------------------------------------------------------------------
 
     def start(self) -> None:
+        self._stopping.clear()  # startable again after a stop
         try:
             self.free_dead_local_leases()
         except Exception:  # the database is away: the leases run out by themselves
@@ -205,6 +207,10 @@ class AppointmentPusher:
             return
         self._record(item, revision, outcome)
         self._queue.done(item, revision)
+        if restoring(record):
+            happened(log, "appointment.restored", appointment_id=item.appointment_id, revision=revision,
+                     action=outcome.action)
+            metrics.appointment_outcome("appointment.restored")
 
     def _write(self, appointment_id: str, record: dict[str, Any]) -> Outcome:
         target = record["calendar"]
@@ -247,6 +253,9 @@ class AppointmentPusher:
             self._after_write(href)
             return Outcome("deleted", where.connection_id, where.calendar_id, href, "")
         body = render(appointment_id, record)
+        # Writing the CRM's version back over the user's change: their copy carries
+        # the same revision, and is not ours to take for a write of our own.
+        restore = restoring(record)
         if pushed.get("href"):
             try:
                 etag = writer.update(href, body, pushed.get("etag", ""))
@@ -255,20 +264,27 @@ class AppointmentPusher:
                 # changed in iCloud since: the CRM's change is newer; or our own
                 # earlier write whose recording was lost
                 stored = writer.get(href)
-                if stored is not None and stored.revision == revision:
+                if stored is not None and stored.revision == revision and not restore:
                     return Outcome("found", where.connection_id, where.calendar_id, stored.href, stored.etag)
                 etag, action = writer.update(href, body, stored.etag if stored else ""), "updated"
             except Gone:
-                etag, action = self._create(writer, href, body, calendar_href, appointment_id, revision)
+                etag, action = self._create(writer, href, body, calendar_href, appointment_id, revision, restore)
         else:
-            etag, action = self._create(writer, href, body, calendar_href, appointment_id, revision)
+            etag, action = self._create(writer, href, body, calendar_href, appointment_id, revision, restore)
         self._after_write(href)
         if action == "found":
             return Outcome(action, where.connection_id, where.calendar_id, href, etag)
         return Outcome(action, where.connection_id, where.calendar_id, href, writer.fill_etag(href, etag))
 
     def _create(
-        self, writer: CalendarWriter, href: str, body: str, calendar_href: str, appointment_id: str, revision: int
+        self,
+        writer: CalendarWriter,
+        href: str,
+        body: str,
+        calendar_href: str,
+        appointment_id: str,
+        revision: int,
+        restore: bool = False,
     ) -> tuple[str, str]:
         try:
             return writer.create(href, body), "created"
@@ -278,7 +294,7 @@ class AppointmentPusher:
         stored: Stored | None = writer.get(href) or writer.find_uid(calendar_href, appointment_uid(appointment_id))
         if stored is None:
             raise PushDeferred("the event was there a moment ago and is gone; trying again")
-        if stored.revision == revision:
+        if stored.revision == revision and not restore:
             return stored.etag, "found"
         return writer.update(stored.href, body, stored.etag), "updated"
 
@@ -353,4 +369,4 @@ def _alive(holder: str, host: str) -> bool:
 
 def _written(record: dict[str, Any]) -> bool:
     pushed = record.get("pushed") or {}
-    return bool(pushed.get("revision") == record["revision"])
+    return bool(pushed.get("revision") == record["revision"]) and not restoring(record)

@@ -1,7 +1,7 @@
 """The queue of appointments whose latest revision is still to be written to iCloud.
 
-A projection puts each booked, rescheduled or cancelled appointment in the
-queue, with its tracking position in the same transaction (so nothing is
+A projection puts each booked, rescheduled or cancelled appointment (and each
+one to restore over a change made in iCloud) in the queue, with its tracking position in the same transaction (so nothing is
 queued twice or lost). The pusher claims due entries with a lease, which lets
 several push processes share one PostgreSQL; it removes an entry only once the
 push of that revision (or a later one) has been recorded as an event.
@@ -71,7 +71,12 @@ _COUNT = "SELECT COUNT(*) AS n FROM {t}push_queue"
 _NEXT = """
     SELECT MIN(CASE WHEN lease_until > due_at THEN lease_until ELSE due_at END) AS next FROM {t}push_queue"""
 
-_EVENTS = (UserSchedule.AppointmentBooked, UserSchedule.AppointmentRescheduled, UserSchedule.AppointmentCancelled)
+_EVENTS = (
+    UserSchedule.AppointmentBooked,
+    UserSchedule.AppointmentRescheduled,
+    UserSchedule.AppointmentCancelled,
+    UserSchedule.AppointmentRestoreRequested,  # the CRM's version, written back over a change in iCloud
+)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ICloudChangePolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    I_CLOUD_CHANGE_POLICY_UNSPECIFIED: _ClassVar[ICloudChangePolicy]
+    I_CLOUD_CHANGE_POLICY_FOLLOW_ICLOUD: _ClassVar[ICloudChangePolicy]
+    I_CLOUD_CHANGE_POLICY_RESTORE: _ClassVar[ICloudChangePolicy]
+
+class ConflictKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CONFLICT_KIND_UNSPECIFIED: _ClassVar[ConflictKind]
+    CONFLICT_KIND_IMPORTED_EVENT: _ClassVar[ConflictKind]
+    CONFLICT_KIND_APPOINTMENT: _ClassVar[ConflictKind]
+
 class AppointmentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     APPOINTMENT_STATUS_UNSPECIFIED: _ClassVar[AppointmentStatus]
@@ -26,12 +38,21 @@ class PushStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PUSH_STATUS_REMOVED: _ClassVar[PushStatus]
     PUSH_STATUS_RETRYING: _ClassVar[PushStatus]
     PUSH_STATUS_FAILED: _ClassVar[PushStatus]
+    PUSH_STATUS_FOLLOWED_ICLOUD: _ClassVar[PushStatus]
+    PUSH_STATUS_RESTORED: _ClassVar[PushStatus]
+    PUSH_STATUS_CANCELLED_IN_ICLOUD: _ClassVar[PushStatus]
 
 class ICloudChangeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     I_CLOUD_CHANGE_KIND_UNSPECIFIED: _ClassVar[ICloudChangeKind]
     I_CLOUD_CHANGE_KIND_MOVED: _ClassVar[ICloudChangeKind]
     I_CLOUD_CHANGE_KIND_DELETED: _ClassVar[ICloudChangeKind]
+I_CLOUD_CHANGE_POLICY_UNSPECIFIED: ICloudChangePolicy
+I_CLOUD_CHANGE_POLICY_FOLLOW_ICLOUD: ICloudChangePolicy
+I_CLOUD_CHANGE_POLICY_RESTORE: ICloudChangePolicy
+CONFLICT_KIND_UNSPECIFIED: ConflictKind
+CONFLICT_KIND_IMPORTED_EVENT: ConflictKind
+CONFLICT_KIND_APPOINTMENT: ConflictKind
 APPOINTMENT_STATUS_UNSPECIFIED: AppointmentStatus
 APPOINTMENT_STATUS_BOOKED: AppointmentStatus
 APPOINTMENT_STATUS_CANCELLED: AppointmentStatus
@@ -42,6 +63,9 @@ PUSH_STATUS_WRITTEN: PushStatus
 PUSH_STATUS_REMOVED: PushStatus
 PUSH_STATUS_RETRYING: PushStatus
 PUSH_STATUS_FAILED: PushStatus
+PUSH_STATUS_FOLLOWED_ICLOUD: PushStatus
+PUSH_STATUS_RESTORED: PushStatus
+PUSH_STATUS_CANCELLED_IN_ICLOUD: PushStatus
 I_CLOUD_CHANGE_KIND_UNSPECIFIED: ICloudChangeKind
 I_CLOUD_CHANGE_KIND_MOVED: ICloudChangeKind
 I_CLOUD_CHANGE_KIND_DELETED: ICloudChangeKind
@@ -82,8 +106,34 @@ class ICloudChange(_message.Message):
     end_time: _timestamp_pb2.Timestamp
     def __init__(self, kind: _Optional[_Union[ICloudChangeKind, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class AppointmentConflict(_message.Message):
+    __slots__ = ("kind", "connection_id", "calendar_id", "href", "uid", "etag", "other_appointment_id", "occurrence_start_time", "occurrence_end_time", "overlap_start_time", "overlap_end_time")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CONNECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
+    HREF_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    OTHER_APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRENCE_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    OCCURRENCE_END_TIME_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_START_TIME_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_END_TIME_FIELD_NUMBER: _ClassVar[int]
+    kind: ConflictKind
+    connection_id: str
+    calendar_id: str
+    href: str
+    uid: str
+    etag: str
+    other_appointment_id: str
+    occurrence_start_time: _timestamp_pb2.Timestamp
+    occurrence_end_time: _timestamp_pb2.Timestamp
+    overlap_start_time: _timestamp_pb2.Timestamp
+    overlap_end_time: _timestamp_pb2.Timestamp
+    def __init__(self, kind: _Optional[_Union[ConflictKind, str]] = ..., connection_id: _Optional[str] = ..., calendar_id: _Optional[str] = ..., href: _Optional[str] = ..., uid: _Optional[str] = ..., etag: _Optional[str] = ..., other_appointment_id: _Optional[str] = ..., occurrence_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., occurrence_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., overlap_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., overlap_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class Appointment(_message.Message):
-    __slots__ = ("appointment_id", "sub_account_id", "user_id", "start_time", "end_time", "title", "description", "location", "attendees", "status", "revision", "calendar", "uid", "push", "icloud_change", "overridden")
+    __slots__ = ("appointment_id", "sub_account_id", "user_id", "start_time", "end_time", "title", "description", "location", "attendees", "status", "revision", "calendar", "uid", "push", "icloud_change", "overridden", "conflicts")
     APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
     SUB_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -100,6 +150,7 @@ class Appointment(_message.Message):
     PUSH_FIELD_NUMBER: _ClassVar[int]
     ICLOUD_CHANGE_FIELD_NUMBER: _ClassVar[int]
     OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
+    CONFLICTS_FIELD_NUMBER: _ClassVar[int]
     appointment_id: str
     sub_account_id: str
     user_id: str
@@ -116,7 +167,8 @@ class Appointment(_message.Message):
     push: PushState
     icloud_change: ICloudChange
     overridden: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, appointment_id: _Optional[str] = ..., sub_account_id: _Optional[str] = ..., user_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., location: _Optional[str] = ..., attendees: _Optional[_Iterable[_Union[Attendee, _Mapping]]] = ..., status: _Optional[_Union[AppointmentStatus, str]] = ..., revision: _Optional[int] = ..., calendar: _Optional[_Union[_configuration_pb2.CalendarRef, _Mapping]] = ..., uid: _Optional[str] = ..., push: _Optional[_Union[PushState, _Mapping]] = ..., icloud_change: _Optional[_Union[ICloudChange, _Mapping]] = ..., overridden: _Optional[_Iterable[str]] = ...) -> None: ...
+    conflicts: _containers.RepeatedCompositeFieldContainer[AppointmentConflict]
+    def __init__(self, appointment_id: _Optional[str] = ..., sub_account_id: _Optional[str] = ..., user_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., location: _Optional[str] = ..., attendees: _Optional[_Iterable[_Union[Attendee, _Mapping]]] = ..., status: _Optional[_Union[AppointmentStatus, str]] = ..., revision: _Optional[int] = ..., calendar: _Optional[_Union[_configuration_pb2.CalendarRef, _Mapping]] = ..., uid: _Optional[str] = ..., push: _Optional[_Union[PushState, _Mapping]] = ..., icloud_change: _Optional[_Union[ICloudChange, _Mapping]] = ..., overridden: _Optional[_Iterable[str]] = ..., conflicts: _Optional[_Iterable[_Union[AppointmentConflict, _Mapping]]] = ...) -> None: ...
 
 class CrmBlockedSlot(_message.Message):
     __slots__ = ("blocked_slot_id", "sub_account_id", "user_id", "start_time", "end_time", "title")
@@ -319,3 +371,31 @@ class ListCrmBlockedSlotsResponse(_message.Message):
     blocked_slots: _containers.RepeatedCompositeFieldContainer[CrmBlockedSlot]
     next_page_token: str
     def __init__(self, blocked_slots: _Optional[_Iterable[_Union[CrmBlockedSlot, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetICloudChangePolicyRequest(_message.Message):
+    __slots__ = ("sub_account_id",)
+    SUB_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    sub_account_id: str
+    def __init__(self, sub_account_id: _Optional[str] = ...) -> None: ...
+
+class GetICloudChangePolicyResponse(_message.Message):
+    __slots__ = ("policy",)
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    policy: ICloudChangePolicy
+    def __init__(self, policy: _Optional[_Union[ICloudChangePolicy, str]] = ...) -> None: ...
+
+class SetICloudChangePolicyRequest(_message.Message):
+    __slots__ = ("sub_account_id", "policy", "request_id")
+    SUB_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    sub_account_id: str
+    policy: ICloudChangePolicy
+    request_id: str
+    def __init__(self, sub_account_id: _Optional[str] = ..., policy: _Optional[_Union[ICloudChangePolicy, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class SetICloudChangePolicyResponse(_message.Message):
+    __slots__ = ("position",)
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    position: int
+    def __init__(self, position: _Optional[int] = ...) -> None: ...

@@ -54,8 +54,23 @@ class AppointmentServiceStub:
     shortly after the response; `push` on the appointment says how it went.
 
     When the user moves or deletes the appointment's event in iCloud, the next
-    sync notices it and `icloud_change` says so; the service does not write it
-    back (a later reschedule from the CRM does write again).
+    sync notices it (`icloud_change` says what the user did) and, whatever the
+    sub-account's ICloudChangePolicy, every availability answer from then on
+    blocks what the calendar shows. FOLLOW_ICLOUD (the default): a move
+    reschedules the appointment to the iCloud times, a deletion cancels it (the
+    history's AppointmentRescheduled / AppointmentCancelled carry cause
+    "icloud"); push status FOLLOWED_ICLOUD / CANCELLED_IN_ICLOUD. RESTORE: the
+    CRM's version is written back (a deleted event re-created, a moved one put
+    back); until it is written both times block (PENDING, then RESTORED). A change
+    the service cannot follow is restored under either policy: one made while a
+    newer change from the CRM was still to be written, or an event turned into a
+    recurring series (its busy occurrences block until the single event is back).
+
+    Conflicts: when a later sync imports a busy event (or occurrence) that
+    overlaps a booked appointment, or a move in iCloud puts an appointment on
+    another, the appointment lists it in `conflicts` (and the history records
+    AppointmentConflictDetected); it goes when the overlap ends
+    (AppointmentConflictCleared). Nothing is moved or cancelled because of it.
     """
 
     def __init__(self, channel):
@@ -104,6 +119,16 @@ class AppointmentServiceStub:
                 request_serializer=calendarintegration_dot_v1_dot_appointments__pb2.ListCrmBlockedSlotsRequest.SerializeToString,
                 response_deserializer=calendarintegration_dot_v1_dot_appointments__pb2.ListCrmBlockedSlotsResponse.FromString,
                 _registered_method=True)
+        self.GetICloudChangePolicy = channel.unary_unary(
+                '/calendarintegration.v1.AppointmentService/GetICloudChangePolicy',
+                request_serializer=calendarintegration_dot_v1_dot_appointments__pb2.GetICloudChangePolicyRequest.SerializeToString,
+                response_deserializer=calendarintegration_dot_v1_dot_appointments__pb2.GetICloudChangePolicyResponse.FromString,
+                _registered_method=True)
+        self.SetICloudChangePolicy = channel.unary_unary(
+                '/calendarintegration.v1.AppointmentService/SetICloudChangePolicy',
+                request_serializer=calendarintegration_dot_v1_dot_appointments__pb2.SetICloudChangePolicyRequest.SerializeToString,
+                response_deserializer=calendarintegration_dot_v1_dot_appointments__pb2.SetICloudChangePolicyResponse.FromString,
+                _registered_method=True)
 
 
 class AppointmentServiceServicer:
@@ -135,8 +160,23 @@ class AppointmentServiceServicer:
     shortly after the response; `push` on the appointment says how it went.
 
     When the user moves or deletes the appointment's event in iCloud, the next
-    sync notices it and `icloud_change` says so; the service does not write it
-    back (a later reschedule from the CRM does write again).
+    sync notices it (`icloud_change` says what the user did) and, whatever the
+    sub-account's ICloudChangePolicy, every availability answer from then on
+    blocks what the calendar shows. FOLLOW_ICLOUD (the default): a move
+    reschedules the appointment to the iCloud times, a deletion cancels it (the
+    history's AppointmentRescheduled / AppointmentCancelled carry cause
+    "icloud"); push status FOLLOWED_ICLOUD / CANCELLED_IN_ICLOUD. RESTORE: the
+    CRM's version is written back (a deleted event re-created, a moved one put
+    back); until it is written both times block (PENDING, then RESTORED). A change
+    the service cannot follow is restored under either policy: one made while a
+    newer change from the CRM was still to be written, or an event turned into a
+    recurring series (its busy occurrences block until the single event is back).
+
+    Conflicts: when a later sync imports a busy event (or occurrence) that
+    overlaps a booked appointment, or a move in iCloud puts an appointment on
+    another, the appointment lists it in `conflicts` (and the history records
+    AppointmentConflictDetected); it goes when the overlap ends
+    (AppointmentConflictCleared). Nothing is moved or cancelled because of it.
     """
 
     def BookAppointment(self, request, context):
@@ -195,6 +235,20 @@ class AppointmentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetICloudChangePolicy(self, request, context):
+        """The sub-account's policy for appointments changed in iCloud.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetICloudChangePolicy(self, request, context):
+        """Sets it; it applies to changes seen by later syncs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AppointmentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -238,6 +292,16 @@ def add_AppointmentServiceServicer_to_server(servicer, server):
                     request_deserializer=calendarintegration_dot_v1_dot_appointments__pb2.ListCrmBlockedSlotsRequest.FromString,
                     response_serializer=calendarintegration_dot_v1_dot_appointments__pb2.ListCrmBlockedSlotsResponse.SerializeToString,
             ),
+            'GetICloudChangePolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetICloudChangePolicy,
+                    request_deserializer=calendarintegration_dot_v1_dot_appointments__pb2.GetICloudChangePolicyRequest.FromString,
+                    response_serializer=calendarintegration_dot_v1_dot_appointments__pb2.GetICloudChangePolicyResponse.SerializeToString,
+            ),
+            'SetICloudChangePolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetICloudChangePolicy,
+                    request_deserializer=calendarintegration_dot_v1_dot_appointments__pb2.SetICloudChangePolicyRequest.FromString,
+                    response_serializer=calendarintegration_dot_v1_dot_appointments__pb2.SetICloudChangePolicyResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'calendarintegration.v1.AppointmentService', rpc_method_handlers)
@@ -275,8 +339,23 @@ class AppointmentService:
     shortly after the response; `push` on the appointment says how it went.
 
     When the user moves or deletes the appointment's event in iCloud, the next
-    sync notices it and `icloud_change` says so; the service does not write it
-    back (a later reschedule from the CRM does write again).
+    sync notices it (`icloud_change` says what the user did) and, whatever the
+    sub-account's ICloudChangePolicy, every availability answer from then on
+    blocks what the calendar shows. FOLLOW_ICLOUD (the default): a move
+    reschedules the appointment to the iCloud times, a deletion cancels it (the
+    history's AppointmentRescheduled / AppointmentCancelled carry cause
+    "icloud"); push status FOLLOWED_ICLOUD / CANCELLED_IN_ICLOUD. RESTORE: the
+    CRM's version is written back (a deleted event re-created, a moved one put
+    back); until it is written both times block (PENDING, then RESTORED). A change
+    the service cannot follow is restored under either policy: one made while a
+    newer change from the CRM was still to be written, or an event turned into a
+    recurring series (its busy occurrences block until the single event is back).
+
+    Conflicts: when a later sync imports a busy event (or occurrence) that
+    overlaps a booked appointment, or a move in iCloud puts an appointment on
+    another, the appointment lists it in `conflicts` (and the history records
+    AppointmentConflictDetected); it goes when the overlap ends
+    (AppointmentConflictCleared). Nothing is moved or cancelled because of it.
     """
 
     @staticmethod
@@ -485,6 +564,60 @@ class AppointmentService:
             '/calendarintegration.v1.AppointmentService/ListCrmBlockedSlots',
             calendarintegration_dot_v1_dot_appointments__pb2.ListCrmBlockedSlotsRequest.SerializeToString,
             calendarintegration_dot_v1_dot_appointments__pb2.ListCrmBlockedSlotsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetICloudChangePolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/calendarintegration.v1.AppointmentService/GetICloudChangePolicy',
+            calendarintegration_dot_v1_dot_appointments__pb2.GetICloudChangePolicyRequest.SerializeToString,
+            calendarintegration_dot_v1_dot_appointments__pb2.GetICloudChangePolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetICloudChangePolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/calendarintegration.v1.AppointmentService/SetICloudChangePolicy',
+            calendarintegration_dot_v1_dot_appointments__pb2.SetICloudChangePolicyRequest.SerializeToString,
+            calendarintegration_dot_v1_dot_appointments__pb2.SetICloudChangePolicyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -30,7 +30,7 @@ AGGREGATE_TYPE_USER_SCHEDULE: AggregateType
 AGGREGATE_TYPE_SUB_ACCOUNT_POLICY: AggregateType
 
 class Event(_message.Message):
-    __slots__ = ("position", "aggregate_id", "aggregate_type", "aggregate_version", "event_type", "event_time", "sub_account_id", "payload_json", "connection_connected", "connection_calendars_discovered", "connection_credentials_replaced", "connection_reconnect_required", "connection_disconnected", "account_link_linked", "account_link_relinked", "account_link_unlinked", "calendar_configuration_started", "calendar_configuration_primary_set", "calendar_configuration_primary_cleared", "calendar_configuration_conflict_added", "calendar_configuration_conflict_removed", "calendar_configuration_all_day_policy_set", "calendar_configuration_time_zone_set", "calendar_configuration_working_hours_set", "calendar_configuration_booking_rules_set", "user_schedule_started", "user_schedule_blocked_slot_imported", "user_schedule_blocked_slot_updated", "user_schedule_blocked_slot_removed", "user_schedule_resource_skipped", "user_schedule_calendar_synced", "user_schedule_calendar_released", "sub_account_policy_started", "sub_account_policy_stale_calendar_policy_set", "user_schedule_appointment_booked", "user_schedule_appointment_rescheduled", "user_schedule_appointment_cancelled", "user_schedule_blocked_slot_created", "user_schedule_blocked_slot_deleted", "user_schedule_appointment_pushed", "user_schedule_appointment_push_failed", "user_schedule_appointment_changed_in_icloud", "user_schedule_appointment_deleted_in_icloud")
+    __slots__ = ("position", "aggregate_id", "aggregate_type", "aggregate_version", "event_type", "event_time", "sub_account_id", "payload_json", "connection_connected", "connection_calendars_discovered", "connection_credentials_replaced", "connection_reconnect_required", "connection_disconnected", "account_link_linked", "account_link_relinked", "account_link_unlinked", "calendar_configuration_started", "calendar_configuration_primary_set", "calendar_configuration_primary_cleared", "calendar_configuration_conflict_added", "calendar_configuration_conflict_removed", "calendar_configuration_all_day_policy_set", "calendar_configuration_time_zone_set", "calendar_configuration_working_hours_set", "calendar_configuration_booking_rules_set", "user_schedule_started", "user_schedule_blocked_slot_imported", "user_schedule_blocked_slot_updated", "user_schedule_blocked_slot_removed", "user_schedule_resource_skipped", "user_schedule_calendar_synced", "user_schedule_calendar_released", "sub_account_policy_started", "sub_account_policy_stale_calendar_policy_set", "sub_account_policy_icloud_change_policy_set", "user_schedule_appointment_booked", "user_schedule_appointment_rescheduled", "user_schedule_appointment_cancelled", "user_schedule_blocked_slot_created", "user_schedule_blocked_slot_deleted", "user_schedule_appointment_pushed", "user_schedule_appointment_push_failed", "user_schedule_appointment_changed_in_icloud", "user_schedule_appointment_deleted_in_icloud", "user_schedule_appointment_restore_requested", "user_schedule_appointment_conflict_detected", "user_schedule_appointment_conflict_cleared")
     POSITION_FIELD_NUMBER: _ClassVar[int]
     AGGREGATE_ID_FIELD_NUMBER: _ClassVar[int]
     AGGREGATE_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +65,7 @@ class Event(_message.Message):
     USER_SCHEDULE_CALENDAR_RELEASED_FIELD_NUMBER: _ClassVar[int]
     SUB_ACCOUNT_POLICY_STARTED_FIELD_NUMBER: _ClassVar[int]
     SUB_ACCOUNT_POLICY_STALE_CALENDAR_POLICY_SET_FIELD_NUMBER: _ClassVar[int]
+    SUB_ACCOUNT_POLICY_ICLOUD_CHANGE_POLICY_SET_FIELD_NUMBER: _ClassVar[int]
     USER_SCHEDULE_APPOINTMENT_BOOKED_FIELD_NUMBER: _ClassVar[int]
     USER_SCHEDULE_APPOINTMENT_RESCHEDULED_FIELD_NUMBER: _ClassVar[int]
     USER_SCHEDULE_APPOINTMENT_CANCELLED_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +75,9 @@ class Event(_message.Message):
     USER_SCHEDULE_APPOINTMENT_PUSH_FAILED_FIELD_NUMBER: _ClassVar[int]
     USER_SCHEDULE_APPOINTMENT_CHANGED_IN_ICLOUD_FIELD_NUMBER: _ClassVar[int]
     USER_SCHEDULE_APPOINTMENT_DELETED_IN_ICLOUD_FIELD_NUMBER: _ClassVar[int]
+    USER_SCHEDULE_APPOINTMENT_RESTORE_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    USER_SCHEDULE_APPOINTMENT_CONFLICT_DETECTED_FIELD_NUMBER: _ClassVar[int]
+    USER_SCHEDULE_APPOINTMENT_CONFLICT_CLEARED_FIELD_NUMBER: _ClassVar[int]
     position: int
     aggregate_id: str
     aggregate_type: AggregateType
@@ -108,6 +112,7 @@ class Event(_message.Message):
     user_schedule_calendar_released: ScheduleCalendarReleased
     sub_account_policy_started: PolicyStarted
     sub_account_policy_stale_calendar_policy_set: PolicyStaleCalendarPolicySet
+    sub_account_policy_icloud_change_policy_set: PolicyICloudChangePolicySet
     user_schedule_appointment_booked: ScheduleAppointmentBooked
     user_schedule_appointment_rescheduled: ScheduleAppointmentRescheduled
     user_schedule_appointment_cancelled: ScheduleAppointmentCancelled
@@ -117,7 +122,10 @@ class Event(_message.Message):
     user_schedule_appointment_push_failed: ScheduleAppointmentPushFailed
     user_schedule_appointment_changed_in_icloud: ScheduleAppointmentChangedInICloud
     user_schedule_appointment_deleted_in_icloud: ScheduleAppointmentDeletedInICloud
-    def __init__(self, position: _Optional[int] = ..., aggregate_id: _Optional[str] = ..., aggregate_type: _Optional[_Union[AggregateType, str]] = ..., aggregate_version: _Optional[int] = ..., event_type: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sub_account_id: _Optional[str] = ..., payload_json: _Optional[str] = ..., connection_connected: _Optional[_Union[ConnectionConnected, _Mapping]] = ..., connection_calendars_discovered: _Optional[_Union[ConnectionCalendarsDiscovered, _Mapping]] = ..., connection_credentials_replaced: _Optional[_Union[ConnectionCredentialsReplaced, _Mapping]] = ..., connection_reconnect_required: _Optional[_Union[ConnectionReconnectRequired, _Mapping]] = ..., connection_disconnected: _Optional[_Union[ConnectionDisconnected, _Mapping]] = ..., account_link_linked: _Optional[_Union[AccountLinkLinked, _Mapping]] = ..., account_link_relinked: _Optional[_Union[AccountLinkRelinked, _Mapping]] = ..., account_link_unlinked: _Optional[_Union[AccountLinkUnlinked, _Mapping]] = ..., calendar_configuration_started: _Optional[_Union[ConfigurationStarted, _Mapping]] = ..., calendar_configuration_primary_set: _Optional[_Union[ConfigurationCalendarSet, _Mapping]] = ..., calendar_configuration_primary_cleared: _Optional[_Union[ConfigurationCalendarUnset, _Mapping]] = ..., calendar_configuration_conflict_added: _Optional[_Union[ConfigurationCalendarSet, _Mapping]] = ..., calendar_configuration_conflict_removed: _Optional[_Union[ConfigurationCalendarUnset, _Mapping]] = ..., calendar_configuration_all_day_policy_set: _Optional[_Union[ConfigurationAllDayPolicySet, _Mapping]] = ..., calendar_configuration_time_zone_set: _Optional[_Union[ConfigurationTimeZoneSet, _Mapping]] = ..., calendar_configuration_working_hours_set: _Optional[_Union[ConfigurationWorkingHoursSet, _Mapping]] = ..., calendar_configuration_booking_rules_set: _Optional[_Union[ConfigurationBookingRulesSet, _Mapping]] = ..., user_schedule_started: _Optional[_Union[ScheduleStarted, _Mapping]] = ..., user_schedule_blocked_slot_imported: _Optional[_Union[ScheduleBlockedSlotChanged, _Mapping]] = ..., user_schedule_blocked_slot_updated: _Optional[_Union[ScheduleBlockedSlotChanged, _Mapping]] = ..., user_schedule_blocked_slot_removed: _Optional[_Union[ScheduleBlockedSlotRemoved, _Mapping]] = ..., user_schedule_resource_skipped: _Optional[_Union[ScheduleResourceSkipped, _Mapping]] = ..., user_schedule_calendar_synced: _Optional[_Union[ScheduleCalendarSynced, _Mapping]] = ..., user_schedule_calendar_released: _Optional[_Union[ScheduleCalendarReleased, _Mapping]] = ..., sub_account_policy_started: _Optional[_Union[PolicyStarted, _Mapping]] = ..., sub_account_policy_stale_calendar_policy_set: _Optional[_Union[PolicyStaleCalendarPolicySet, _Mapping]] = ..., user_schedule_appointment_booked: _Optional[_Union[ScheduleAppointmentBooked, _Mapping]] = ..., user_schedule_appointment_rescheduled: _Optional[_Union[ScheduleAppointmentRescheduled, _Mapping]] = ..., user_schedule_appointment_cancelled: _Optional[_Union[ScheduleAppointmentCancelled, _Mapping]] = ..., user_schedule_blocked_slot_created: _Optional[_Union[ScheduleBlockedSlotCreated, _Mapping]] = ..., user_schedule_blocked_slot_deleted: _Optional[_Union[ScheduleBlockedSlotDeleted, _Mapping]] = ..., user_schedule_appointment_pushed: _Optional[_Union[ScheduleAppointmentPushed, _Mapping]] = ..., user_schedule_appointment_push_failed: _Optional[_Union[ScheduleAppointmentPushFailed, _Mapping]] = ..., user_schedule_appointment_changed_in_icloud: _Optional[_Union[ScheduleAppointmentChangedInICloud, _Mapping]] = ..., user_schedule_appointment_deleted_in_icloud: _Optional[_Union[ScheduleAppointmentDeletedInICloud, _Mapping]] = ...) -> None: ...
+    user_schedule_appointment_restore_requested: ScheduleAppointmentRestoreRequested
+    user_schedule_appointment_conflict_detected: ScheduleAppointmentConflictDetected
+    user_schedule_appointment_conflict_cleared: ScheduleAppointmentConflictCleared
+    def __init__(self, position: _Optional[int] = ..., aggregate_id: _Optional[str] = ..., aggregate_type: _Optional[_Union[AggregateType, str]] = ..., aggregate_version: _Optional[int] = ..., event_type: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sub_account_id: _Optional[str] = ..., payload_json: _Optional[str] = ..., connection_connected: _Optional[_Union[ConnectionConnected, _Mapping]] = ..., connection_calendars_discovered: _Optional[_Union[ConnectionCalendarsDiscovered, _Mapping]] = ..., connection_credentials_replaced: _Optional[_Union[ConnectionCredentialsReplaced, _Mapping]] = ..., connection_reconnect_required: _Optional[_Union[ConnectionReconnectRequired, _Mapping]] = ..., connection_disconnected: _Optional[_Union[ConnectionDisconnected, _Mapping]] = ..., account_link_linked: _Optional[_Union[AccountLinkLinked, _Mapping]] = ..., account_link_relinked: _Optional[_Union[AccountLinkRelinked, _Mapping]] = ..., account_link_unlinked: _Optional[_Union[AccountLinkUnlinked, _Mapping]] = ..., calendar_configuration_started: _Optional[_Union[ConfigurationStarted, _Mapping]] = ..., calendar_configuration_primary_set: _Optional[_Union[ConfigurationCalendarSet, _Mapping]] = ..., calendar_configuration_primary_cleared: _Optional[_Union[ConfigurationCalendarUnset, _Mapping]] = ..., calendar_configuration_conflict_added: _Optional[_Union[ConfigurationCalendarSet, _Mapping]] = ..., calendar_configuration_conflict_removed: _Optional[_Union[ConfigurationCalendarUnset, _Mapping]] = ..., calendar_configuration_all_day_policy_set: _Optional[_Union[ConfigurationAllDayPolicySet, _Mapping]] = ..., calendar_configuration_time_zone_set: _Optional[_Union[ConfigurationTimeZoneSet, _Mapping]] = ..., calendar_configuration_working_hours_set: _Optional[_Union[ConfigurationWorkingHoursSet, _Mapping]] = ..., calendar_configuration_booking_rules_set: _Optional[_Union[ConfigurationBookingRulesSet, _Mapping]] = ..., user_schedule_started: _Optional[_Union[ScheduleStarted, _Mapping]] = ..., user_schedule_blocked_slot_imported: _Optional[_Union[ScheduleBlockedSlotChanged, _Mapping]] = ..., user_schedule_blocked_slot_updated: _Optional[_Union[ScheduleBlockedSlotChanged, _Mapping]] = ..., user_schedule_blocked_slot_removed: _Optional[_Union[ScheduleBlockedSlotRemoved, _Mapping]] = ..., user_schedule_resource_skipped: _Optional[_Union[ScheduleResourceSkipped, _Mapping]] = ..., user_schedule_calendar_synced: _Optional[_Union[ScheduleCalendarSynced, _Mapping]] = ..., user_schedule_calendar_released: _Optional[_Union[ScheduleCalendarReleased, _Mapping]] = ..., sub_account_policy_started: _Optional[_Union[PolicyStarted, _Mapping]] = ..., sub_account_policy_stale_calendar_policy_set: _Optional[_Union[PolicyStaleCalendarPolicySet, _Mapping]] = ..., sub_account_policy_icloud_change_policy_set: _Optional[_Union[PolicyICloudChangePolicySet, _Mapping]] = ..., user_schedule_appointment_booked: _Optional[_Union[ScheduleAppointmentBooked, _Mapping]] = ..., user_schedule_appointment_rescheduled: _Optional[_Union[ScheduleAppointmentRescheduled, _Mapping]] = ..., user_schedule_appointment_cancelled: _Optional[_Union[ScheduleAppointmentCancelled, _Mapping]] = ..., user_schedule_blocked_slot_created: _Optional[_Union[ScheduleBlockedSlotCreated, _Mapping]] = ..., user_schedule_blocked_slot_deleted: _Optional[_Union[ScheduleBlockedSlotDeleted, _Mapping]] = ..., user_schedule_appointment_pushed: _Optional[_Union[ScheduleAppointmentPushed, _Mapping]] = ..., user_schedule_appointment_push_failed: _Optional[_Union[ScheduleAppointmentPushFailed, _Mapping]] = ..., user_schedule_appointment_changed_in_icloud: _Optional[_Union[ScheduleAppointmentChangedInICloud, _Mapping]] = ..., user_schedule_appointment_deleted_in_icloud: _Optional[_Union[ScheduleAppointmentDeletedInICloud, _Mapping]] = ..., user_schedule_appointment_restore_requested: _Optional[_Union[ScheduleAppointmentRestoreRequested, _Mapping]] = ..., user_schedule_appointment_conflict_detected: _Optional[_Union[ScheduleAppointmentConflictDetected, _Mapping]] = ..., user_schedule_appointment_conflict_cleared: _Optional[_Union[ScheduleAppointmentConflictCleared, _Mapping]] = ...) -> None: ...
 
 class ConnectionConnected(_message.Message):
     __slots__ = ("sub_account_id", "user_id", "apple_id", "account_id", "request_id")
@@ -305,6 +313,14 @@ class PolicyStaleCalendarPolicySet(_message.Message):
     request_id: str
     def __init__(self, stale_calendars_block: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
 
+class PolicyICloudChangePolicySet(_message.Message):
+    __slots__ = ("icloud_changes", "request_id")
+    ICLOUD_CHANGES_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    icloud_changes: str
+    request_id: str
+    def __init__(self, icloud_changes: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
 class ScheduleStarted(_message.Message):
     __slots__ = ("sub_account_id", "user_id")
     SUB_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -466,32 +482,36 @@ class ScheduleAppointmentBooked(_message.Message):
     def __init__(self, appointment_id: _Optional[str] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., location: _Optional[str] = ..., attendees: _Optional[_Iterable[_Union[RecordedAttendee, _Mapping]]] = ..., calendar: _Optional[_Union[_configuration_pb2.CalendarRef, _Mapping]] = ..., overridden: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ScheduleAppointmentRescheduled(_message.Message):
-    __slots__ = ("appointment_id", "start", "end", "revision", "overridden", "request_id")
+    __slots__ = ("appointment_id", "start", "end", "revision", "overridden", "request_id", "cause")
     APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
     appointment_id: str
     start: _timestamp_pb2.Timestamp
     end: _timestamp_pb2.Timestamp
     revision: int
     overridden: _containers.RepeatedScalarFieldContainer[str]
     request_id: str
-    def __init__(self, appointment_id: _Optional[str] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., overridden: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    cause: str
+    def __init__(self, appointment_id: _Optional[str] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., overridden: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., cause: _Optional[str] = ...) -> None: ...
 
 class ScheduleAppointmentCancelled(_message.Message):
-    __slots__ = ("appointment_id", "revision", "reason", "request_id")
+    __slots__ = ("appointment_id", "revision", "reason", "request_id", "cause")
     APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
     appointment_id: str
     revision: int
     reason: str
     request_id: str
-    def __init__(self, appointment_id: _Optional[str] = ..., revision: _Optional[int] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    cause: str
+    def __init__(self, appointment_id: _Optional[str] = ..., revision: _Optional[int] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., cause: _Optional[str] = ...) -> None: ...
 
 class ScheduleBlockedSlotCreated(_message.Message):
     __slots__ = ("block_id", "start", "end", "title", "request_id")
@@ -576,6 +596,72 @@ class ScheduleAppointmentDeletedInICloud(_message.Message):
     calendar_id: str
     href: str
     def __init__(self, appointment_id: _Optional[str] = ..., calendar_id: _Optional[str] = ..., href: _Optional[str] = ...) -> None: ...
+
+class RecordedSpan(_message.Message):
+    __slots__ = ("start", "end")
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    start: _timestamp_pb2.Timestamp
+    end: _timestamp_pb2.Timestamp
+    def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ScheduleAppointmentRestoreRequested(_message.Message):
+    __slots__ = ("appointment_id", "revision", "calendar_id", "href", "held")
+    APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
+    HREF_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    appointment_id: str
+    revision: int
+    calendar_id: str
+    href: str
+    held: _containers.RepeatedCompositeFieldContainer[RecordedSpan]
+    def __init__(self, appointment_id: _Optional[str] = ..., revision: _Optional[int] = ..., calendar_id: _Optional[str] = ..., href: _Optional[str] = ..., held: _Optional[_Iterable[_Union[RecordedSpan, _Mapping]]] = ...) -> None: ...
+
+class ScheduleAppointmentConflictDetected(_message.Message):
+    __slots__ = ("appointment_id", "kind", "connection_id", "calendar_id", "href", "uid", "etag", "other_appointment_id", "occurrence_start", "occurrence_end", "overlap_start", "overlap_end")
+    APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CONNECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
+    HREF_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    OTHER_APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRENCE_START_FIELD_NUMBER: _ClassVar[int]
+    OCCURRENCE_END_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_START_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_END_FIELD_NUMBER: _ClassVar[int]
+    appointment_id: str
+    kind: str
+    connection_id: str
+    calendar_id: str
+    href: str
+    uid: str
+    etag: str
+    other_appointment_id: str
+    occurrence_start: _timestamp_pb2.Timestamp
+    occurrence_end: _timestamp_pb2.Timestamp
+    overlap_start: _timestamp_pb2.Timestamp
+    overlap_end: _timestamp_pb2.Timestamp
+    def __init__(self, appointment_id: _Optional[str] = ..., kind: _Optional[str] = ..., connection_id: _Optional[str] = ..., calendar_id: _Optional[str] = ..., href: _Optional[str] = ..., uid: _Optional[str] = ..., etag: _Optional[str] = ..., other_appointment_id: _Optional[str] = ..., occurrence_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., occurrence_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., overlap_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., overlap_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ScheduleAppointmentConflictCleared(_message.Message):
+    __slots__ = ("appointment_id", "kind", "calendar_id", "href", "other_appointment_id", "reason")
+    APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
+    HREF_FIELD_NUMBER: _ClassVar[int]
+    OTHER_APPOINTMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    appointment_id: str
+    kind: str
+    calendar_id: str
+    href: str
+    other_appointment_id: str
+    reason: str
+    def __init__(self, appointment_id: _Optional[str] = ..., kind: _Optional[str] = ..., calendar_id: _Optional[str] = ..., href: _Optional[str] = ..., other_appointment_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ListEventsRequest(_message.Message):
     __slots__ = ("after_position", "aggregate_types", "sub_account_id", "page_size", "page_token")
