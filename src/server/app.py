@@ -25,6 +25,9 @@ from calendarintegration.v1 import (
     history_pb2,
     sync_pb2,
 )
+from adapters import metrics
+from adapters.persistence.pool import ProcessPool, wait_until_reachable
+from calendar_domain.telemetry import happened
 from server import (
     appointment_servicer,
     availability_servicer,
@@ -34,9 +37,6 @@ from server import (
     sync_servicer,
 )
 from server.auth import Authenticator
-from adapters import metrics
-from adapters.persistence.pool import ProcessPool, wait_until_reachable
-from calendar_domain.telemetry import happened
 from server.bootstrap import Container, bootstrap, process_pool
 from server.config import Settings
 from server.errors import database_unavailable

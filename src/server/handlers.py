@@ -12,8 +12,8 @@ import grpc
 from adapters import metrics
 from calendar_domain import values
 from calendar_domain.errors import DomainError, ReadModelBehind
-from server.auth import Authenticator, Caller
 from calendar_domain.telemetry import happened
+from server.auth import Authenticator, Caller
 from server.errors import ServiceError, database_unavailable, from_domain, internal, to_status
 from server.validation import Violations
 
