@@ -21,6 +21,10 @@ Then, against one `calendar-integration serve` process:
     builds it again; timed by the command itself, without opening its stores);
 (c) (a) again for a user with 50,000 events: the same 5,000 plus 45,000 in the
     ten years before (outside the window). Goal: (a) does not grow with the total.
+(d) ListBusyTimes of the user for the same 7-day window (provenance of every busy
+    time, what does not block included, titles for the user) against ListFreeSlots,
+    in alternating rounds: calls/s, p50 latency, intervals per answer, and the ratio
+    (no goal: it says what a free/busy answer costs next to free slots).
 
 Run from the repository root:
 
@@ -88,7 +92,7 @@ from tests.support.caldav_servers import RadicaleServer  # noqa: E402
 from tests.support.fixtures import new_account  # noqa: E402
 
 SUB, USER = "loc-1", "u1"
-FREE, HEALTH = "ListFreeSlots", "Health.Check"
+FREE, HEALTH, BUSY = "ListFreeSlots", "Health.Check", "ListBusyTimes"
 GOAL_RATIO, GOAL_REBUILD = 0.5, 20_000
 CALENDARS = ("home", "work", "family")
 APPOINTMENTS, CRM_BLOCKS = 300, 50
@@ -209,17 +213,32 @@ def connect(address: str, token: str, apple_id: str, password: str) -> tuple[str
 
 
 def free_slots_call(token: str, window: tuple[datetime, datetime], min_position: int) -> Callable[[grpc.Channel], Callable[[], Any]]:
-    metadata = (("authorization", f"Bearer {token}"),)
+    request = av.ListFreeSlotsRequest(sub_account_id=SUB, user_id=USER, window=time_window(window), min_position=min_position)
+    return availability_call(token, "ListFreeSlots", request)
+
+
+def busy_times_call(token: str, window: tuple[datetime, datetime], min_position: int) -> Callable[[grpc.Channel], Callable[[], Any]]:
+    request = av.ListBusyTimesRequest(
+        sub_account_id=SUB, user_ids=[USER], window=time_window(window),
+        include_not_blocking=True, viewer_user_id=USER, min_position=min_position,
+    )
+    return availability_call(token, "ListBusyTimes", request)
+
+
+def time_window(window: tuple[datetime, datetime]) -> av.TimeWindow:
     start, end = Timestamp(), Timestamp()
     start.FromDatetime(window[0])
     end.FromDatetime(window[1])
-    request = av.ListFreeSlotsRequest(
-        sub_account_id=SUB, user_id=USER, window=av.TimeWindow(start_time=start, end_time=end), min_position=min_position
-    )
+    return av.TimeWindow(start_time=start, end_time=end)
+
+
+def availability_call(token: str, method: str, request: Any) -> Callable[[grpc.Channel], Callable[[], Any]]:
+    """A factory of calls of one AvailabilityService method with one request, per channel."""
+    metadata = (("authorization", f"Bearer {token}"),)
 
     def make(channel: grpc.Channel) -> Callable[[], Any]:
-        stub = availability_pb2_grpc.AvailabilityServiceStub(channel)
-        return lambda: stub.ListFreeSlots(request, metadata=metadata, timeout=CALL_TIMEOUT)
+        call = getattr(availability_pb2_grpc.AvailabilityServiceStub(channel), method)
+        return lambda: call(request, metadata=metadata, timeout=CALL_TIMEOUT)
 
     return make
 
@@ -268,8 +287,10 @@ def one_size(args: argparse.Namespace, total: int, radicale: RadicaleServer) -> 
             monday = (now + timedelta(days=7 - now.weekday())).date()
             window = (datetime.combine(monday, datetime.min.time(), UTC), datetime.combine(monday + timedelta(days=7), datetime.min.time(), UTC))
             with running_server(args.store, radicale.base_url, token, workdir, env) as server:
-                load = Load(server.address, args.threads, "per-thread",
-                            {FREE: free_slots_call(token, window, head), HEALTH: health_call})
+                load = Load(server.address, args.threads, "per-thread", {
+                    FREE: free_slots_call(token, window, head), HEALTH: health_call,
+                    BUSY: busy_times_call(token, window, head),
+                })
                 try:
                     caught_up = wait_caught_up(server.address, token, window, head)
                     print(f"[{total}] the server's read model reached the log head {caught_up:.1f}s after it was serving")
@@ -278,6 +299,9 @@ def one_size(args: argparse.Namespace, total: int, radicale: RadicaleServer) -> 
                     sample = load.calls[FREE][0]()
                     print(f"[{total}] {len(sample.slots)} free slots in the window, read model at {sample.as_of.position}")
                     windows = measure_rounds(load, server, (HEALTH, FREE), args)
+                    intervals = len(load.calls[BUSY][0]().users[0].busy_times)
+                    print(f"[{total}] {intervals} busy times in the window")
+                    busy_windows = measure_rounds(load, server, (FREE, BUSY), args)
                 finally:
                     load.close()
             rebuilds = []
@@ -288,10 +312,13 @@ def one_size(args: argparse.Namespace, total: int, radicale: RadicaleServer) -> 
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     free, health = summarize(windows, FREE), summarize(windows, HEALTH)
+    busy, free_beside = summarize(busy_windows, BUSY), summarize(busy_windows, FREE)
     return {
         "events": total, "log_events": head, "slots_in_window": len(sample.slots),
         "free_slots": free, "health": health,
         "ratio": free["median_rate"] / health["median_rate"] if health["median_rate"] else 0.0,
+        "busy_times": busy, "busy_times_in_window": intervals,
+        "busy_vs_free": busy["median_rate"] / free_beside["median_rate"] if free_beside["median_rate"] else 0.0,
         "rebuild_seconds": rebuild, "rebuild_events_per_second": head / rebuild,
         "rebuild_runs_seconds": rebuilds,
     }
@@ -356,6 +383,12 @@ def main(argv: list[str] | None = None) -> int:
             f"({min(r['log_events'] / t for t in r['rebuild_runs_seconds']):,.0f}-"
             f"{max(r['log_events'] / t for t in r['rebuild_runs_seconds']):,.0f}) (goal >= {GOAL_REBUILD:,}: "
             f"{'met' if r['rebuild_events_per_second'] >= GOAL_REBUILD else 'missed'})"
+        )
+    for r in results:
+        b = r["busy_times"]
+        print(
+            f"{r['events']:>6} events: ListBusyTimes {b['median_rate']:.0f}/s (p50 {b['median_latency_ms']:.2f} ms, "
+            f"{r['busy_times_in_window']} busy times) = x{r['busy_vs_free']:.2f} the rate of ListFreeSlots beside it"
         )
     if len(results) > 1:
         small, large = results[0], results[-1]

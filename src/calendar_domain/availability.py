@@ -226,8 +226,15 @@ def bookable_span(query: SlotQuery) -> tuple[int, int]:
     notice and the horizon (empty when earliest >= latest)."""
     rules = query.rules
     earliest = max(query.start, query.now + rules.minimum_notice_minutes * 60)
-    latest = min(query.end, query.now + rules.horizon_days * 86400)
+    latest = min(query.end, horizon_end(query.now, rules.horizon_days, query.zone))
     return earliest, latest
+
+
+def horizon_end(now: int, days: int, zone: tzinfo) -> int:
+    """``days`` local days after ``now`` (RFC 5545 3.3.6's nominal days: the same wall
+    time, 23 or 25 real hours for a day with a daylight-saving change). The notice is
+    in minutes, which are real time."""
+    return epoch(_normal(from_epoch(now).astimezone(zone) + timedelta(days=days), zone))
 
 
 def free_slots(
@@ -334,7 +341,7 @@ def explain(query: SlotQuery, busy: Sequence[Busy]) -> tuple[list[Reason], list[
     reasons: list[Reason] = []
     if start < query.now + rules.minimum_notice_minutes * 60:
         reasons.append(Reason(ReasonKind.MINIMUM_NOTICE, f"needs {rules.minimum_notice_minutes} minutes' notice"))
-    if start >= query.now + rules.horizon_days * 86400:
+    if start >= horizon_end(query.now, rules.horizon_days, zone):
         reasons.append(Reason(ReasonKind.BEYOND_HORIZON, f"bookable at most {rules.horizon_days} days ahead"))
     day = from_epoch(start).astimezone(zone).date()
     windows = [window_bounds(d, w, zone) for d in local_days(start, end, zone) for w in query.hours.windows_on(d)]

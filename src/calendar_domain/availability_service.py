@@ -15,11 +15,11 @@ import logging
 import threading
 import zoneinfo
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from calendar_domain import values
 from calendar_domain.availability import (
@@ -42,13 +42,15 @@ from calendar_domain.availability_projection import BusyRow, SeriesExpander, Ser
 from calendar_domain.busy import AllDayPolicy, busy_rule
 from calendar_domain.configuration import DEFAULT_TIME_ZONE
 from calendar_domain.conflicts import IMPORTED_EVENT, BusyOccurrence, ConflictSource
-from calendar_domain.errors import InvalidValue
+from calendar_domain.errors import InvalidValue, UserUnknown
 from calendar_domain.occurrences import ALL_DAY, CANCELLED, TRANSPARENT
 from calendar_domain.policy import SubAccountPolicy
 from calendar_domain.schedule import UserSchedule
+from calendar_domain.telemetry import happened
 
 log = logging.getLogger(__name__)
 PRIVATE = "Busy"
+MAX_USERS = 50  # users in one team or busy-times question
 
 
 class AvailabilityReadModel(Protocol):
@@ -63,6 +65,8 @@ class AvailabilityReadModel(Protocol):
     def partial_series(self, user_key: str, start: int, end: int) -> list[SeriesRow]: ...
 
     def series(self, user_key: str, calendar_id: str, href: str) -> SeriesRow | None: ...
+
+    def series_of(self, user_key: str, sources: Iterable[tuple[str, str]]) -> dict[tuple[str, str], SeriesRow]: ...
 
 
 @dataclass(frozen=True)
@@ -221,8 +225,10 @@ class AvailabilityService:
         stale_after: float,
         max_window_days: int,
         clock: Callable[[], float],
+        unknown_user_seen: Callable[[], None] = lambda: None,
     ) -> None:
         self._read = read_model
+        self._unknown_user_seen = unknown_user_seen  # a metric's count, wired by the bootstrap
         self._states = states
         self._expander = expander
         self._position = position
@@ -235,7 +241,7 @@ class AvailabilityService:
         # threads gain nothing by interleaving, and measured with 8 server threads
         # they tripled the CPU per answer by handing the GIL to each other.
         self._one_at_a_time = threading.Lock()
-        self._meta: dict[str, tuple[int, tuple[UserRow, list[tuple[str, str, str]], bool]]] = {}
+        self._meta: dict[str, tuple[int, tuple[UserRow, list[tuple[str, str, str]], bool, bool]]] = {}
         # What a window of a user's holds, under the user's version in the read model
         # (it changes with any of their rows, so a hit is what a fresh read would give).
         self._windows: dict[tuple[Any, ...], tuple[list[Busy], dict[date, int], dict[Any, Any]]] = {}
@@ -272,19 +278,12 @@ class AvailabilityService:
         step_minutes: int,
         mode: TeamMode,
     ) -> TeamAvailability:
-        if not user_ids:
-            raise InvalidValue("user_ids", "at least one user_id is required")
-        if len(user_ids) > 50:
-            raise InvalidValue("user_ids", "at most 50 users at once")
-        if len(set(user_ids)) != len(user_ids):
-            raise InvalidValue("user_ids", "user_ids must not repeat")
         if not 5 <= slot_minutes <= 1440:
             raise InvalidValue("slot_minutes", "slot_minutes must be between 5 and 1440")
         if step_minutes and not 5 <= step_minutes <= 1440:
             raise InvalidValue("step_minutes", "step_minutes must be 0 (the slot length) or between 5 and 1440")
         now = int(self._clock())
-        with self._one_at_a_time:
-            views = [self.user_view(sub_account_id, user_id, window) for user_id in user_ids]
+        views = self.views(sub_account_id, user_ids, window)
         free: dict[tuple[int, int], list[str]] = {}
         for view in views:
             found = free_slots(
@@ -316,12 +315,18 @@ class AvailabilityService:
             reasons, not_blocking = explain(view.query(begin, finish, int(self._clock())), view.busy)
         return Explanation(reasons, not_blocking, view)
 
+    def views(self, sub_account_id: str, user_ids: list[str], window: Window) -> list[UserView]:
+        """Several users' views of one window (1-50 users, none twice)."""
+        check_user_ids(user_ids)
+        with self._one_at_a_time:
+            return [self.user_view(sub_account_id, user_id, window) for user_id in user_ids]
+
     def obstacles(self, sub_account_id: str, user_id: str, start: datetime, end: datetime, moving: str = "") -> list[Reason]:
         """Every reason [start, end) cannot be booked, as free slots see it; the
         appointment ``moving`` (being rescheduled) takes no time and is not counted."""
         begin, finish = epoch(start), epoch(end)
         with self._one_at_a_time:
-            view = self.user_view(sub_account_id, user_id, Window(begin, finish))
+            view = self.user_view(sub_account_id, user_id, Window(begin, finish), unknown_ok=True)
             if moving:
                 view = _without_appointment(view, moving)
             reasons, _ = explain(view.query(begin, finish, int(self._clock())), view.busy)
@@ -343,13 +348,29 @@ class AvailabilityService:
                 found.append(BusyOccurrence(source, from_epoch(item.start), from_epoch(item.end)))
         return found
 
-    def provenance(self, view: UserView, busy: Busy, viewer_user_id: str) -> Provenance:
+    def known_series(self, view: UserView, busy: Iterable[Busy]) -> dict[tuple[str, str], SeriesRow | None]:
+        """The series behind these busy times, read at once (for ``provenance``)."""
+        keys = {(b.source.calendar_id, b.source.href) for b in busy if b.kind is SourceKind.IMPORTED}
+        found = self._read.series_of(view.user.user_key, keys)
+        return {key: found.get(key) for key in keys}
+
+    def provenance(
+        self, view: UserView, busy: Busy, viewer_user_id: str, known: dict[tuple[str, str], SeriesRow | None] | None = None
+    ) -> Provenance:
         """Where ``busy`` came from; titles and locations only for the user whose
-        calendar it is (everyone else sees "Busy")."""
+        calendar it is (everyone else sees "Busy"). ``known``: the user's series
+        read so far, kept across calls (an answer with many occurrences of one
+        series reads it once)."""
         row: BusyRow = busy.source
         if busy.kind is not SourceKind.IMPORTED:
             return Provenance(kind=busy.kind, summary=row.summary, location=row.location)
-        series = self._read.series(view.user.user_key, row.calendar_id, row.href)
+        key = (row.calendar_id, row.href)
+        if known is None or key not in known:
+            series = self._read.series(view.user.user_key, row.calendar_id, row.href)
+            if known is not None:
+                known[key] = series
+        else:
+            series = known[key]
         own = bool(viewer_user_id) and viewer_user_id == view.user_id
         return Provenance(
             kind=busy.kind,
@@ -366,12 +387,24 @@ class AvailabilityService:
 
     # -- one user's view ------------------------------------------------------------------
 
-    def user_view(self, sub_account_id: str, user_id: str, window: Window) -> UserView:
+    def require_known(self, sub_account_id: str, user_id: str) -> UserRow:
+        """The user's row; UserUnknown if the read model has never heard of them."""
+        position = self._position()
+        user, _, _, known = self._metadata(sub_account_id, user_id, _user_key(sub_account_id, user_id), position)
+        if not known:
+            self._refuse_unknown(sub_account_id, user_id, position)
+        return user
+
+    def user_view(self, sub_account_id: str, user_id: str, window: Window, *, unknown_ok: bool = False) -> UserView:
+        """One user's view of a window; UserUnknown for a user the read model has
+        never heard of, unless ``unknown_ok`` (then the default settings apply)."""
         sub_account_id = values.opaque_id("sub_account_id", sub_account_id)
         user_id = values.opaque_id("user_id", user_id)
         position = self._position()
         user_key = _user_key(sub_account_id, user_id)
-        user, calendars, stale_block = self._metadata(sub_account_id, user_id, user_key, position)
+        user, calendars, stale_block, known = self._metadata(sub_account_id, user_id, user_key, position)
+        if not known and not unknown_ok:
+            self._refuse_unknown(sub_account_id, user_id, position)
         zone = _zone(user.time_zone)
         freshness = self._freshness(sub_account_id, calendars, stale_block)
         ignored = {c.calendar_id for c in freshness if c.stale and not c.still_blocks}
@@ -420,21 +453,32 @@ class AvailabilityService:
                     booked[day] = booked.get(day, 0) + 1
         return busy, booked
 
+    def _refuse_unknown(self, sub_account_id: str, user_id: str, position: int) -> NoReturn:
+        happened(log, "availability.user_unknown", sub_account=sub_account_id, user=user_id, position=position)
+        self._unknown_user_seen()
+        raise UserUnknown(
+            f"user {user_id} of sub-account {sub_account_id} is unknown: no calendar configured, "
+            f"no settings, no appointment or blocked slot (as of log position {position})",
+            user_id=user_id, sub_account_id=sub_account_id, position=str(position),
+        )
+
     def _metadata(
         self, sub_account_id: str, user_id: str, user_key: str, position: int
-    ) -> tuple[UserRow, list[tuple[str, str, str]], bool]:
-        """The user's rules, blocking calendars and stale policy, read once per
-        read-model position (they change only with events)."""
+    ) -> tuple[UserRow, list[tuple[str, str, str]], bool, bool]:
+        """The user's rules, blocking calendars, stale policy and whether the read
+        model knows the user, read once per read-model position (they change only
+        with events)."""
         cached = self._meta.get(user_key)
         if cached is not None and cached[0] == position:
             return cached[1]
-        user = self._read.user(user_key) or UserRow(
+        known = self._read.user(user_key)
+        user = known or UserRow(
             user_key, sub_account_id, user_id, DEFAULT_TIME_ZONE, AllDayPolicy.FOLLOW_TRANSP,
             DEFAULT_WORKING_HOURS, DEFAULT_BOOKING_RULES,
         )
         calendars = sorted(self._read.calendars(user_key))
         block = self._read.stale_calendars_block(str(SubAccountPolicy.create_id(sub_account_id))) if calendars else True
-        found = (user, calendars, block)
+        found = (user, calendars, block, known is not None)
         if len(self._meta) > 10_000:
             self._meta.clear()
         self._meta[user_key] = (position, found)
@@ -500,6 +544,15 @@ def _without_appointment(view: UserView, appointment_id: str) -> UserView:
         day = from_epoch(item.start).astimezone(view.zone).date()
         booked[day] = booked.get(day, 1) - 1
     return replace(view, busy=[b for b in view.busy if b not in own], booked_per_day=booked, memo={})
+
+
+def check_user_ids(user_ids: list[str]) -> None:
+    if not user_ids:
+        raise InvalidValue("user_ids", "at least one user_id is required")
+    if len(user_ids) > MAX_USERS:
+        raise InvalidValue("user_ids", f"at most {MAX_USERS} users at once")
+    if len(set(user_ids)) != len(user_ids):
+        raise InvalidValue("user_ids", "user_ids must not repeat")
 
 
 @functools.lru_cache(maxsize=4096)

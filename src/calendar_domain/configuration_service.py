@@ -3,6 +3,7 @@ into and which block their time."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,9 @@ from calendar_domain.errors import (
 )
 from calendar_domain.retry import retrying
 from calendar_domain.schedule_service import ScheduleService
+from calendar_domain.telemetry import happened
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,21 @@ class ConfigurationService:
             configuration.set_working_hours(hours, request_id)
 
         return self._change(sub_account_id, user_id, request_id, change)
+
+    def set_time_zone(self, sub_account_id: str, user_id: str, time_zone: str, request_id: str = "") -> ConfigurationOutcome:
+        """The user's one time zone, alone (one event; nothing read back and written)."""
+        values.time_zone("time_zone", time_zone)
+        changed = [False]
+
+        def change(configuration: CalendarConfiguration) -> None:
+            changed[0] = configuration.set_time_zone(time_zone, request_id)  # False: already this zone
+
+        outcome = self._change(sub_account_id, user_id, request_id, change)
+        happened(
+            log, "time_zone.set", sub_account=sub_account_id, user=user_id, time_zone=time_zone,
+            changed=changed[0], position=outcome.position,
+        )
+        return outcome
 
     def set_booking_rules(
         self, sub_account_id: str, user_id: str, rules: BookingRules, request_id: str = ""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from calendar_domain.bookings import MAX_DURATION_SECONDS, record_span
+from calendar_domain.bookings import appointment_uid, record_span
 from calendar_domain.busy import AllDayPolicy, busy_rule
 from calendar_domain.occurrences import ALL_DAY, CANCELLED, TRANSPARENT
 
@@ -81,6 +81,13 @@ def earliest_overlaps(record: dict[str, Any], occurrences: Iterable[BusyOccurren
     return [found[key] for key in sorted(found)]
 
 
+def other_than(appointment_id: str, source: ConflictSource) -> bool:
+    """Whether ``source`` is something other than the appointment's own event: a
+    copy of it the user keeps in another calendar (or moved there) carries its UID
+    and its times, and is no double booking of it."""
+    return source.kind != IMPORTED_EVENT or source.uid != appointment_uid(appointment_id)
+
+
 def source_key(kind: str, calendar_id: str, href: str, other_appointment_id: str) -> str:
     if kind == APPOINTMENT:
         return f"{APPOINTMENT}\x1f{other_appointment_id}"
@@ -109,6 +116,9 @@ class BookedIndex:
         )
         self._starts = [s for s, _, _ in spans]
         self._spans = spans
+        # a booking lasts at most MAX_DURATION_SECONDS, but one that followed its
+        # event in iCloud lasts what the user made of it
+        self._longest = max((e - s for s, e, _ in spans), default=0)
 
     def __bool__(self) -> bool:
         return bool(self._spans)
@@ -116,9 +126,8 @@ class BookedIndex:
     def overlapping(self, start: int, end: int) -> list[tuple[int, int, str]]:
         """(start, end, id) of each booked appointment overlapping [start, end)."""
         found = []
-        # no appointment lasts longer than MAX_DURATION_SECONDS: none starting
-        # earlier than that before ``start`` can reach it
-        low = bisect.bisect_left(self._starts, start - MAX_DURATION_SECONDS)
+        # none starting earlier than the longest lasts before ``start`` can reach it
+        low = bisect.bisect_left(self._starts, start - self._longest)
         high = bisect.bisect_left(self._starts, end)
         for item in self._spans[low:high]:
             if item[1] > start:
@@ -136,6 +145,8 @@ def imported_overlaps(
         if not blocks(flags, policy):
             continue
         for a_start, a_end, appointment_id in index.overlapping(start, end):
+            if not other_than(appointment_id, source):
+                continue
             earlier = found.get(appointment_id)
             if earlier is None or _epoch(earlier.occurrence_start) > start:
                 found[appointment_id] = _overlap(source, start, end, a_start, a_end)

@@ -31,6 +31,14 @@ class NotFound(DomainError):
     reason = "NOT_FOUND"
 
 
+class UserUnknown(NotFound):
+    """A question about a user the service has never heard of (no calendar
+    configured, no settings, no appointment or blocked slot): answering it from
+    default working hours would invent a schedule."""
+
+    reason = "USER_UNKNOWN"
+
+
 class AlreadyExists(DomainError):
     reason = "ALREADY_EXISTS"
 

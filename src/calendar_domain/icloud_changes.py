@@ -12,9 +12,10 @@ happens to the CRM's appointment:
 
 An appointment is restored whatever the policy when it cannot follow: a newer
 change from the CRM is still waiting to be written (that write replaces the
-user's change), or the user turned the event into a series (one appointment is
+user's change), the user turned the event into a series (one appointment is
 one span; the service writes it back as the single event it was, and every busy
-occurrence of the series blocks until then).
+occurrence of the series blocks until then), or the calendar no longer shows it
+busy (made a free all-day event, or shown as free: an appointment is busy time).
 """
 
 from __future__ import annotations
@@ -51,15 +52,27 @@ class SyncRules:
     max_held_spans: int = MAX_HELD_SPANS  # per appointment being restored
 
 
-def follows(record: dict[str, Any], rules: SyncRules, recurring: bool = False) -> bool:
-    """Whether the appointment follows the change in iCloud (else it is restored)."""
+def follows(record: dict[str, Any], rules: SyncRules, unfollowable: bool = False) -> bool:
+    """Whether the appointment follows the change in iCloud (else it is restored);
+    ``unfollowable``: the event became what one appointment cannot be (a series,
+    or not busy, ``shown_busy``)."""
     written = (record.get("pushed") or {}).get("revision") == record["revision"]
     return (
         rules.icloud_changes is ICloudChangePolicy.FOLLOW_ICLOUD
         and record["status"] == "booked"
         and written
-        and not recurring
+        and not unfollowable
     )
+
+
+def shown_busy(occurrences: Iterable[list[Any]] | None, rules: SyncRules) -> bool:
+    """Whether the calendar shows the appointment's event busy: some occurrence
+    blocks by the user's rules (an event that carried none is taken as busy). One
+    made an all-day event shown as free, or shown as free, is not; an appointment
+    is a busy span, so that cannot be followed."""
+    if occurrences is None:
+        return True
+    return any(blocks(flags, rules.all_day_policy) for _, _, flags, *_ in occurrences)
 
 
 def restoring(record: dict[str, Any]) -> bool:

@@ -351,7 +351,7 @@ class UserSchedule(Aggregate, RemembersRequests):
             for cal in sorted(self.resources)
             if calendar_id is None or cal == calendar_id
             for href, known in sorted(self.known(cal).items())
-            if not self._own_appointment(known.uid)  # an appointment's event is not a slot
+            if not self._own_appointment(known.uid, cal)  # an appointment's event is not a slot
         ]
 
     # -- commands ------------------------------------------------------------------
@@ -371,13 +371,13 @@ class UserSchedule(Aggregate, RemembersRequests):
         # Appointments first: an imported event of the same sync then meets them
         # where the calendar now has them.
         for series in fresh:
-            if self._own_appointment(series.uid):
+            if self._own_appointment(series.uid, changes.calendar_id):
                 echoes += self._echo(connection_id, changes.calendar_id, series, rules)
         # what conflicts need, made only when some appointment can have one
         index = BookedIndex(self.appointments) if self.appointments and fresh else None
         opened = self._open_by_source() if self.appointments else {}
         for series in fresh:
-            if self._own_appointment(series.uid):
+            if self._own_appointment(series.uid, changes.calendar_id):
                 continue
             before = known.get(series.href)
             payload = _series_payload(series)
@@ -399,7 +399,7 @@ class UserSchedule(Aggregate, RemembersRequests):
             before = known.get(href)
             if before is None:
                 continue
-            appointment_id = self._own_appointment(before.uid)
+            appointment_id = self._own_appointment(before.uid, changes.calendar_id)
             if appointment_id:
                 if self.appointments[appointment_id]["status"] == "booked":
                     self._deleted(appointment_id, changes.calendar_id, href, rules)
@@ -426,23 +426,41 @@ class UserSchedule(Aggregate, RemembersRequests):
         connection_id = self.calendar_connections[calendar_id]
         opened = self._open_by_source() if self.appointments else {}
         for href, known in sorted(self.known(calendar_id).items()):
-            if known.uid and not self._own_appointment(known.uid):
+            if known.uid and not self._own_appointment(known.uid, calendar_id):
                 self._removed(connection_id, calendar_id, href, known.uid, reason)
                 self._clear_source(opened, calendar_id, href, "the calendar no longer blocks this user")
+        for appointment_id, record in sorted(self.appointments.items()):
+            # times held for a restore are this calendar's: they stop blocking with it
+            where = (record.get("pushed") or {}).get("calendar_id") or (record["calendar"] or {}).get("calendar_id")
+            if record.get("held") and where == calendar_id:
+                href = (record.get("icloud") or {}).get("href", "")
+                self._restore_requested(appointment_id, record["revision"], calendar_id, href, [])
         self._released(connection_id, calendar_id, reason)
         return True
 
-    def _own_appointment(self, uid: str) -> str | None:
-        """The id of this schedule's appointment whose event has this UID."""
+    def _own_appointment(self, uid: str, calendar_id: str) -> str | None:
+        """The id of this schedule's appointment whose own event, in ``calendar_id``,
+        has this UID. Not one whose event is gone from iCloud for good (cancelled,
+        the deletion recorded), nor in another calendar than the one it was written
+        to: an event with its UID there is one the user made (a deleted event
+        brought back, a copy or a move to another calendar), and blocks as theirs do."""
         appointment_id = appointment_id_of_uid(uid)
-        return appointment_id if appointment_id in self.appointments else None
+        record = self.appointments.get(appointment_id or "")
+        if record is None:
+            return None
+        written = record.get("pushed") or {}
+        if record["status"] == "cancelled" and written.get("deleted") and written.get("revision") == record["revision"]:
+            return None
+        if written.get("calendar_id", calendar_id) != calendar_id:
+            return None
+        return appointment_id
 
     def _echo(self, connection_id: str, calendar_id: str, series: ImportedSeries, rules: SyncRules) -> int:
         """An appointment's own event, back from iCloud: never a blocked slot. It
         was moved when its times are neither the booked ones nor the ones last
         written (a push not yet recorded, or one not yet made); then it follows
         iCloud or is restored (``icloud_changes.py``)."""
-        appointment_id = self._own_appointment(series.uid)
+        appointment_id = self._own_appointment(series.uid, calendar_id)
         assert appointment_id is not None
         record = self.appointments[appointment_id]
         span = (series.first_start, series.last_end or series.first_start)
@@ -450,13 +468,17 @@ class UserSchedule(Aggregate, RemembersRequests):
         known_spans = {record_span(record)}
         if written.get("start"):
             known_spans.add((datetime.fromisoformat(written["start"]), datetime.fromisoformat(written["end"])))
-        moved = record["status"] == "booked" and (series.recurring or span not in known_spans)
+        # what one appointment cannot be: a series, or time the calendar shows free
+        unfollowable = series.recurring or not icloud_changes.shown_busy(series.occurrences, rules)
+        moved = record["status"] == "booked" and (unfollowable or span not in known_spans)
         self._changed_in_icloud(
             appointment_id, calendar_id, series.href, series.etag, span[0], span[1], moved
         )
         if not moved:
+            if record.get("held"):  # back where the CRM has it: what was held is free on the calendar
+                self._restore_requested(appointment_id, record["revision"], calendar_id, series.href, [])
             return 1
-        if icloud_changes.follows(record, rules, series.recurring):
+        if icloud_changes.follows(record, rules, unfollowable):
             self._rescheduled(appointment_id, span[0], span[1], record["revision"] + 1, [], "", icloud_changes.ICLOUD)
             self._recheck(appointment_id, "the appointment moved")
             self._check_appointments(appointment_id, rules.max_open_conflicts)
@@ -482,7 +504,8 @@ class UserSchedule(Aggregate, RemembersRequests):
         """Records conflicts with busy occurrences found elsewhere (after the
         appointment moved in iCloud: imported events of calendars not in this sync);
         at most ``limit`` open on the appointment."""
-        for overlap in conflicts.earliest_overlaps(self.appointments[appointment_id], occurrences):
+        others = [o for o in occurrences if conflicts.other_than(appointment_id, o.source)]
+        for overlap in conflicts.earliest_overlaps(self.appointments[appointment_id], others):
             self._detect(appointment_id, overlap, limit)
 
     def _open_by_source(self) -> dict[str, list[str]]:

@@ -19,6 +19,7 @@ from calendar_domain.busy import AllDayPolicy
 from calendar_domain.conflicts import BusyOccurrence
 from calendar_domain.configuration import CalendarConfiguration
 from calendar_domain.connection import Connection, ConnectionStatus
+from calendar_domain.errors import ReadModelBehind
 from calendar_domain.icloud_changes import ICLOUD, SyncRules
 from calendar_domain.policy import ICloudChangePolicy, SubAccountPolicy
 from calendar_domain.retry import retrying
@@ -55,15 +56,19 @@ class ScheduleService:
         observe: Callable[[str], None] = lambda _event: None,
         imported_busy: ImportedBusy = lambda *_: [],
         bounds: SyncRules = SyncRules(),
+        settle: Callable[[], None] = lambda: None,
     ) -> None:
         """``observe``: told the name of each appointment outcome a sync recorded
         (``told``), for metrics. ``imported_busy``: where an appointment moved in
         iCloud meets events of other calendars (or of this one, unchanged).
-        ``bounds``: the limits of every sync's rules (its policies are the target's)."""
+        ``bounds``: the limits of every sync's rules (its policies are the target's).
+        ``settle``: waits (bounded) until the availability model has read the whole
+        log, or raises ReadModelBehind."""
         self._app = app
         self._observe = observe
         self._imported_busy = imported_busy
         self._bounds = bounds
+        self._settle = settle
 
     def schedule(self, sub_account_id: str, user_id: str) -> UserSchedule:
         found = self._app.find(UserSchedule.create_id(sub_account_id, user_id), UserSchedule)
@@ -107,7 +112,9 @@ class ScheduleService:
         def attempt() -> int:
             touched: dict[tuple[str, str], UserSchedule] = {}
             policies: dict[str, ICloudChangePolicy] = {}
-            fetched: dict[tuple[str, str], set[tuple[str, str]]] = {}  # (calendar, href) this sync read
+            # (calendar, href) this sync read anew: the model's rows of them are old. Not
+            # the skipped: they keep blocking as they last did (their rows are current).
+            fetched: dict[tuple[str, str], set[tuple[str, str]]] = {}
             for target, changes in found:
                 key = (target.sub_account_id, target.user_id)
                 schedule = touched.get(key) or self.schedule(*key)
@@ -119,8 +126,7 @@ class ScheduleService:
                 if schedule.apply(target.connection_id, changes, rules):
                     touched[key] = schedule
                 fetched.setdefault(key, set()).update(
-                    (changes.calendar_id, href)
-                    for href in [*(s.href for s in changes.changed), *(s.href for s in changes.skipped), *changes.deleted]
+                    (changes.calendar_id, href) for href in [*(s.href for s in changes.changed), *changes.deleted]
                 )
             for key, schedule in touched.items():
                 self._meet_other_events(schedule, fetched[key])
@@ -135,6 +141,16 @@ class ScheduleService:
             e.appointment_id for e in schedule.pending_events
             if type(e) is UserSchedule.AppointmentRescheduled and e.cause == ICLOUD
         }
+        if not followed:
+            return
+        # An account's calendars are recorded one after another: the events of the
+        # one recorded just before must be in the model before it is read.
+        try:
+            self._settle()
+        except ReadModelBehind as behind:  # compared with what it holds; never a sync lost over it
+            happened(log, "appointment.conflict_check_behind", user_key=str(schedule.id),
+                     appointments=len(followed), detail=behind.message)
+            self._observe("appointment.conflict_check_behind")
         for appointment_id in sorted(followed):
             record = schedule.appointments[appointment_id]
             start, end = datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"])

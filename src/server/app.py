@@ -129,19 +129,20 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
     configuration_servicer.register(
         server, configuration_servicer.ConfigurationServicer(authenticator, container.configurations)
     )
+    availability_gate = ReadGate(container.availability_follower.wait_for, settings.read_wait_timeout, "availability")
     sync_servicer.register(
         server,
         sync_servicer.SyncServicer(
             authenticator, container.connections, container.configurations, container.schedules,
-            container.scheduler, container.sync_status, settings.sync_now_wait,
+            container.scheduler, container.sync_status, settings.sync_now_wait, container.busy_times,
+            availability_gate,
         ),
     )
     availability_servicer.register(
         server,
         availability_servicer.AvailabilityServicer(
             authenticator, container.availability, container.configurations, container.policies,
-            ReadGate(container.availability_follower.wait_for, settings.read_wait_timeout, "availability"),
-            container.availability_history,
+            availability_gate, container.availability_history, container.busy_times,
         ),
     )
     history_servicer.register(

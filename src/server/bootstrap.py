@@ -46,6 +46,7 @@ from calendar_domain.availability_history import AvailabilityHistory
 from calendar_domain.availability_projection import AvailabilityProjection
 from calendar_domain.availability_service import AvailabilityService
 from calendar_domain.busy import Occurrence
+from calendar_domain.busy_times import BusyTimes
 from calendar_domain.policy_service import PolicyService
 from calendar_domain.connection_projection import ConnectionReadModel, ConnectionsProjection
 from calendar_domain.configuration_service import ConfigurationService
@@ -79,6 +80,7 @@ class Container:
     availability_view: Any
     availability_follower: ProjectionFollower
     availability: AvailabilityService
+    busy_times: BusyTimes
     policies: PolicyService
     history: HistoryService
     log_tail: LogTail
@@ -324,6 +326,7 @@ def bootstrap(
         # the availability service is made below; a sync calls this only once it runs
         imported_busy=lambda *args: availability.imported_busy(*args),
         bounds=SyncRules(max_open_conflicts=settings.max_open_conflicts, max_held_spans=settings.max_held_spans),
+        settle=lambda: settle(),
     )
     history = HistoryService(app)
     # One follower of the log for every history stream in this process.
@@ -355,6 +358,7 @@ def bootstrap(
         stale_after=settings.stale_after,
         max_window_days=settings.max_window_days,
         clock=time.time,
+        unknown_user_seen=metrics.UNKNOWN_USER_ANSWERS.inc,
     )
 
     def settle() -> None:
@@ -403,6 +407,7 @@ def bootstrap(
         availability_view=availability_view,
         availability_follower=availability_follower,
         availability=availability,
+        busy_times=BusyTimes(availability, availability_view, expand_series, clock=time.time),
         policies=PolicyService(app),
         history=history,
         log_tail=log_tail,

@@ -10,6 +10,7 @@ import grpc
 from adapters.icloud.poller import SyncScheduler
 from adapters.icloud.sync_status import ConnectionSyncStatus, SyncStatusReader
 from calendar_domain import values
+from calendar_domain.busy_times import BusyTimes
 from calendar_domain.configuration_service import ConfigurationService
 from calendar_domain.connection import Connection
 from calendar_domain.connection_service import ConnectionService
@@ -18,7 +19,7 @@ from calendarintegration.v1 import sync_pb2 as pb
 from calendarintegration.v1 import sync_pb2_grpc
 from server.auth import Authenticator, Caller
 from server.convert import blocked_slots, skipped_resources, timestamp
-from server.handlers import ServicerBase, rpc
+from server.handlers import ReadGate, ServicerBase, rpc
 from server.validation import Violations, offset_page
 
 DEFAULT_PAGE = 100
@@ -34,6 +35,8 @@ class SyncServicer(ServicerBase, sync_pb2_grpc.SyncServiceServicer):
         scheduler: SyncScheduler,
         status: SyncStatusReader,
         sync_now_wait: float,
+        busy_times: BusyTimes,
+        availability_gate: ReadGate,
     ) -> None:
         super().__init__(authenticator)
         self._connections = connections
@@ -42,6 +45,8 @@ class SyncServicer(ServicerBase, sync_pb2_grpc.SyncServiceServicer):
         self._scheduler = scheduler
         self._status = status
         self._wait = sync_now_wait
+        self._busy_times = busy_times
+        self._gate = availability_gate
 
     @rpc
     def SyncNow(self, request: Any, context: Any, caller: Caller) -> pb.SyncNowResponse:
@@ -66,12 +71,25 @@ class SyncServicer(ServicerBase, sync_pb2_grpc.SyncServiceServicer):
         v = self._user(request)
         if request.calendar_id:
             v.check(lambda: values.uuid_id("calendar_id", request.calendar_id), None)
+        if request.viewer_user_id:
+            v.check(lambda: values.opaque_id("viewer_user_id", request.viewer_user_id), "")
         size = v.page_size("page_size", request.page_size, DEFAULT_PAGE)
         after = v.page_token("page_token", request.page_token, "slots")
+        v.non_negative("min_position", request.min_position)
         v.raise_if_any()
         caller.require(request.sub_account_id)
+        self._gate.wait(request.min_position)
         schedule = self._schedules.schedule(request.sub_account_id, request.user_id)
         page, token = offset_page(blocked_slots(schedule, request.calendar_id or None), after, size, "slots")
+        details = self._busy_times.blocked_slot_details(
+            request.sub_account_id, request.user_id, [(s.calendar_id, s.href) for s in page], request.viewer_user_id
+        )
+        for slot in page:
+            detail = details.get((slot.calendar_id, slot.href))
+            if detail is None:
+                continue
+            slot.start_time.seconds, slot.end_time.seconds = detail.start, detail.end
+            slot.recurrence_id, slot.title, slot.blocks, slot.rule = detail.recurrence_id, detail.title, detail.blocks, detail.rule
         return pb.ListBlockedSlotsResponse(blocked_slots=page, next_page_token=token)
 
     @rpc

@@ -296,8 +296,11 @@ def test_a_stale_calendar_degrades_answers_and_the_policy_decides_whether_it_blo
             relaxed = _free(service, *window, changed.position)
             assert len(relaxed.slots) == 8 and not relaxed.as_of.calendars[0].still_blocks
             assert "ignored" in relaxed.as_of.degraded_reason
-            other_tenant = _free(service, *window, changed.position, sub="loc-2")
-            assert other_tenant.as_of.calendars == []
+            # the same user in another sub-account is somebody the service never heard of
+            unknown = failure(service.availability.ListFreeSlots, av.ListFreeSlotsRequest(
+                sub_account_id="loc-2", user_id="u1", window=av.TimeWindow(start_time=_ts(window[0]), end_time=_ts(window[1])),
+            ))
+            assert (unknown.code, unknown.reason) == (grpc.StatusCode.NOT_FOUND, "USER_UNKNOWN")
 
 
 def test_a_calendar_that_needs_reconnecting_degrades_answers_and_still_blocks(
@@ -345,9 +348,12 @@ def test_a_never_synced_calendar_is_reported(service: Service, account: tuple[st
 
 def test_team_availability_all_and_any(service: Service, account: tuple[str, str], radicale: RadicaleServer) -> None:
     _put_week_events(radicale, account)
-    _, _, position = _configure_and_sync(service, account)
+    _configure_and_sync(service, account)
     tuesday = MONDAY_AFTER + timedelta(days=1)
-    # u2 has no calendar: default hours (09:00-17:00 UTC, Monday to Friday)
+    # u2 has no calendar, only a time zone: default hours (09:00-17:00 UTC, Monday to Friday)
+    position = service.availability.SetTimeZone(
+        av.SetTimeZoneRequest(sub_account_id="loc-1", user_id="u2", time_zone="UTC"), metadata=auth()
+    ).position
     window = av.TimeWindow(start_time=_ts(_local(tuesday, 0)), end_time=_ts(_local(tuesday, 23, 59)))
 
     def team(mode: int) -> av.QueryTeamAvailabilityResponse:

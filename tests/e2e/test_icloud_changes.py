@@ -8,7 +8,7 @@ gRPC, on both stores."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import grpc
 from prometheus_client import REGISTRY
@@ -18,6 +18,7 @@ from calendarintegration.v1 import availability_pb2 as av
 from calendarintegration.v1 import configuration_pb2 as cfg
 from calendarintegration.v1 import connection_pb2 as pb
 from calendarintegration.v1 import history_pb2 as hi
+from calendarintegration.v1 import sync_pb2 as sy
 from tests.e2e.test_appointments import (
     SUB,
     USER,
@@ -31,6 +32,7 @@ from tests.e2e.test_appointments import (
     sync_now,
     ts,
 )
+from calendar_domain.bookings import appointment_uid
 from tests.e2e.test_history_stream import following
 from tests.support.caldav_servers import RadicaleServer
 from tests.support.grpc_service import TENANT_TOKEN, Service, auth, failure
@@ -94,6 +96,30 @@ def schedule_events(service: Service, kind: hi.AggregateType = hi.AGGREGATE_TYPE
     )
 
 
+def add_work_calendar(service: Service, home: pb.Calendar) -> pb.Calendar:
+    """The account's Work calendar, made a conflict calendar of the user."""
+    def listed_work() -> pb.Calendar | None:
+        try:
+            calendars = service.connections.ListCalendars(
+                pb.ListCalendarsRequest(sub_account_id=SUB, connection_id=home.connection_id), metadata=auth()
+            ).calendars
+        except grpc.RpcError as error:  # the connection's read model not there yet
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+            return None
+        return next((c for c in calendars if c.display_name == "Work"), None)
+
+    work = wait_for(listed_work, "the connection's calendars to be listed")
+    service.configurations.AddConflictCalendar(
+        cfg.AddConflictCalendarRequest(
+            sub_account_id=SUB, user_id=USER,
+            calendar=cfg.CalendarRef(connection_id=work.connection_id, calendar_id=work.calendar_id),
+        ),
+        metadata=auth(),
+    )
+    return work
+
+
 def test_following_icloud_a_move_reschedules_the_appointment_and_a_deletion_cancels_it(
     service: Service, account: Account, radicale: RadicaleServer
 ) -> None:
@@ -146,14 +172,21 @@ def test_following_icloud_a_move_reschedules_the_appointment_and_a_deletion_canc
     assert calendar_events(radicale, account) == {}  # not re-created
 
 
-def test_restoring_writes_the_crm_version_back_and_both_times_block_until_it_is_written(
-    service: Service, account: Account, radicale: RadicaleServer
-) -> None:
+def restoring_with_the_pusher_stopped(service: Service, account: Account) -> tuple[pb.Calendar, ap.Appointment]:
+    """Home connected, the RESTORE policy, an appointment at 10:00 written; then the
+    pusher stopped, so that a restore waits until it runs again."""
     home = connect(service, account)
     set_policy(service, ap.I_CLOUD_CHANGE_POLICY_RESTORE)
     booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
     pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
-    service.container.pusher.stop()  # the restore waits until the pusher runs again
+    service.container.pusher.stop()
+    return home, booked
+
+
+def test_restoring_writes_the_crm_version_back_and_both_times_block_until_it_is_written(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    home, booked = restoring_with_the_pusher_stopped(service, account)
 
     move_in_icloud(radicale, account, booked.appointment_id, at(14), at(15))
     sync_now(service, home.connection_id)
@@ -286,20 +319,7 @@ def test_an_appointment_moved_in_icloud_onto_an_event_of_another_calendar_is_a_c
     service: Service, account: Account, radicale: RadicaleServer
 ) -> None:
     home = connect(service, account)
-    def listed_work() -> pb.Calendar | None:
-        calendars = service.connections.ListCalendars(
-            pb.ListCalendarsRequest(sub_account_id=SUB, connection_id=home.connection_id), metadata=auth()
-        ).calendars
-        return next((c for c in calendars if c.display_name == "Work"), None)
-
-    work = wait_for(listed_work, "the connection's calendars to be listed")
-    service.configurations.AddConflictCalendar(
-        cfg.AddConflictCalendarRequest(
-            sub_account_id=SUB, user_id=USER,
-            calendar=cfg.CalendarRef(connection_id=work.connection_id, calendar_id=work.calendar_id),
-        ),
-        metadata=auth(),
-    )
+    work = add_work_calendar(service, home)
     radicale.put_ics(account[0], account[1], f"{radicale.home_path(account[0])}work/review.ics", (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:review\r\n"
         f"DTSTAMP:20250101T000000Z\r\nDTSTART:{at(15):%Y%m%dT%H%M%SZ}\r\nDTEND:{at(16):%Y%m%dT%H%M%SZ}\r\n"
@@ -370,3 +390,213 @@ def test_restoring_a_move_made_twice_between_syncs_onto_another_appointment_puts
     assert starts == [at(10), at(13)]
     free = free_starts(service)
     assert at(10) not in free and at(13) not in free and at(15) in free
+
+
+def test_an_event_recreated_with_the_uid_of_an_appointment_cancelled_in_icloud_blocks_its_time(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    """The user deletes the appointment's event and brings it back (undo, or a
+    restore of the calendar): the same UID, on the calendar again. The appointment
+    stays cancelled (the CRM was told), and the event blocks as any event of the
+    user does, until it is deleted again."""
+    home = connect(service, account)
+    booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
+    pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    path = event_path(radicale, account, f"{booked.appointment_id}.ics")
+    body = radicale.request("GET", path, account).text
+    radicale.delete(account[0], account[1], path)
+    sync_now(service, home.connection_id)
+    assert get(service, booked.appointment_id).status == ap.APPOINTMENT_STATUS_CANCELLED
+    assert at(10) in free_starts(service)
+
+    radicale.put_ics(account[0], account[1], path, body)  # back, as it was
+    sync_now(service, home.connection_id)
+    back = get(service, booked.appointment_id)
+    assert back.status == ap.APPOINTMENT_STATUS_CANCELLED and back.push.status == ap.PUSH_STATUS_CANCELLED_IN_ICLOUD
+    assert at(10) not in free_starts(service)  # the calendar shows it busy
+    refused = failure(stub(service).BookAppointment, book_request(at(10), at(11)))
+    assert refused.code == grpc.StatusCode.FAILED_PRECONDITION
+    wait_for(lambda: service.container.push_queue.pending() == 0, "the push queue to drain")
+    assert len(calendar_events(radicale, account)) == 1  # the user's event is left alone
+
+    radicale.delete(account[0], account[1], path)
+    sync_now(service, home.connection_id)
+    assert at(10) in free_starts(service)
+
+
+def test_an_appointment_moved_to_another_calendar_of_the_account_keeps_its_time_busy(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    """Moving an event to another calendar in iCloud deletes it from one and
+    creates it (same UID) in the other. Where that calendar blocks the user, the
+    time stays busy: the appointment is cancelled as its event left the calendar
+    it was written to, and the event in the other calendar blocks as the user's own,
+    never a conflict with the appointment it was."""
+    home = connect(service, account)
+    work = add_work_calendar(service, home)
+    sync_now(service, home.connection_id)
+    booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
+    pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    path = event_path(radicale, account, f"{booked.appointment_id}.ics")
+    body = radicale.request("GET", path, account).text
+    radicale.put_ics(account[0], account[1], f"{radicale.home_path(account[0])}work/{booked.appointment_id}.ics", body)
+    radicale.delete(account[0], account[1], path)
+
+    sync_now(service, home.connection_id)
+    moved = get(service, booked.appointment_id)
+    assert moved.status == ap.APPOINTMENT_STATUS_CANCELLED and list(moved.conflicts) == []
+    assert at(10) not in free_starts(service)
+    refused = failure(stub(service).BookAppointment, book_request(at(10), at(11)))
+    assert refused.code == grpc.StatusCode.FAILED_PRECONDITION
+    slots = service.sync.ListBlockedSlots(sy.ListBlockedSlotsRequest(sub_account_id=SUB, user_id=USER), metadata=auth()).blocked_slots
+    assert [(s.calendar_id, s.uid) for s in slots] == [(work.calendar_id, appointment_uid(booked.appointment_id))]
+
+
+def test_conflicts_end_when_their_calendar_stops_blocking_the_user(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    """A conflict lasts while its event blocks the user: removing the conflict
+    calendar from the configuration, or disconnecting the account, ends it."""
+    home = connect(service, account)
+    work = add_work_calendar(service, home)
+    booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
+    pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    radicale.put_ics(account[0], account[1], f"{radicale.home_path(account[0])}work/review.ics", (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:review\r\n"
+        f"DTSTAMP:20250101T000000Z\r\nDTSTART:{at(10):%Y%m%dT%H%M%SZ}\r\nDTEND:{at(12):%Y%m%dT%H%M%SZ}\r\n"
+        "SUMMARY:Review\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ))
+    put_event(radicale, account, "gym", at(10, 30), at(12))
+    sync_now(service, home.connection_id)
+    assert sorted(c.uid for c in get(service, booked.appointment_id).conflicts) == ["gym", "review"]
+
+    service.configurations.RemoveConflictCalendar(
+        cfg.RemoveConflictCalendarRequest(
+            sub_account_id=SUB, user_id=USER,
+            calendar=cfg.CalendarRef(connection_id=work.connection_id, calendar_id=work.calendar_id),
+        ),
+        metadata=auth(),
+    )
+    assert [c.uid for c in get(service, booked.appointment_id).conflicts] == ["gym"]
+    service.connections.Disconnect(
+        pb.DisconnectRequest(sub_account_id=SUB, connection_id=home.connection_id), metadata=auth()
+    )
+    assert list(get(service, booked.appointment_id).conflicts) == []
+    cleared = [e for e in schedule_events(service) if e.event_type == "UserSchedule.AppointmentConflictCleared"]
+    assert sorted(e.user_schedule_appointment_conflict_cleared.href.rsplit("/", 1)[-1] for e in cleared) == [
+        "gym.ics", "review.ics"
+    ]
+
+
+def test_a_move_undone_in_icloud_before_the_restore_is_written_frees_the_held_time(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    home, booked = restoring_with_the_pusher_stopped(service, account)
+    move_in_icloud(radicale, account, booked.appointment_id, at(14), at(15))
+    sync_now(service, home.connection_id)
+    assert at(14) not in free_starts(service)
+
+    move_in_icloud(radicale, account, booked.appointment_id, at(10), at(11))  # the user thinks better of it
+    sync_now(service, home.connection_id)
+    free = free_starts(service)
+    assert at(14) in free and at(10) not in free
+    stub(service).BookAppointment(book_request(at(14), at(15)), metadata=auth())
+    service.container.pusher.start()
+    restored = pushed(service, booked.appointment_id, ap.PUSH_STATUS_RESTORED, 1)
+    assert start_of(restored) == at(10)
+
+
+def test_an_appointment_moved_onto_an_event_new_in_another_calendar_in_the_same_sync_is_a_conflict(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    """The move and the other calendar's new event reach the service in one sync:
+    whichever calendar is applied first, they meet."""
+    home = connect(service, account)
+    work = add_work_calendar(service, home)
+    sync_now(service, home.connection_id)
+    booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
+    pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    radicale.put_ics(account[0], account[1], f"{radicale.home_path(account[0])}work/review.ics", (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:review\r\n"
+        f"DTSTAMP:20250101T000000Z\r\nDTSTART:{at(15):%Y%m%dT%H%M%SZ}\r\nDTEND:{at(16):%Y%m%dT%H%M%SZ}\r\n"
+        "SUMMARY:Review\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ))
+    move_in_icloud(radicale, account, booked.appointment_id, at(14, 30), at(15, 30))
+    sync_now(service, home.connection_id)
+    moved = get(service, booked.appointment_id)
+    assert start_of(moved) == at(14, 30)
+    [conflict] = moved.conflicts
+    assert conflict.uid == "review" and conflict.calendar_id == work.calendar_id
+    assert conflict.overlap_start_time.ToDatetime(tzinfo=UTC) == at(15)
+
+
+def test_an_appointment_moved_from_one_occurrence_of_a_busy_series_to_a_later_one_keeps_a_conflict(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    """A daily series put over an appointment is a conflict with its occurrence
+    that day; the appointment moved in iCloud onto the next day's occurrence is in
+    conflict with that one (the series itself unchanged)."""
+    home = connect(service, account)
+    booked = stub(service).BookAppointment(book_request(at(12), at(13)), metadata=auth()).appointment
+    pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    radicale.put_ics(account[0], account[1], event_path(radicale, account, "lunch.ics"), (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:lunch\r\n"
+        f"DTSTAMP:20250101T000000Z\r\nDTSTART:{at(12):%Y%m%dT%H%M%SZ}\r\nDTEND:{at(13):%Y%m%dT%H%M%SZ}\r\n"
+        "RRULE:FREQ=DAILY;COUNT=5\r\nSUMMARY:Lunch\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ))
+    sync_now(service, home.connection_id)
+    [first] = get(service, booked.appointment_id).conflicts
+    assert first.uid == "lunch" and first.occurrence_start_time.ToDatetime(tzinfo=UTC) == at(12)
+
+    tuesday = at(12) + timedelta(days=1)
+    move_in_icloud(radicale, account, booked.appointment_id, tuesday, tuesday + timedelta(hours=1))
+    sync_now(service, home.connection_id)
+    moved = get(service, booked.appointment_id)
+    assert start_of(moved) == tuesday
+    [second] = moved.conflicts
+    assert second.uid == "lunch" and second.occurrence_start_time.ToDatetime(tzinfo=UTC) == tuesday
+
+
+def test_an_appointment_made_a_free_all_day_event_in_icloud_is_written_back(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    """The user toggles "all-day" on the appointment's event (the calendar then
+    shows it free, as all-day events usually are): the appointment cannot follow
+    to a day the calendar does not block, and is written back as it was."""
+    home = connect(service, account)
+    booked = stub(service).BookAppointment(book_request(at(10), at(11)), metadata=auth()).appointment
+    pushed(service, booked.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+    path = event_path(radicale, account, f"{booked.appointment_id}.ics")
+    body = radicale.request("GET", path, account).text
+    day = at(10).date()
+    all_day = re.sub(r"(?m)^DTSTART[^:\r\n]*:[^\r\n]*", f"DTSTART;VALUE=DATE:{day:%Y%m%d}", body)
+    all_day = re.sub(
+        r"(?m)^DTEND[^:\r\n]*:[^\r\n]*", f"DTEND;VALUE=DATE:{day + timedelta(days=1):%Y%m%d}\r\nTRANSP:TRANSPARENT", all_day
+    )
+    radicale.put_ics(account[0], account[1], path, re.sub(r"(?m)^TRANSP:OPAQUE\r?\n", "", all_day))
+
+    sync_now(service, home.connection_id)
+    restored = pushed(service, booked.appointment_id, ap.PUSH_STATUS_RESTORED, 1)
+    assert start_of(restored) == at(10) and restored.status == ap.APPOINTMENT_STATUS_BOOKED
+    [event] = calendar_events(radicale, account).values()
+    assert event.decoded("DTSTART") == at(10) and str(event.get("TRANSP", "OPAQUE")) == "OPAQUE"
+    free = free_starts(service)
+    assert at(10) not in free and at(14) in free  # never the whole day
+
+
+def test_times_held_for_a_restore_are_let_go_when_the_account_is_disconnected(
+    service: Service, account: Account, radicale: RadicaleServer
+) -> None:
+    """Held times are the calendar's: once it no longer blocks the user, neither
+    do they (the appointment's own time still does)."""
+    home, booked = restoring_with_the_pusher_stopped(service, account)
+    move_in_icloud(radicale, account, booked.appointment_id, at(14), at(15))
+    sync_now(service, home.connection_id)
+    assert at(14) not in free_starts(service)
+
+    service.connections.Disconnect(
+        pb.DisconnectRequest(sub_account_id=SUB, connection_id=home.connection_id), metadata=auth()
+    )
+    free = free_starts(service)
+    assert at(14) in free and at(10) not in free
+    stub(service).BookAppointment(book_request(at(14), at(15)), metadata=auth())

@@ -7,15 +7,24 @@ import signal
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
 
+from calendarintegration.v1 import appointments_pb2 as ap
 from calendarintegration.v1 import availability_pb2 as av
 from adapters.persistence.model_lock import ModelInUse
 from server.bootstrap import build_availability_view, build_model_lock
+from tests.e2e.test_appointments import at, book_request, calendar_events, connect, get, pushed, stub, sync_now
 from tests.e2e.test_availability import MONDAY_AFTER, _configure_and_sync, _free, _local, _put_week_events
+from tests.e2e.test_icloud_changes import (
+    event_path,
+    move_in_icloud,
+    put_event,
+    restoring_with_the_pusher_stopped,
+    set_policy,
+)
 from tests.support.caldav_servers import RadicaleServer
 from tests.support.grpc_service import auth, running_service
 from tests.support.processes import process_env
@@ -135,3 +144,59 @@ def test_the_rebuild_command_refuses_while_a_projection_process_follows_the_mode
         finally:
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=60) == 0, process.stdout.read() if process.stdout else ""
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_the_rebuild_reproduces_held_times_and_appointments_that_followed_icloud(
+    store: str, tmp_path: Path, radicale: RadicaleServer, account: tuple[str, str]
+) -> None:
+    """The events of changes made in iCloud (a move followed, a deletion followed,
+    a restore waiting with its held times, a conflict) give the rebuilt model what
+    the live one holds, whichever way the rebuild reads the log."""
+    with settings_for(store, tmp_path / "data", caldav_url=radicale.base_url, caldav_timeout=10) as settings:
+        with running_service(settings) as service:
+            home = connect(service, account)
+            ids = [
+                stub(service).BookAppointment(book_request(at(h), at(h + 1)), metadata=auth()).appointment.appointment_id
+                for h in (9, 11, 13)
+            ]
+            for appointment_id in ids:
+                pushed(service, appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
+            move_in_icloud(radicale, account, ids[0], at(15), at(16))
+            radicale.delete(account[0], account[1], event_path(radicale, account, f"{ids[1]}.ics"))
+            put_event(radicale, account, "gym", at(15, 30), at(17))
+            sync_now(service, home.connection_id)
+            set_policy(service, ap.I_CLOUD_CHANGE_POLICY_RESTORE)
+            service.container.pusher.stop()
+            move_in_icloud(radicale, account, ids[2], at(18), at(19))
+            sync_now(service, home.connection_id)
+            service.container.availability_follower.catch_up()
+            live = service.container.availability_view.dump()
+        assert any("appointment_in_icloud" in map(str, row) for row in live["avail_busy"])  # held
+        for processes in ("0", "2"):
+            result = subprocess.run(
+                [sys.executable, "-m", "server.cli", "rebuild", "availability", "--processes", processes],
+                env=process_env(settings), cwd=tmp_path, capture_output=True, text=True, timeout=120,
+            )
+            assert result.returncode == 0, result.stderr
+            assert build_availability_view(settings).dump() == live
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_a_restore_recorded_before_the_service_stops_is_written_by_the_next_one(
+    store: str, tmp_path: Path, radicale: RadicaleServer, account: tuple[str, str]
+) -> None:
+    """Between the sync that asks for a restore and the push that makes it, the
+    service may go down: the push is queued with the sync's events, and the next
+    service writes it."""
+    with settings_for(store, tmp_path / "data", caldav_url=radicale.base_url, caldav_timeout=10) as settings:
+        with running_service(settings) as service:
+            home, booked = restoring_with_the_pusher_stopped(service, account)
+            move_in_icloud(radicale, account, booked.appointment_id, at(14), at(15))
+            sync_now(service, home.connection_id)
+            assert get(service, booked.appointment_id).push.status == ap.PUSH_STATUS_PENDING
+        with running_service(settings) as service:
+            restored = pushed(service, booked.appointment_id, ap.PUSH_STATUS_RESTORED, 1)
+            assert restored.start_time.ToDatetime(tzinfo=UTC) == at(10)
+            [event] = calendar_events(radicale, account).values()
+            assert event.decoded("DTSTART") == at(10)

@@ -8,17 +8,21 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from eventsourcing.application import Application
 
 from calendar_domain.bookings import AppointmentDetails, BookingConflict, appointment_uid
+from calendar_domain.application import CalendarIntegration
 from calendar_domain.busy import AllDayPolicy
+from calendar_domain.conflicts import BusyOccurrence, ConflictSource
+from calendar_domain.errors import ReadModelBehind
 from calendar_domain.icloud_changes import SyncRules
 from calendar_domain.occurrences import ALL_DAY, TRANSPARENT
 from calendar_domain.policy import ICloudChangePolicy
-from calendar_domain.schedule import CalendarChanges, ImportedSeries, UserSchedule
-from calendar_domain.schedule_service import recorded_and_told
+from calendar_domain.schedule import CalendarChanges, ImportedSeries, SkippedResource, UserSchedule
+from calendar_domain.schedule_service import ScheduleService, SyncTarget, recorded_and_told
 
 T0 = datetime(2030, 3, 4, 10, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -294,3 +298,143 @@ def test_open_conflicts_and_held_spans_stop_at_their_bounds() -> None:
     events = sync(schedule, echo("a0", '"e2"', *days, recurring=True), rules=bounded)
     [restore] = [e for e in events if isinstance(e, UserSchedule.AppointmentRestoreRequested)]
     assert len(restore.held) == 2
+
+
+def test_an_appointments_event_in_another_calendar_blocks_as_the_users_own_and_is_no_conflict_with_it() -> None:
+    """A move to another calendar of the account, seen in the order that calendar
+    is synced first: the copy there is the user's event (imported, it blocks), not
+    the appointment's own, and never a conflict of the appointment with itself; the
+    deletion from the calendar it was written to then cancels the appointment."""
+    schedule = written((T0, T0 + H))
+    copy = replace(echo("a0", '"w1"', (T0, T0 + H)), href="/work/a0.ics")
+    schedule.apply("c", CalendarChanges("work", [copy], [], [], "w-token", T0 - 24 * H), FOLLOW)
+    events = [e for e in schedule.collect_events() if not isinstance(e, UserSchedule.CalendarSynced)]
+    assert kinds(events) == ["BlockedSlotImported"]
+    assert schedule.appointments["a0"].get("conflicts") in (None, {})
+    events = sync(schedule, deleted=("/cal/a0.ics",))
+    assert kinds(events) == ["AppointmentDeletedInICloud", "AppointmentCancelled"]
+    assert [(cal, href) for cal, _, href, _ in schedule.entries()] == [("work", "/work/a0.ics")]
+    # deleted there too: an imported slot removed, the appointment left as it is
+    schedule.apply("c", CalendarChanges("work", [], [], ["/work/a0.ics"], "w-token-2", T0 - 24 * H), FOLLOW)
+    assert kinds(schedule.collect_events()) == ["BlockedSlotRemoved", "CalendarSynced"]
+    assert schedule.entries() == []
+
+
+def test_an_event_brought_back_with_the_uid_of_an_appointment_cancelled_in_icloud_is_imported() -> None:
+    schedule = written((T0, T0 + H))
+    sync(schedule, deleted=("/cal/a0.ics",))
+    events = sync(schedule, echo("a0", '"back"', (T0, T0 + H)))
+    assert kinds(events) == ["BlockedSlotImported"]
+    events = sync(schedule, deleted=("/cal/a0.ics",))
+    assert kinds(events) == ["BlockedSlotRemoved"]
+    assert schedule.appointments["a0"]["status"] == "cancelled"
+
+
+def test_an_appointment_stretched_in_icloud_beyond_the_longest_booking_still_meets_the_events_on_it() -> None:
+    """A booking lasts at most 14 days, but the user may stretch its event in
+    iCloud to three weeks (followed); an event on its last days is a conflict."""
+    schedule = written((T0, T0 + H))
+    sync(schedule, echo("a0", '"e2"', (T0, T0 + 21 * 24 * H)))
+    assert schedule.appointments["a0"]["end"] == (T0 + 21 * 24 * H).isoformat()
+    late = T0 + 20 * 24 * H
+    events = sync(schedule, event("/cal/trip.ics", "trip", '"t1"', (late, late + H, 0)))
+    assert kinds(events) == ["BlockedSlotImported", "AppointmentConflictDetected"]
+
+
+def test_times_held_for_a_restore_are_let_go_when_the_user_moves_the_event_back_before_it_is_written() -> None:
+    """Held times are the calendar's: the user moving the event back to the CRM's
+    time before the restore is written leaves nothing else busy."""
+    schedule = written((T0, T0 + H))
+    sync(schedule, echo("a0", '"e2"', (T0 + 5 * H, T0 + 6 * H)), rules=RESTORE)
+    events = sync(schedule, echo("a0", '"e3"', (T0, T0 + H)), rules=RESTORE)
+    assert kinds(events) == ["AppointmentChangedInICloud", "AppointmentRestoreRequested"]
+    assert events[1].held == []
+    schedule.book("b", T0 + 5 * H, T0 + 6 * H, AppointmentDetails("Visit"), {}, [])  # free again
+
+
+def _moved_by_a_sync(
+    settle: Any, read: list[str], where: tuple[str, str] = ("work", "/work/review.ics"),
+    skipped: tuple[SkippedResource, ...] = (),
+) -> UserSchedule:
+    """A sync that follows a0 moved to T0+5h, where the availability model holds a
+    busy event (by default of another calendar; ``skipped``: what this sync could
+    not parse); returns the schedule as recorded."""
+    app = CalendarIntegration()
+    schedule = UserSchedule("sub", "user")
+    schedule.book("a0", T0, T0 + H, AppointmentDetails("Visit"), {"connection_id": "c", "calendar_id": CAL}, [])
+    schedule.pushed("a0", 1, "created", "c", CAL, "/cal/a0.ics", '"a0-1"')
+    app.save(schedule)
+    review = BusyOccurrence(ConflictSource("imported_event", "c", *where, "review", '"r"'),
+                            T0 + 5 * H, T0 + 7 * H)
+
+    def imported_busy(*_: Any) -> list[BusyOccurrence]:
+        read.append("read")
+        return [review]
+
+    service = ScheduleService(app, imported_busy=imported_busy, settle=settle)
+    target = SyncTarget("sub", "user", "c", CAL, "/cal/", "token", schedule.known(CAL), "UTC")
+    changes = CalendarChanges(CAL, [echo("a0", '"e2"', (T0 + 5 * H, T0 + 6 * H))], list(skipped), [], "token-2", T0)
+    service.record_changes([(target, changes)])
+    return service.schedule("sub", "user")
+
+
+def test_a_sync_that_follows_a_move_reads_the_other_calendars_events_once_the_model_has_read_the_log() -> None:
+    """The calendars of an account are recorded one after another: the one synced
+    just before may not be in the availability model yet when the next follows a
+    move; the sync waits (bounded) for the model before it looks."""
+    read: list[str] = []
+    schedule = _moved_by_a_sync(lambda: read.append("settled"), read)
+    assert read == ["settled", "read"]
+    assert list(schedule.appointments["a0"]["conflicts"]) == ["work\x1f/work/review.ics"]
+
+
+def test_a_model_too_far_behind_does_not_stop_the_sync_that_follows_a_move(caplog: pytest.LogCaptureFixture) -> None:
+    def behind() -> None:
+        raise ReadModelBehind("the availability read model has not reached position 9 within 5s; retry")
+
+    read: list[str] = []
+    with caplog.at_level(logging.INFO):
+        schedule = _moved_by_a_sync(behind, read)
+    assert schedule.appointments["a0"]["start"] == (T0 + 5 * H).isoformat() and read == ["read"]
+    assert any("appointment.conflict_check_behind" in r.getMessage() for r in caplog.records)
+
+
+def test_an_event_given_another_time_zone_at_the_same_instants_is_no_move() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    schedule = written((T0, T0 + H))
+    same = echo("a0", '"e2"', (T0.astimezone(berlin), (T0 + H).astimezone(berlin)))
+    assert kinds(sync(schedule, same)) == ["AppointmentChangedInICloud"]
+    assert schedule.appointments["a0"]["revision"] == 1 and schedule.appointments["a0"]["icloud"] is None
+
+
+@pytest.mark.parametrize("flags", [ALL_DAY | TRANSPARENT, TRANSPARENT], ids=["made-all-day", "shown-as-free"])
+def test_an_event_the_calendar_no_longer_shows_busy_cannot_be_followed_and_is_restored(flags: int) -> None:
+    """An appointment is a busy span: its event made an all-day event shown as
+    free, or shown as free at its own time, is written back (nothing else held),
+    never followed to a day the calendar does not block."""
+    schedule = written((T0, T0 + H))
+    day = T0.replace(hour=0)
+    start, end = (day, day + 24 * H) if flags & ALL_DAY else (T0, T0 + H)
+    changed = replace(event("/cal/a0.ics", appointment_uid("a0"), '"e2"', (start, end, flags)), all_day=bool(flags & ALL_DAY))
+    events = sync(schedule, changed)
+    assert kinds(events) == ["AppointmentChangedInICloud", "AppointmentRestoreRequested"]
+    assert events[1].held == [] and schedule.appointments["a0"]["start"] == T0.isoformat()
+
+
+def test_an_event_that_stopped_parsing_still_blocks_and_so_meets_an_appointment_moved_onto_it() -> None:
+    """A resource the sync cannot parse any more keeps blocking as it last did
+    (fail closed): the availability model's rows of it are current, and an
+    appointment moved onto them is in conflict with it."""
+    read: list[str] = []
+    broken = SkippedResource("/cal/review.ics", '"r2"', "cannot expand the event")
+    schedule = _moved_by_a_sync(lambda: None, read, (CAL, "/cal/review.ics"), (broken,))
+    assert list(schedule.appointments["a0"]["conflicts"]) == [f"{CAL}\x1f/cal/review.ics"]
+
+
+def test_releasing_the_calendar_lets_go_of_the_times_held_for_a_restore_there() -> None:
+    schedule = written((T0, T0 + H))
+    sync(schedule, echo("a0", '"e2"', (T0 + 5 * H, T0 + 6 * H)), rules=RESTORE)
+    schedule.release(CAL, "calendar no longer blocks this user")
+    [held] = [e for e in schedule.collect_events() if isinstance(e, UserSchedule.AppointmentRestoreRequested)]
+    assert held.held == [] and schedule.appointments["a0"]["held"] == []
+    schedule.book("b", T0 + 5 * H, T0 + 6 * H, AppointmentDetails("Visit"), {}, [])

@@ -28,6 +28,7 @@ from calendar_domain.busy import Occurrence
 from adapters.icloud.ical_expand import (
     LoadedCalendar,
     UnparsableResource,
+    add_duration,
     check_parsed,
     expand,
     is_recurring,
@@ -210,9 +211,8 @@ def _single_span(loaded: LoadedCalendar) -> tuple[datetime, datetime] | None:
     None unless the resource is one VEVENT without recurrence (nor EXDATE), in a
     Gregorian calendar without X-WR-TIMEZONE, whose end is a DTEND of the same
     kind and zone as its DTSTART and not before it, a non-negative DURATION (whole
-    days for a date), or missing. Expansion (recurring-ical-events) gives the
-    occurrence DTSTART to DTSTART + (end - start): with one tzinfo on both, wall
-    time arithmetic, so exactly the end written.
+    days for a date), or missing. Expansion gives the occurrence DTSTART to the
+    DTEND written, or to DTSTART + DURATION by RFC 5545 3.3.6 (``add_duration``).
     """
     calendar, events = loaded.calendar, loaded.events
     if len(events) != 1 or "X-WR-TIMEZONE" in calendar:
@@ -248,6 +248,9 @@ def _single_span(loaded: LoadedCalendar) -> tuple[datetime, datetime] | None:
         end = start if timed else start + timedelta(days=1)
     if not (1900 <= start.year and end.year <= 9000):  # far from datetime's limits
         return None
+    if duration is not None and isinstance(start, datetime):
+        # RFC 5545 3.3.6: the hours are real time, the days local days
+        return to_utc(start, loaded.zone), add_duration(start, duration.dt)
     return to_utc(start, loaded.zone), to_utc(end, loaded.zone)
 
 

@@ -19,6 +19,15 @@ adds is making every time in the resource absolute, deterministically:
 
 All-day dates stay dates; the query span is handed over in the calendar's zone, so
 recurring-ical-events reads a date as local midnight there.
+
+Ends are ours, not the library's: recurring-ical-events adds a length on the wall
+clock (DTSTART + DURATION, each occurrence's start + DTEND - DTSTART), so PT3H across
+a spring-forward change ends an hour early. RFC 5545 3.3.6 makes a DURATION's days
+and weeks nominal (local days) and its hours, minutes and seconds exact (real time),
+and 3.8.5.3 gives every instance of a series with DTEND the master's exact length
+(DTEND - DTSTART in real time). Each VEVENT is marked on loading with the length
+it gives its instances, and each occurrence's end is worked out from its start.
+(icalendar reads PT24H as one day, so it counts as P1D: a nominal day.)
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from typing import Any
 import recurring_ical_events
 import x_wr_timezone
 from icalendar import Calendar, Component, Timezone
-from icalendar.prop import vBroken, vDDDLists
+from icalendar.prop import vBroken, vDDDLists, vDDDTypes
 from icalendar.timezone.tzp import TZP
 
 from calendar_domain.busy import Occurrence
@@ -44,6 +53,15 @@ _RULE_PROPERTIES = ("RRULE", "RDATE", "EXDATE", "DTSTART", "DTEND", "DURATION", 
 # only feeds the global ``icalendar.timezone.tzp``), so it answers "known without a
 # VTIMEZONE" the same way every time.
 _KNOWN_ZONES = TZP()
+# Marks put on each timed VEVENT on loading (in memory only; the library copies them
+# onto every occurrence it makes of that VEVENT): its DURATION, to be added nominally
+# (RFC 5545 3.3.6), or its DTEND - DTSTART in real time, to be added exactly (3.8.5.3).
+_NOMINAL_LENGTH = "X-CALSYNC-NOMINAL-LENGTH"
+_EXACT_LENGTH = "X-CALSYNC-EXACT-LENGTH"
+# The library keeps an occurrence only if its wall-clock end is after the query's
+# start; a real end lies at most one daylight-saving shift later (two hours, double
+# summer time), so the library is asked from this much earlier.
+_WALL_CLOCK_SLACK = timedelta(hours=3)
 
 
 class UnparsableResource(Exception):
@@ -284,7 +302,69 @@ def load_parsed(
         events = calendar.walk("VEVENT")
     # An unknown X-WR-TIMEZONE is ignored (default_tz applies); we query with
     # CalendarQuery, not recurring_ical_events.of(), which would fail on it.
+    for event in events:
+        _mark_length(event)
     return LoadedCalendar(calendar=calendar, zone=zone, events=events)
+
+
+def add_duration(start: datetime, length: timedelta) -> datetime:
+    """``start + length`` by RFC 5545 3.3.6, in UTC: the whole days (weeks are 7 days)
+    on the wall clock of ``start``'s zone, the rest in real time. A local time that a
+    change skips is read with the offset before the gap (RFC 5545 3.3.5), as zoneinfo
+    reads it (fold=0)."""
+    sign = -1 if length < timedelta(0) else 1
+    size = abs(length)
+    days = timedelta(days=size.days)
+    local = start + sign * days  # aware arithmetic: the wall clock, same zone
+    return local.astimezone(UTC) + sign * (size - days)
+
+
+def _mark_length(event: Component) -> None:
+    """Put the length a timed VEVENT gives its instances on it (see the module doc)."""
+    dtstart = event.get("DTSTART").dt
+    if not isinstance(dtstart, datetime):
+        return  # all-day: dates only, which the library adds as dates
+    duration, dtend = event.get("DURATION"), event.get("DTEND")
+    if duration is not None and isinstance(duration.dt, timedelta):
+        event[_NOMINAL_LENGTH] = vDDDTypes(duration.dt)
+    elif dtend is not None and isinstance(dtend.dt, datetime):
+        event[_EXACT_LENGTH] = vDDDTypes(to_utc(dtend.dt, UTC) - to_utc(dtstart, UTC))  # both aware by now
+
+
+def _rdate_periods(events: list[Component], zone: tzinfo) -> dict[datetime, date | datetime | timedelta]:
+    """RDATE;VALUE=PERIOD instances by their UTC start: each with its own end or length."""
+    periods: dict[datetime, date | datetime | timedelta] = {}
+    for event in events:
+        for prop in _time_props(event):
+            for item in prop.dts if isinstance(prop, vDDDLists) else []:
+                if isinstance(item.dt, tuple):
+                    periods[to_utc(item.dt[0], zone)] = item.dt[1]
+    return periods
+
+
+def _exact_end(
+    component: Component,
+    start: date | datetime,
+    library_end: date | datetime,
+    zone: tzinfo,
+    periods: dict[datetime, date | datetime | timedelta],
+) -> datetime:
+    """An occurrence's end in UTC, its length added as RFC 5545 3.3.6 and 3.8.5.3 say."""
+    if not isinstance(start, datetime):
+        return to_utc(library_end, zone)
+    begin = to_utc(start, zone)
+    length: Any = periods.get(begin)
+    if isinstance(length, date):  # a period with an explicit end
+        return to_utc(length, zone)
+    if isinstance(length, timedelta):
+        return add_duration(start, length)
+    nominal: Any = component.get(_NOMINAL_LENGTH)
+    if nominal is not None:
+        return add_duration(start, nominal.dt)
+    exact: Any = component.get(_EXACT_LENGTH)
+    if exact is not None:
+        return begin + exact.dt
+    return to_utc(library_end, zone)
 
 
 def to_utc(value: date | datetime, zone: tzinfo) -> datetime:
@@ -355,21 +435,23 @@ def occurrences_between(
     if query is None:
         query = recurring_ical_events.CalendarQuery(loaded.calendar)
     # In the calendar's zone, so that a DATE means local midnight there.
-    components = query.between(start.astimezone(loaded.zone), end.astimezone(loaded.zone))
+    components = query.between((start - _WALL_CLOCK_SLACK).astimezone(loaded.zone), end.astimezone(loaded.zone))
     recurring = is_recurring(loaded.events)
     rids = _RecurrenceIds(loaded)
+    periods = _rdate_periods(loaded.events, loaded.zone) if recurring else {}
     start_utc, end_utc = start.astimezone(UTC), end.astimezone(UTC)
     result: list[Occurrence] = []
     for component in components:
         begin = component.get("DTSTART").dt
-        # DTEND is always set by the library: DTSTART + DURATION, or RFC 5545 3.6.1's
-        # defaults when both are missing - one day for a DATE, and zero time for a
-        # DATE-TIME (such an event blocks nothing, but we still report it).
-        finish = component.get("DTEND").dt
+        # DTEND is always set by the library: on the wall clock (see the module doc),
+        # or RFC 5545 3.6.1's defaults when DTEND and DURATION are both missing - one
+        # day for a DATE, and zero time for a DATE-TIME (such an event blocks
+        # nothing, but we still report it).
+        finish = _exact_end(component, begin, component.get("DTEND").dt, loaded.zone, periods)
         occurrence = Occurrence(
             uid=str(component.get("UID")),
             start=to_utc(begin, loaded.zone),
-            end=to_utc(finish, loaded.zone),
+            end=finish,
             all_day=not isinstance(begin, datetime),
             transparent=str(component.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT",
             cancelled=str(component.get("STATUS", "")).upper() == "CANCELLED",

@@ -218,6 +218,19 @@ _BUSY = f"""
     UNION ALL
     SELECT {_BUSY_COLUMNS} FROM {{t}}avail_busy
     WHERE user_key = %(user_key)s AND long_span = 1 AND end_at >= %(start)s AND start_at < %(end)s"""
+# Several series of one calendar at once: a fixed number of hrefs per statement
+# (the last repeated to fill it), so that one statement text serves every call.
+_SERIES_BATCH = 64
+_SERIES_OF = f"""
+    SELECT * FROM {{t}}avail_series
+    WHERE user_key = %(user_key)s AND calendar_id = %(calendar_id)s
+      AND href IN ({', '.join(f'%(h{i})s' for i in range(_SERIES_BATCH))})"""
+# A source's occurrence that ends first after a moment, else its last one.
+_OCCURRENCE_NEAR = f"""
+    SELECT {_BUSY_COLUMNS} FROM {{t}}avail_busy WHERE {_SOURCE}
+    ORDER BY CASE WHEN end_at > %(after)s THEN 0 ELSE 1 END,
+      CASE WHEN end_at > %(after)s THEN start_at ELSE -start_at END
+    LIMIT 1"""
 _PARTIAL_SERIES = """
     SELECT * FROM {t}avail_series
     WHERE user_key = %(user_key)s AND expanded_until IS NOT NULL
@@ -555,6 +568,29 @@ class AvailabilityViewMixin(SQLViewMixin):
     def series(self, user_key: str, calendar_id: str, href: str) -> SeriesRow | None:
         rows = self.read(_SERIES, {"user_key": user_key, "calendar_id": calendar_id, "href": href})
         return series_row(rows[0]) if rows else None
+
+    def series_of(self, user_key: str, sources: Iterable[tuple[str, str]]) -> dict[tuple[str, str], SeriesRow]:
+        """The series of these (calendar_id, href) that the model holds, by key."""
+        by_calendar: dict[str, list[str]] = {}
+        for calendar_id, href in set(sources):
+            by_calendar.setdefault(calendar_id, []).append(href)
+        found: dict[tuple[str, str], SeriesRow] = {}
+        for calendar_id, hrefs in by_calendar.items():
+            for i in range(0, len(hrefs), _SERIES_BATCH):
+                chunk = hrefs[i : i + _SERIES_BATCH]
+                chunk += [chunk[-1]] * (_SERIES_BATCH - len(chunk))
+                params = {"user_key": user_key, "calendar_id": calendar_id, **{f"h{n}": h for n, h in enumerate(chunk)}}
+                for row in map(series_row, self.read(_SERIES_OF, params)):
+                    found[(row.calendar_id, row.href)] = row
+        return found
+
+    def occurrence_near(self, user_key: str, calendar_id: str, href: str, after: int) -> BusyRow | None:
+        """The source's held occurrence that ends first after ``after``, else its last one."""
+        rows = self.read(_OCCURRENCE_NEAR, {
+            "source_hash": source_hash(user_key, calendar_id, href), "user_key": user_key,
+            "calendar_id": calendar_id, "href": href, "after": after,
+        })
+        return busy_row(rows[0]) if rows else None
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table, sorted: what a rebuild must reproduce."""

@@ -63,8 +63,10 @@ class AppointmentServiceStub:
     CRM's version is written back (a deleted event re-created, a moved one put
     back); until it is written both times block (PENDING, then RESTORED). A change
     the service cannot follow is restored under either policy: one made while a
-    newer change from the CRM was still to be written, or an event turned into a
-    recurring series (its busy occurrences block until the single event is back).
+    newer change from the CRM was still to be written, an event turned into a
+    recurring series (its busy occurrences block until the single event is back),
+    or one the calendar no longer shows busy (made a free all-day event, or shown
+    as free).
 
     Conflicts: when a later sync imports a busy event (or occurrence) that
     overlaps a booked appointment, or a move in iCloud puts an appointment on
@@ -169,8 +171,10 @@ class AppointmentServiceServicer:
     CRM's version is written back (a deleted event re-created, a moved one put
     back); until it is written both times block (PENDING, then RESTORED). A change
     the service cannot follow is restored under either policy: one made while a
-    newer change from the CRM was still to be written, or an event turned into a
-    recurring series (its busy occurrences block until the single event is back).
+    newer change from the CRM was still to be written, an event turned into a
+    recurring series (its busy occurrences block until the single event is back),
+    or one the calendar no longer shows busy (made a free all-day event, or shown
+    as free).
 
     Conflicts: when a later sync imports a busy event (or occurrence) that
     overlaps a booked appointment, or a move in iCloud puts an appointment on
@@ -348,8 +352,10 @@ class AppointmentService:
     CRM's version is written back (a deleted event re-created, a moved one put
     back); until it is written both times block (PENDING, then RESTORED). A change
     the service cannot follow is restored under either policy: one made while a
-    newer change from the CRM was still to be written, or an event turned into a
-    recurring series (its busy occurrences block until the single event is back).
+    newer change from the CRM was still to be written, an event turned into a
+    recurring series (its busy occurrences block until the single event is back),
+    or one the calendar no longer shows busy (made a free all-day event, or shown
+    as free).
 
     Conflicts: when a later sync imports a busy event (or occurrence) that
     overlaps a booked appointment, or a move in iCloud puts an appointment on

@@ -160,6 +160,24 @@ class SetWorkingHoursResponse(_message.Message):
     position: int
     def __init__(self, position: _Optional[int] = ...) -> None: ...
 
+class SetTimeZoneRequest(_message.Message):
+    __slots__ = ("sub_account_id", "user_id", "time_zone", "request_id")
+    SUB_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    sub_account_id: str
+    user_id: str
+    time_zone: str
+    request_id: str
+    def __init__(self, sub_account_id: _Optional[str] = ..., user_id: _Optional[str] = ..., time_zone: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class SetTimeZoneResponse(_message.Message):
+    __slots__ = ("position",)
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    position: int
+    def __init__(self, position: _Optional[int] = ...) -> None: ...
+
 class SetBookingRulesRequest(_message.Message):
     __slots__ = ("sub_account_id", "user_id", "booking_rules", "request_id")
     SUB_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -405,3 +423,49 @@ class GetAvailabilityAsOfResponse(_message.Message):
     as_of: AsOf
     busy: _containers.RepeatedCompositeFieldContainer[Source]
     def __init__(self, slots: _Optional[_Iterable[_Union[Slot, _Mapping]]] = ..., time_zone: _Optional[str] = ..., as_of: _Optional[_Union[AsOf, _Mapping]] = ..., busy: _Optional[_Iterable[_Union[Source, _Mapping]]] = ...) -> None: ...
+
+class ListBusyTimesRequest(_message.Message):
+    __slots__ = ("sub_account_id", "user_ids", "window", "include_not_blocking", "viewer_user_id", "min_position")
+    SUB_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_NOT_BLOCKING_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    MIN_POSITION_FIELD_NUMBER: _ClassVar[int]
+    sub_account_id: str
+    user_ids: _containers.RepeatedScalarFieldContainer[str]
+    window: TimeWindow
+    include_not_blocking: bool
+    viewer_user_id: str
+    min_position: int
+    def __init__(self, sub_account_id: _Optional[str] = ..., user_ids: _Optional[_Iterable[str]] = ..., window: _Optional[_Union[TimeWindow, _Mapping]] = ..., include_not_blocking: _Optional[bool] = ..., viewer_user_id: _Optional[str] = ..., min_position: _Optional[int] = ...) -> None: ...
+
+class BusyTime(_message.Message):
+    __slots__ = ("start_time", "end_time", "blocks", "source")
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    blocks: bool
+    source: Source
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., blocks: _Optional[bool] = ..., source: _Optional[_Union[Source, _Mapping]] = ...) -> None: ...
+
+class UserBusyTimes(_message.Message):
+    __slots__ = ("user_id", "time_zone", "busy_times", "as_of")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    BUSY_TIMES_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    time_zone: str
+    busy_times: _containers.RepeatedCompositeFieldContainer[BusyTime]
+    as_of: AsOf
+    def __init__(self, user_id: _Optional[str] = ..., time_zone: _Optional[str] = ..., busy_times: _Optional[_Iterable[_Union[BusyTime, _Mapping]]] = ..., as_of: _Optional[_Union[AsOf, _Mapping]] = ...) -> None: ...
+
+class ListBusyTimesResponse(_message.Message):
+    __slots__ = ("users",)
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    users: _containers.RepeatedCompositeFieldContainer[UserBusyTimes]
+    def __init__(self, users: _Optional[_Iterable[_Union[UserBusyTimes, _Mapping]]] = ...) -> None: ...

@@ -39,6 +39,14 @@ class AvailabilityServiceStub:
 
     Privacy: titles and locations of imported events are shown only when
     `viewer_user_id` is the user whose calendar it is; everyone else sees "Busy".
+
+    One time zone per user (an IANA name, default "UTC", set by SetTimeZone): it
+    places the working hours and date overrides, floating times and all-day events
+    of imported calendars, the days of the daily cap and the horizon's days.
+
+    A question about a user the service has never heard of (no calendar configured,
+    no settings, no appointment or blocked slot) is NOT_FOUND, reason
+    `USER_UNKNOWN`, never an answer from default working hours.
     """
 
     def __init__(self, channel):
@@ -56,6 +64,11 @@ class AvailabilityServiceStub:
                 '/calendarintegration.v1.AvailabilityService/SetWorkingHours',
                 request_serializer=calendarintegration_dot_v1_dot_availability__pb2.SetWorkingHoursRequest.SerializeToString,
                 response_deserializer=calendarintegration_dot_v1_dot_availability__pb2.SetWorkingHoursResponse.FromString,
+                _registered_method=True)
+        self.SetTimeZone = channel.unary_unary(
+                '/calendarintegration.v1.AvailabilityService/SetTimeZone',
+                request_serializer=calendarintegration_dot_v1_dot_availability__pb2.SetTimeZoneRequest.SerializeToString,
+                response_deserializer=calendarintegration_dot_v1_dot_availability__pb2.SetTimeZoneResponse.FromString,
                 _registered_method=True)
         self.SetBookingRules = channel.unary_unary(
                 '/calendarintegration.v1.AvailabilityService/SetBookingRules',
@@ -92,6 +105,11 @@ class AvailabilityServiceStub:
                 request_serializer=calendarintegration_dot_v1_dot_availability__pb2.GetAvailabilityAsOfRequest.SerializeToString,
                 response_deserializer=calendarintegration_dot_v1_dot_availability__pb2.GetAvailabilityAsOfResponse.FromString,
                 _registered_method=True)
+        self.ListBusyTimes = channel.unary_unary(
+                '/calendarintegration.v1.AvailabilityService/ListBusyTimes',
+                request_serializer=calendarintegration_dot_v1_dot_availability__pb2.ListBusyTimesRequest.SerializeToString,
+                response_deserializer=calendarintegration_dot_v1_dot_availability__pb2.ListBusyTimesResponse.FromString,
+                _registered_method=True)
 
 
 class AvailabilityServiceServicer:
@@ -108,18 +126,36 @@ class AvailabilityServiceServicer:
 
     Privacy: titles and locations of imported events are shown only when
     `viewer_user_id` is the user whose calendar it is; everyone else sees "Busy".
+
+    One time zone per user (an IANA name, default "UTC", set by SetTimeZone): it
+    places the working hours and date overrides, floating times and all-day events
+    of imported calendars, the days of the daily cap and the horizon's days.
+
+    A question about a user the service has never heard of (no calendar configured,
+    no settings, no appointment or blocked slot) is NOT_FOUND, reason
+    `USER_UNKNOWN`, never an answer from default working hours.
     """
 
     def GetAvailabilitySettings(self, request, context):
         """The user's working hours and booking rules (defaults until set:
-        Monday-Friday 09:00-17:00, 30-minute slots, 60 days ahead).
+        Monday-Friday 09:00-17:00, 30-minute slots, 60 days ahead); USER_UNKNOWN
+        for a user the service never heard of.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SetWorkingHours(self, request, context):
-        """Replaces the user's weekly hours and date overrides (optionally their time zone).
+        """Replaces the user's weekly hours and date overrides (optionally their time
+        zone: deprecated, use SetTimeZone).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetTimeZone(self, request, context):
+        """Sets the user's one time zone, alone (see the service's comment for what it
+        governs); nothing else changes.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -178,6 +214,17 @@ class AvailabilityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListBusyTimes(self, request, context):
+        """Free/busy: every busy time of one or several users in a window, past or
+        future (at most CALSYNC_MAX_WINDOW_DAYS long), each with its provenance (as
+        ExplainTime gives it) and whether it blocks; optionally also what does not
+        block (free and cancelled events, all-day events the policy frees, calendars
+        ignored while stale). From the read model, with `as_of` per user.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AvailabilityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -190,6 +237,11 @@ def add_AvailabilityServiceServicer_to_server(servicer, server):
                     servicer.SetWorkingHours,
                     request_deserializer=calendarintegration_dot_v1_dot_availability__pb2.SetWorkingHoursRequest.FromString,
                     response_serializer=calendarintegration_dot_v1_dot_availability__pb2.SetWorkingHoursResponse.SerializeToString,
+            ),
+            'SetTimeZone': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetTimeZone,
+                    request_deserializer=calendarintegration_dot_v1_dot_availability__pb2.SetTimeZoneRequest.FromString,
+                    response_serializer=calendarintegration_dot_v1_dot_availability__pb2.SetTimeZoneResponse.SerializeToString,
             ),
             'SetBookingRules': grpc.unary_unary_rpc_method_handler(
                     servicer.SetBookingRules,
@@ -226,6 +278,11 @@ def add_AvailabilityServiceServicer_to_server(servicer, server):
                     request_deserializer=calendarintegration_dot_v1_dot_availability__pb2.GetAvailabilityAsOfRequest.FromString,
                     response_serializer=calendarintegration_dot_v1_dot_availability__pb2.GetAvailabilityAsOfResponse.SerializeToString,
             ),
+            'ListBusyTimes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBusyTimes,
+                    request_deserializer=calendarintegration_dot_v1_dot_availability__pb2.ListBusyTimesRequest.FromString,
+                    response_serializer=calendarintegration_dot_v1_dot_availability__pb2.ListBusyTimesResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'calendarintegration.v1.AvailabilityService', rpc_method_handlers)
@@ -248,6 +305,14 @@ class AvailabilityService:
 
     Privacy: titles and locations of imported events are shown only when
     `viewer_user_id` is the user whose calendar it is; everyone else sees "Busy".
+
+    One time zone per user (an IANA name, default "UTC", set by SetTimeZone): it
+    places the working hours and date overrides, floating times and all-day events
+    of imported calendars, the days of the daily cap and the horizon's days.
+
+    A question about a user the service has never heard of (no calendar configured,
+    no settings, no appointment or blocked slot) is NOT_FOUND, reason
+    `USER_UNKNOWN`, never an answer from default working hours.
     """
 
     @staticmethod
@@ -294,6 +359,33 @@ class AvailabilityService:
             '/calendarintegration.v1.AvailabilityService/SetWorkingHours',
             calendarintegration_dot_v1_dot_availability__pb2.SetWorkingHoursRequest.SerializeToString,
             calendarintegration_dot_v1_dot_availability__pb2.SetWorkingHoursResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetTimeZone(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/calendarintegration.v1.AvailabilityService/SetTimeZone',
+            calendarintegration_dot_v1_dot_availability__pb2.SetTimeZoneRequest.SerializeToString,
+            calendarintegration_dot_v1_dot_availability__pb2.SetTimeZoneResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -483,6 +575,33 @@ class AvailabilityService:
             '/calendarintegration.v1.AvailabilityService/GetAvailabilityAsOf',
             calendarintegration_dot_v1_dot_availability__pb2.GetAvailabilityAsOfRequest.SerializeToString,
             calendarintegration_dot_v1_dot_availability__pb2.GetAvailabilityAsOfResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBusyTimes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/calendarintegration.v1.AvailabilityService/ListBusyTimes',
+            calendarintegration_dot_v1_dot_availability__pb2.ListBusyTimesRequest.SerializeToString,
+            calendarintegration_dot_v1_dot_availability__pb2.ListBusyTimesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -82,32 +82,48 @@ class GetSyncStatusResponse(_message.Message):
     def __init__(self, status: _Optional[_Union[ConnectionSyncStatus, _Mapping]] = ...) -> None: ...
 
 class BlockedSlot(_message.Message):
-    __slots__ = ("connection_id", "calendar_id", "href", "uid", "etag")
+    __slots__ = ("connection_id", "calendar_id", "href", "uid", "etag", "start_time", "end_time", "recurrence_id", "title", "blocks", "rule")
     CONNECTION_ID_FIELD_NUMBER: _ClassVar[int]
     CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
     HREF_FIELD_NUMBER: _ClassVar[int]
     UID_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    RECURRENCE_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
     connection_id: str
     calendar_id: str
     href: str
     uid: str
     etag: str
-    def __init__(self, connection_id: _Optional[str] = ..., calendar_id: _Optional[str] = ..., href: _Optional[str] = ..., uid: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    recurrence_id: str
+    title: str
+    blocks: bool
+    rule: str
+    def __init__(self, connection_id: _Optional[str] = ..., calendar_id: _Optional[str] = ..., href: _Optional[str] = ..., uid: _Optional[str] = ..., etag: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recurrence_id: _Optional[str] = ..., title: _Optional[str] = ..., blocks: _Optional[bool] = ..., rule: _Optional[str] = ...) -> None: ...
 
 class ListBlockedSlotsRequest(_message.Message):
-    __slots__ = ("sub_account_id", "user_id", "calendar_id", "page_size", "page_token")
+    __slots__ = ("sub_account_id", "user_id", "calendar_id", "page_size", "page_token", "viewer_user_id", "min_position")
     SUB_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    MIN_POSITION_FIELD_NUMBER: _ClassVar[int]
     sub_account_id: str
     user_id: str
     calendar_id: str
     page_size: int
     page_token: str
-    def __init__(self, sub_account_id: _Optional[str] = ..., user_id: _Optional[str] = ..., calendar_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    viewer_user_id: str
+    min_position: int
+    def __init__(self, sub_account_id: _Optional[str] = ..., user_id: _Optional[str] = ..., calendar_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., viewer_user_id: _Optional[str] = ..., min_position: _Optional[int] = ...) -> None: ...
 
 class ListBlockedSlotsResponse(_message.Message):
     __slots__ = ("blocked_slots", "next_page_token")

@@ -85,7 +85,8 @@ class SyncServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListBlockedSlots(self, request, context):
-        """The blocked slots imported for a user (one per iCloud event or series).
+        """The blocked slots imported for a user (one per iCloud event or series), each
+        with its next occurrence, title (privacy rule) and whether it blocks.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
