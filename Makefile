@@ -9,12 +9,16 @@ NODE_INSTALLED := node_modules/.installed
 DEV_TOKEN ?= dev-token-change-me
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install system-deps generate check-generated lint-protos unit bench clean
+.PHONY: run demo test install system-deps generate check-generated lint-protos unit bench clean
 
 run: install generate
 	@echo "dev bearer token: $(DEV_TOKEN)   (send 'authorization: Bearer $(DEV_TOKEN)')"
-	@echo "data directory:   $${CALSYNC_DATA_DIR:-data}   gRPC: $${CALSYNC_LISTEN:-127.0.0.1:50051}"
-	CALSYNC_AUTH_TOKENS='{"$(DEV_TOKEN)": ["*"]}' $(VENV)/bin/calendar-integration serve
+	@echo "data directory:   $${CALSYNC_DATA_DIR:-data}   gRPC: $${CALSYNC_LISTEN:-127.0.0.1:50051}   metrics: http://127.0.0.1:$${CALSYNC_METRICS_PORT:-9464}/metrics"
+	CALSYNC_AUTH_TOKENS='{"$(DEV_TOKEN)": ["*"]}' CALSYNC_METRICS_PORT=$${CALSYNC_METRICS_PORT:-9464} $(VENV)/bin/calendar-integration serve
+
+# A local CalDAV server with demo calendars and the service connected to it; Ctrl-C stops both.
+demo: install generate
+	$(PY) scripts/demo.py
 
 test: install lint-protos check-generated
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -43,8 +47,8 @@ $(INSTALLED): pyproject.toml | $(PY)
 	touch $@
 
 $(NODE_INSTALLED): package.json package-lock.json
-	# `npm install` (not `npm ci`): the lock file cannot list buf's binaries for
-	# other platforms, and `npm ci` refuses such a lock.
+	# The lock lists buf's binary for every platform (as npm writes it), so that
+	# `npm install` finds it complete and leaves it as it is on any machine.
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 

@@ -108,5 +108,13 @@ class CalendarIntegration(Application[uuid.UUID]):
             return None
         return found if isinstance(found, kind) else None
 
+    def aggregate_events(self, aggregate_id: uuid.UUID) -> list[Any]:
+        """Every event of one aggregate, in order (for a retried request)."""
+        return list(self.events.get(aggregate_id))
+
+    def aggregate_at(self, aggregate_id: uuid.UUID, version: int) -> Any:
+        """The aggregate as it was at ``version``."""
+        return self.repository.get(aggregate_id, version=version)
+
     def head_position(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -12,6 +12,8 @@ the caller overrides them.
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,20 +24,27 @@ from calendar_domain import values
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.availability import Busy, Reason, ReasonKind, SourceKind
 from calendar_domain.bookings import (
+    MAX_CANCEL_REASON,
+    MAX_TITLE,
     AppointmentDetails,
     BookingConflict,
+    attendees_payload,
     checked_details,
     checked_span,
+    checked_window,
     derived_id,
     record_span,
 )
 from calendar_domain.configuration_service import configuration_of
 from calendar_domain.errors import InvalidValue
+from calendar_domain.idempotency import refuse_reuse, request_fingerprint
 from calendar_domain.retry import retrying
 from calendar_domain.schedule import UserSchedule
 from calendar_domain.schedule_service import recorded_and_told
+from calendar_domain.telemetry import happened
 
-MAX_LIST_DAYS = 366
+log = logging.getLogger(__name__)
+
 # Many writers may race for one user's schedule (bookings, the pusher's records):
 # more attempts than elsewhere, spread by a little jitter.
 BOOKING_RETRIES = 12
@@ -68,6 +77,7 @@ class AppointmentService:
         obstacles: Obstacles,
         settle: Callable[[], None],
         observe: Callable[[str], None] = lambda _event: None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """``obstacles``: why a time cannot be booked, from the availability read
         model; ``settle``: waits (bounded) until that model has read the whole log;
@@ -76,6 +86,7 @@ class AppointmentService:
         self._obstacles = obstacles
         self._settle = settle
         self._observe = observe
+        self._clock = clock
 
     # -- queries ------------------------------------------------------------------------
 
@@ -90,9 +101,7 @@ class AppointmentService:
     ) -> tuple[UserSchedule, list[str], list[str]]:
         """The schedule, and the ids of its appointments (cancelled ones too) and
         CRM blocked slots that overlap the window, in start order."""
-        begin, finish = checked_span(start, end)
-        if (finish - begin).days > MAX_LIST_DAYS:
-            raise InvalidValue("end_time", f"a window may span at most {MAX_LIST_DAYS} days")
+        begin, finish = checked_window(start, end)
         schedule = self.schedule(sub_account_id, user_id)
 
         def inside(records: dict[str, dict[str, Any]]) -> list[str]:
@@ -122,11 +131,15 @@ class AppointmentService:
         )
         appointment_id = derived_id(schedule_id, "appointment", request_id) if request_id else str(uuid.uuid4())
 
+        asked = request_fingerprint(
+            "book", *span, details.title, details.description, details.location, attendees_payload(details.attendees)
+        )
+
         def attempt() -> ScheduleOutcome:
             schedule = self.schedule(sub_account_id, user_id)
             if schedule.has_seen(request_id) or appointment_id in schedule.appointments:
-                schedule.book(appointment_id, *span, details, {}, [], request_id)  # same time: a no-op
-                return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
+                return self._first_answer(schedule, request_id, asked, appointment_id)
+            self._refuse_past(span[0])
             found = schedule.conflict(*span)
             if found is not None:
                 raise found.error()
@@ -137,7 +150,7 @@ class AppointmentService:
             schedule.book(appointment_id, *span, details, calendar, overridden, request_id)
             return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
 
-        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        return _conflicts_logged("book", appointment_id, lambda: retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER))
 
     def reschedule(
         self,
@@ -154,13 +167,16 @@ class AppointmentService:
         span = checked_span(start, end)
         request_id = values.request_id("request_id", request_id)
 
+        asked = request_fingerprint("reschedule", appointment_id, *span)
+
         def attempt() -> ScheduleOutcome:
             schedule = self.schedule(sub_account_id, user_id)
             if schedule.has_seen(request_id):
-                return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
+                return self._first_answer(schedule, request_id, asked, appointment_id)
             record = schedule.appointment(appointment_id)
             overridden: list[str] = []
             if record["status"] == "booked" and record_span(record) != span:
+                self._refuse_past(span[0])
                 found = schedule.conflict(*span, ignore=appointment_id)
                 if found is not None:
                     raise found.error()
@@ -169,21 +185,26 @@ class AppointmentService:
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
             return ScheduleOutcome(schedule, appointment_id, recorded_and_told(self._app, [schedule], self._observe))
 
-        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        return _conflicts_logged(
+            "reschedule", appointment_id, lambda: retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        )
 
     def cancel(
         self, sub_account_id: str, user_id: str, appointment_id: str, reason: str = "", request_id: str = ""
     ) -> ScheduleOutcome:
         appointment_id = str(values.uuid_id("appointment_id", appointment_id))
         request_id = values.request_id("request_id", request_id)
-        if len(reason) > 1024:
-            raise InvalidValue("reason", "reason may have at most 1024 characters")
+        if len(reason) > MAX_CANCEL_REASON:
+            raise InvalidValue("reason", f"reason may have at most {MAX_CANCEL_REASON} characters")
+
+        reason = reason or "cancelled in the CRM"
+        asked = request_fingerprint("cancel", appointment_id, reason)
 
         def attempt() -> ScheduleOutcome:
             schedule = self.schedule(sub_account_id, user_id)
-            if schedule.has_seen(request_id) or not schedule.cancel(
-                appointment_id, reason or "cancelled in the CRM", request_id
-            ):
+            if schedule.has_seen(request_id):
+                return self._first_answer(schedule, request_id, asked, appointment_id)
+            if not schedule.cancel(appointment_id, reason, request_id):
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
             return ScheduleOutcome(schedule, appointment_id, recorded_and_told(self._app, [schedule], self._observe))
 
@@ -202,17 +223,19 @@ class AppointmentService:
     ) -> ScheduleOutcome:
         span = checked_span(start, end)
         request_id = values.request_id("request_id", request_id)
-        if len(title) > 512:
-            raise InvalidValue("title", "title may have at most 512 characters")
+        if len(title) > MAX_TITLE:
+            raise InvalidValue("title", f"title may have at most {MAX_TITLE} characters")
         schedule_id = UserSchedule.create_id(
             values.opaque_id("sub_account_id", sub_account_id), values.opaque_id("user_id", user_id)
         )
         block_id = derived_id(schedule_id, "blocked_slot", request_id) if request_id else str(uuid.uuid4())
 
+        asked = request_fingerprint("create_block", *span, title)
+
         def attempt() -> ScheduleOutcome:
             schedule = self.schedule(sub_account_id, user_id)
             if schedule.has_seen(request_id):
-                return ScheduleOutcome(schedule, block_id, self._app.head_position())
+                return self._first_answer(schedule, request_id, asked, block_id)
             schedule.create_block(block_id, *span, title, request_id)
             return ScheduleOutcome(schedule, block_id, self._app.record(schedule))
 
@@ -222,16 +245,41 @@ class AppointmentService:
         block_id = str(values.uuid_id("blocked_slot_id", block_id))
         request_id = values.request_id("request_id", request_id)
 
+        asked = request_fingerprint("delete_block", block_id)
+
         def attempt() -> ScheduleOutcome:
             schedule = self.schedule(sub_account_id, user_id)
             if schedule.has_seen(request_id):
-                return ScheduleOutcome(schedule, block_id, self._app.head_position())
+                return self._first_answer(schedule, request_id, asked, block_id)
             schedule.delete_block(block_id, request_id)
             return ScheduleOutcome(schedule, block_id, self._app.record(schedule))
 
         return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
+    # -- retries ----------------------------------------------------------------------------
+
+    def _first_answer(self, schedule: UserSchedule, request_id: str, asked: str, item_id: str) -> ScheduleOutcome:
+        """A retried request: the schedule as the first attempt left it (what that
+        attempt answered, whatever changed since), once the retry is found to ask
+        for the same. Read from the schedule's events, only when a retry comes."""
+        if request_id:
+            for event in self._app.events.get(schedule.id):
+                fingerprint = _FINGERPRINTS.get(type(event))
+                if fingerprint is not None and getattr(event, "request_id", "") == request_id:
+                    refuse_reuse(request_id, fingerprint(event), asked, type(event).__name__)
+                    first: UserSchedule = self._app.repository.get(schedule.id, version=event.originator_version)
+                    happened(log, "request.retried", schedule=schedule.id, recorded=type(event).__name__)
+                    return ScheduleOutcome(first, item_id, self._app.head_position())
+        return ScheduleOutcome(schedule, item_id, self._app.head_position())
+
     # -- the user's unavailable time ----------------------------------------------------------
+
+    def _refuse_past(self, start: datetime) -> None:
+        """No appointment starts in the past, override or not: override is about the
+        user's hours and rules, and a past time is no one's to give. (A retry of a
+        booking made in time is answered before this.)"""
+        if start.timestamp() < self._clock():
+            raise InvalidValue("start_time", "start_time is in the past; an appointment must start from now on")
 
     def _check_unavailable(
         self, sub_account_id: str, user_id: str, start: datetime, end: datetime, moving: str, override: bool
@@ -257,6 +305,17 @@ class AppointmentService:
         return sorted({r.kind.value for r in overridable})
 
 
+def _conflicts_logged(action: str, appointment_id: str, run: Callable[[], ScheduleOutcome]) -> ScheduleOutcome:
+    try:
+        return run()
+    except BookingConflict as conflict:
+        happened(
+            log, "booking.conflict", action=action, appointment_id=appointment_id,
+            kind=conflict.metadata.get("conflict_kind"), calendar_id=conflict.metadata.get("calendar_id"),
+        )
+        raise
+
+
 def _imported_conflict(item: Busy) -> BookingConflict:
     row = item.source  # a BusyRow of the availability model
     start, end = (datetime.fromtimestamp(t, UTC) for t in (item.start, item.end))
@@ -269,3 +328,15 @@ def _imported_conflict(item: Busy) -> BookingConflict:
         conflict_start=start.isoformat(),
         conflict_end=end.isoformat(),
     )
+
+
+# What each request recorded asked for, as the command works it out when it arrives.
+_FINGERPRINTS: dict[type, Callable[[Any], str]] = {
+    UserSchedule.AppointmentBooked: lambda e: request_fingerprint(
+        "book", e.start, e.end, e.title, e.description, e.location, e.attendees
+    ),
+    UserSchedule.AppointmentRescheduled: lambda e: request_fingerprint("reschedule", e.appointment_id, e.start, e.end),
+    UserSchedule.AppointmentCancelled: lambda e: request_fingerprint("cancel", e.appointment_id, e.reason),
+    UserSchedule.BlockedSlotCreated: lambda e: request_fingerprint("create_block", e.start, e.end, e.title),
+    UserSchedule.BlockedSlotDeleted: lambda e: request_fingerprint("delete_block", e.block_id),
+}

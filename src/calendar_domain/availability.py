@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import Enum
 from typing import Any, NamedTuple
 
-from calendar_domain.errors import InvalidValue
+from calendar_domain.errors import InvalidValue, raise_all
 
 MINUTES_PER_DAY = 24 * 60
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -130,14 +130,15 @@ _RULE_LIMITS = {
 
 
 def checked_booking_rules(**values: int) -> BookingRules:
+    problems = []
     for name, value in values.items():
         low, high = _RULE_LIMITS[name]
         if not low <= value <= high:
-            raise InvalidValue(name, f"{name} must be between {low} and {high}")
-    rules = BookingRules(**values)
-    if 0 < rules.step_minutes < 5:
-        raise InvalidValue("step_minutes", "step_minutes must be 0 (the slot length) or at least 5")
-    return rules
+            problems.append(InvalidValue(name, f"{name} must be between {low} and {high}"))
+        elif name == "step_minutes" and 0 < value < 5:
+            problems.append(InvalidValue(name, "step_minutes must be 0 (the slot length) or at least 5"))
+    raise_all(problems)
+    return BookingRules(**values)
 
 
 class SourceKind(str, Enum):

@@ -42,7 +42,7 @@ from calendar_domain.availability_projection import BusyRow, SeriesExpander, Ser
 from calendar_domain.busy import AllDayPolicy, busy_rule
 from calendar_domain.configuration import DEFAULT_TIME_ZONE
 from calendar_domain.conflicts import IMPORTED_EVENT, BusyOccurrence, ConflictSource
-from calendar_domain.errors import InvalidValue, UserUnknown
+from calendar_domain.errors import InvalidValue, UserUnknown, raise_all
 from calendar_domain.occurrences import ALL_DAY, CANCELLED, TRANSPARENT
 from calendar_domain.policy import SubAccountPolicy
 from calendar_domain.schedule import UserSchedule
@@ -214,6 +214,27 @@ class Window:
     end: int
 
 
+MAX_TEAM_USERS = 50
+
+
+def check_team_request(user_ids: list[str], slot_minutes: int, step_minutes: int) -> None:
+    """The shape of a team question, every problem at once."""
+    problems = []
+    if not user_ids:
+        problems.append(InvalidValue("user_ids", "at least one user_id is required"))
+    if len(user_ids) > MAX_TEAM_USERS:
+        problems.append(InvalidValue("user_ids", f"at most {MAX_TEAM_USERS} users at once"))
+    if len(set(user_ids)) != len(user_ids):
+        problems.append(InvalidValue("user_ids", "user_ids must not repeat"))
+    if not 5 <= slot_minutes <= 1440:
+        problems.append(InvalidValue("slot_minutes", "slot_minutes must be between 5 and 1440"))
+    if step_minutes and not 5 <= step_minutes <= 1440:
+        problems.append(
+            InvalidValue("step_minutes", "step_minutes must be 0 (the slot length) or between 5 and 1440")
+        )
+    raise_all(problems)
+
+
 class AvailabilityService:
     def __init__(
         self,
@@ -253,6 +274,8 @@ class AvailabilityService:
             raise InvalidValue("window.start_time", "window.start_time is required")
         if end is None:
             raise InvalidValue("window.end_time", "window.end_time is required (windows are bounded)")
+        values.calendar_time("window.start_time", start)
+        values.calendar_time("window.end_time", end)
         if end <= start:
             raise InvalidValue("window.end_time", "window.end_time must be after window.start_time")
         if (end - start).total_seconds() > self._max_window:
@@ -278,10 +301,7 @@ class AvailabilityService:
         step_minutes: int,
         mode: TeamMode,
     ) -> TeamAvailability:
-        if not 5 <= slot_minutes <= 1440:
-            raise InvalidValue("slot_minutes", "slot_minutes must be between 5 and 1440")
-        if step_minutes and not 5 <= step_minutes <= 1440:
-            raise InvalidValue("step_minutes", "step_minutes must be 0 (the slot length) or between 5 and 1440")
+        check_team_request(user_ids, slot_minutes, step_minutes)
         now = int(self._clock())
         views = self.views(sub_account_id, user_ids, window)
         free: dict[tuple[int, int], list[str]] = {}
@@ -304,6 +324,9 @@ class AvailabilityService:
         """Why a slot [start, end) - or an instant, without ``end`` - is unavailable."""
         if start is None:
             raise InvalidValue("start_time", "start_time is required")
+        values.calendar_time("start_time", start)
+        if end is not None:
+            values.calendar_time("end_time", end)
         if end is not None and end < start:
             raise InvalidValue("end_time", "end_time must not be before start_time")
         begin = epoch(start)

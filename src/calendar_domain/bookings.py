@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from calendar_domain.errors import DomainError, InvalidValue
+from calendar_domain import values
+from calendar_domain.errors import DomainError, InvalidValue, raise_all
 
 BOOKING_NAMESPACE = uuid.UUID("5b1e8a4c-3d2f-4e6a-9c7b-8f0a1d2e3c4b")
 UID_PREFIX = "crm-appointment-"
 UID_SUFFIX = "@calendar-integration"
 MAX_TITLE = 512
 MAX_TEXT = 8192
+MAX_CANCEL_REASON = 1024
 MAX_ATTENDEES = 100
 # A booking longer than this is surely a mistake in the request.
 MAX_DURATION_SECONDS = 14 * 86400
+# The longest window a list of appointments or blocked slots may cover.
+MAX_LIST_DAYS = 366
 
 
 class BookingConflict(DomainError):
@@ -83,6 +87,8 @@ def checked_span(start: datetime | None, end: datetime | None, prefix: str = "")
         raise InvalidValue(f"{prefix}end_time", f"{prefix}end_time is required")
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidValue(f"{prefix}start_time", "times must carry a UTC offset")
+    values.calendar_time(f"{prefix}start_time", start)
+    values.calendar_time(f"{prefix}end_time", end)
     if end <= start:
         raise InvalidValue(f"{prefix}end_time", f"{prefix}end_time must be after {prefix}start_time")
     if (end - start).total_seconds() > MAX_DURATION_SECONDS:
@@ -90,20 +96,45 @@ def checked_span(start: datetime | None, end: datetime | None, prefix: str = "")
     return start.astimezone(UTC).replace(microsecond=0), end.astimezone(UTC).replace(microsecond=0)
 
 
+def checked_window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """A window to list appointments and blocked slots in: up to MAX_LIST_DAYS long
+    (a rule of its own: an appointment lasts at most 14 days, a window is longer)."""
+    problems = []
+    for field, moment in (("start_time", start), ("end_time", end)):
+        if moment is None:
+            problems.append(InvalidValue(field, f"{field} is required"))
+        else:
+            try:
+                values.calendar_time(field, moment)
+            except InvalidValue as error:
+                problems.append(error)
+    raise_all(problems)
+    assert start is not None and end is not None
+    if end <= start:
+        raise InvalidValue("end_time", "end_time must be after start_time")
+    if end - start > timedelta(days=MAX_LIST_DAYS):
+        raise InvalidValue("end_time", f"a window may span at most {MAX_LIST_DAYS} days")
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
 def checked_details(details: AppointmentDetails) -> AppointmentDetails:
+    """The details of an appointment; every problem at once."""
+    problems = []
     if not details.title.strip():
-        raise InvalidValue("title", "title is required")
+        problems.append(InvalidValue("title", "title is required"))
     if len(details.title) > MAX_TITLE:
-        raise InvalidValue("title", f"title may have at most {MAX_TITLE} characters")
+        problems.append(InvalidValue("title", f"title may have at most {MAX_TITLE} characters"))
     for name in ("description", "location"):
         if len(getattr(details, name)) > MAX_TEXT:
-            raise InvalidValue(name, f"{name} may have at most {MAX_TEXT} characters")
+            problems.append(InvalidValue(name, f"{name} may have at most {MAX_TEXT} characters"))
     if len(details.attendees) > MAX_ATTENDEES:
-        raise InvalidValue("attendees", f"at most {MAX_ATTENDEES} attendees")
-    for index, attendee in enumerate(details.attendees):
+        problems.append(InvalidValue("attendees", f"at most {MAX_ATTENDEES} attendees"))
+    for index, attendee in enumerate(details.attendees[:MAX_ATTENDEES]):
         email = attendee.email.strip()
         if "@" not in email or any(c.isspace() or c in "<>\"," for c in email) or len(email) > 254:
-            raise InvalidValue(f"attendees[{index}].email", f"attendees[{index}].email is not an e-mail address")
+            field = f"attendees[{index}].email"
+            problems.append(InvalidValue(field, f"{field} is not an e-mail address"))
+    raise_all(problems)
     return details
 
 

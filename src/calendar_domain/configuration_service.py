@@ -20,6 +20,7 @@ from calendar_domain.errors import (
     NotFound,
     ReconnectRequired,
 )
+from calendar_domain.idempotency import first_answer
 from calendar_domain.retry import retrying
 from calendar_domain.schedule_service import ScheduleService
 from calendar_domain.telemetry import happened
@@ -157,7 +158,11 @@ class ConfigurationService:
         def attempt() -> ConfigurationOutcome:
             configuration = self.get(sub_account_id, user_id)
             if configuration.has_seen(request_id):
-                return ConfigurationOutcome(configuration, self._app.head_position())
+                first = first_answer(
+                    self._app, configuration, request_id, change,
+                    lambda: CalendarConfiguration(configuration.sub_account_id, configuration.user_id),
+                )
+                return ConfigurationOutcome(first, self._app.head_position())
             change(configuration)
             released = ScheduleService(self._app).releases_for(configuration)
             return ConfigurationOutcome(configuration, self._app.record(configuration, *released))

@@ -18,16 +18,18 @@ from calendar_domain import values
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.configuration import CalendarConfiguration
 from calendar_domain.connection import AccountLink, ConnectedCalendar, Connection
-from calendar_domain.errors import AlreadyExists, InvalidCredentials, NotFound, ReconnectRequired
+from calendar_domain.errors import AlreadyExists, DomainError, InvalidCredentials, NotFound, ReconnectRequired
 from calendar_domain.retry import retrying
 from calendar_domain.schedule import UserSchedule
 from calendar_domain.schedule_service import ScheduleService
 from calendar_domain.configuration_service import configuration_of
 from calendar_domain.ports import CalendarDiscovery, CredentialVault, DiscoveredCalendar
+from calendar_domain.telemetry import happened
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,12 +82,17 @@ class ConnectionService:
         credential_ref = uuid.uuid4().hex
         self._vault.store(credential_ref, password)
         try:
-            return self._retrying(
+            outcome = self._retrying(
                 lambda: self._save_new_connection(
                     link_id, sub_account_id, user_id, apple_id, account_id,
                     credential_ref, request_id, discovered,
                 )
             )
+            happened(
+                log, "connection.connected", connection_id=outcome.connection.id, sub_account_id=sub_account_id,
+                account_id=account_id, calendars=len(outcome.connection.calendars),
+            )
+            return outcome
         except BaseException:
             # Nothing refers to the stored secret: shred it.
             self._vault.destroy(credential_ref)
@@ -103,6 +110,7 @@ class ConnectionService:
         try:
             discovered = self._discovery.discover(connection.apple_id, password)
         except InvalidCredentials as refused:
+            happened(log, "calendars.refused", connection_id=connection_id, reason=refused.reason)
             self.require_reconnect(sub_account_id, connection_id, refused.message)
             raise ReconnectRequired(
                 "iCloud no longer accepts this connection's app-specific password (it is "
@@ -116,6 +124,10 @@ class ConnectionService:
             current.discover_calendars(_calendars(current.account_id, discovered), request_id)
             removed = before - set(current.calendars)
             touched = self._forget_in_configuration(current, removed, "calendar deleted in iCloud")
+            happened(
+                log, "calendars.discovered", connection_id=connection_id, calendars=len(current.calendars),
+                added=len(set(current.calendars) - before), removed=len(removed),
+            )
             return ConnectionOutcome(current, self._app.record(current, *touched))
 
         return self._retrying(attempt)
@@ -210,10 +222,17 @@ class ConnectionService:
 
     def _prove(self, apple_id: str, password: str) -> list[DiscoveredCalendar]:
         """Discovery with a password the caller just gave: a refusal is that field's fault."""
+        account_id = values.account_id_for(apple_id)  # the Apple ID itself never enters the log
         try:
-            return self._discovery.discover(apple_id, password)
+            discovered = self._discovery.discover(apple_id, password)
         except InvalidCredentials as refused:
+            happened(log, "connect.refused", account_id=account_id, reason=refused.reason)
             raise InvalidCredentials(refused.message, field="app_password") from None
+        except DomainError as failed:
+            happened(log, "connect.refused", account_id=account_id, reason=failed.reason)
+            raise
+        happened(log, "connect.proved", account_id=account_id, calendars=len(discovered))
+        return discovered
 
     def require_reconnect(self, sub_account_id: str, connection_id: str, reason: str) -> None:
         """The provider refused this connection's stored password (HTTP 401)."""
@@ -221,6 +240,10 @@ class ConnectionService:
             connection = self.get(sub_account_id, connection_id)
             if connection.require_reconnect(reason):
                 self._app.record(connection)
+                happened(
+                    log, "connection.reconnect_required", connection_id=connection_id,
+                    sub_account_id=sub_account_id, account_id=connection.account_id,
+                )
 
         self._retrying(attempt)
 

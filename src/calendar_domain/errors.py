@@ -20,11 +20,31 @@ class DomainError(Exception):
 class InvalidValue(DomainError):
     """A value does not have the shape the domain requires."""
 
-    reason = "INVALID_VALUE"
+    reason = "INVALID_ARGUMENT"
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message, field=field)
         self.field = field
+
+
+class InvalidValues(InvalidValue):
+    """Several bad values of one request, reported together."""
+
+    def __init__(self, problems: list[InvalidValue]) -> None:
+        super().__init__(problems[0].field, "; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+def raise_all(problems: list[InvalidValue]) -> None:
+    """Raises every problem found at once (the one, or all of them together)."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise InvalidValues(problems)
+
+
+def problems_of(error: InvalidValue) -> list[InvalidValue]:
+    return error.problems if isinstance(error, InvalidValues) else [error]
 
 
 class NotFound(DomainError):
@@ -105,3 +125,9 @@ class ConcurrentChange(DomainError):
     """Other writers kept changing the same record; the caller may retry."""
 
     reason = "CONCURRENT_CHANGE"
+
+
+class RequestIdReused(DomainError):
+    """A request id already used for a request with other parameters."""
+
+    reason = "REQUEST_ID_REUSED"

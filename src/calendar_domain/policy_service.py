@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from calendar_domain import values
 from calendar_domain.application import CalendarIntegration
+from calendar_domain.idempotency import first_answer
 from calendar_domain.policy import ICloudChangePolicy, SubAccountPolicy
 from calendar_domain.retry import retrying
 
@@ -33,8 +34,14 @@ class PolicyService:
 
         def attempt() -> int:
             policy = self.get(sub_account_id)
-            if not policy.has_seen(request_id):
-                change(policy, request_id)
+            if policy.has_seen(request_id):
+                # a retry (or the same id for another request: refused)
+                first_answer(
+                    self._app, policy, request_id, lambda p: change(p, request_id),
+                    lambda: SubAccountPolicy(policy.sub_account_id),
+                )
+                return self._app.head_position()
+            change(policy, request_id)
             return self._app.record(policy)
 
         return retrying(attempt)

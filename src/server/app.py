@@ -14,6 +14,7 @@ from pathlib import Path
 import eventsourcing.persistence as es_persistence
 import grpc
 import psycopg
+from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -25,8 +26,7 @@ from calendarintegration.v1 import (
     history_pb2,
     sync_pb2,
 )
-from adapters import metrics
-from adapters.persistence.pool import ProcessPool, wait_until_reachable
+from adapters.persistence.pool import wait_until_reachable
 from calendar_domain.telemetry import happened
 from server import (
     appointment_servicer,
@@ -41,8 +41,14 @@ from server.bootstrap import Container, bootstrap, process_pool
 from server.config import Settings
 from server.errors import database_unavailable
 from server.handlers import ReadGate
+from server.interceptors import CallInterceptor
+from server.observability import HealthWatch, start_metrics
 
 log = logging.getLogger(__name__)
+# Reflection answers from the default descriptor pool: the google.rpc types our
+# errors carry must be in it (imported here for that), so that grpcurl and buf
+# curl decode ErrorInfo and BadRequest instead of showing base64.
+ERROR_DETAIL_TYPES = (status_pb2.Status, error_details_pb2.ErrorInfo, error_details_pb2.BadRequest)
 
 SERVICE_NAMES = [
     connection_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
@@ -54,43 +60,6 @@ SERVICE_NAMES = [
 ]
 
 
-class DatabaseHealth:
-    """Health follows the database: every ``interval`` seconds the pool is asked
-    whether PostgreSQL answers; NOT_SERVING while it does not, SERVING again once
-    it does (a saturated pool is not a database down)."""
-
-    def __init__(self, pool: ProcessPool, health_servicer: health.HealthServicer, interval: float, timeout: float) -> None:
-        self._pool = pool
-        self._health = health_servicer
-        self._interval = interval
-        self._timeout = timeout
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="db-health", daemon=True)
-        self.reachable = True
-
-    def start(self) -> None:
-        metrics.DB_REACHABLE.set(1)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=self._timeout + 2)
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self._interval):
-            reachable = self._pool.reachable(self._timeout)
-            if reachable == self.reachable or self._stopping.is_set():
-                continue
-            self.reachable = reachable
-            metrics.DB_REACHABLE.set(1 if reachable else 0)
-            happened(log, "database.reachable" if reachable else "database.unreachable",
-                     logging.INFO if reachable else logging.WARNING, health="SERVING" if reachable else "NOT_SERVING")
-            status = health_pb2.HealthCheckResponse.SERVING if reachable else health_pb2.HealthCheckResponse.NOT_SERVING
-            for name in ["", *SERVICE_NAMES]:
-                self._health.set(name, status)
-
-
 @dataclass
 class RunningServer:
     server: grpc.Server
@@ -98,13 +67,13 @@ class RunningServer:
     health: health.HealthServicer
     # Ends the open event streams (which would otherwise never finish by themselves).
     end_streams: Callable[[], None] = lambda: None
-    database_health: DatabaseHealth | None = None
+    watch: HealthWatch | None = None
 
     def stop(self, grace: float) -> None:
         """Reports NOT_SERVING, refuses new calls, and lets in-flight ones finish;
         event streams end cleanly at once (their clients resume by position)."""
-        if self.database_health is not None:
-            self.database_health.stop()
+        if self.watch is not None:
+            self.watch.stop()
         self.health.enter_graceful_shutdown()
         stopped = self.server.stop(grace)
         self.end_streams()
@@ -117,6 +86,7 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.max_workers + settings.max_streams, thread_name_prefix="grpc"),
         options=[("grpc.so_reuseport", 0)],
+        interceptors=[CallInterceptor()],
     )
     authenticator = Authenticator(settings.auth_tokens)
     gate = ReadGate(container.follower.wait_for, settings.read_wait_timeout, "connections")
@@ -159,12 +129,7 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
     )
     port = _bind(server, address or settings.listen, settings)
     server.start()
-    for name in ["", *SERVICE_NAMES]:
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    watch = None
-    if container.pool is not None:
-        watch = DatabaseHealth(container.pool, health_servicer, settings.db_check_interval, settings.db_pool_timeout)
-        watch.start()
+    watch = HealthWatch(container, health_servicer.set, ["", *SERVICE_NAMES]).start()
     return RunningServer(server, port, health_servicer, container.log_tail.stop, watch)
 
 
@@ -248,7 +213,7 @@ def serve(settings: Settings) -> None:
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
-        log.info("received %s; draining in-flight calls", signal.Signals(signum).name)
+        happened(log, "server.draining", signal=signal.Signals(signum).name)
         stopping.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -262,9 +227,12 @@ def serve(settings: Settings) -> None:
     if container is None:
         return
     container.start()
+    endpoint = start_metrics(container, "serve")
     running = create_server(container)
-    log.info("serving gRPC on %s (port %d)", container.settings.listen, running.port)
+    happened(log, "server.serving", address=container.settings.listen, port=running.port)
     stopping.wait()
     running.stop(container.settings.shutdown_grace)
+    if endpoint is not None:
+        endpoint.stop()
     container.close()
-    log.info("stopped")
+    happened(log, "server.stopped")

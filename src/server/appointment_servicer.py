@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import grpc
 
 from calendar_domain import values
 from calendar_domain.appointment_service import AppointmentService, ScheduleOutcome
-from calendar_domain.bookings import AppointmentDetails, Attendee, appointment_uid, record_span
+from calendar_domain.bookings import (
+    MAX_CANCEL_REASON,
+    MAX_TITLE,
+    AppointmentDetails,
+    Attendee,
+    appointment_uid,
+    checked_details,
+    checked_span,
+    checked_window,
+    record_span,
+)
 from calendar_domain.icloud_changes import CANCELLED, FOLLOWED, RESTORED, restoring
 from calendar_domain.policy import ICloudChangePolicy
 from calendar_domain.policy_service import PolicyService
@@ -32,13 +42,13 @@ class AppointmentServicer(ServicerBase, appointments_pb2_grpc.AppointmentService
 
     @rpc
     def BookAppointment(self, request: Any, context: Any, caller: Caller) -> pb.BookAppointmentResponse:
-        start, end = self._scope(request, caller)
         details = AppointmentDetails(
             title=request.title,
             description=request.description,
             location=request.location,
             attendees=tuple(Attendee(a.email, a.name) for a in request.attendees),
         )
+        start, end = self._scope(request, caller, details=details)
         outcome = self._appointments.book(
             request.sub_account_id, request.user_id, start, end, details,
             override=request.override, request_id=request.request_id,
@@ -56,7 +66,7 @@ class AppointmentServicer(ServicerBase, appointments_pb2_grpc.AppointmentService
 
     @rpc
     def CancelAppointment(self, request: Any, context: Any, caller: Caller) -> pb.CancelAppointmentResponse:
-        self._scope(request, caller, "appointment_id", times=False)
+        self._scope(request, caller, "appointment_id", times=False, longest={"reason": MAX_CANCEL_REASON})
         outcome = self._appointments.cancel(
             request.sub_account_id, request.user_id, request.appointment_id, request.reason, request.request_id
         )
@@ -80,7 +90,7 @@ class AppointmentServicer(ServicerBase, appointments_pb2_grpc.AppointmentService
 
     @rpc
     def CreateCrmBlockedSlot(self, request: Any, context: Any, caller: Caller) -> pb.CreateCrmBlockedSlotResponse:
-        start, end = self._scope(request, caller)
+        start, end = self._scope(request, caller, longest={"title": MAX_TITLE})
         outcome = self._appointments.create_block(
             request.sub_account_id, request.user_id, start, end, request.title, request.request_id
         )
@@ -107,13 +117,13 @@ class AppointmentServicer(ServicerBase, appointments_pb2_grpc.AppointmentService
 
     @rpc
     def GetICloudChangePolicy(self, request: Any, context: Any, caller: Caller) -> pb.GetICloudChangePolicyResponse:
-        self.check_scope(request, caller, Violations(), user=False)
+        self.check_scope(request, caller, Violations.of(request), user=False)
         policy = self._policies.get(request.sub_account_id)
         return pb.GetICloudChangePolicyResponse(policy=_POLICY_TO_PB[policy.icloud_changes])
 
     @rpc
     def SetICloudChangePolicy(self, request: Any, context: Any, caller: Caller) -> pb.SetICloudChangePolicyResponse:
-        v = Violations()
+        v = Violations.of(request)
         policy = _POLICY_FROM_PB.get(request.policy)
         if policy is None:
             v.add("policy", "policy must be FOLLOW_ICLOUD or RESTORE")
@@ -125,18 +135,30 @@ class AppointmentServicer(ServicerBase, appointments_pb2_grpc.AppointmentService
     # -- request checks ---------------------------------------------------------------
 
     def _scope(
-        self, request: Any, caller: Caller, id_field: str = "", *, times: bool = True
+        self, request: Any, caller: Caller, id_field: str = "", *, times: bool = True,
+        details: AppointmentDetails | None = None, longest: dict[str, int] | None = None,
     ) -> tuple[datetime | None, datetime | None]:
-        v = Violations()
+        """Every field of a command checked at once: ids, times (the span an
+        appointment or blocked slot may take) and, for a booking, its details."""
+        v = Violations.of(request)
         if id_field:
             v.check(lambda: values.uuid_id(id_field, getattr(request, id_field)), None)
         start, end = _times(request, v) if times else (None, None)
+        if start is not None and end is not None:
+            v.check(lambda: checked_span(start, end), None)
+        if details is not None:
+            v.check(lambda: checked_details(details), None)
+        for field, most in (longest or {}).items():
+            if len(getattr(request, field)) > most:
+                v.add(field, f"{field} may have at most {most} characters")
         self.check_scope(request, caller, v)
         return start, end
 
     def _list_scope(self, request: Any, caller: Caller, kind: str) -> tuple[datetime | None, datetime | None, int, int]:
-        v = Violations()
+        v = Violations.of(request)
         start, end = _times(request, v)
+        if start is not None and end is not None:
+            v.check(lambda: checked_window(start, end), None)
         size = v.page_size("page_size", request.page_size, DEFAULT_PAGE)
         after = v.page_token("page_token", request.page_token, kind) if request.page_token else 0
         self.check_scope(request, caller, v)
@@ -144,14 +166,7 @@ class AppointmentServicer(ServicerBase, appointments_pb2_grpc.AppointmentService
 
 
 def _times(request: Any, v: Violations) -> tuple[datetime | None, datetime | None]:
-    found: list[datetime | None] = []
-    for name in ("start_time", "end_time"):
-        if request.HasField(name):
-            found.append(getattr(request, name).ToDatetime(tzinfo=UTC))
-        else:
-            v.add(name, f"{name} is required")
-            found.append(None)
-    return found[0], found[1]
+    return v.timestamp("start_time", request, required=True), v.timestamp("end_time", request, required=True)
 
 
 _PUSH = {

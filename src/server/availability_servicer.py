@@ -32,6 +32,7 @@ from calendar_domain.availability_service import (
     Staleness,
     TeamMode,
     UserView,
+    check_team_request,
 )
 from calendar_domain.busy_times import BusyTimes
 from calendar_domain.configuration_service import ConfigurationService
@@ -91,7 +92,7 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
 
     @rpc
     def GetAvailabilitySettings(self, request: Any, context: Any, caller: Caller) -> pb.GetAvailabilitySettingsResponse:
-        self.check_scope(request, caller, Violations())
+        self.check_scope(request, caller, Violations.of(request))
         configuration = self._configurations.find(request.sub_account_id, request.user_id)
         if configuration is None:  # defaults are an answer only for a user known otherwise (appointments)
             self._availability.require_known(request.sub_account_id, request.user_id)
@@ -104,7 +105,7 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
 
     @rpc
     def SetWorkingHours(self, request: Any, context: Any, caller: Caller) -> pb.SetWorkingHoursResponse:
-        v = Violations()
+        v = Violations.of(request)
         hours = _hours_from_pb(request.working_hours, v)
         if request.time_zone:
             v.check(lambda: values.time_zone("time_zone", request.time_zone), "")
@@ -117,8 +118,9 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
 
     @rpc
     def SetTimeZone(self, request: Any, context: Any, caller: Caller) -> pb.SetTimeZoneResponse:
-        v = Violations()
-        v.check(lambda: values.time_zone("time_zone", request.time_zone), "")
+        v = Violations.of(request)  # a time zone given is checked there
+        if not request.time_zone:
+            v.add("time_zone", "time_zone is required")
         self.check_scope(request, caller, v)
         outcome = self._configurations.set_time_zone(
             request.sub_account_id, request.user_id, request.time_zone, request.request_id
@@ -127,14 +129,10 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
 
     @rpc
     def SetBookingRules(self, request: Any, context: Any, caller: Caller) -> pb.SetBookingRulesResponse:
-        v = Violations()
+        v = Violations.of(request)
         if not request.HasField("booking_rules"):
             v.add("booking_rules", "booking_rules is required")
-        try:
-            rules = _rules_from_pb(request.booking_rules)
-        except InvalidValue as error:
-            rules = None
-            v.add(f"booking_rules.{error.field}", error.message)
+        rules = v.check(lambda: _rules_from_pb(request.booking_rules), None, "booking_rules.")
         self.check_scope(request, caller, v)
         assert rules is not None
         outcome = self._configurations.set_booking_rules(
@@ -144,13 +142,13 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
 
     @rpc
     def GetStaleCalendarPolicy(self, request: Any, context: Any, caller: Caller) -> pb.GetStaleCalendarPolicyResponse:
-        self.check_scope(request, caller, Violations(), user=False)
+        self.check_scope(request, caller, Violations.of(request), user=False)
         policy = self._policies.get(request.sub_account_id)
         return pb.GetStaleCalendarPolicyResponse(stale_calendars_block=policy.stale_calendars_block)
 
     @rpc
     def SetStaleCalendarPolicy(self, request: Any, context: Any, caller: Caller) -> pb.SetStaleCalendarPolicyResponse:
-        self.check_scope(request, caller, Violations(), user=False)
+        self.check_scope(request, caller, Violations.of(request), user=False)
         position = self._policies.set_stale_calendars_block(
             request.sub_account_id, request.stale_calendars_block, request.request_id
         )
@@ -160,7 +158,7 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
 
     @rpc
     def ListFreeSlots(self, request: Any, context: Any, caller: Caller) -> pb.ListFreeSlotsResponse:
-        v = Violations()
+        v = Violations.of(request)
         window = self._window(request, v)
         v.non_negative("min_position", request.min_position)
         self.check_scope(request, caller, v)
@@ -176,13 +174,14 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
 
     @rpc
     def QueryTeamAvailability(self, request: Any, context: Any, caller: Caller) -> pb.QueryTeamAvailabilityResponse:
-        v = Violations()
+        v = Violations.of(request)
         sub_account_id = v.check(lambda: values.opaque_id("sub_account_id", request.sub_account_id), "")
         for i, user_id in enumerate(request.user_ids):
             v.check(lambda: values.opaque_id(f"user_ids[{i}]", user_id), "")  # noqa: B023 - called at once
         window = self._window(request, v)
         if request.mode not in _TEAM_MODES:
             v.add("mode", "mode must be TEAM_MODE_ALL or TEAM_MODE_ANY")
+        v.check(lambda: check_team_request(list(request.user_ids), request.slot_minutes, request.step_minutes), None)
         v.non_negative("min_position", request.min_position)
         v.raise_if_any()
         caller.require(sub_account_id)
@@ -202,18 +201,16 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
 
     @rpc
     def ExplainTime(self, request: Any, context: Any, caller: Caller) -> pb.ExplainTimeResponse:
-        v = Violations()
-        if not request.HasField("start_time"):
-            v.add("start_time", "start_time is required")
+        v = Violations.of(request)
+        start = v.timestamp("start_time", request, required=True)
+        end = v.timestamp("end_time", request)
         if request.viewer_user_id:
             v.check(lambda: values.opaque_id("viewer_user_id", request.viewer_user_id), "")
         v.non_negative("min_position", request.min_position)
         self.check_scope(request, caller, v)
         self._gate.wait(request.min_position)
-        end = request.end_time.ToDatetime(tzinfo=_UTC) if request.HasField("end_time") else None
-        answer = self._availability.explain(
-            request.sub_account_id, request.user_id, request.start_time.ToDatetime(tzinfo=_UTC), end
-        )
+        assert start is not None
+        answer = self._availability.explain(request.sub_account_id, request.user_id, start, end)
         viewer = request.viewer_user_id
         return pb.ExplainTimeResponse(
             free=answer.free,
@@ -232,20 +229,20 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
 
     @rpc
     def GetAvailabilityAsOf(self, request: Any, context: Any, caller: Caller) -> pb.GetAvailabilityAsOfResponse:
-        v = Violations()
+        v = Violations.of(request)
         if not request.HasField("window"):
             v.add("window", "window is required")
-        if not request.HasField("as_of_time"):
-            v.add("as_of_time", "as_of_time is required")
+        as_of_time = v.timestamp("as_of_time", request, required=True)
+        start = v.timestamp("window.start_time", request.window)
+        end = v.timestamp("window.end_time", request.window)
+        if request.HasField("window"):
+            self._window(request, v)  # the window's rules, beside every other field
         if request.viewer_user_id:
             v.check(lambda: values.opaque_id("viewer_user_id", request.viewer_user_id), "")
         self.check_scope(request, caller, v)
-        w = request.window
+        assert as_of_time is not None
         past = self._history.free_slots_at(
-            request.sub_account_id, request.user_id, request.as_of_time.ToDatetime(tzinfo=_UTC),
-            w.start_time.ToDatetime(tzinfo=_UTC) if w.HasField("start_time") else None,
-            w.end_time.ToDatetime(tzinfo=_UTC) if w.HasField("end_time") else None,
-            request.viewer_user_id,
+            request.sub_account_id, request.user_id, as_of_time, start, end, request.viewer_user_id
         )
         view = past.slots.view
         return pb.GetAvailabilityAsOfResponse(
@@ -257,7 +254,7 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
 
     @rpc
     def ListBusyTimes(self, request: Any, context: Any, caller: Caller) -> pb.ListBusyTimesResponse:
-        v = Violations()
+        v = Violations.of(request)
         sub_account_id = v.check(lambda: values.opaque_id("sub_account_id", request.sub_account_id), "")
         for i, user_id in enumerate(request.user_ids):
             v.check(lambda: values.opaque_id(f"user_ids[{i}]", user_id), "")  # noqa: B023 - called at once
@@ -303,9 +300,10 @@ class AvailabilityServicer(ServicerBase, availability_pb2_grpc.AvailabilityServi
         if not request.HasField("window"):
             v.add("window", "window is required")
             return None
-        w = request.window
-        start = w.start_time.ToDatetime(tzinfo=_UTC) if w.HasField("start_time") else None
-        end = w.end_time.ToDatetime(tzinfo=_UTC) if w.HasField("end_time") else None
+        start = v.timestamp("window.start_time", request.window)
+        end = v.timestamp("window.end_time", request.window)
+        if any(f in ("window.start_time", "window.end_time") for f, _ in v.items):
+            return None  # a time out of range, already noted
         return v.check(lambda: self._availability.window(start, end), None)
 
 

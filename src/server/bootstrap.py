@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
+import stat
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -215,10 +217,9 @@ def store_env(settings: Settings, database: str) -> dict[str, str]:
     """eventsourcing settings for one database: "events" or "views"."""
     if settings.event_store == "postgres":
         return postgres_env(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": str(settings.data_dir / f"{database}.sqlite"),
+        "SQLITE_DBNAME": str(private_sqlite_file(settings, database)),
         "SQLITE_LOCK_TIMEOUT": "10",
     }
 
@@ -241,8 +242,20 @@ def operational_database(settings: Settings, name: str, pool: ProcessPool | None
     if settings.event_store == "postgres":
         own = pool is None
         return Database(pool=pool or process_pool(settings), schema=settings.postgres_schema, owned=own)
+    return Database(sqlite_path=private_sqlite_file(settings, name))
+
+
+def private_sqlite_file(settings: Settings, name: str) -> Path:
+    """``DATA_DIR/<name>.sqlite``, private to the service's user like the keys: the
+    directory 0700, the file 0600 (made empty if missing, so that SQLite never
+    makes it with the umask's permissions; its -wal and -shm files take the
+    database file's)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Database(sqlite_path=settings.data_dir / f"{name}.sqlite")
+    os.chmod(settings.data_dir, stat.S_IRWXU)
+    path = settings.data_dir / f"{name}.sqlite"
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)  # also a file made before
+    return path
 
 
 def build_vault(settings: Settings, pool: ProcessPool | None = None) -> CredentialVault:
@@ -304,8 +317,6 @@ def bootstrap(
     the container closes it)."""
     if pool is None and settings.event_store == "postgres":
         pool = process_pool(settings)
-    if pool is not None:
-        pool.report_metrics()
     app = PooledCalendarIntegration(application_env(settings), pool)
     the_vault = vault if vault is not None else build_vault(settings, pool)
     the_discovery = discovery or CalDAVDiscovery(

@@ -10,6 +10,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from psycopg.conninfo import conninfo_to_dict
 
@@ -44,6 +45,10 @@ class Settings:
     max_streams: int = 64
     projection_poll_interval: float = 1.0
     log_level: str = "INFO"
+    # "text" (key=value, for people) or "json" (one object a line, for collectors)
+    log_format: str = "text"
+    # The Prometheus endpoint's port (on the gRPC address's host); 0: none.
+    metrics_port: int = 0
     tls_cert_file: str = ""
     tls_key_file: str = ""
     sync_interval: float = 60.0
@@ -108,6 +113,12 @@ class Settings:
             verify_tls = False
         else:
             verify_tls = verify  # a CA bundle path
+        log_format = get("LOG_FORMAT", "text").lower()
+        if log_format not in ("text", "json"):
+            raise ConfigError(f"{PREFIX}LOG_FORMAT must be 'text' or 'json', not {log_format!r}")
+        log_level = get("LOG_LEVEL", "INFO").upper()
+        if log_level not in ("DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL"):
+            raise ConfigError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {log_level!r}")
         tls_cert, tls_key = get("TLS_CERT_FILE"), get("TLS_KEY_FILE")
         if bool(tls_cert) != bool(tls_key):
             raise ConfigError(f"set both {PREFIX}TLS_CERT_FILE and {PREFIX}TLS_KEY_FILE, or neither")
@@ -128,7 +139,9 @@ class Settings:
             max_workers=int(_positive(get, "MAX_WORKERS", "16")),
             max_streams=int(_positive(get, "MAX_STREAMS", "64")),
             projection_poll_interval=_positive(get, "PROJECTION_POLL_INTERVAL", "1"),
-            log_level=get("LOG_LEVEL", "INFO").upper(),
+            log_level=log_level,
+            log_format=log_format,
+            metrics_port=_port(get, "METRICS_PORT"),
             tls_cert_file=tls_cert,
             tls_key_file=tls_key,
             sync_interval=_positive(get, "SYNC_INTERVAL", "60"),
@@ -155,6 +168,26 @@ class Settings:
         """How this process shows in PostgreSQL's pg_stat_activity."""
         return f"{self.db_application_prefix}-{self.process_kind}"
 
+    def public(self) -> dict[str, str]:
+        """Every setting as the process uses it, without secrets: keys and tokens are
+        only said to be set (or how many), a PostgreSQL URL loses its password."""
+        shown: dict[str, str] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if name in ("cipher_key", "vault_key"):
+                value = "set" if value else ("generated" if self.event_store == "sqlite" else "missing")
+            elif name == "auth_tokens":
+                value = f"{len(value)} tokens"
+            elif name == "postgres_url":
+                value = _without_password(value)
+            elif name == "caldav_url":
+                parts = urlsplit(value)  # user information in the URL would be a secret
+                value = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+            elif isinstance(value, bool):
+                value = str(value).lower()
+            shown[name] = str(value)
+        return shown
+
     def key_bytes(self, name: str) -> bytes:
         """The cipher or vault key: from the environment, or (SQLite only) a file
         generated once into the data directory with owner-only permissions."""
@@ -162,7 +195,10 @@ class Settings:
         variable = f"{PREFIX}{name.upper()}_KEY"
         if not configured:
             if self.event_store != "sqlite":
-                raise ConfigError(f"{variable} is required with PostgreSQL (base64 of 32 random bytes)")
+                raise ConfigError(
+                    f"{variable} is required with PostgreSQL (base64 of 32 random bytes): "
+                    "`calendar-integration keys generate` prints a pair"
+                )
             configured = _generated_key(self.data_dir / "keys" / f"{name}.key")
         try:
             key = base64.b64decode(configured, validate=True)
@@ -171,6 +207,16 @@ class Settings:
         if len(key) not in (16, 24, 32):
             raise ConfigError(f"{variable} must decode to 16, 24 or 32 bytes")
         return key
+
+
+def _without_password(url: str) -> str:
+    if not url:
+        return ""
+    try:
+        info = conninfo_to_dict(url)
+    except Exception:
+        return "(unreadable)"
+    return " ".join(f"{k}={v}" for k, v in sorted(info.items()) if k != "password")
 
 
 def token_digest(token: str) -> str:
@@ -184,7 +230,9 @@ def parse_auth_tokens(raw: str) -> dict[str, frozenset[str]]:
     try:
         parsed = json.loads(raw)
     except json.JSONDecodeError as error:
-        raise ConfigError(f"{PREFIX}AUTH_TOKENS must be a JSON object: {error}") from None
+        raise ConfigError(
+            f'{PREFIX}AUTH_TOKENS must be a JSON object such as {{"t0k3n": ["*"]}}, but it is not JSON: {error}'
+        ) from None
     if not isinstance(parsed, dict) or not all(
         isinstance(k, str) and k and isinstance(v, list) and all(isinstance(s, str) and s for s in v)
         for k, v in parsed.items()
@@ -222,6 +270,13 @@ def _count(get: object, name: str, default: str) -> int:
     raw = get(name, default)  # type: ignore[operator]
     if not str(raw).strip().isdigit():
         raise ConfigError(f"{PREFIX}{name} must be a whole number, 0 or more, not {raw!r}")
+    return int(raw)
+
+
+def _port(get: object, name: str) -> int:
+    raw = str(get(name, "0")) or "0"  # type: ignore[operator]
+    if not raw.isdigit() or int(raw) > 65535:
+        raise ConfigError(f"{PREFIX}{name} must be a TCP port (1-65535), or 0 for none, not {raw!r}")
     return int(raw)
 
 

@@ -81,7 +81,7 @@ class ConfigurationServicer(ServicerBase, configuration_pb2_grpc.CalendarConfigu
         return pb.UpdateReadingRulesResponse(**_outcome(outcome))
 
     def _user(self, request: Any, caller: Caller, *more: Callable[[Violations], None]) -> None:
-        v = Violations()
+        v = Violations.of(request)
         for check in more:
             check(v)
         self.check_scope(request, caller, v)

@@ -41,7 +41,7 @@ class ConnectionServicer(ServicerBase, connection_pb2_grpc.ConnectionServiceServ
 
     @rpc
     def ConnectAccount(self, request: pb.ConnectAccountRequest, context: Any, caller: Caller) -> pb.ConnectAccountResponse:
-        v = Violations()
+        v = Violations.of(request)
         sub_account_id = _sub_account(v, request.sub_account_id)
         v.check(lambda: values.opaque_id("user_id", request.user_id), "")
         v.check(lambda: values.apple_id("apple_id", request.apple_id), "")
@@ -102,7 +102,7 @@ class ConnectionServicer(ServicerBase, connection_pb2_grpc.ConnectionServiceServ
 
     @rpc
     def GetConnection(self, request: pb.GetConnectionRequest, context: Any, caller: Caller) -> pb.GetConnectionResponse:
-        v = Violations()
+        v = Violations.of(request)
         sub_account_id = _sub_account(v, request.sub_account_id)
         v.check(lambda: values.uuid_id("connection_id", request.connection_id), None)
         v.non_negative("min_position", request.min_position)
@@ -113,7 +113,7 @@ class ConnectionServicer(ServicerBase, connection_pb2_grpc.ConnectionServiceServ
 
     @rpc
     def ListConnections(self, request: pb.ListConnectionsRequest, context: Any, caller: Caller) -> pb.ListConnectionsResponse:
-        v = Violations()
+        v = Violations.of(request)
         sub_account_id = _sub_account(v, request.sub_account_id)
         if request.user_id:
             v.check(lambda: values.opaque_id("user_id", request.user_id), "")
@@ -134,7 +134,7 @@ class ConnectionServicer(ServicerBase, connection_pb2_grpc.ConnectionServiceServ
 
     @rpc
     def ListCalendars(self, request: pb.ListCalendarsRequest, context: Any, caller: Caller) -> pb.ListCalendarsResponse:
-        v = Violations()
+        v = Violations.of(request)
         sub_account_id = _sub_account(v, request.sub_account_id)
         v.check(lambda: values.uuid_id("connection_id", request.connection_id), None)
         size = v.page_size("page_size", request.page_size, DEFAULT_CALENDARS_PAGE)
@@ -156,7 +156,7 @@ class ConnectionServicer(ServicerBase, connection_pb2_grpc.ConnectionServiceServ
     def _target(self, request: Any, caller: Caller, *more: Any) -> None:
         """Validates the (sub_account_id, connection_id, request_id) every
         connection command names, plus any extra field checks."""
-        v = Violations()
+        v = Violations.of(request)
         sub_account_id = _sub_account(v, request.sub_account_id)
         v.check(lambda: values.uuid_id("connection_id", request.connection_id), None)
         v.check(lambda: values.request_id("request_id", request.request_id), "")

@@ -70,15 +70,17 @@ _DOMAIN_CODES: list[tuple[type[errors.DomainError], grpc.StatusCode]] = [
     (BookingConflict, grpc.StatusCode.FAILED_PRECONDITION),
     (AppointmentCancelledError, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.SyncInProgress, grpc.StatusCode.UNAVAILABLE),
+    (errors.RequestIdReused, grpc.StatusCode.FAILED_PRECONDITION),
 ]
 
 
 def from_domain(error: errors.DomainError) -> ServiceError:
+    if isinstance(error, errors.InvalidValue):
+        return invalid_argument([(p.field, p.message) for p in errors.problems_of(error)])
     code = next((c for kind, c in _DOMAIN_CODES if isinstance(error, kind)), grpc.StatusCode.INTERNAL)
-    violations = []
+    # A refusal about one field (iCloud refusing a password) names it, as bad fields do.
     field = error.metadata.get("field")
-    if field and code == grpc.StatusCode.INVALID_ARGUMENT:
-        violations.append((field, error.message))
+    violations = [(field, error.message)] if field and code == grpc.StatusCode.INVALID_ARGUMENT else []
     return ServiceError(code, error.reason, error.message, violations=violations, metadata=dict(error.metadata))
 
 

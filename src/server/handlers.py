@@ -9,12 +9,12 @@ from typing import Any, NoReturn, TypeVar
 
 import grpc
 
-from adapters import metrics
+from adapters.metrics import RPC_ERRORS
 from calendar_domain import values
 from calendar_domain.errors import DomainError, ReadModelBehind
 from calendar_domain.telemetry import happened
 from server.auth import Authenticator, Caller
-from server.errors import ServiceError, database_unavailable, from_domain, internal, to_status
+from server.errors import ServiceError, database_unavailable, from_domain, internal, invalid_argument, to_status
 from server.validation import Violations
 
 log = logging.getLogger(__name__)
@@ -31,9 +31,10 @@ def rpc(method: Handler[R]) -> Callable[[Any, Any, grpc.ServicerContext], R]:
     def handle(self: Any, request: Any, context: grpc.ServicerContext) -> R:
         try:
             caller = self.authenticator.authenticate(context)
+            authorize(request, caller)
             return method(self, request, context, caller)
         except Exception as error:
-            _abort(context, error, method.__name__)
+            _abort(context, error, method.__name__, request)
 
     return handle
 
@@ -48,25 +49,53 @@ def stream_rpc(
     def handle(self: Any, request: Any, context: grpc.ServicerContext) -> Iterator[R]:
         try:
             caller = self.authenticator.authenticate(context)
+            authorize(request, caller)
             yield from method(self, request, context, caller)
         except Exception as error:
-            _abort(context, error, method.__name__)
+            _abort(context, error, method.__name__, request)
 
     return handle
 
 
-def _abort(context: grpc.ServicerContext, error: Exception, name: str) -> NoReturn:
+def authorize(request: Any, caller: Caller) -> None:
+    """Authorization comes before any check of the request's fields: a request for a
+    sub-account the token may not reach is PERMISSION_DENIED whatever else it holds,
+    so that the answer tells nothing about that sub-account. (An empty
+    sub_account_id names none; the servicer says it is required, or, where it is a
+    filter, reads only what the caller may reach.)"""
+    sub_account_id = getattr(request, "sub_account_id", "")
+    if sub_account_id:
+        caller.require(sub_account_id)
+
+
+def _abort(context: grpc.ServicerContext, error: Exception, name: str, request: Any) -> NoReturn:
     if isinstance(error, ServiceError):
-        context.abort_with_status(to_status(error))
+        answer = error
     elif isinstance(error, DomainError):
-        context.abort_with_status(to_status(from_domain(error)))
+        answer = from_domain(error)
     elif (unavailable := database_unavailable(error)) is not None:
-        metrics.DB_UNAVAILABLE.labels(name).inc()
+        # counted with every refusal below (code UNAVAILABLE, reason DATABASE_UNAVAILABLE)
         happened(log, "database.unavailable", logging.WARNING, rpc=name, error=type(error).__name__)
-        context.abort_with_status(to_status(unavailable))
+        answer = unavailable
     else:
-        log.exception("unexpected error in %s", name)
-        context.abort_with_status(to_status(internal()))
+        shared = Violations.of(request)
+        if shared.items:
+            # A handler used a field before checking it: the request was bad, so the
+            # caller hears which fields, and the log says which handler to fix.
+            happened(
+                log, "rpc.unchecked_field", logging.WARNING,
+                rpc=name, error=type(error).__name__, fields=",".join(sorted({f for f, _ in shared.items})),
+            )
+            answer = invalid_argument(shared.items)
+        else:
+            log.exception("unexpected error in %s", name)
+            answer = internal()
+    code = answer.code.name
+    RPC_ERRORS.labels(name, code, answer.reason).inc()
+    # Field paths only: a field's value may be anything a caller sent.
+    fields = ",".join(sorted({f for f, _ in answer.violations}))
+    happened(log, "rpc.refused", logging.INFO, rpc=name, code=code, reason=answer.reason, fields=fields)
+    context.abort_with_status(to_status(answer))
     raise AssertionError("abort_with_status always raises")  # pragma: no cover
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC
 from typing import Any
 
 import grpc
@@ -26,7 +25,7 @@ from calendarintegration.v1 import history_pb2 as pb
 from calendarintegration.v1 import history_pb2_grpc
 from server.auth import Authenticator, Caller
 from server.config import ALL_SUB_ACCOUNTS
-from server.errors import ServiceError
+from server.errors import ServiceError, invalid_argument
 from server.handlers import ServicerBase, rpc, stream_rpc
 from server.history_convert import KIND_FROM_PB, event_message, state_response
 from server.validation import Violations, page_token
@@ -50,7 +49,7 @@ class HistoryServicer(ServicerBase, history_pb2_grpc.HistoryServiceServicer):
 
     @rpc
     def ListEvents(self, request: Any, context: Any, caller: Caller) -> pb.ListEventsResponse:
-        v = Violations()
+        v = Violations.of(request)
         after = v.non_negative("after_position", request.after_position)
         size = v.page_size("page_size", request.page_size, DEFAULT_PAGE)
         if request.page_token:
@@ -66,7 +65,7 @@ class HistoryServicer(ServicerBase, history_pb2_grpc.HistoryServiceServicer):
 
     @rpc
     def ListAggregateEvents(self, request: Any, context: Any, caller: Caller) -> pb.ListAggregateEventsResponse:
-        v = Violations()
+        v = Violations.of(request)
         size = v.page_size("page_size", request.page_size, DEFAULT_PAGE)
         after = v.page_token("page_token", request.page_token, "versions")
         aggregate_id, scope, _ = self._target(v, caller, request)
@@ -79,29 +78,26 @@ class HistoryServicer(ServicerBase, history_pb2_grpc.HistoryServiceServicer):
 
     @rpc
     def GetAggregateState(self, request: Any, context: Any, caller: Caller) -> pb.GetAggregateStateResponse:
-        v = Violations()
+        v = Violations.of(request)
         as_of = request.WhichOneof("as_of")
         if as_of == "version" and request.version < 1:
             v.add("version", "version must be 1 or more (an aggregate's first event is version 1)")
+        at = v.timestamp("time", request) if as_of == "time" else None
         if request.aggregate_type == pb.AGGREGATE_TYPE_ACCOUNT_LINK:
             v.add("aggregate_type", "an account link has no state to show; list its events instead")
         aggregate_id, scope, owner = self._target(v, caller, request)
         if owner.kind is AggregateKind.ACCOUNT_LINK:
-            raise ServiceError(
-                grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT",
-                "an account link has no state to show; list its events instead",
-                violations=[("aggregate_id", "names an account link, which has no state to show")],
-            )
+            raise invalid_argument([("aggregate_id", "names an account link, which has no state to show")])
         state = self._history.state(
             aggregate_id, scope,
             version=request.version if as_of == "version" else None,
-            at=request.time.ToDatetime(tzinfo=UTC) if as_of == "time" else None,
+            at=at,
         )
         return state_response(state)
 
     @stream_rpc
     def StreamEvents(self, request: Any, context: Any, caller: Caller) -> Iterator[pb.StreamEventsResponse]:
-        v = Violations()
+        v = Violations.of(request)
         after = v.non_negative("after_position", request.after_position)
         scope = _scope(v, caller, request)
         if not self._streams.acquire(blocking=False):

@@ -106,7 +106,7 @@ class SyncServicer(ServicerBase, sync_pb2_grpc.SyncServiceServicer):
     # -- helpers -------------------------------------------------------------------
 
     def _connection(self, request: Any, caller: Caller) -> Connection:
-        v = Violations()
+        v = Violations.of(request)
         v.check(lambda: values.opaque_id("sub_account_id", request.sub_account_id), "")
         v.check(lambda: values.uuid_id("connection_id", request.connection_id), None)
         v.raise_if_any()
@@ -115,7 +115,7 @@ class SyncServicer(ServicerBase, sync_pb2_grpc.SyncServiceServicer):
 
     @staticmethod
     def _user(request: Any) -> Violations:
-        v = Violations()
+        v = Violations.of(request)
         v.check(lambda: values.opaque_id("sub_account_id", request.sub_account_id), "")
         v.check(lambda: values.opaque_id("user_id", request.user_id), "")
         return v

@@ -112,18 +112,16 @@ def test_an_appointment_is_written_rescheduled_and_cancelled_on_the_primary_cale
     service: Service, account: tuple[str, str], radicale: RadicaleServer
 ) -> None:
     home = connect(service, account)
-    booked = stub(service).BookAppointment(
-        book_request(
-            at(10), at(11), description="First visit", location="Room 4", request_id="book-1",
-            attendees=[ap.Attendee(email="client@example.com", name="A Client")],
-        ),
-        metadata=auth(),
+    request = book_request(
+        at(10), at(11), description="First visit", location="Room 4", request_id="book-1",
+        attendees=[ap.Attendee(email="client@example.com", name="A Client")],
     )
+    booked = stub(service).BookAppointment(request, metadata=auth())
     appointment = booked.appointment
     assert appointment.status == ap.APPOINTMENT_STATUS_BOOKED and appointment.revision == 1
     assert appointment.calendar.calendar_id == home.calendar_id
     # the same request again: the same appointment, nothing new
-    again = stub(service).BookAppointment(book_request(at(10), at(11), request_id="book-1"), metadata=auth())
+    again = stub(service).BookAppointment(request, metadata=auth())
     assert again.appointment.appointment_id == appointment.appointment_id
 
     written = pushed(service, appointment.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
@@ -135,6 +133,10 @@ def test_an_appointment_is_written_rescheduled_and_cancelled_on_the_primary_cale
     attendee = event["ATTENDEE"]
     assert str(attendee) == "mailto:client@example.com"
     assert attendee.params["SCHEDULE-AGENT"] == "CLIENT" and attendee.params["CN"] == "A Client"
+    # RFC 5545 3.8.4.3: a component with attendees names its organizer, the calendar's
+    # owner; SCHEDULE-AGENT=CLIENT there too, so that no server sends an invitation
+    organizer = event["ORGANIZER"]
+    assert str(organizer) == f"mailto:{account[0]}" and organizer.params["SCHEDULE-AGENT"] == "CLIENT"
 
     stub(service).RescheduleAppointment(
         ap.RescheduleAppointmentRequest(

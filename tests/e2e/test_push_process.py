@@ -49,7 +49,9 @@ def test_a_push_crashed_after_its_write_is_found_not_repeated(
                 written = pushed(service, appointment.appointment_id, ap.PUSH_STATUS_WRITTEN, 1)
             finally:
                 process.send_signal(signal.SIGTERM)
-                assert process.wait(timeout=60) == 0, process.stdout.read() if process.stdout else ""
+                output = process.communicate(timeout=60)[0]
+                assert process.returncode == 0, output
+            assert f"push.lease_taken_over appointment_id={appointment.appointment_id}" in output
             assert [e["UID"] for e in calendar_events(radicale, account).values()] == [appointment.uid]
             assert written.push.etag
             schedule_id = UserSchedule.create_id(SUB, USER)

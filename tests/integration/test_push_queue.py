@@ -70,9 +70,10 @@ def test_a_lease_is_renewed_by_its_holder_and_taken_over_once_it_runs_out(queue:
     taken = queue.claim(10, lease_seconds=60, holder="host/2/bbbb")
     assert sorted(t.appointment_id for t in taken) == ["a1", "a2"]
     assert {t.taken_from for t in taken} == {"host/1/aaaa"}
+    assert all(t.lapsed_seconds >= 0 for t in taken)
     queue.done(taken[0], 1)
     assert queue.holders("host/") == ["host/2/bbbb"]
-    assert queue.free("host/2/bbbb") == 1
+    assert queue.free("host/2/bbbb") == [taken[1].appointment_id]
     assert queue.holders("host/") == [] and len(queue.claim(10, 60, "host/3/cccc")) == 1
 
 

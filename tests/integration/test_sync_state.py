@@ -81,3 +81,19 @@ def test_health_records_progress_success_and_consecutive_failures(state: SyncSta
     state.succeeded("acct", "cal", now=31.0)
     healthy = state.health("acct")["cal"]
     assert (healthy.consecutive_failures, healthy.last_error, healthy.last_success_at) == (0, "", 31.0)
+
+
+def test_taking_over_a_lapsed_lease_is_logged_a_release_is_not(
+    state: SyncState, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="adapters.persistence.sync_state")
+    assert state.claim("acct", "worker-a", now=100.0, lease_seconds=10)
+    state.release("acct", "worker-a", next_due_at=100.0, failures=0)
+    assert state.claim("acct", "worker-b", now=101.0, lease_seconds=10)
+    assert not [r for r in caplog.records if getattr(r, "event", "") == "sync.lease_taken_over"]
+    assert not state.claim("acct", "worker-c", now=105.0, lease_seconds=10)  # still held
+    assert state.claim("acct", "worker-c", now=115.0, lease_seconds=10)  # worker-b never came back
+    [taken] = [r for r in caplog.records if getattr(r, "event", "") == "sync.lease_taken_over"]
+    assert taken.fields == {  # type: ignore[attr-defined]
+        "account_id": "acct", "previous_holder": "worker-b", "holder": "worker-c", "lapsed_seconds": 4.0,
+    }

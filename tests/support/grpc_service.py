@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from calendarintegration.v1 import (
+    appointments_pb2_grpc,
     availability_pb2_grpc,
     configuration_pb2_grpc,
     connection_pb2_grpc,
@@ -29,12 +30,10 @@ TENANT_TOKEN = "tenant-" + uuid.uuid4().hex
 TENANT_SUB_ACCOUNTS = frozenset({"loc-1", "loc-2"})
 
 
-@dataclass
-class Service:
-    container: Container
-    running: RunningServer
+class Stubs:
+    """Clients of every service over ``channel``."""
+
     channel: grpc.Channel
-    address: str
 
     @property
     def connections(self) -> connection_pb2_grpc.ConnectionServiceStub:
@@ -59,6 +58,18 @@ class Service:
     @property
     def health(self) -> health_pb2_grpc.HealthStub:
         return health_pb2_grpc.HealthStub(self.channel)
+
+    @property
+    def appointments(self) -> appointments_pb2_grpc.AppointmentServiceStub:
+        return appointments_pb2_grpc.AppointmentServiceStub(self.channel)
+
+
+@dataclass
+class Service(Stubs):
+    container: Container
+    running: RunningServer
+    channel: grpc.Channel
+    address: str
 
     def serving(self) -> bool:
         answer = self.health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10)

@@ -21,7 +21,7 @@ RECORD = {
 
 
 def test_every_write_has_an_end_its_uid_its_revision_and_no_invitations() -> None:
-    text = render("appt-1", RECORD)
+    text = render("appt-1", RECORD, organizer="owner@example.com")
     [event] = icalendar.Calendar.from_ical(text).walk("VEVENT")
     assert str(event["UID"]) == appointment_uid("appt-1")
     assert event.decoded("DTSTART") == datetime(2030, 3, 4, 10, tzinfo=UTC)
@@ -31,7 +31,8 @@ def test_every_write_has_an_end_its_uid_its_revision_and_no_invitations() -> Non
     attendees = event["ATTENDEE"]
     assert [str(a) for a in attendees] == ["mailto:a@example.com", "mailto:b@example.com"]
     assert all(a.params["SCHEDULE-AGENT"] == "CLIENT" for a in attendees)
-    assert "ORGANIZER" not in event
+    organizer = event["ORGANIZER"]  # RFC 5545 3.8.4.3: required beside attendees
+    assert str(organizer) == "mailto:owner@example.com" and organizer.params["SCHEDULE-AGENT"] == "CLIENT"
     assert revision_of(text) == 3
     assert revision_of("not iCalendar") == 0
 
@@ -40,3 +41,10 @@ def test_the_resource_name_sits_in_the_calendar_collection() -> None:
     assert resource_href("/u/home/", "x.ics") == "/u/home/x.ics"
     assert resource_href("/u/home", "x.ics") == "/u/home/x.ics"
     assert resource_href("/u/my%20cal/", "x.ics") == "/u/my%20cal/x.ics"
+
+
+def test_an_event_without_attendees_names_no_organizer() -> None:
+    [event] = icalendar.Calendar.from_ical(
+        render("appt-2", {**RECORD, "attendees": []}, organizer="owner@example.com")
+    ).walk("VEVENT")
+    assert "ORGANIZER" not in event and "ATTENDEE" not in event

@@ -308,12 +308,17 @@ def test_window_bounds_are_half_open() -> None:
         ("malformed_no_dtstart.ics", "no DTSTART"),
         ("malformed_bad_rrule.ics", "RRULE"),
         ("malformed_unknown_tzid.ics", "Mars/Olympus_Mons"),
+        # what the parser objected to, never the text it quoted (a title is private)
+        ("malformed_bad_dtstart.ics", "unreadable DTSTART: Expected datetime, date, or time. Got: '2026-13-45'"),
+        ("malformed_period_dtstart.ics", "DTSTART must be a DATE-TIME or a DATE"),
+        ("malformed_unclosed_parameter.ics", "no DTSTART (a DTSTART line could not be parsed)"),
     ],
 )
 def test_malformed_resources_are_rejected_with_a_reason(name: str, reason: str) -> None:
     with pytest.raises(UnparsableResource) as raised:
         _parse(name)
     assert reason in raised.value.reason
+    assert "Private" not in raised.value.reason
     with pytest.raises(UnparsableResource):
         expand(_data(name).decode(errors="replace"), _utc(2026, 1, 1), _utc(2027, 1, 1), default_tz=BERLIN)
 

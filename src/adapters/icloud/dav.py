@@ -13,6 +13,7 @@ absolute URLs the server gives and remembers the home it found.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
@@ -72,10 +73,19 @@ class CalDAVAccount:
             enable_rfc6764=False,
             rate_limit_handle=False,  # never sleep on 429/503: the scheduler backs off
         )
+        # Every answer the session gets is counted (a sync reports its requests).
+        self.requests = 0
+        self._counting = threading.Lock()  # the fetching threads share the session
+        self.client.session.hooks["response"].append(self._counted)
         # A home found earlier saves the two discovery PROPFINDs of every sync.
         self._home: str | None = None
         if home_url:
             self._settle_home(home_url)
+
+    def _counted(self, response: Any, *_: Any, **__: Any) -> Any:
+        with self._counting:
+            self.requests += 1
+        return response
 
     def close(self) -> None:
         self.client.close()

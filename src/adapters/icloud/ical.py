@@ -36,6 +36,7 @@ from adapters.icloud.ical_expand import (
     load_parsed,
     occurrences_between,
     parse_checked,
+    parser_objection,
     reads_default_zone,
     to_utc,
     used_tzids,
@@ -105,6 +106,16 @@ _READ_PROPERTIES = frozenset(
 )
 
 
+def _vtimezone_objection(component: ComponentLines) -> str:
+    """What the parser objects to in a VTIMEZONE the fast path cannot read (as the
+    general path, parsing the whole resource, says it)."""
+    try:
+        Calendar.from_ical("\r\n".join(component.lines))
+    except Exception as exc:  # noqa: BLE001 - icalendar raises ValueError and kin
+        return parser_objection(exc)
+    return "an unreadable VTIMEZONE"
+
+
 def parse_layout(
     layout: ResourceLayout, *, default_tz: str, direct: bool = True, span: Span | None = None
 ) -> ParsedResource:
@@ -117,12 +128,12 @@ def parse_layout(
         if component.name == "VTIMEZONE":
             entry = vtimezone_entry("\r\n".join(component.lines))
             if entry is None:
-                raise UnparsableResource("not iCalendar data")
+                raise UnparsableResource(f"not iCalendar data: {_vtimezone_objection(component)}")
             vtimezones.append((component, entry))
     try:
         calendar = Calendar.from_ical(layout.parse_text(_READ_PROPERTIES))
     except Exception as exc:  # noqa: BLE001 - icalendar raises ValueError and kin
-        raise UnparsableResource("not iCalendar data") from exc
+        raise UnparsableResource(f"not iCalendar data: {parser_objection(exc)}") from exc
     events = check_parsed(calendar)
     zone_dependent = reads_default_zone(calendar, events)
     own = {entry.tzid: entry for _, entry in vtimezones if entry.tzid is not None}

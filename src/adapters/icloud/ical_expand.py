@@ -236,15 +236,54 @@ def _make_times_absolute(event: Component, zone: tzinfo, zones: dict[str, tzinfo
 
 
 def _check_event(event: Component) -> None:
-    broken = [name for name, _ in event.errors if name in _RULE_PROPERTIES]
-    broken += [name for name in _RULE_PROPERTIES if isinstance(event.get(name), vBroken)]
+    broken = {name: problem for name, problem in event.errors if name in _RULE_PROPERTIES}
+    for name in _RULE_PROPERTIES:
+        if isinstance(event.get(name), vBroken):
+            broken.setdefault(name, "")
     if broken:
-        raise UnparsableResource(f"unreadable {sorted(set(broken))[0]}")
+        name = sorted(broken)[0]
+        raise UnparsableResource(f"unreadable {name}" + (f": {_shortened(broken[name])}" if broken[name] else ""))
     if "DTSTART" not in event:
-        raise UnparsableResource("a VEVENT has no DTSTART")
+        lines = sorted({line for problem in event.errors if (line := _unparsed_line(problem[1]))})
+        raise UnparsableResource(
+            "a VEVENT has no DTSTART" + (f" (a {', '.join(lines)} line could not be parsed)" if lines else "")
+        )
     for name in ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"):
         if isinstance(event.get(name), list):  # RFC 5545: MUST NOT occur more than once
             raise UnparsableResource(f"several {name} in a VEVENT")
+    for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
+        # RFC 5545 3.8.2.4, 3.8.2.2, 3.8.4.4: a DATE-TIME or a DATE (a PERIOD is for RDATE)
+        if name in event and not isinstance(getattr(event[name], "dt", None), date):
+            raise UnparsableResource(f"{name} must be a DATE-TIME or a DATE, not a PERIOD or any other value")
+
+
+# What a parser's message may say of a resource: never the text it quotes (a title,
+# a description), at most this long.
+MAX_OBJECTION = 160
+
+
+def parser_objection(error: Exception | str) -> str:
+    """What the parser objected to, without the content it quoted."""
+    message = str(error)
+    line = _unparsed_line(message)
+    if line:
+        return f"a {line} line could not be parsed"
+    return message.split(": b'", 1)[0].split(": '", 1)[0][:MAX_OBJECTION]
+
+
+def _unparsed_line(message: str) -> str:
+    """The property name of a content line the parser could not split, or ""."""
+    head, _, rest = message.partition(": '")
+    if not head.startswith("Content line could not be parsed"):
+        return ""
+    name = rest.split(";", 1)[0].split(":", 1)[0].split("'", 1)[0]
+    return name.upper() if name and len(name) <= 40 and all(c.isalnum() or c == "-" for c in name) else "content"
+
+
+def _shortened(problem: str) -> str:
+    """The parser's message on a time or rule property (its values are times and
+    rules, not private text), cut to a readable length."""
+    return problem if len(problem) <= MAX_OBJECTION else f"{problem[:MAX_OBJECTION]}..."
 
 
 def parse_checked(data: str | bytes) -> tuple[Calendar, list[Component]]:
@@ -252,7 +291,7 @@ def parse_checked(data: str | bytes) -> tuple[Calendar, list[Component]]:
     try:
         calendar = Calendar.from_ical(data)
     except Exception as exc:  # noqa: BLE001 - icalendar raises ValueError and kin
-        raise UnparsableResource("not iCalendar data") from exc
+        raise UnparsableResource(f"not iCalendar data: {parser_objection(exc)}") from exc
     return calendar, check_parsed(calendar)
 
 

@@ -15,11 +15,12 @@ import time
 import uuid
 from collections.abc import Callable
 
+from adapters import metrics
 from adapters.icloud.sync_worker import AccountSyncer, AccountSyncReport
 from adapters.persistence.sync_state import SyncState
 from calendar_domain.connection_projection import ConnectionReadModel
 from calendar_domain.errors import SyncInProgress
-from calendar_domain.telemetry import happened
+from calendar_domain.telemetry import happened, run_cause
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 900.0
@@ -83,6 +84,13 @@ class SyncScheduler:
         return count
 
     def _run_claimed(self, account_id: str) -> AccountSyncReport:
+        with run_cause("sync"):
+            started = time.monotonic()
+            report = self._sync_and_release(account_id)
+            _reported(report, time.monotonic() - started)
+            return report
+
+    def _sync_and_release(self, account_id: str) -> AccountSyncReport:
         try:
             connection_ids = self._view.connections_of_account(account_id)
             if not connection_ids:
@@ -90,7 +98,7 @@ class SyncScheduler:
                 return AccountSyncReport(account_id)
             report = self._syncer.sync(account_id, connection_ids)
         except Exception:
-            log.exception("sync of account %s failed", account_id)
+            log.exception("sync of account %s failed", account_id)  # the stack, for a bug report
             report = AccountSyncReport(account_id, calendars_failed=1, errors=["internal error"])
         failures = 0 if not report.errors and not report.calendars_failed else self._state.failures(account_id) + 1
         self._state.release(account_id, self.holder, self._next_due(report, failures), failures)
@@ -100,10 +108,16 @@ class SyncScheduler:
         now = self._clock()
         if report.throttled_for is not None:
             wait = min(max(report.throttled_for, 1.0), self._max_backoff)
-            return now + wait + self._jitter() * min(wait, 30.0) * 0.2
+            wait += self._jitter() * min(wait, 30.0) * 0.2
+            happened(
+                log, "sync.backoff", account_id=report.account_id, retry_after=report.throttled_for,
+                wait=round(wait, 1), failures=failures,
+            )
+            return now + wait
         if failures:
-            wait = min(self._interval * 2 ** min(failures, 10), self._max_backoff)
-            return now + wait * (0.5 + 0.5 * self._jitter())
+            wait = min(self._interval * 2 ** min(failures, 10), self._max_backoff) * (0.5 + 0.5 * self._jitter())
+            happened(log, "sync.backoff", account_id=report.account_id, wait=round(wait, 1), failures=failures)
+            return now + wait
         return now + self._interval
 
     # -- the loop ---------------------------------------------------------------------
@@ -132,3 +146,23 @@ class SyncScheduler:
             pause = self._interval if next_due is None else max(0.0, min(next_due - self._clock(), self._interval))
             self._wake.wait(max(pause, 0.5))
             self._wake.clear()
+
+
+def outcome_of(report: AccountSyncReport) -> str:
+    if report.throttled_for is not None:
+        return "throttled"
+    if report.reconnect_required and not report.calendars_synced:
+        return "reconnect_required"
+    if report.errors or report.calendars_failed:
+        return "partial" if report.calendars_synced else "failed"
+    return "ok"
+
+
+def _reported(report: AccountSyncReport, seconds: float) -> None:
+    outcome = outcome_of(report)
+    metrics.observe_sync(outcome, seconds, report.requests)
+    happened(
+        log, "sync.finished", account_id=report.account_id, outcome=outcome,
+        calendars=report.calendars_synced, failed=report.calendars_failed, changes=report.changes,
+        requests=report.requests, seconds=round(seconds, 3), position=report.position or None,
+    )

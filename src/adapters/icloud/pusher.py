@@ -42,9 +42,9 @@ from calendar_domain.errors import (
 )
 from calendar_domain.icloud_changes import restoring
 from calendar_domain.ports import CredentialVault
+from calendar_domain.telemetry import happened, run_cause
 from calendar_domain.retry import retrying
 from calendar_domain.schedule import UserSchedule
-from calendar_domain.telemetry import happened
 
 log = logging.getLogger(__name__)
 
@@ -127,10 +127,15 @@ class AppointmentPusher:
         freed = 0
         for holder in self._queue.holders(host + "/"):
             if holder != self.holder and not _alive(holder, host):
-                count = self._queue.free(holder)
-                freed += count
-                metrics.PUSH_LEASE_TAKEOVERS.inc(count)
-                happened(log, "push.leases_freed", dead_holder=holder, entries=count)
+                held = self._queue.free(holder)
+                freed += len(held)
+                metrics.PUSH_LEASE_TAKEOVERS.inc(len(held))
+                happened(log, "push.leases_freed", dead_holder=holder, entries=len(held))
+                for appointment_id in held:
+                    happened(
+                        log, "push.lease_taken_over", appointment_id=appointment_id, previous_holder=holder,
+                        lapsed_seconds=0.0, holder_dead=True,
+                    )
         return freed
 
     def _beat(self) -> None:
@@ -173,7 +178,10 @@ class AppointmentPusher:
         for item in items:
             if item.taken_from and item.taken_from != self.holder:
                 metrics.PUSH_LEASE_TAKEOVERS.inc()
-                happened(log, "push.lease_taken_over", appointment=item.appointment_id, from_holder=item.taken_from)
+                happened(
+                    log, "push.lease_taken_over", appointment_id=item.appointment_id, previous_holder=item.taken_from,
+                    lapsed_seconds=item.lapsed_seconds, holder_dead=False,
+                )
             if self._stopping.is_set():
                 self._queue.retry(item, 0, item.attempts)
                 continue
@@ -183,34 +191,43 @@ class AppointmentPusher:
     # -- one appointment ------------------------------------------------------------------------
 
     def push(self, item: QueuedPush) -> None:
+        with run_cause("push"):
+            started = time.monotonic()
+            outcome = self._push(item)
+            metrics.observe_push(outcome, time.monotonic() - started)
+            happened(
+                log, "push.finished", appointment_id=item.appointment_id, attempt=item.attempts + 1,
+                outcome=outcome, seconds=round(time.monotonic() - started, 3),
+            )
+
+    def _push(self, item: QueuedPush) -> str:
         # read only (the outcome is recorded on a fresh copy, ``_record``)
         schedule = self._app.find(uuid.UUID(item.schedule_id), UserSchedule, read_only=True)
         record = schedule.appointments.get(item.appointment_id) if schedule else None
         if schedule is None or record is None:
             self._queue.done(item, item.revision)
-            return
+            return "gone"
         revision = record["revision"]
         if _written(record) or not record["calendar"]:
             self._queue.done(item, revision)
-            return
+            return "nothing_to_do"
         try:
             outcome = self._write(item.appointment_id, record)
         except PermanentFailure as failure:
             self._record_failure(item, revision, str(failure), item.attempts + 1, None)
             self._queue.done(item, revision)
-            return
+            return "failed"
         except ProviderThrottled as throttled:
-            self._retry(item, revision, throttled.message, throttled.retry_after)
-            return
+            return self._retry(item, revision, throttled.message, throttled.retry_after)
         except DomainError as failure:
-            self._retry(item, revision, failure.message, None)
-            return
+            return self._retry(item, revision, failure.message, None, failure.reason)
         self._record(item, revision, outcome)
         self._queue.done(item, revision)
         if restoring(record):
             happened(log, "appointment.restored", appointment_id=item.appointment_id, revision=revision,
                      action=outcome.action)
             metrics.appointment_outcome("appointment.restored")
+        return outcome.action
 
     def _write(self, appointment_id: str, record: dict[str, Any]) -> Outcome:
         target = record["calendar"]
@@ -234,7 +251,7 @@ class AppointmentPusher:
                 home_url=self._homes.get(str(connection.account_id)),
             ) as account:
                 writer = CalendarWriter(account)
-                outcome = self._apply(writer, appointment_id, record, calendar.href, where)
+                outcome = self._apply(writer, appointment_id, record, calendar.href, where, connection.apple_id)
                 self._homes[str(connection.account_id)] = account.home_url()
                 return outcome
         except InvalidCredentials as refused:
@@ -243,7 +260,8 @@ class AppointmentPusher:
             raise PermanentFailure(refused.message) from refused
 
     def _apply(
-        self, writer: CalendarWriter, appointment_id: str, record: dict[str, Any], calendar_href: str, where: Outcome
+        self, writer: CalendarWriter, appointment_id: str, record: dict[str, Any], calendar_href: str, where: Outcome,
+        owner: str,
     ) -> Outcome:
         pushed = record.get("pushed") or {}
         href = pushed.get("href") or resource_href(calendar_href, resource_name(appointment_id))
@@ -252,7 +270,7 @@ class AppointmentPusher:
             writer.delete(href)
             self._after_write(href)
             return Outcome("deleted", where.connection_id, where.calendar_id, href, "")
-        body = render(appointment_id, record)
+        body = render(appointment_id, record, organizer=owner)
         # Writing the CRM's version back over the user's change: their copy carries
         # the same revision, and is not ours to take for a write of our own.
         restore = restoring(record)
@@ -323,16 +341,24 @@ class AppointmentPusher:
 
         retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
-    def _retry(self, item: QueuedPush, revision: int, message: str, retry_after: float | None) -> None:
+    def _retry(
+        self, item: QueuedPush, revision: int, message: str, retry_after: float | None,
+        reason: str = ProviderThrottled.reason,
+    ) -> str:
         attempts = item.attempts + 1
         if attempts >= MAX_ATTEMPTS:
             self._record_failure(item, revision, f"{message} (gave up after {attempts} attempts)", attempts, None)
             self._queue.done(item, revision)
-            return
+            return "failed"
         delay = backoff(attempts, retry_after)
+        happened(
+            log, "push.backoff", appointment_id=item.appointment_id, attempt=attempts, reason=reason,
+            retry_after=retry_after, wait=round(delay, 1),
+        )
         retry_at = datetime.now(UTC) + timedelta(seconds=delay)
         self._record_failure(item, revision, message, attempts, retry_at)
         self._queue.retry(item, time.time() + delay, attempts)
+        return "retrying"
 
 
 class PushDeferred(ProviderUnavailable):

@@ -8,6 +8,7 @@ parses, and keeps the operational health and progress figures.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
@@ -33,6 +34,7 @@ from calendar_domain.errors import (
 from calendar_domain.ports import CredentialVault
 from calendar_domain.schedule import CalendarChanges, ImportedSeries, SkippedResource
 from calendar_domain.schedule_service import ScheduleService, SyncTarget
+from calendar_domain.telemetry import happened
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ class AccountSyncReport:
     errors: list[str] = field(default_factory=list)
     throttled_for: float | None = None  # seconds the provider asked us to wait
     reconnect_required: list[str] = field(default_factory=list)
+    changes: int = 0  # series imported or changed, and members deleted
+    requests: int = 0  # HTTP requests made
 
 
 @dataclass(frozen=True)
@@ -102,10 +106,13 @@ class AccountSyncer:
                     timeout=self._caldav.timeout, verify_tls=self._caldav.verify_tls,
                     home_url=self._homes.get(account_id),
                 ) as account:
-                    for calendar_id in list(pending):
-                        self._sync_calendar(account, account_id, pending[calendar_id], report)
-                        del pending[calendar_id]
-                    self._homes[account_id] = account.home_url()
+                    try:
+                        for calendar_id in list(pending):
+                            self._sync_calendar(account, account_id, pending[calendar_id], report)
+                            del pending[calendar_id]
+                        self._homes[account_id] = account.home_url()
+                    finally:
+                        report.requests += account.requests
             except InvalidCredentials as refused:
                 # Apple revoked this app-specific password: the connection needs the
                 # user; the account may still be reachable through another one.
@@ -133,6 +140,7 @@ class AccountSyncer:
         self._state.started(account_id, calendar_id, time.time())
         try:
             found = self._fetch_changes(account, account_id, targets)
+            report.changes += sum(len(c.changed) + len(c.deleted) for _, c in found)
             report.position = max(report.position, self._schedules.record_changes(found))
         except InvalidCredentials:
             raise  # the caller tries the account's other credentials first
@@ -203,7 +211,7 @@ class AccountSyncer:
             try:
                 return fetcher.changes_since(href, token)
             except SyncTokenRefused:
-                log.info("sync token refused for %s; listing every member", href)
+                happened(log, "sync.token_refused", calendar_href_hash=_short_hash(href))
         if with_data:
             try:
                 return fetcher.full_listing(href, with_data=True)
@@ -212,7 +220,10 @@ class AccountSyncer:
             except ProviderUnavailable as failure:
                 # One reply with every member's data may be too much for the server
                 # (a timeout, a 5xx): list etags only, and fetch in batches.
-                log.warning("listing %s with its data failed (%s); listing etags only", href, failure.message)
+                happened(
+                    log, "sync.listing_too_large", logging.WARNING,
+                    calendar_href_hash=_short_hash(href), reason=failure.reason,
+                )
         return fetcher.full_listing(href)
 
 
@@ -243,3 +254,8 @@ def _diff(target: SyncTarget, listing: Listing) -> tuple[dict[str, str], set[str
     else:
         deleted = set(listing.deleted) & set(target.known)
     return changed, deleted
+
+
+def _short_hash(href: str) -> str:
+    """A calendar's href names the account on some servers: the log gets a digest."""
+    return hashlib.sha256(href.encode()).hexdigest()[:12]

@@ -5,7 +5,9 @@
   already wrote it, and it is found by its resource name or, failing that, by UID.
 - Update with ``If-Match: "<etag>"``; a 412 means someone changed it since.
 - Every event has DTSTART and DTEND (iCloud refuses a PUT without an end).
-- Attendees carry ``SCHEDULE-AGENT=CLIENT``, so the server sends no invitations.
+- Attendees carry ``SCHEDULE-AGENT=CLIENT``, so the server sends no invitations; an
+  event with attendees names the account's owner as ORGANIZER (RFC 5545 3.8.4.3),
+  with ``SCHEDULE-AGENT=CLIENT`` too.
 """
 
 from __future__ import annotations
@@ -54,8 +56,9 @@ class Stored:
     revision: int  # ours, from the event; 0 when it has none
 
 
-def render(appointment_id: str, record: dict[str, Any], stamp: datetime | None = None) -> str:
-    """The iCalendar text of an appointment's current revision."""
+def render(appointment_id: str, record: dict[str, Any], stamp: datetime | None = None, organizer: str = "") -> str:
+    """The iCalendar text of an appointment's current revision. ``organizer``: the
+    address of the calendar's owner (the connected Apple ID)."""
     start, end = record_span(record)
     event = icalendar.Event()
     event.add("uid", appointment_uid(appointment_id))
@@ -71,6 +74,13 @@ def render(appointment_id: str, record: dict[str, Any], stamp: datetime | None =
     event.add("status", "CONFIRMED")
     event.add("transp", "OPAQUE")
     event.add(REVISION_PROPERTY, str(record["revision"]))
+    if record["attendees"] and organizer:
+        # RFC 5545 3.8.4.3: a component with attendees must name its organizer. The
+        # calendar's owner organizes; SCHEDULE-AGENT=CLIENT (RFC 6638 7.1) keeps the
+        # server from sending invitations or replies for it, as on each attendee.
+        owner = icalendar.vCalAddress(f"mailto:{organizer}")
+        owner.params["SCHEDULE-AGENT"] = "CLIENT"
+        event.add("organizer", owner, encode=False)
     for attendee in record["attendees"]:
         address = icalendar.vCalAddress(f"mailto:{attendee['email']}")
         address.params["SCHEDULE-AGENT"] = "CLIENT"

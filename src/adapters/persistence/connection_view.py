@@ -78,6 +78,11 @@ _OF_ACCOUNT = """
     WHERE account_id = %(account_id)s AND status <> 'disconnected' ORDER BY created_position"""
 _ACTIVE_ACCOUNTS = """
     SELECT DISTINCT account_id FROM {t}connection_view WHERE status <> 'disconnected'"""
+_BY_STATUS = "SELECT status, COUNT(*) AS n FROM {t}connection_view GROUP BY status"
+_EVERY_CONNECTION = """
+    SELECT * FROM {t}connection_view WHERE (%(status)s = '' OR status = %(status)s)
+    ORDER BY created_position LIMIT %(limit)s"""
+_ANY_CONNECTION = "SELECT * FROM {t}connection_view WHERE connection_id = %(connection_id)s"
 _LIST_CALENDARS = """
     SELECT * FROM {t}connection_calendar_view
     WHERE connection_id = %(connection_id)s AND ordinal > %(after_ordinal)s
@@ -164,6 +169,19 @@ class ConnectionViewMixin(SQLViewMixin):
     def connections_of_account(self, account_id: str) -> list[str]:
         """Ids of the account's connections that are not disconnected, in every sub-account."""
         return [r["connection_id"] for r in self.read(_OF_ACCOUNT, {"account_id": account_id})]
+
+    def every_connection(self, status: str, limit: int) -> list[ConnectionRecord]:
+        """Connections of every sub-account, oldest first (for operators)."""
+        return [_record(r) for r in self.read(_EVERY_CONNECTION, {"status": status, "limit": limit})]
+
+    def any_connection(self, connection_id: str) -> ConnectionRecord | None:
+        """A connection by id, whichever sub-account has it (for operators)."""
+        rows = self.read(_ANY_CONNECTION, {"connection_id": connection_id})
+        return _record(rows[0]) if rows else None
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many connections are in each state (for the metrics and ``status``)."""
+        return {str(r["status"]): int(r["n"]) for r in self.read(_BY_STATUS, {})}
 
     def active_account_ids(self) -> list[str]:
         return [r["account_id"] for r in self.read(_ACTIVE_ACCOUNTS, {})]

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
+
+from calendar_domain.telemetry import happened
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,11 @@ class ProjectionFollower:
         self.error: BaseException | None = None
         # Called with each domain event once the read model holds it (caches).
         self.after_event: list[Callable[[Any], None]] = []
+        # When it last stood at the log's head (time.time()); for the lag in seconds.
+        self.caught_up_at = time.time()
+        self.head_seen = 0
+        # (when, from which position) a catch-up started, until it ends (and is logged)
+        self._catching_up: tuple[float, int] | None = None
 
     @property
     def projection(self) -> Any:
@@ -52,10 +60,16 @@ class ProjectionFollower:
     def position(self) -> int:
         return self._position
 
+    @property
+    def started(self) -> bool:
+        """Following (or watching) the log in this process."""
+        return self._thread is not None
+
     def start(self, run: bool = True) -> None:
         """Follows the log in a thread; with ``run=False`` (another process keeps
         the read model) it only reads how far the view is, on ``refresh``."""
         self._position = self._view.max_tracking_id(self._app.name) or 0
+        self._catching_up = (time.monotonic(), self._position)  # the first catch-up is logged
         if not run:
             self._thread = threading.Thread(target=self._watch, name=f"watch-{self._projection.name}", daemon=True)
             self._thread.start()
@@ -102,7 +116,10 @@ class ProjectionFollower:
     def _watch(self) -> None:
         while not self._stopping.is_set():
             try:
+                head = self._app.recorder.max_notification_id() or 0
                 done = self._view.max_tracking_id(self._app.name) or 0
+                if done >= head:
+                    self.caught_up_at = time.time()
             except Exception as error:  # keep watching
                 self.error = error
                 done = self._position
@@ -118,7 +135,10 @@ class ProjectionFollower:
         while not self._stopping.is_set():
             try:
                 if self._step():
+                    if self._catching_up is None:
+                        self._catching_up = (time.monotonic(), self._position)
                     continue
+                self._caught_up()
             except Exception as error:  # keep following; report and back off
                 self.error = error
                 log.exception("projection %s failed; retrying", self._projection.name)
@@ -126,6 +146,16 @@ class ProjectionFollower:
                 continue
             self._wake.wait(self._poll_interval)
             self._wake.clear()
+
+    def _caught_up(self) -> None:
+        if self._catching_up is None:
+            return
+        started, start = self._catching_up
+        self._catching_up = None
+        happened(
+            log, "projection.caught_up", projection=self._projection.name, position=self._position,
+            events=self._position - start, seconds=round(time.monotonic() - started, 3),
+        )
 
     def _step(self) -> bool:
         # One step at a time: ``catch_up`` may be called while the thread follows.
@@ -137,6 +167,7 @@ class ProjectionFollower:
         # is skipped in the database. Reading up to the head seen first tells how
         # far the read model is current even when nothing it cares about happened.
         head = self._app.recorder.max_notification_id() or 0
+        self.head_seen = max(self.head_seen, head)
         topics = tuple(getattr(self._projection, "topics", ()) or ())
         notifications = self._app.recorder.select_notifications(
             start=self._position, limit=self._batch_size, stop=head, topics=topics, inclusive_of_start=False
@@ -157,6 +188,8 @@ class ProjectionFollower:
             with self._progress:
                 self._position = head
                 self._progress.notify_all()
+        if self._position >= head:
+            self.caught_up_at = time.time()
         self.error = None
         return len(notifications) == self._batch_size
 

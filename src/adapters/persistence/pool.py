@@ -58,11 +58,13 @@ class ProcessPool:
         self._open_lock = threading.Lock()
         self._pool: ConnectionPool[Any] | None = None
 
-    def report_metrics(self) -> None:
-        """This pool is the process's: its gauges read it when scraped."""
-        metrics.DB_POOL_SIZE.set(self.size)
-        metrics.DB_POOL_CONNECTIONS.labels("open").set_function(lambda: self.in_use()[0])
-        metrics.DB_POOL_CONNECTIONS.labels("in_use").set_function(lambda: self.in_use()[1])
+    def stats(self) -> dict[str, int]:
+        """psycopg_pool's figures (pool_size, pool_available, pool_max, requests_waiting),
+        read when Prometheus scrapes; nothing while the pool was never opened."""
+        pool = self._pool
+        if pool is None:
+            return {"pool_size": 0, "pool_available": 0, "pool_max": self.size, "requests_waiting": 0}
+        return {key: int(value) for key, value in pool.get_stats().items()}
 
     def open(self) -> ConnectionPool[Any]:
         """The pool, opened (again, after ``close``) if it is not."""

@@ -28,6 +28,7 @@ from psycopg.sql import SQL
 from adapters.persistence.sql_view import SQLViewMixin
 from calendar_domain.schedule import UserSchedule
 
+
 _CREATE = [
     """CREATE TABLE IF NOT EXISTS {t}push_queue (
         schedule_id TEXT NOT NULL,
@@ -45,11 +46,11 @@ _CREATE = [
 _ADD_HOLDER = "ALTER TABLE {t}push_queue ADD COLUMN holder TEXT NOT NULL DEFAULT ''"
 _ENQUEUE = """
     INSERT INTO {t}push_queue (schedule_id, appointment_id, revision, due_at, attempts, lease_until)
-    VALUES (%(schedule_id)s, %(appointment_id)s, %(revision)s, 0, 0, 0)
-    ON CONFLICT (schedule_id, appointment_id) DO UPDATE SET revision = excluded.revision, due_at = 0,
+    VALUES (%(schedule_id)s, %(appointment_id)s, %(revision)s, %(now)s, 0, 0)
+    ON CONFLICT (schedule_id, appointment_id) DO UPDATE SET revision = excluded.revision, due_at = excluded.due_at,
         attempts = 0 WHERE {t_queue}.revision < excluded.revision"""
 _DUE = """
-    SELECT schedule_id, appointment_id, revision, attempts, holder FROM {t}push_queue
+    SELECT schedule_id, appointment_id, revision, attempts, lease_until, holder FROM {t}push_queue
     WHERE due_at <= %(now)s AND lease_until <= %(now)s ORDER BY due_at LIMIT %(limit)s"""
 _CLAIM = """
     UPDATE {t}push_queue SET lease_until = %(until)s, holder = %(holder)s
@@ -57,6 +58,7 @@ _CLAIM = """
 _RENEW = """
     UPDATE {t}push_queue SET lease_until = %(until)s WHERE holder = %(holder)s AND lease_until > 0"""
 _HOLDERS = "SELECT DISTINCT holder FROM {t}push_queue WHERE lease_until > %(now)s AND holder LIKE %(prefix)s"
+_HELD_BY = "SELECT appointment_id FROM {t}push_queue WHERE holder = %(holder)s AND lease_until > 0"
 _FREE = "UPDATE {t}push_queue SET lease_until = 0, holder = '' WHERE holder = %(holder)s"
 _DONE = """
     DELETE FROM {t}push_queue
@@ -68,6 +70,10 @@ _RETRY = """
     UPDATE {t}push_queue SET due_at = %(due_at)s, attempts = %(attempts)s, lease_until = 0, holder = ''
     WHERE schedule_id = %(schedule_id)s AND appointment_id = %(appointment_id)s AND revision = %(revision)s"""
 _COUNT = "SELECT COUNT(*) AS n FROM {t}push_queue"
+# due since: a new entry is due from when it was queued (its age), a retry from its due time
+_FIGURES = """
+    SELECT COUNT(*) AS depth, MIN(CASE WHEN due_at <= %(now)s THEN due_at END) AS oldest,
+           COALESCE(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), 0) AS retrying FROM {t}push_queue"""
 _NEXT = """
     SELECT MIN(CASE WHEN lease_until > due_at THEN lease_until ELSE due_at END) AS next FROM {t}push_queue"""
 
@@ -87,6 +93,8 @@ class QueuedPush:
     attempts: int
     # who held the lease before this claim, when it had run out unreleased ("" if nobody)
     taken_from: str = ""
+    # how long ago that lease ran out
+    lapsed_seconds: float = 0.0
 
 
 class PushQueueProjection(Projection[Any]):
@@ -102,7 +110,10 @@ class PushQueueMixin(SQLViewMixin):
     def enqueue(self, tracking: Tracking, schedule_id: str, appointment_id: str, revision: int) -> None:
         self.write(
             tracking,
-            (_ENQUEUE, {"schedule_id": schedule_id, "appointment_id": appointment_id, "revision": revision}),
+            (_ENQUEUE, {
+                "schedule_id": schedule_id, "appointment_id": appointment_id, "revision": revision,
+                "now": time.time(),
+            }),
         )
 
     def statement(self, sql: str) -> str:
@@ -117,8 +128,11 @@ class PushQueueMixin(SQLViewMixin):
         for row in self._query(_DUE, {"now": now, "limit": limit}):
             key = {"schedule_id": row["schedule_id"], "appointment_id": row["appointment_id"]}
             if self._execute(_CLAIM, {**key, "now": now, "until": now + lease_seconds, "holder": holder}) == 1:
+                # leased before and never released: its pusher stopped midway (the pusher logs it)
+                lapsed = round(now - float(row["lease_until"]), 1) if row["lease_until"] else 0.0
+                taken_from = (row["holder"] or "unknown") if row["lease_until"] else ""
                 claimed.append(QueuedPush(
-                    row["schedule_id"], row["appointment_id"], row["revision"], row["attempts"], row["holder"] or ""
+                    row["schedule_id"], row["appointment_id"], row["revision"], row["attempts"], taken_from, lapsed
                 ))
         return claimed
 
@@ -131,9 +145,12 @@ class PushQueueMixin(SQLViewMixin):
         self._migrate()
         return [row["holder"] for row in self._query(_HOLDERS, {"now": time.time(), "prefix": prefix + "%"})]
 
-    def free(self, holder: str) -> int:
-        """Ends every lease of ``holder`` (a pusher known to be dead) at once."""
-        return self._execute(_FREE, {"holder": holder})
+    def free(self, holder: str) -> list[str]:
+        """Ends every lease of ``holder`` (a pusher known to be dead) at once; the
+        appointments it held (nobody renews a dead holder's leases, so none is added meanwhile)."""
+        held = [row["appointment_id"] for row in self._query(_HELD_BY, {"holder": holder})]
+        self._execute(_FREE, {"holder": holder})
+        return held
 
     def _migrate(self) -> None:
         if self.__dict__.get("_has_holder"):
@@ -164,6 +181,15 @@ class PushQueueMixin(SQLViewMixin):
         """When the earliest entry becomes due (or its lease ends); None: empty."""
         found = self._query(_NEXT, {})[0]["next"]
         return float(found) if found is not None else None
+
+    def figures(self, now: float) -> dict[str, float]:
+        """Entries queued, those already tried, and how long the longest-waiting due one has waited."""
+        row = self._query(_FIGURES, {"now": now})[0]
+        oldest = row["oldest"]
+        return {
+            "depth": int(row["depth"]), "retrying": int(row["retrying"]),
+            "oldest_seconds": max(0.0, now - float(oldest)) if oldest is not None else 0.0,
+        }
 
     def pending(self) -> int:
         return int(self._query(_COUNT, {})[0]["n"])

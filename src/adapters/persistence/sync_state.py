@@ -8,10 +8,15 @@ its lease has expired, and the database serialises concurrent claims.
 
 from __future__ import annotations
 
+import logging
+
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from adapters.persistence.database import Database
+from calendar_domain.telemetry import happened
+
+log = logging.getLogger(__name__)
 
 _CREATE = [
     """CREATE TABLE IF NOT EXISTS {t}sync_lease (
@@ -82,6 +87,24 @@ class SyncState:
         )
         return [r[0] for r in rows]
 
+    def figures(self, now: float, overdue_after: float, stale_after: float) -> dict[str, int]:
+        """Accounts known, due, overdue (due for longer than ``overdue_after``) and
+        leased; calendars stale (no success for ``stale_after``) and failing."""
+        accounts = self._tables().execute(
+            "SELECT COUNT(*), "
+            "COALESCE(SUM(CASE WHEN next_due_at <= %(now)s THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN next_due_at <= %(overdue)s THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN leased_until >= %(now)s THEN 1 ELSE 0 END), 0) FROM {t}sync_lease",
+            {"now": now, "overdue": now - overdue_after},
+        )[0]
+        calendars = self._tables().execute(
+            "SELECT COALESCE(SUM(CASE WHEN last_success_at < %(stale)s THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN consecutive_failures > 0 THEN 1 ELSE 0 END), 0) FROM {t}sync_health",
+            {"stale": now - stale_after},
+        )[0]
+        names = ("accounts", "accounts_due", "accounts_overdue", "accounts_leased", "calendars_stale", "calendars_failing")
+        return dict(zip(names, (int(v) for v in (*accounts, *calendars)), strict=True))
+
     def next_due_at(self) -> float | None:
         rows = self._tables().execute("SELECT min(next_due_at) FROM {t}sync_lease")
         return float(rows[0][0]) if rows and rows[0][0] is not None else None
@@ -89,11 +112,20 @@ class SyncState:
     def claim(self, account_id: str, holder: str, now: float, lease_seconds: float) -> bool:
         """Takes the account's lease if nobody holds it (the only way to sync it)."""
         self.ensure_accounts([account_id], now)
+        # a holder still named here let its lease lapse (a release clears it): a crashed worker
+        before = self._tables().execute(
+            "SELECT holder, leased_until FROM {t}sync_lease WHERE account_id = %(a)s", {"a": account_id}
+        )
         rows = self._tables().execute(
             "UPDATE {t}sync_lease SET leased_until = %(until)s, holder = %(holder)s "
             "WHERE account_id = %(a)s AND leased_until < %(now)s RETURNING account_id",
             {"until": now + lease_seconds, "holder": holder, "a": account_id, "now": now},
         )
+        if rows and before and before[0][0] and before[0][0] != holder:
+            happened(
+                log, "sync.lease_taken_over", account_id=account_id, previous_holder=before[0][0],
+                holder=holder, lapsed_seconds=round(now - float(before[0][1]), 1),
+            )
         return bool(rows)
 
     def release(self, account_id: str, holder: str, next_due_at: float, failures: int) -> None:

@@ -47,7 +47,9 @@ class AppointmentServiceStub:
     Pushing to iCloud: each appointment is written to the user's primary
     calendar as it was when the appointment was booked - an event whose UID
     derives from the appointment id, with attendees marked SCHEDULE-AGENT=CLIENT
-    (iCloud sends no invitations). Reschedules update it, a cancel deletes it.
+    (iCloud sends no invitations) and, beside attendees, the connected Apple ID
+    as ORGANIZER (RFC 5545 3.8.4.3), also SCHEDULE-AGENT=CLIENT. Reschedules
+    update it, a cancel deletes it.
     A new primary calendar receives new appointments; existing ones stay where
     they were. With no primary calendar at booking time nothing is written.
     Blocked slots made in the CRM are never written to iCloud. The write happens
@@ -73,6 +75,18 @@ class AppointmentServiceStub:
     another, the appointment lists it in `conflicts` (and the history records
     AppointmentConflictDetected); it goes when the overlap ends
     (AppointmentConflictCleared). Nothing is moved or cancelled because of it.
+
+    request_id (every command) is an idempotency key within the user's schedule:
+    a retry of the same request returns the first result (the appointment or
+    blocked slot as that request left it, whatever changed since) and records
+    nothing; the same request_id with other parameters, or for another kind of
+    request, is FAILED_PRECONDITION, reason REQUEST_ID_REUSED (errors.proto).
+
+    Times: an appointment or blocked slot lasts at most 14 days; a list window
+    spans at most 366 days; all lie between 1900-01-01 and 2200-01-01 (UTC).
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def __init__(self, channel):
@@ -155,7 +169,9 @@ class AppointmentServiceServicer:
     Pushing to iCloud: each appointment is written to the user's primary
     calendar as it was when the appointment was booked - an event whose UID
     derives from the appointment id, with attendees marked SCHEDULE-AGENT=CLIENT
-    (iCloud sends no invitations). Reschedules update it, a cancel deletes it.
+    (iCloud sends no invitations) and, beside attendees, the connected Apple ID
+    as ORGANIZER (RFC 5545 3.8.4.3), also SCHEDULE-AGENT=CLIENT. Reschedules
+    update it, a cancel deletes it.
     A new primary calendar receives new appointments; existing ones stay where
     they were. With no primary calendar at booking time nothing is written.
     Blocked slots made in the CRM are never written to iCloud. The write happens
@@ -181,6 +197,18 @@ class AppointmentServiceServicer:
     another, the appointment lists it in `conflicts` (and the history records
     AppointmentConflictDetected); it goes when the overlap ends
     (AppointmentConflictCleared). Nothing is moved or cancelled because of it.
+
+    request_id (every command) is an idempotency key within the user's schedule:
+    a retry of the same request returns the first result (the appointment or
+    blocked slot as that request left it, whatever changed since) and records
+    nothing; the same request_id with other parameters, or for another kind of
+    request, is FAILED_PRECONDITION, reason REQUEST_ID_REUSED (errors.proto).
+
+    Times: an appointment or blocked slot lasts at most 14 days; a list window
+    spans at most 366 days; all lie between 1900-01-01 and 2200-01-01 (UTC).
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def BookAppointment(self, request, context):
@@ -191,7 +219,8 @@ class AppointmentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RescheduleAppointment(self, request, context):
-        """Moves an appointment to another time (same checks as booking).
+        """Moves an appointment to another time (same checks as booking, and never
+        into the past).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -336,7 +365,9 @@ class AppointmentService:
     Pushing to iCloud: each appointment is written to the user's primary
     calendar as it was when the appointment was booked - an event whose UID
     derives from the appointment id, with attendees marked SCHEDULE-AGENT=CLIENT
-    (iCloud sends no invitations). Reschedules update it, a cancel deletes it.
+    (iCloud sends no invitations) and, beside attendees, the connected Apple ID
+    as ORGANIZER (RFC 5545 3.8.4.3), also SCHEDULE-AGENT=CLIENT. Reschedules
+    update it, a cancel deletes it.
     A new primary calendar receives new appointments; existing ones stay where
     they were. With no primary calendar at booking time nothing is written.
     Blocked slots made in the CRM are never written to iCloud. The write happens
@@ -362,6 +393,18 @@ class AppointmentService:
     another, the appointment lists it in `conflicts` (and the history records
     AppointmentConflictDetected); it goes when the overlap ends
     (AppointmentConflictCleared). Nothing is moved or cancelled because of it.
+
+    request_id (every command) is an idempotency key within the user's schedule:
+    a retry of the same request returns the first result (the appointment or
+    blocked slot as that request left it, whatever changed since) and records
+    nothing; the same request_id with other parameters, or for another kind of
+    request, is FAILED_PRECONDITION, reason REQUEST_ID_REUSED (errors.proto).
+
+    Times: an appointment or blocked slot lasts at most 14 days; a list window
+    spans at most 366 days; all lie between 1900-01-01 and 2200-01-01 (UTC).
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     @staticmethod

@@ -47,6 +47,9 @@ class AvailabilityServiceStub:
     A question about a user the service has never heard of (no calendar configured,
     no settings, no appointment or blocked slot) is NOT_FOUND, reason
     `USER_UNKNOWN`, never an answer from default working hours.
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def __init__(self, channel):
@@ -134,6 +137,9 @@ class AvailabilityServiceServicer:
     A question about a user the service has never heard of (no calendar configured,
     no settings, no appointment or blocked slot) is NOT_FOUND, reason
     `USER_UNKNOWN`, never an answer from default working hours.
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def GetAvailabilitySettings(self, request, context):
@@ -313,6 +319,9 @@ class AvailabilityService:
     A question about a user the service has never heard of (no calendar configured,
     no settings, no appointment or blocked slot) is NOT_FOUND, reason
     `USER_UNKNOWN`, never an answer from default working hours.
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     @staticmethod

@@ -34,6 +34,9 @@ class CalendarConfigurationServiceStub:
     A calendar of another user or sub-account is NOT_FOUND. When a connection is
     disconnected, or a calendar disappears from iCloud, it leaves the
     configuration (recorded as events).
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def __init__(self, channel):
@@ -83,6 +86,9 @@ class CalendarConfigurationServiceServicer:
     A calendar of another user or sub-account is NOT_FOUND. When a connection is
     disconnected, or a calendar disappears from iCloud, it leaves the
     configuration (recorded as events).
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def GetCalendarConfiguration(self, request, context):
@@ -179,6 +185,9 @@ class CalendarConfigurationService:
     A calendar of another user or sub-account is NOT_FOUND. When a connection is
     disconnected, or a calendar disappears from iCloud, it leaves the
     configuration (recorded as events).
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     @staticmethod

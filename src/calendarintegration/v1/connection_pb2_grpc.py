@@ -36,6 +36,9 @@ class ConnectionServiceStub:
     Consistency: every mutating call returns `position`, the event-log position
     of its last event. Reads accept `min_position` and wait (bounded) until the
     read model has caught up with it; without it they read what is there now.
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def __init__(self, channel):
@@ -92,6 +95,9 @@ class ConnectionServiceServicer:
     Consistency: every mutating call returns `position`, the event-log position
     of its last event. Reads accept `min_position` and wait (bounded) until the
     read model has caught up with it; without it they read what is there now.
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def ConnectAccount(self, request, context):
@@ -205,6 +211,9 @@ class ConnectionService:
     Consistency: every mutating call returns `position`, the event-log position
     of its last event. Reads accept `min_position` and wait (bounded) until the
     read model has caught up with it; without it they read what is there now.
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     @staticmethod

@@ -36,6 +36,9 @@ class HistoryServiceStub:
     Tenants: a caller sees only the events of the sub-accounts its token allows.
     An aggregate of another sub-account is NOT_FOUND. Passwords are never in the
     log, and references into the credential vault are left out of every answer.
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def __init__(self, channel):
@@ -77,6 +80,9 @@ class HistoryServiceServicer:
     Tenants: a caller sees only the events of the sub-accounts its token allows.
     An aggregate of another sub-account is NOT_FOUND. Passwords are never in the
     log, and references into the credential vault are left out of every answer.
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def ListEvents(self, request, context):
@@ -159,6 +165,9 @@ class HistoryService:
     Tenants: a caller sees only the events of the sub-accounts its token allows.
     An aggregate of another sub-account is NOT_FOUND. Passwords are never in the
     log, and references into the credential vault are left out of every answer.
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     @staticmethod

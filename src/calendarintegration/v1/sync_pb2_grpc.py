@@ -31,6 +31,9 @@ class SyncServiceStub:
     The server polls every connected account on an interval; each iCloud account
     is fetched once per poll however many sub-accounts connect it. Events on the
     primary and conflict calendars become blocked slots of the user's schedule.
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def __init__(self, channel):
@@ -67,6 +70,9 @@ class SyncServiceServicer:
     The server polls every connected account on an interval; each iCloud account
     is fetched once per poll however many sub-accounts connect it. Events on the
     primary and conflict calendars become blocked slots of the user's schedule.
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     def SyncNow(self, request, context):
@@ -136,6 +142,9 @@ class SyncService:
     The server polls every connected account on an interval; each iCloud account
     is fetched once per poll however many sub-accounts connect it. Events on the
     primary and conflict calendars become blocked slots of the user's schedule.
+
+    Errors, their reasons, and the checks every request meets (authorization
+    first; timestamps and time zones; every bad field in one answer): errors.proto.
     """
 
     @staticmethod
