@@ -265,3 +265,23 @@ DB_REACHABLE = Gauge("calsync_db_reachable", "1 while the database answers this 
 PUSH_LEASE_TAKEOVERS = Counter(
     "calsync_push_lease_takeovers_total", "Pushes claimed whose lease another (dead or stuck) pusher had held"
 )
+
+# -- event history streams and log followers ------------------------------------------------
+
+HISTORY_REPLAYED_EVENTS = Counter(
+    "calsync_history_replayed_events_total", "Events sent by StreamEvents replays (before each stream caught up)"
+)
+HISTORY_REPLAY_SECONDS = Histogram(
+    "calsync_history_replay_seconds",
+    "Time from a StreamEvents call to its caught-up message",
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800),
+)
+FOLLOWER_EVENTS = Counter(
+    "calsync_follower_events_total", "Events a log follower wrote into its read model", ["projection"]
+)
+FOLLOWER_BATCH_SECONDS = Histogram(
+    "calsync_follower_batch_seconds",
+    "Time a log follower took to write one batch of events (one transaction)",
+    ["projection"],
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30),
+)

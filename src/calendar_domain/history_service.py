@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.application import AggregateNotFoundError, project_aggregate
 from eventsourcing.persistence import Notification
@@ -33,6 +33,28 @@ from calendar_domain.history import (
 )
 
 _BATCH = 500
+
+
+class LoggedEvent(Protocol):
+    """An event as stored in the log (the library's ``Notification``, or a row
+    with the same fields)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def originator_id(self) -> Any: ...
+    @property
+    def originator_version(self) -> int: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def state(self) -> bytes: ...
+
+
+# Makes the history's record of an event of the log (its owner known).
+Decode = Callable[[Any, "Owner | None"], RecordedEvent]
+# Selects the events in (start, stop] of the log of these topics (all: empty), at most limit.
+Select = Callable[[int, int, int, tuple[str, ...]], Sequence[LoggedEvent]]
 
 
 class Owners:
@@ -98,9 +120,14 @@ class AggregateState:
 
 
 class HistoryService:
-    def __init__(self, app: CalendarIntegration) -> None:
+    def __init__(self, app: CalendarIntegration, decode: Decode | None = None, select: Select | None = None) -> None:
+        """``select`` and ``decode``: how pages of the log are read and become
+        records; by default through the library's notifications and domain events
+        (an adapter may read the stored rows and states faster)."""
         self._app = app
         self.owners = Owners(app)
+        self._decode: Decode = decode or self._recorded
+        self._select: Select = select or self._notifications
 
     def head_position(self) -> int:
         return self._app.head_position()
@@ -118,15 +145,13 @@ class HistoryService:
         found: list[RecordedEvent] = []
         topics = scope.topics()
         while len(found) < limit and position < head and scanned < scan_limit:
-            batch = self._app.recorder.select_notifications(
-                start=position, limit=_BATCH, stop=head, topics=topics, inclusive_of_start=False
-            )
+            batch = self._select(position, _BATCH, head, topics)
             if batch:
                 self.owners.ensure(batch[-1].id)
             for notification in batch:
                 owner = self.owners.get(notification.originator_id)
                 if scope.admits_owner(owner):
-                    found.append(self._recorded(notification, owner))
+                    found.append(self._decode(notification, owner))
                 position = notification.id
                 if len(found) == limit:
                     break
@@ -144,7 +169,12 @@ class HistoryService:
         self.owners.learn(after, notifications[-1].id, [(n.originator_id, e) for n, e in decoded])
         return [recorded(e, n.id, self.owners.get(n.originator_id)) for n, e in decoded]
 
-    def _recorded(self, notification: Notification, owner: Owner | None) -> RecordedEvent:
+    def _notifications(self, start: int, limit: int, stop: int, topics: tuple[str, ...]) -> Sequence[LoggedEvent]:
+        return self._app.recorder.select_notifications(
+            start=start, limit=limit, stop=stop, topics=topics, inclusive_of_start=False
+        )
+
+    def _recorded(self, notification: Any, owner: Owner | None) -> RecordedEvent:
         return recorded(self._app.mapper.to_domain_event(notification), notification.id, owner)
 
     # -- one aggregate -----------------------------------------------------------------

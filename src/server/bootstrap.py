@@ -34,6 +34,7 @@ from adapters.persistence.availability_view import (
 from adapters.persistence.calendar_states import SyncCalendarStates
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
 from adapters.persistence.follower import ProjectionFollower
+from adapters.persistence.history_records import HistoryRecords
 from adapters.persistence.log_wakeup import PostgresWakeup
 from adapters.persistence.model_lock import ModelLock
 from adapters.persistence.log_tail import LogTail
@@ -242,7 +243,11 @@ def operational_database(settings: Settings, name: str, pool: ProcessPool | None
     if settings.event_store == "postgres":
         own = pool is None
         return Database(pool=pool or process_pool(settings), schema=settings.postgres_schema, owned=own)
-    return Database(sqlite_path=private_sqlite_file(settings, name))
+    path = private_sqlite_file(settings, name)
+    # WAL set here, once: creators opening a new file at once each switching it
+    # find "database is locked" (the switch does not wait for the others)
+    create_sqlite_file(path, page_size=4096)
+    return Database(sqlite_path=path)
 
 
 def private_sqlite_file(settings: Settings, name: str) -> Path:
@@ -339,7 +344,8 @@ def bootstrap(
         bounds=SyncRules(max_open_conflicts=settings.max_open_conflicts, max_held_spans=settings.max_held_spans),
         settle=lambda: settle(),
     )
-    history = HistoryService(app)
+    records = HistoryRecords(app)
+    history = HistoryService(app, decode=records, select=records.select)
     # One follower of the log for every history stream in this process.
     log_tail = LogTail(
         app, history, subscribe=settings.event_store == "postgres", poll_interval=settings.projection_poll_interval

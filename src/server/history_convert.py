@@ -1,7 +1,7 @@
 """History records and rebuilt states to protobuf messages.
 
-The typed payload of an event is filled field by field from the recorded
-payload, by name: each payload message in history.proto mirrors its event's
+The typed payload of an event is filled from the recorded payload, field by
+field by name: each payload message in history.proto mirrors its event's
 fields. A field the proto does not know yet still shows in ``payload_json``,
 and a unit test checks that every event's fields have a place in the proto.
 """
@@ -9,16 +9,15 @@ and a unit test checks that every event's fields have a place in the proto.
 from __future__ import annotations
 
 import functools
-import json
 import re
-import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+import orjson
 from google.protobuf.descriptor import FieldDescriptor
-from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from calendar_domain.history import AggregateKind, RecordedEvent
 from calendar_domain.history_service import AggregateState
@@ -34,8 +33,12 @@ KIND_TO_PB = {
 }
 KIND_FROM_PB: dict[int, AggregateKind] = {v: k for k, v in KIND_TO_PB.items()}
 
-_PAYLOADS = {f.name for f in pb.Event.DESCRIPTOR.oneofs_by_name["payload"].fields}
+_PAYLOADS = {f.name: f.message_type for f in pb.Event.DESCRIPTOR.oneofs_by_name["payload"].fields}
 _TIMESTAMP = "google.protobuf.Timestamp"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+# Keys sorted, so that equal payloads read alike.
+_JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 @functools.lru_cache(maxsize=None)
@@ -52,66 +55,82 @@ def payload_field(kind: AggregateKind, event_type: str) -> str:
 def event_message(record: RecordedEvent) -> pb.Event:
     """Cached by record: a live event sent to many streams is converted once.
     Callers must not change the message they get."""
-    message = pb.Event(
-        position=record.position,
-        aggregate_id=str(record.aggregate_id),
-        aggregate_type=KIND_TO_PB[record.kind],
-        aggregate_version=record.version,
-        event_type=record.event_type,
-        event_time=convert.timestamp(record.recorded_at),
-        sub_account_id=record.sub_account_id,
-        payload_json=payload_json(record.payload),
-    )
+    return pb.Event(**event_fields(record))
+
+
+def event_fields(record: RecordedEvent) -> dict[str, Any]:
+    """The fields of the record's Event message, as keyword arguments for its
+    constructor or for adding it to a repeated field in place (``add``): a
+    replay converts every event of the log, and setting fields one by one, or
+    copying made messages into a response, cost several times as much."""
     field = payload_field(record.kind, record.event_type)
-    if field in _PAYLOADS:
-        fill(getattr(message, field), record.payload)
-        if not message.HasField(field):  # an event with no fields to show
-            getattr(message, field).SetInParent()
-    return message
+    payload_type = _PAYLOADS.get(field)
+    fields: dict[str, Any] = {
+        "position": record.position,
+        "aggregate_id": str(record.aggregate_id),
+        "aggregate_type": KIND_TO_PB[record.kind],
+        "aggregate_version": record.version,
+        "event_type": record.event_type,
+        "event_time": timestamp(record.recorded_at),
+        "sub_account_id": record.sub_account_id,
+        "payload_json": payload_json(record.payload),
+    }
+    if payload_type is not None:
+        fields[field] = typed_fields(payload_type, record.payload)
+    return fields
 
 
 def payload_json(payload: Mapping[str, Any]) -> str:
-    return json.dumps(payload, default=_json_value, sort_keys=True, ensure_ascii=False)
+    return orjson.dumps(payload, default=_json_value, option=_JSON_OPTIONS).decode()
 
 
 def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
     if isinstance(value, (set, frozenset)):
         return sorted(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
     raise TypeError(f"cannot render {type(value).__name__} as JSON")
 
 
-def fill(message: Message, values: Mapping[str, Any]) -> None:
-    """Sets each field of ``message`` from the value of the same name."""
-    for name, shape, scalar in _plan(message.DESCRIPTOR):
+def timestamp(value: datetime | str) -> Timestamp:
+    """A recorded time (a datetime, or its ISO 8601 text) as a Timestamp; a time
+    without an offset is UTC (as ``Timestamp.FromDatetime`` reads it)."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    since = moment - (_EPOCH if moment.tzinfo is not None else _NAIVE_EPOCH)
+    return Timestamp(seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1000)
+
+
+def typed_fields(descriptor: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a message of type ``descriptor`` from the values of the same
+    name, as keyword arguments for its constructor (nested messages as dicts).
+    A nested message none of whose fields has a value is left unset."""
+    fields: dict[str, Any] = {}
+    for name, shape, convert_one, nested in _plan(descriptor):
         value = values.get(name)
         if value is None:
             continue
-        if shape == "timestamp":
-            getattr(message, name).CopyFrom(convert.timestamp(_datetime(value)))
-        elif shape == "messages":
-            target = getattr(message, name)
-            for item in value:
-                added = target.add()
-                if not isinstance(item, Mapping):  # a compact row: its fields in order
-                    item = dict(zip((f.name for f in added.DESCRIPTOR.fields), item))
-                fill(added, item)
+        if shape == "scalar":
+            fields[name] = convert_one(value)
+        elif shape == "timestamp":
+            fields[name] = timestamp(value)
         elif shape == "message":
-            fill(getattr(message, name), value)
-        elif shape == "scalars":
-            getattr(message, name).extend(scalar(item) for item in value)
+            found = typed_fields(nested, value)
+            if found:
+                fields[name] = found
+        elif shape == "messages":
+            names = [f.name for f in nested.fields]
+            fields[name] = [
+                # a compact row: its fields in order
+                typed_fields(nested, item if isinstance(item, Mapping) else dict(zip(names, item)))
+                for item in value
+            ]
         else:
-            setattr(message, name, scalar(value))
+            fields[name] = [convert_one(item) for item in value]
+    return fields
 
 
 @functools.lru_cache(maxsize=None)
-def _plan(descriptor: Any) -> list[tuple[str, str, Any]]:
-    """How to fill each field of a message type: (name, shape, scalar conversion)."""
+def _plan(descriptor: Any) -> list[tuple[str, str, Any, Any]]:
+    """How to fill each field of a message type: (name, shape, scalar conversion,
+    nested message type)."""
     plan = []
     for field in descriptor.fields:
         if field.message_type is not None:
@@ -119,22 +138,24 @@ def _plan(descriptor: Any) -> list[tuple[str, str, Any]]:
                 shape = "timestamp"
             else:
                 shape = "messages" if field.is_repeated else "message"
-            plan.append((field.name, shape, None))
+            plan.append((field.name, shape, None, field.message_type))
         else:
-            plan.append((field.name, "scalars" if field.is_repeated else "scalar", _scalar(field)))
+            plan.append((field.name, "scalars" if field.is_repeated else "scalar", _scalar(field), None))
     return plan
 
 
 def _scalar(field: FieldDescriptor) -> Any:
     if field.type == FieldDescriptor.TYPE_STRING:
-        return lambda value: value.value if isinstance(value, Enum) else str(value)
+        return _text
     if field.type == FieldDescriptor.TYPE_BOOL:
         return bool
     return int
 
 
-def _datetime(value: Any) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+def _text(value: Any) -> str:
+    if type(value) is str:
+        return value
+    return str(value.value) if isinstance(value, Enum) else str(value)
 
 
 def state_response(state: AggregateState) -> pb.GetAggregateStateResponse:

@@ -7,28 +7,35 @@ its target and scope with the same helpers and reads through HistoryService.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import grpc
 
+from adapters import metrics
 from adapters.persistence.log_tail import LogTail, StreamBatch
 from calendar_domain import values
 from calendar_domain.configuration import CalendarConfiguration
 from calendar_domain.errors import NotFound
-from calendar_domain.history import AggregateKind, Owner, Scope
+from calendar_domain.history import AggregateKind, Owner, RecordedEvent, Scope
 from calendar_domain.history_service import HistoryService
 from calendar_domain.schedule import UserSchedule
+from calendar_domain.telemetry import happened
 from calendarintegration.v1 import history_pb2 as pb
 from calendarintegration.v1 import history_pb2_grpc
 from server.auth import Authenticator, Caller
 from server.config import ALL_SUB_ACCOUNTS
 from server.errors import ServiceError, invalid_argument
 from server.handlers import ServicerBase, rpc, stream_rpc
-from server.history_convert import KIND_FROM_PB, event_message, state_response
+from server.read_ahead import ReadAhead
+from server.history_convert import KIND_FROM_PB, event_fields, event_message, state_response
 from server.validation import Violations, page_token
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PAGE = 100
 # A stream message stays well under gRPC's default 4 MiB receive limit.
@@ -109,10 +116,27 @@ class HistoryServicer(ServicerBase, history_pb2_grpc.HistoryServiceServicer):
         try:
             # Wakes the stream's wait at once when the call ends (deadline, cancel).
             context.add_callback(self._tail.nudge)
-            for batch in self._tail.follow(after, scope, context.is_active):
-                yield from _messages(batch)
+            # The replay is made while gRPC sends it; live events go out as they come.
+            yield from ReadAhead(self._responses(after, scope, context), lambda message: message.caught_up)
         finally:
             self._streams.release()
+
+    def _responses(self, after: int, scope: Scope, context: Any) -> Generator[pb.StreamEventsResponse, None, None]:
+        started, replayed = time.perf_counter(), 0
+        for batch in self._tail.follow(after, scope, context.is_active):
+            for message in _messages(batch):
+                if replayed >= 0:  # still replaying
+                    replayed += len(message.events)
+                    if message.caught_up:
+                        seconds = time.perf_counter() - started
+                        happened(
+                            log, "history.stream.caught_up", after=after, position=message.position,
+                            events=replayed, seconds=round(seconds, 3),
+                        )
+                        metrics.HISTORY_REPLAYED_EVENTS.inc(replayed)
+                        metrics.HISTORY_REPLAY_SECONDS.observe(seconds)
+                        replayed = -1
+                yield message
 
     # -- helpers -------------------------------------------------------------------
 
@@ -170,17 +194,29 @@ def _kind(v: Violations, field: str, value: int) -> AggregateKind | None:
 
 def _messages(batch: StreamBatch) -> Iterator[pb.StreamEventsResponse]:
     """One batch as stream messages of at most about MAX_MESSAGE_BYTES each."""
-    chunk: list[pb.Event] = []
+    response = pb.StreamEventsResponse()
     size = 0
     for record in batch.events:
-        message = event_message(record)
-        message_size = message.ByteSize()
-        if chunk and size + message_size > MAX_MESSAGE_BYTES:
-            yield pb.StreamEventsResponse(events=chunk, position=chunk[-1].position)
-            chunk, size = [], 0
-        chunk.append(message)
-        size += message_size
-    yield pb.StreamEventsResponse(events=chunk, position=batch.position, caught_up=batch.caught_up)
+        event_size = _add(response, record, batch.shared).ByteSize()
+        if size and size + event_size > MAX_MESSAGE_BYTES:
+            del response.events[-1]
+            response.position = response.events[-1].position
+            yield response
+            response, size = pb.StreamEventsResponse(), 0
+            _add(response, record, batch.shared)
+        size += event_size
+    response.position, response.caught_up = batch.position, batch.caught_up
+    yield response
+
+
+def _add(response: pb.StreamEventsResponse, record: RecordedEvent, shared: bool) -> Any:
+    """Adds the record's event to the response. Events in the tail's buffer reach
+    every live stream: converted once (cached) and copied. A replay's are made
+    in place."""
+    if shared:
+        response.events.append(event_message(record))
+        return response.events[-1]
+    return response.events.add(**event_fields(record))
 
 
 def register(server: grpc.Server, servicer: HistoryServicer) -> None:

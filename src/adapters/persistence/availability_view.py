@@ -22,7 +22,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL
 
-from adapters.persistence.sql_view import SQLViewMixin
+from adapters.persistence.sql_view import AlreadyProcessed, SQLViewMixin
 from calendar_domain.application import APPLICATION_NAME
 from calendar_domain.availability import (
     DEFAULT_BOOKING_RULES,
@@ -497,10 +497,6 @@ class _BatchWriter:
         )
 
 
-class AlreadyProcessed(Exception):
-    """Another process following the log recorded part of this batch first."""
-
-
 class AvailabilityViewMixin(SQLViewMixin):
     def write_batch(self, tracking: Tracking, work: Callable[[AvailabilityWriter], None], after: int = -1) -> None:
         """Runs ``work`` and records ``tracking``, in one transaction. ``after``: the
@@ -652,9 +648,6 @@ class AvailabilityViewMixin(SQLViewMixin):
     def _empty_statements(self) -> list[str]:
         return [self.statement(f"DELETE FROM {{t}}{table}") for table in TABLES]
 
-    def _tracking_sql(self, application_name: str) -> tuple[str, tuple[str]]:
-        raise NotImplementedError
-
     def _delete_tracking_sql(self) -> str:
         raise NotImplementedError
 
@@ -733,10 +726,6 @@ class SQLiteAvailabilityView(AvailabilityViewMixin, SQLiteTrackingRecorder):
             finally:
                 cursor.execute(f"PRAGMA secure_delete={before}")
 
-    def _tracking_sql(self, application_name: str) -> tuple[str, tuple[str]]:
-        # SQLite: the write lock taken by the batch serialises writers anyway.
-        return "SELECT MAX(notification_id) AS done FROM tracking WHERE application_name = ?", (application_name,)
-
 
 def scratch_availability_view() -> SQLiteAvailabilityView:
     """An empty availability view in memory, private to its caller (answers about
@@ -780,8 +769,3 @@ class PostgresAvailabilityView(AvailabilityViewMixin, PostgresTrackingRecorder):
         with self._write_transaction() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{_DROP_LOCK_TIMEOUT}'")
             yield cursor
-
-    def _tracking_sql(self, application_name: str) -> tuple[str, tuple[str]]:
-        # Locks the tracking row: a second writer waits, then sees it moved on.
-        table = f'"{self.datastore.schema}".{self.tracking_table_name}'
-        return f"SELECT notification_id FROM {table} WHERE application_name = %s FOR UPDATE", (application_name,)

@@ -4,6 +4,11 @@ SQLite's recorder has no ``subscribe()``, so the follower reads the log with
 ``select_notifications`` in batches. It polls at an interval, and wakes at
 once when the application in this process saves (``wake``), so in the
 embedded server the read models trail the log by milliseconds.
+
+Each batch read is written in one transaction: by the projection's
+``process_batch``, or, for a projection that takes events one at a time, inside
+its view's ``batch``. (One transaction per event made a server started over a
+long log spend minutes catching up on PostgreSQL, a commit per event.)
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 
+from adapters import metrics
 from calendar_domain.telemetry import happened
 
 log = logging.getLogger(__name__)
@@ -173,9 +179,12 @@ class ProjectionFollower:
             start=self._position, limit=self._batch_size, stop=head, topics=topics, inclusive_of_start=False
         )
         if hasattr(self._projection, "process_batch"):
-            self._process_batch(notifications)
+            taken = self._process_batch(notifications)
         else:
-            self._process_each(notifications)
+            taken = self._process_each(notifications)
+        if not taken:  # another process was further on: read on from where it got to
+            self.error = None
+            return True
         if len(notifications) < self._batch_size and head > self._position:
             advance = getattr(self._projection, "advance", None)
             if advance is not None:
@@ -193,7 +202,11 @@ class ProjectionFollower:
         self.error = None
         return len(notifications) == self._batch_size
 
-    def _process_each(self, notifications: Sequence[Any]) -> None:
+    def _process_each(self, notifications: Sequence[Any]) -> bool:
+        """False if another process had written (part of) them first."""
+        batch = getattr(self._view, "batch", None)
+        if batch is not None:  # the view can take the events one by one into one transaction
+            return self._process_batch(notifications, lambda items, before: self._each_in(batch, items, before))
         for notification in notifications:
             domain_event = self._app.mapper.to_domain_event(notification)
             try:
@@ -205,25 +218,46 @@ class ProjectionFollower:
                 if (self._view.max_tracking_id(self._app.name) or 0) < notification.id:
                     raise
             self._processed([domain_event], notification.id)
+        return True
 
-    def _process_batch(self, notifications: Sequence[Any]) -> None:
-        """The whole batch in one transaction (the projection's rows and position)."""
+    def _each_in(self, batch: Callable[..., Any], items: list[tuple[Any, Tracking]], before: int) -> None:
+        with batch(items[-1][1], after=before):
+            for domain_event, tracking in items:
+                self._projection.process_event(domain_event, tracking)
+
+    def _process_batch(
+        self,
+        notifications: Sequence[Any],
+        process: Callable[[list[tuple[Any, Tracking]], int], None] | None = None,
+    ) -> bool:
+        """The whole batch in one transaction (the projection's rows and position):
+        by the projection's ``process_batch``, or as ``process`` says. False if
+        another process had written (part of) it first: then nothing was, and the
+        position moves to where that process got to."""
         if not notifications:
-            return
+            return True
         items = [
             (self._app.mapper.to_domain_event(n), Tracking(self._app.name, n.id)) for n in notifications
         ]
         before = self._position
+        started = time.perf_counter()
         try:
-            self._projection.process_batch(items, after=before)
+            if process is None:
+                self._projection.process_batch(items, after=before)
+            else:
+                process(items, before)
         except Exception:
             # Another follower got (part of) the batch in first: skip to where it is.
             done = self._view.max_tracking_id(self._app.name) or 0
             if done <= before:
                 raise
+            happened(log, "projection.behind_another_process", projection=self._projection.name, position=before, ahead=done)
             self._processed([], max(done, self._position))
-            return
+            return False
+        metrics.FOLLOWER_BATCH_SECONDS.labels(self._projection.name).observe(time.perf_counter() - started)
+        metrics.FOLLOWER_EVENTS.labels(self._projection.name).inc(len(items))
         self._processed([event for event, _ in items], notifications[-1].id)
+        return True
 
     def _processed(self, events: list[Any], position: int) -> None:
         for domain_event in events:

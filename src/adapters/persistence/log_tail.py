@@ -32,11 +32,14 @@ _READ_BATCH = 500
 @dataclass(frozen=True)
 class StreamBatch:
     """Events for one stream, in order; ``position``: the log position the stream
-    has reached (resume after it). ``caught_up`` marks the first batch at the head."""
+    has reached (resume after it). ``caught_up`` marks the first batch at the head.
+    ``shared``: the events are the tail's, which every live stream sends (worth
+    converting once for all); a replay's are this stream's own."""
 
     events: list[RecordedEvent]
     position: int
     caught_up: bool = False
+    shared: bool = False
 
 
 class LogTail:
@@ -125,7 +128,7 @@ class LogTail:
                     continue
                 events, position = live
                 if events:
-                    yield StreamBatch(events, position)
+                    yield StreamBatch(events, position, shared=True)
                     continue
                 if not announced:
                     announced = True
