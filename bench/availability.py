@@ -96,6 +96,7 @@ FREE, HEALTH, BUSY = "ListFreeSlots", "Health.Check", "ListBusyTimes"
 GOAL_RATIO, GOAL_REBUILD = 0.5, 20_000
 CALENDARS = ("home", "work", "family")
 APPOINTMENTS, CRM_BLOCKS = 300, 50
+QUIET_KEEP = 40  # in an ordinary week (--week ordinary), one event in this many stays
 RESULTS_DIR = ROOT / "bench" / "results"
 
 
@@ -108,18 +109,31 @@ def stamp(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M%S")
 
 
-def resources(count: int, recurring: int, around: datetime, spread_days: int, rng: random.Random) -> Iterator[tuple[str, str]]:
+def resources(
+    count: int, recurring: int, around: datetime, spread_days: int, rng: random.Random,
+    quiet: tuple[datetime, datetime] | None = None,
+) -> Iterator[tuple[str, str]]:
     """(name, iCalendar text) of ``count`` events starting within ``spread_days``
-    around ``around`` (``recurring`` of them weekly series)."""
+    around ``around`` (``recurring`` of them weekly series). ``quiet``: a window
+    where only one event in QUIET_KEEP stays (single events starting there are left
+    out, series skip their occurrence there with an EXDATE), so that it holds an
+    ordinary week's free time."""
     for i in range(count):
         uid = f"bench-{uuid.UUID(int=rng.getrandbits(128))}"
         day = around + timedelta(days=rng.randrange(-spread_days // 2, spread_days // 2))
         start = day.replace(hour=rng.randrange(7, 19), minute=rng.choice((0, 15, 30, 45)), second=0, microsecond=0)
         end = start + timedelta(minutes=rng.choice((30, 45, 60, 90, 120)))
+        kept = quiet is None or i % QUIET_KEEP == 0
+        if not kept and i >= recurring and quiet[0] - timedelta(days=1) <= start < quiet[1]:  # type: ignore[index]
+            continue
         when = [f"DTSTART;TZID=Europe/Berlin:{stamp(start)}", f"DTEND;TZID=Europe/Berlin:{stamp(end)}"]
         if i < recurring:
             rule = "RRULE:FREQ=WEEKLY" + ("" if i % 3 == 0 else f";COUNT={rng.randrange(10, 80)}")
-            lines = [*when, rule, f"EXDATE;TZID=Europe/Berlin:{stamp(start + timedelta(weeks=2))}"]
+            skipped = [start + timedelta(weeks=2)]
+            if not kept and start < quiet[1]:  # type: ignore[index]
+                weeks = max(0, -(-(quiet[0] - timedelta(days=1) - start).days // 7))  # type: ignore[index]
+                skipped += [start + timedelta(weeks=weeks + w) for w in (0, 1)]
+            lines = [*when, rule, *(f"EXDATE;TZID=Europe/Berlin:{stamp(s)}" for s in skipped)]
         elif i % 25 == 0:
             lines = [f"DTSTART;VALUE=DATE:{start.strftime('%Y%m%d')}"]
         elif i % 10 == 0:
@@ -129,7 +143,10 @@ def resources(count: int, recurring: int, around: datetime, spread_days: int, rn
         yield f"{uid}.ics", vevent(uid, [*lines, f"SUMMARY:Event {i}"])
 
 
-def seed(settings: Settings, connection_id: str, calendar_ids: list[str], batches: list[list[tuple[str, str]]]) -> int:
+def seed(
+    settings: Settings, connection_id: str, calendar_ids: list[str], batches: list[list[tuple[str, str]]],
+    quiet: tuple[datetime, datetime] | None = None,
+) -> int:
     """Records the resources as a sync would (one save per 500); returns the log head."""
     container = bootstrap(settings)
     try:
@@ -147,7 +164,7 @@ def seed(settings: Settings, connection_id: str, calendar_ids: list[str], batche
                     token = f"token-{uuid.uuid4().hex}"
                     schedule.apply(connection_id, CalendarChanges(calendar_id, series, [], [], token, fetched_at))  # type: ignore[arg-type]
                     container.app.record(schedule)
-        book_ahead(container, datetime.now(UTC), random.Random(len(batches)))
+        book_ahead(container, datetime.now(UTC), random.Random(len(batches)), quiet)
         connection = container.connections.get(SUB, connection_id)
         account = str(connection.account_id)
         container.sync_state.ensure_accounts([account], time.time())
@@ -159,10 +176,13 @@ def seed(settings: Settings, connection_id: str, calendar_ids: list[str], batche
         container.close()
 
 
-def book_ahead(container: Any, now: datetime, rng: random.Random) -> None:
+def book_ahead(
+    container: Any, now: datetime, rng: random.Random, quiet: tuple[datetime, datetime] | None = None
+) -> None:
     """APPOINTMENTS appointments and CRM_BLOCKS CRM blocked slots on distinct
     half-hours of the working days of the next eight weeks, recorded as the
-    booking service records them (no primary calendar: nothing to push)."""
+    booking service records them (no primary calendar: nothing to push); in
+    ``quiet`` only one in QUIET_KEEP of those that fall there."""
     first = (now + timedelta(days=1)).date()
     starts = sorted(
         datetime.combine(first + timedelta(days=d), datetime.min.time(), UTC) + timedelta(hours=h, minutes=m)
@@ -170,18 +190,22 @@ def book_ahead(container: Any, now: datetime, rng: random.Random) -> None:
         if (first + timedelta(days=d)).weekday() < 5
     )
     chosen = rng.sample(starts, APPOINTMENTS + CRM_BLOCKS)
+    if quiet is not None:
+        chosen = [s for i, s in enumerate(chosen) if not quiet[0] <= s < quiet[1] or i % QUIET_KEEP == 0]
     for at in range(0, len(chosen), 50):
         schedule = container.schedules.schedule(SUB, USER)
         for i, start in enumerate(chosen[at : at + 50], start=at):
             end = start + timedelta(minutes=30)
             if i < APPOINTMENTS:
-                schedule.book(f"appt-{i}", start, end, AppointmentDetails(title=f"Client {i}"), {}, [])
+                schedule.book(f"{uuid.UUID(int=i + 1)}", start, end, AppointmentDetails(title=f"Client {i}"), {}, [])
             else:
-                schedule.create_block(f"block-{i}", start, end, f"Hold {i}")
+                schedule.create_block(f"{uuid.UUID(int=10**6 + i)}", start, end, f"Hold {i}")
         container.app.record(schedule)
 
 
-def connect(address: str, token: str, apple_id: str, password: str) -> tuple[str, list[str]]:
+def connect(address: str, token: str, apple_id: str, password: str, day: tuple[int, int] = (540, 1020)) -> tuple[str, list[str]]:
+    """Connects the account, all calendars blocking; working hours Monday to Friday,
+    ``day`` (minutes from midnight, Europe/Berlin)."""
     metadata = (("authorization", f"Bearer {token}"),)
     with grpc.insecure_channel(address) as channel:
         answer = connection_pb2_grpc.ConnectionServiceStub(channel).ConnectAccount(
@@ -199,7 +223,7 @@ def connect(address: str, token: str, apple_id: str, password: str) -> tuple[str
             )
         availability = availability_pb2_grpc.AvailabilityServiceStub(channel)
         hours = av.WorkingHours(
-            weekly=[av.WeeklyHours(iso_weekday=d, windows=[av.DayWindow(start_minute=540, end_minute=1020)]) for d in range(1, 6)]
+            weekly=[av.WeeklyHours(iso_weekday=d, windows=[av.DayWindow(start_minute=day[0], end_minute=day[1])]) for d in range(1, 6)]
         )
         availability.SetWorkingHours(
             av.SetWorkingHoursRequest(sub_account_id=SUB, user_id=USER, working_hours=hours, time_zone="Europe/Berlin"),
@@ -274,18 +298,21 @@ def one_size(args: argparse.Namespace, total: int, radicale: RadicaleServer) -> 
             for name in CALENDARS:
                 radicale.create_calendar(apple_id, password, name, name.title())
             with running_server(args.store, radicale.base_url, token, workdir, env) as server:
-                connection_id, calendar_ids = connect(server.address, token, apple_id, password)
-            near = list(resources(min(total, 5000), 200, now, 730, rng))
+                # ordinary: 08:00-18:00, twenty half-hours a day
+                day = (480, 1080) if args.week == "ordinary" else (540, 1020)
+                connection_id, calendar_ids = connect(server.address, token, apple_id, password, day)
+            monday = (now + timedelta(days=7 - now.weekday())).date()
+            window = (datetime.combine(monday, datetime.min.time(), UTC), datetime.combine(monday + timedelta(days=7), datetime.min.time(), UTC))
+            quiet = window if args.week == "ordinary" else None
+            near = list(resources(min(total, 5000), 200, now, 730, rng, quiet))
             batches = [near]
             if total > 5000:  # the rest in the ten years before: outside every window asked
                 far = list(resources(total - 5000, 0, now - timedelta(days=6 * 365), 9 * 365, rng))
                 batches.append(far)
             started = time.perf_counter()
-            head = seed(settings, connection_id, calendar_ids, batches)
-            print(f"[{total}] seeded {total} events (log head {head}) in {time.perf_counter() - started:.1f}s")
+            head = seed(settings, connection_id, calendar_ids, batches, quiet)
+            print(f"[{total}] seeded {sum(map(len, batches))} events (log head {head}) in {time.perf_counter() - started:.1f}s")
 
-            monday = (now + timedelta(days=7 - now.weekday())).date()
-            window = (datetime.combine(monday, datetime.min.time(), UTC), datetime.combine(monday + timedelta(days=7), datetime.min.time(), UTC))
             with running_server(args.store, radicale.base_url, token, workdir, env) as server:
                 load = Load(server.address, args.threads, "per-thread", {
                     FREE: free_slots_call(token, window, head), HEALTH: health_call,
@@ -356,6 +383,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds-per-round", type=float, default=3.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--week", choices=("ordinary", "busy"), default="ordinary",
+                        help="the measured week: an ordinary one (about 100 free slots) or as busy as the rest (one)")
     parser.add_argument("--rebuilds", type=int, default=5, help="rebuilds per size (their median is reported)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     return parser.parse_args(argv)
@@ -397,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     args.results_dir.mkdir(parents=True, exist_ok=True)
     path = args.results_dir / f"availability-{args.store}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps({"bench": "availability", "store": args.store, "results": results}, indent=2, default=str) + "\n")
-    print(f"results: {path.relative_to(ROOT)}")
+    print(f"results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 0
 
 

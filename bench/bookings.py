@@ -49,6 +49,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -63,6 +64,7 @@ import grpc  # noqa: E402
 import requests  # noqa: E402
 from google.protobuf.timestamp_pb2 import Timestamp  # noqa: E402
 
+from bench import booking_growth as growth  # noqa: E402
 from bench.availability import store  # noqa: E402
 from bench.grpc_unary import (  # noqa: E402
     CALL_TIMEOUT,
@@ -80,17 +82,13 @@ from bench.grpc_unary import (  # noqa: E402
 )
 from calendarintegration.v1 import appointments_pb2 as ap  # noqa: E402
 from calendarintegration.v1 import appointments_pb2_grpc  # noqa: E402
-from calendarintegration.v1 import configuration_pb2 as cfg  # noqa: E402
-from calendarintegration.v1 import configuration_pb2_grpc  # noqa: E402
-from calendarintegration.v1 import connection_pb2 as pb  # noqa: E402
-from calendarintegration.v1 import connection_pb2_grpc  # noqa: E402
 from tests.support.caldav_servers import RadicaleServer  # noqa: E402
-from tests.support.fixtures import new_account  # noqa: E402
 
 SUB = "loc-1"
 SOLO, LATENCY_USER = "solo", "push-latency"
 DAYS = 56  # slots from tomorrow on, inside the default 60-day horizon
 PUSH_DEADLINE = 300.0  # seconds a window's bookings may take to be written
+PARTS = ("throughput", "sizes", "concurrent", "during-sync")
 
 
 @dataclass(frozen=True)
@@ -176,21 +174,7 @@ def connect_users(address: str, metadata: tuple[tuple[str, str], ...], radicale:
     """A Radicale account per user, connected, its Home calendar made primary."""
 
     def connect(user_id: str) -> User:
-        account = new_account(radicale)
-        path = radicale.create_calendar(*account, "home", "Home")
-        with grpc.insecure_channel(address) as channel:
-            answer = connection_pb2_grpc.ConnectionServiceStub(channel).ConnectAccount(
-                pb.ConnectAccountRequest(sub_account_id=SUB, user_id=user_id, apple_id=account[0], app_password=account[1]),
-                metadata=metadata, timeout=60,
-            )
-            home = next(c for c in answer.calendars if c.display_name == "Home")
-            configuration_pb2_grpc.CalendarConfigurationServiceStub(channel).SetPrimaryCalendar(
-                cfg.SetPrimaryCalendarRequest(
-                    sub_account_id=SUB, user_id=user_id,
-                    calendar=cfg.CalendarRef(connection_id=home.connection_id, calendar_id=home.calendar_id),
-                ),
-                metadata=metadata, timeout=30,
-            )
+        account, path = growth.connect_primary(address, metadata, radicale, user_id)
         return User(user_id, account, path)
 
     with ThreadPoolExecutor(8) as pool:
@@ -323,6 +307,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--samples", type=positive_int, default=20, help="push latency bookings per round")
     parser.add_argument("--poll", type=positive_float, default=0.005, help="seconds between GETs of a new event")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="(a)+(b) throughput, (c) sizes, (d) concurrent, (e) during-sync")
+    parser.add_argument("--calls-per-round", type=positive_int, default=40, help="(c), and (e) before the sync")
+    parser.add_argument("--imported", type=positive_int, default=10_000, help="(c) imported events of the largest schedules")
+    parser.add_argument("--past", type=positive_int, default=2_000, help="(c) past appointments of the largest schedules")
+    parser.add_argument("--concurrent", type=positive_int, default=50, help="(d) client threads for one user")
+    parser.add_argument("--sync-events", type=positive_int, default=10_000, help="(e) events of the first sync")
     return parser.parse_args(argv)
 
 
@@ -330,44 +321,67 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     token = "bench-" + uuid.uuid4().hex
     metadata = (("authorization", f"Bearer {token}"),)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-bookings-"))
-    one, many = "1 user", f"{args.users} users"
     print(
-        f"bookings: store={args.store} rounds={args.rounds} seconds/round={args.seconds_per_round:g} "
-        f"threads={args.threads} users={args.users} minutes={args.minutes} cpus={os.cpu_count()} grpcio={grpc.__version__}"
+        f"bookings: store={args.store} parts={' '.join(args.parts)} rounds={args.rounds} "
+        f"seconds/round={args.seconds_per_round:g} threads={args.threads} users={args.users} minutes={args.minutes} "
+        f"cpus={os.cpu_count()} grpcio={grpc.__version__}"
     )
-    slots = Slots(args.minutes)
-    ids = [SOLO, LATENCY_USER, *(f"user-{i:03d}" for i in range(args.users))]
+    results: dict[str, Any] = {"rounds": args.rounds, "seconds_per_round": args.seconds_per_round}
     try:
-        with RadicaleServer() as radicale, store(args.store, workdir) as (_, env):
-            with running_server(args.store, radicale.base_url, token, workdir, env) as server:
-                print(f"server: pid {server.process.pid} serving on {server.address}")
-                started = time.perf_counter()
-                users = connect_users(server.address, metadata, radicale, ids)
-                print(f"connected {len(users)} accounts (primary calendar set) in {time.perf_counter() - started:.1f}s")
-                kinds = {one: Bookings([SOLO], slots, metadata), many: Bookings(ids[2:], slots, metadata)}
-                measured = run_rounds(
-                    args, server, radicale, kinds, users[1], Bookings([LATENCY_USER], slots, metadata)
-                )
-                solo_count = kinds[one].total
+        with RadicaleServer() as radicale:
+            if "throughput" in args.parts:
+                results.update(throughput_part(args, radicale, token, metadata))
+            if "sizes" in args.parts:
+                with _workdir() as workdir:
+                    results["sizes"] = growth.sizes_part(args, workdir, radicale, token)
+            if "concurrent" in args.parts or "during-sync" in args.parts:
+                with _workdir() as workdir, store(args.store, workdir) as (_, env):
+                    env = {**env, "CALSYNC_SYNC_NOW_WAIT": "900"}
+                    with running_server(args.store, radicale.base_url, token, workdir, env) as server:
+                        if "concurrent" in args.parts:
+                            results["concurrent"] = growth.concurrent_part(args, server, radicale, metadata)
+                        if "during-sync" in args.parts:
+                            results["during_sync"] = growth.during_sync_part(args, server, radicale, metadata)
     except BenchError as error:
         print(f"bench failed: {error}", file=sys.stderr)
         return 1
+    print()
+    summary(results)
+    write_results(args.results_dir, "bookings", args.store, results)
+    return 0
+
+
+@contextmanager
+def _workdir() -> Iterator[Path]:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-bookings-"))
+    try:
+        yield workdir
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
+
+def throughput_part(
+    args: argparse.Namespace, radicale: RadicaleServer, token: str, metadata: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
+    """(a) and (b)."""
+    one, many = "1 user", f"{args.users} users"
+    slots = Slots(args.minutes)
+    ids = [SOLO, LATENCY_USER, *(f"user-{i:03d}" for i in range(args.users))]
+    with _workdir() as workdir, store(args.store, workdir) as (_, env):
+        with running_server(args.store, radicale.base_url, token, workdir, env) as server:
+            print(f"server: pid {server.process.pid} serving on {server.address}")
+            started = time.perf_counter()
+            users = connect_users(server.address, metadata, radicale, ids)
+            print(f"connected {len(users)} accounts (primary calendar set) in {time.perf_counter() - started:.1f}s")
+            kinds = {one: Bookings([SOLO], slots, metadata), many: Bookings(ids[2:], slots, metadata)}
+            measured = run_rounds(args, server, radicale, kinds, users[1], Bookings([LATENCY_USER], slots, metadata))
+            solo_count = kinds[one].total
     throughput = {}
-    print()
     for kind in (one, many):
         s = summarize(measured.windows, kind)
         s["failures_by_code"] = dict(measured.failures[kind])
         s["written_after_window_s"] = [round(d, 2) for d in measured.drains[kind]]
         throughput[kind] = s
-        print(
-            f"BookAppointment, {kind:<10} median {s['median_rate']:7.1f} calls/s   latency p50 {s['median_latency_ms']:.1f} ms  "
-            f"p99 {s['p99_latency_ms']:.1f} ms   server CPU {s['server_cpu_ms_per_call']:.2f} ms/call   "
-            f"failed {s['errors']} of {s['calls'] + s['errors']} {s['failures_by_code'] or ''}"
-        )
     latencies = measured.latencies
     latency = {
         "samples": len(latencies),
@@ -376,22 +390,43 @@ def main(argv: list[str] | None = None) -> int:
         "min_ms": 1000 * min(latencies),
         "max_ms": 1000 * max(latencies),
     }
-    print(
-        f"response -> event readable on CalDAV: median {latency['median_ms']:.1f} ms, p90 {latency['p90_ms']:.1f} ms "
-        f"(min {latency['min_ms']:.1f}, max {latency['max_ms']:.1f}) over {len(latencies)} bookings one at a time"
-    )
-    print(f"the single user holds {solo_count} appointments at the end (warm-up included)")
+    return {
+        "threads": args.threads, "users": args.users, "appointment_minutes": args.minutes,
+        "throughput": throughput, "push_latency": latency, "solo_appointments": solo_count,
+    }
 
-    write_results(args.results_dir, "bookings", args.store, {
-        "rounds": args.rounds,
-        "seconds_per_round": args.seconds_per_round,
-        "threads": args.threads,
-        "users": args.users,
-        "appointment_minutes": args.minutes,
-        "throughput": throughput,
-        "push_latency": latency,
-    })
-    return 0
+
+def summary(results: dict[str, Any]) -> None:
+    for kind, s in results.get("throughput", {}).items():
+        print(
+            f"(a) BookAppointment, {kind:<10} median {s['median_rate']:7.1f} calls/s   latency p50 {s['median_latency_ms']:.1f} ms  "
+            f"p99 {s['p99_latency_ms']:.1f} ms   server CPU {s['server_cpu_ms_per_call']:.2f} ms/call   "
+            f"failed {s['errors']} of {s['calls'] + s['errors']} {s['failures_by_code'] or ''}"
+        )
+    if "push_latency" in results:
+        latency = results["push_latency"]
+        print(
+            f"(b) response -> event readable on CalDAV: median {latency['median_ms']:.1f} ms, p90 {latency['p90_ms']:.1f} ms "
+            f"(min {latency['min_ms']:.1f}, max {latency['max_ms']:.1f}) over {latency['samples']} bookings one at a time"
+        )
+    for size, s in results.get("sizes", {}).items():
+        print(
+            f"(c) imported/past {size:>11}: p50 {s['p50_ms']:6.1f} ms  p99 {s['p99_ms']:6.1f} ms  server CPU "
+            f"{s['server_cpu_ms_per_call']:6.2f} ms/call  p50 x{s['p50_over_empty']:.2f} of the empty schedule "
+            f"(goal <= {growth.GOAL_GROWTH}) failed {s['failures'] or 'none'}"
+        )
+    if "concurrent" in results:
+        c = results["concurrent"]
+        print(
+            f"(d) {c['threads']} concurrent bookings for one user: median {c['median_booked_per_s']:.1f} booked/s, "
+            f"ABORTED {100 * c['aborted_share']:.2f}% (goal <= {100 * growth.GOAL_ABORTED:g}%) {c['outcomes']}"
+        )
+    for case, r in results.get("during_sync", {}).items():
+        print(
+            f"(e) during a first sync ({r['sync_seconds']:.1f}s{', FAILED' if r['sync_failed'] else ''}) for {case}: p50 {r['before']['p50_ms']:.1f} -> "
+            f"{r['during']['p50_ms']:.1f} ms, p99 {r['during']['p99_ms']:.1f} ms, longest {r['during']['max_ms']:.1f} ms, "
+            f"{r['during']['calls']} calls, failed {r['failures_during'] or 'none'}"
+        )
 
 
 if __name__ == "__main__":

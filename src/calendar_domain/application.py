@@ -9,11 +9,13 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.persistence import Recording
 
+from calendar_domain.command_locks import CommandLocks
 from calendar_domain.schedule import UserSchedule
 
 APPLICATION_NAME = "CalendarIntegration"
@@ -49,6 +51,8 @@ class CalendarIntegration(Application[uuid.UUID]):
         super().__init__(env)
         self._listeners: list[Callable[[int], None]] = []
         self._listeners_lock = threading.Lock()
+        # Commands on one aggregate take turns in this process (``serialised``).
+        self.command_locks = CommandLocks()
 
     def construct_repository(self) -> Repository[uuid.UUID]:
         library = super().construct_repository()
@@ -59,6 +63,12 @@ class CalendarIntegration(Application[uuid.UUID]):
             fastforward=library.fastforward, fastforward_skipping=library.fastforward_skipping,
             deepcopy_from_cache=library.deepcopy_from_cache,
         )
+
+    def serialised(self, *aggregate_ids: uuid.UUID) -> AbstractContextManager[None]:
+        """A command's turn on these aggregates in this process: hold it over
+        load, change and save (and the retries), so that version conflicts come
+        from other processes only."""
+        return self.command_locks.serialised(*aggregate_ids)
 
     def add_listener(self, listener: Callable[[int], None]) -> None:
         """Called with the last position after each save in this process, so that

@@ -4,8 +4,9 @@ No double booking: the ``UserSchedule`` aggregate refuses a time taken by an
 appointment or a CRM blocked slot, and optimistic concurrency makes that hold
 under races (of concurrent bookings for one time, one is saved; the others
 reload, see it, and are refused). Imported iCloud events and the user's rules
-live in the availability read model, which is asked once it has caught up with
-the log: a busy imported event always refuses a booking; working hours, days
+live in the availability read model, which is asked once it has read the last
+events of the aggregates that concern the user (``concerning``; another
+tenant's events recorded meanwhile are not waited for): a busy imported event always refuses a booking; working hours, days
 off and booking rules (notice, horizon, daily cap, buffers) refuse it unless
 the caller overrides them.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -40,7 +41,7 @@ from calendar_domain.errors import InvalidValue
 from calendar_domain.idempotency import refuse_reuse, request_fingerprint
 from calendar_domain.retry import retrying
 from calendar_domain.schedule import UserSchedule
-from calendar_domain.schedule_service import recorded_and_told
+from calendar_domain.schedule_service import concerning, recorded_and_told
 from calendar_domain.telemetry import happened
 
 log = logging.getLogger(__name__)
@@ -75,13 +76,14 @@ class AppointmentService:
         self,
         app: CalendarIntegration,
         obstacles: Obstacles,
-        settle: Callable[[], None],
+        settle: Callable[[Sequence[uuid.UUID]], None],
         observe: Callable[[str], None] = lambda _event: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """``obstacles``: why a time cannot be booked, from the availability read
-        model; ``settle``: waits (bounded) until that model has read the whole log;
-        ``observe``: told of conflicts a reschedule or cancel cleared (metrics)."""
+        model; ``settle``: waits (bounded) until that model has read the last
+        event of each aggregate given (``concerning``); ``observe``: told of
+        conflicts a reschedule or cancel cleared (metrics)."""
         self._app = app
         self._obstacles = obstacles
         self._settle = settle
@@ -126,9 +128,7 @@ class AppointmentService:
         span = checked_span(start, end)
         details = checked_details(details)
         request_id = values.request_id("request_id", request_id)
-        schedule_id = UserSchedule.create_id(
-            values.opaque_id("sub_account_id", sub_account_id), values.opaque_id("user_id", user_id)
-        )
+        schedule_id = _schedule_id(sub_account_id, user_id)
         appointment_id = derived_id(schedule_id, "appointment", request_id) if request_id else str(uuid.uuid4())
 
         asked = request_fingerprint(
@@ -150,7 +150,8 @@ class AppointmentService:
             schedule.book(appointment_id, *span, details, calendar, overridden, request_id)
             return ScheduleOutcome(schedule, appointment_id, self._app.record(schedule))
 
-        return _conflicts_logged("book", appointment_id, lambda: retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER))
+        self._settle(concerning(sub_account_id, user_id))  # before the turn: not spent holding it
+        return _conflicts_logged("book", appointment_id, lambda: self._in_turn(schedule_id, attempt))
 
     def reschedule(
         self,
@@ -166,6 +167,7 @@ class AppointmentService:
         appointment_id = str(values.uuid_id("appointment_id", appointment_id))
         span = checked_span(start, end)
         request_id = values.request_id("request_id", request_id)
+        schedule_id = _schedule_id(sub_account_id, user_id)
 
         asked = request_fingerprint("reschedule", appointment_id, *span)
 
@@ -185,9 +187,8 @@ class AppointmentService:
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
             return ScheduleOutcome(schedule, appointment_id, recorded_and_told(self._app, [schedule], self._observe))
 
-        return _conflicts_logged(
-            "reschedule", appointment_id, lambda: retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
-        )
+        self._settle(concerning(sub_account_id, user_id))
+        return _conflicts_logged("reschedule", appointment_id, lambda: self._in_turn(schedule_id, attempt))
 
     def cancel(
         self, sub_account_id: str, user_id: str, appointment_id: str, reason: str = "", request_id: str = ""
@@ -196,6 +197,7 @@ class AppointmentService:
         request_id = values.request_id("request_id", request_id)
         if len(reason) > MAX_CANCEL_REASON:
             raise InvalidValue("reason", f"reason may have at most {MAX_CANCEL_REASON} characters")
+        schedule_id = _schedule_id(sub_account_id, user_id)
 
         reason = reason or "cancelled in the CRM"
         asked = request_fingerprint("cancel", appointment_id, reason)
@@ -208,7 +210,7 @@ class AppointmentService:
                 return ScheduleOutcome(schedule, appointment_id, self._app.head_position())
             return ScheduleOutcome(schedule, appointment_id, recorded_and_told(self._app, [schedule], self._observe))
 
-        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        return self._in_turn(schedule_id, attempt)
 
     # -- blocked slots made in the CRM ------------------------------------------------------
 
@@ -225,9 +227,7 @@ class AppointmentService:
         request_id = values.request_id("request_id", request_id)
         if len(title) > MAX_TITLE:
             raise InvalidValue("title", f"title may have at most {MAX_TITLE} characters")
-        schedule_id = UserSchedule.create_id(
-            values.opaque_id("sub_account_id", sub_account_id), values.opaque_id("user_id", user_id)
-        )
+        schedule_id = _schedule_id(sub_account_id, user_id)
         block_id = derived_id(schedule_id, "blocked_slot", request_id) if request_id else str(uuid.uuid4())
 
         asked = request_fingerprint("create_block", *span, title)
@@ -239,11 +239,12 @@ class AppointmentService:
             schedule.create_block(block_id, *span, title, request_id)
             return ScheduleOutcome(schedule, block_id, self._app.record(schedule))
 
-        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        return self._in_turn(schedule_id, attempt)
 
     def delete_block(self, sub_account_id: str, user_id: str, block_id: str, request_id: str = "") -> ScheduleOutcome:
         block_id = str(values.uuid_id("blocked_slot_id", block_id))
         request_id = values.request_id("request_id", request_id)
+        schedule_id = _schedule_id(sub_account_id, user_id)
 
         asked = request_fingerprint("delete_block", block_id)
 
@@ -254,7 +255,13 @@ class AppointmentService:
             schedule.delete_block(block_id, request_id)
             return ScheduleOutcome(schedule, block_id, self._app.record(schedule))
 
-        return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        return self._in_turn(schedule_id, attempt)
+
+    def _in_turn(self, schedule_id: uuid.UUID, attempt: Callable[[], ScheduleOutcome]) -> ScheduleOutcome:
+        """Load, change and save in this schedule's turn (other commands on it in
+        this process wait); a version conflict, from another process, is retried."""
+        with self._app.serialised(schedule_id):
+            return retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
     # -- retries ----------------------------------------------------------------------------
 
@@ -285,8 +292,8 @@ class AppointmentService:
         self, sub_account_id: str, user_id: str, start: datetime, end: datetime, moving: str, override: bool
     ) -> list[str]:
         """Refuses a time a busy imported event takes, and (unless ``override``)
-        one the user's hours and rules make unavailable; returns what was overridden."""
-        self._settle()
+        one the user's hours and rules make unavailable; returns what was overridden
+        (the caller has waited for the availability model: ``settle``)."""
         overridable: list[Reason] = []
         for reason in self._obstacles(sub_account_id, user_id, start, end, moving):
             item = reason.busy
@@ -303,6 +310,10 @@ class AppointmentService:
                 reasons=",".join(r.kind.value for r in overridable),
             )
         return sorted({r.kind.value for r in overridable})
+
+
+def _schedule_id(sub_account_id: str, user_id: str) -> uuid.UUID:
+    return UserSchedule.create_id(values.opaque_id("sub_account_id", sub_account_id), values.opaque_id("user_id", user_id))
 
 
 def _conflicts_logged(action: str, appointment_id: str, run: Callable[[], ScheduleOutcome]) -> ScheduleOutcome:

@@ -10,6 +10,7 @@ sync recognises its own events when they come back.
 
 from __future__ import annotations
 
+import bisect
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -188,6 +189,91 @@ def first_conflict(
         if overlaps(start, end, other_start, other_end):
             return Conflict("blocked_slot", block_id, other_start, other_end, record.get("title", ""))
     return None
+
+
+# A span in the index: start, end, kind ("appointment" or "blocked_slot"), id, and
+# which of the record's spans (0: its own; 1, 2, ...: the times held for it in iCloud).
+_Entry = tuple[datetime, datetime, str, str, int]
+
+
+class Spans:
+    """The spans that refuse a booking, as ``first_conflict`` reads them from the
+    records (appointments still booked, the times held for appointments in iCloud,
+    CRM blocked slots), ordered by start, with a bound on their length: what
+    overlaps a time starts less than that bound before it, so a booking's check
+    reads the spans near the time asked, not the schedule's past or far future.
+    Never changed in place (``with_`` gives a new one), so a copy of a schedule
+    shares it. ``first_overlap`` answers as ``first_conflict`` does."""
+
+    __slots__ = ("_entries", "_longest", "_starts", "_where")
+
+    def __init__(
+        self, entries: list[_Entry], starts: list[datetime], where: dict[tuple[str, str], list[_Entry]], longest: timedelta
+    ) -> None:
+        """``entries`` sorted, ``starts`` theirs, ``where`` each record's; ``longest``
+        at least the longest of their lengths (it never shrinks: a bound is all it
+        must be)."""
+        self._entries = entries
+        self._starts = starts
+        self._where = where
+        self._longest = longest
+
+    @classmethod
+    def of(cls, appointments: dict[str, dict[str, Any]], blocks: dict[str, dict[str, Any]]) -> Spans:
+        where = {("appointment", key): cls.entries_of("appointment", key, r) for key, r in appointments.items()}
+        where.update({("blocked_slot", key): cls.entries_of("blocked_slot", key, r) for key, r in blocks.items()})
+        entries = sorted(e for spans in where.values() for e in spans)
+        longest = max((e[1] - e[0] for e in entries), default=timedelta(0))
+        return cls(entries, [e[0] for e in entries], {k: v for k, v in where.items() if v}, longest)
+
+    @staticmethod
+    def entries_of(kind: str, key: str, record: dict[str, Any] | None) -> list[_Entry]:
+        """The spans by which a record (None: one that is gone) refuses bookings."""
+        if record is None:
+            return []
+        if kind == "blocked_slot":
+            return [(*record_span(record), kind, key, 0)]
+        entries = [(*record_span(record), kind, key, 0)] if record["status"] == "booked" else []
+        for which, held in enumerate(record.get("held") or (), start=1):
+            entries.append((datetime.fromisoformat(held[0]), datetime.fromisoformat(held[1]), kind, key, which))
+        return entries
+
+    def with_(self, kind: str, key: str, entries: list[_Entry]) -> Spans:
+        """This one with the spans of (kind, key) replaced by ``entries`` (copies of
+        the lists, edited where they change: no entry is built again)."""
+        old = self._where.get((kind, key), [])
+        if not old and not entries:
+            return self
+        kept, starts, where = self._entries[:], self._starts[:], dict(self._where)
+        for entry in old:
+            index = bisect.bisect_left(kept, entry)
+            del kept[index], starts[index]
+        for entry in entries:
+            index = bisect.bisect_left(kept, entry)
+            kept.insert(index, entry)
+            starts.insert(index, entry[0])
+        if entries:
+            where[(kind, key)] = entries
+        else:
+            del where[(kind, key)]
+        return Spans(kept, starts, where, max([self._longest, *(e[1] - e[0] for e in entries)]))
+
+    def first_overlap(
+        self, start: datetime, end: datetime, blocks: dict[str, dict[str, Any]], ignore: str = ""
+    ) -> Conflict | None:
+        found: dict[str, _Entry] = {}
+        first = bisect.bisect_right(self._starts, start - self._longest)  # any earlier one ended by start
+        for entry in self._entries[first : bisect.bisect_left(self._starts, end)]:  # ... and these start before end
+            other_start, other_end, kind, key, which = entry
+            if start < other_end and not (kind == "appointment" and key == ignore):
+                if kind not in found or (key, which) < (found[kind][3], found[kind][4]):
+                    found[kind] = entry
+        for kind in ("appointment", "blocked_slot"):
+            if kind in found:
+                other_start, other_end, _, key, _ = found[kind]
+                title = blocks[key].get("title", "") if kind == "blocked_slot" else ""
+                return Conflict(kind, key, other_start, other_end, title)
+        return None
 
 
 def record_span(record: dict[str, Any]) -> tuple[datetime, datetime]:

@@ -22,6 +22,7 @@ from calendar_domain.errors import (
 )
 from calendar_domain.idempotency import first_answer
 from calendar_domain.retry import retrying
+from calendar_domain.schedule import UserSchedule
 from calendar_domain.schedule_service import ScheduleService
 from calendar_domain.telemetry import happened
 
@@ -167,7 +168,11 @@ class ConfigurationService:
             released = ScheduleService(self._app).releases_for(configuration)
             return ConfigurationOutcome(configuration, self._app.record(configuration, *released))
 
-        return retrying(attempt)
+        # the releases are saved on the user's schedule: its commands take turns with this
+        with self._app.serialised(
+            CalendarConfiguration.create_id(sub_account_id, user_id), UserSchedule.create_id(sub_account_id, user_id)
+        ):
+            return retrying(attempt)
 
     def _owned_calendar(
         self, configuration: CalendarConfiguration, connection_id: str, calendar_id: str, *, writable: bool

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -130,7 +131,8 @@ class ConnectionService:
             )
             return ConnectionOutcome(current, self._app.record(current, *touched))
 
-        return self._retrying(attempt)
+        with self._owners_turn(connection):
+            return self._retrying(attempt)
 
     def replace_credentials(
         self, sub_account_id: str, connection_id: str, app_password: str, request_id: str = ""
@@ -183,7 +185,8 @@ class ConnectionService:
             touched = self._forget_in_configuration(connection, None, "connection disconnected")
             return ConnectionOutcome(connection, self._app.record(connection, link, *touched)), credential_ref
 
-        outcome, credential_ref = self._retrying(attempt)
+        with self._owners_turn(self.get(sub_account_id, connection_id)):
+            outcome, credential_ref = self._retrying(attempt)
         if credential_ref:
             # After the event is saved: a crash here leaves an orphaned secret,
             # still sealed and referenced by no live connection; never the reverse
@@ -297,6 +300,12 @@ class ConnectionService:
         else:
             link.relink(connection.id, request_id)
         return ConnectionOutcome(connection, self._app.record(connection, link))
+
+    def _owners_turn(self, connection: Connection) -> AbstractContextManager[None]:
+        """The turn of the owner's configuration and schedule, which forgetting the
+        connection's calendars may change (bookings for that user take turns with it)."""
+        owner = (connection.sub_account_id, connection.user_id)
+        return self._app.serialised(CalendarConfiguration.create_id(*owner), UserSchedule.create_id(*owner))
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
         return retrying(attempt)

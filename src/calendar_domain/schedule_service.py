@@ -3,18 +3,25 @@ recording what a sync found.
 
 The iCloud adapter asks for a plan (``sync_targets``), fetches each calendar
 once, and hands the changes back (``record_changes``); every schedule touched
-by one fetch is saved in one transaction, checkpoints included.
+by one fetch is saved in one transaction, checkpoints included. A large fetch (a
+first sync) is saved in parts of at most ``record_batch`` changes per calendar,
+each in its own transaction and turn on the schedules, the checkpoint with the
+last part: bookings for the user wait for one part at most, and a crash between
+parts leaves the calendar without a new checkpoint, so the next sync lists it in
+full and records only what is not known yet.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from calendar_domain.application import CalendarIntegration
+from calendar_domain.bookings import appointment_id_of_uid
 from calendar_domain.busy import AllDayPolicy
 from calendar_domain.conflicts import BusyOccurrence
 from calendar_domain.configuration import CalendarConfiguration
@@ -56,7 +63,8 @@ class ScheduleService:
         observe: Callable[[str], None] = lambda _event: None,
         imported_busy: ImportedBusy = lambda *_: [],
         bounds: SyncRules = SyncRules(),
-        settle: Callable[[], None] = lambda: None,
+        settle: Callable[[Sequence[uuid.UUID]], None] = lambda _ids: None,
+        record_batch: int = 500,
     ) -> None:
         """``observe``: told the name of each appointment outcome a sync recorded
         (``told``), for metrics. ``imported_busy``: where an appointment moved in
@@ -69,6 +77,7 @@ class ScheduleService:
         self._imported_busy = imported_busy
         self._bounds = bounds
         self._settle = settle
+        self._record_batch = record_batch
 
     def schedule(self, sub_account_id: str, user_id: str) -> UserSchedule:
         found = self._app.find(UserSchedule.create_id(sub_account_id, user_id), UserSchedule)
@@ -107,7 +116,21 @@ class ScheduleService:
         return targets
 
     def record_changes(self, found: list[tuple[SyncTarget, CalendarChanges]]) -> int:
-        """Applies each target's changes to its schedule; saves them all at once."""
+        """Applies each target's changes to its schedule; saves them all at once
+        (or in parts, see the module's docstring). Returns the last log position."""
+        parted = [(target, in_parts(changes, self._record_batch)) for target, changes in found]
+        for target, parts in parted:
+            if len(parts) > 1:
+                happened(log, "sync.recorded_in_parts", calendar_id=target.calendar_id, user_id=target.user_id,
+                         parts=len(parts), batch=self._record_batch)
+        position = 0
+        for index in range(max((len(parts) for _, parts in parted), default=0)):
+            part = [(target, parts[index], index == len(parts) - 1) for target, parts in parted if index < len(parts)]
+            position = max(position, self._record_part(part))
+        return position
+
+    def _record_part(self, found: list[tuple[SyncTarget, CalendarChanges, bool]]) -> int:
+        """One transaction: each target's part, with its checkpoint when it is the last."""
 
         def attempt() -> int:
             touched: dict[tuple[str, str], UserSchedule] = {}
@@ -115,7 +138,7 @@ class ScheduleService:
             # (calendar, href) this sync read anew: the model's rows of them are old. Not
             # the skipped: they keep blocking as they last did (their rows are current).
             fetched: dict[tuple[str, str], set[tuple[str, str]]] = {}
-            for target, changes in found:
+            for target, changes, last in found:
                 key = (target.sub_account_id, target.user_id)
                 schedule = touched.get(key) or self.schedule(*key)
                 if target.sub_account_id not in policies:
@@ -123,7 +146,7 @@ class ScheduleService:
                 rules = replace(
                     self._bounds, icloud_changes=policies[target.sub_account_id], all_day_policy=target.all_day_policy
                 )
-                if schedule.apply(target.connection_id, changes, rules):
+                if schedule.apply(target.connection_id, changes, rules, checkpoint=last):
                     touched[key] = schedule
                 fetched.setdefault(key, set()).update(
                     (changes.calendar_id, href) for href in [*(s.href for s in changes.changed), *changes.deleted]
@@ -132,7 +155,9 @@ class ScheduleService:
                 self._meet_other_events(schedule, fetched[key])
             return recorded_and_told(self._app, list(touched.values()), self._observe)
 
-        return retrying(attempt)
+        schedule_ids = [UserSchedule.create_id(target.sub_account_id, target.user_id) for target, _, _ in found]
+        with self._app.serialised(*schedule_ids):
+            return retrying(attempt)
 
     def _meet_other_events(self, schedule: UserSchedule, fetched: set[tuple[str, str]]) -> None:
         """Appointments that followed a move in iCloud, against the busy events the
@@ -146,7 +171,7 @@ class ScheduleService:
         # An account's calendars are recorded one after another: the events of the
         # one recorded just before must be in the model before it is read.
         try:
-            self._settle()
+            self._settle(concerning(schedule.sub_account_id, schedule.user_id))
         except ReadModelBehind as behind:  # compared with what it holds; never a sync lost over it
             happened(log, "appointment.conflict_check_behind", user_key=str(schedule.id),
                      appointments=len(followed), detail=behind.message)
@@ -179,6 +204,40 @@ class ScheduleService:
             if calendar_id not in blocking
         ]
         return [schedule] if any(released) else []
+
+
+def concerning(sub_account_id: str, user_id: str) -> list[uuid.UUID]:
+    """The aggregates whose events decide, in the availability model, whether one
+    user's time is free: a booking (and a sync comparing a moved appointment with
+    the model) waits for these, not for the whole log."""
+    return [
+        UserSchedule.create_id(sub_account_id, user_id),
+        CalendarConfiguration.create_id(sub_account_id, user_id),
+        SubAccountPolicy.create_id(sub_account_id),
+    ]
+
+
+def in_parts(changes: CalendarChanges, size: int) -> list[CalendarChanges]:
+    """``changes`` as parts of at most ``size`` changes, in the order ``apply``
+    takes them (appointments' own events first, then the other changed resources,
+    the skipped, the deleted); each carries the sync token, which only the last
+    records. A fetch of at most ``size`` changes is one part."""
+    ordered = sorted(changes.changed, key=lambda s: appointment_id_of_uid(s.uid) is None)  # stable
+    items: list[tuple[str, Any]] = [
+        *(("changed", s) for s in ordered), *(("skipped", s) for s in changes.skipped),
+        *(("deleted", h) for h in changes.deleted),
+    ]
+    if len(items) <= size:
+        return [changes]
+    return [
+        replace(
+            changes,
+            changed=[item for kind, item in chunk if kind == "changed"],
+            skipped=[item for kind, item in chunk if kind == "skipped"],
+            deleted=[item for kind, item in chunk if kind == "deleted"],
+        )
+        for chunk in (items[i : i + size] for i in range(0, len(items), size))
+    ]
 
 
 def recorded_and_told(app: CalendarIntegration, schedules: list[UserSchedule], observe: Callable[[str], None]) -> int:

@@ -8,6 +8,8 @@ import logging
 import os
 import stat
 import time
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +27,7 @@ from adapters.icloud.parse_pool import ResourceParser
 from adapters.icloud.sync_worker import AccountSyncer, CalDAVSettings
 from adapters.icloud.ical import expand
 from adapters.icloud.pusher import AppointmentPusher
+from adapters import metrics
 from adapters.persistence.push_queue import PostgresPushQueue, PushQueueProjection, SQLitePushQueue
 from adapters.persistence.availability_view import (
     PostgresAvailabilityView,
@@ -33,6 +36,7 @@ from adapters.persistence.availability_view import (
 )
 from adapters.persistence.calendar_states import SyncCalendarStates
 from adapters.persistence.connection_view import PostgresConnectionView, SQLiteConnectionView
+from adapters.persistence.aggregate_positions import last_position
 from adapters.persistence.follower import ProjectionFollower
 from adapters.persistence.history_records import HistoryRecords
 from adapters.persistence.log_wakeup import PostgresWakeup
@@ -58,7 +62,8 @@ from calendar_domain.connection_service import ConnectionService
 from calendar_domain.errors import ReadModelBehind
 from calendar_domain.icloud_changes import SyncRules
 from calendar_domain.schedule_service import ScheduleService
-from calendar_domain import ports
+from calendar_domain.telemetry import happened
+from calendar_domain import ports, retry
 from calendar_domain.ports import CalendarDiscovery
 from server.config import Settings
 
@@ -323,6 +328,7 @@ def bootstrap(
     if pool is None and settings.event_store == "postgres":
         pool = process_pool(settings)
     app = PooledCalendarIntegration(application_env(settings), pool)
+    retry.count_conflicts_with(metrics.count_command_conflict)
     the_vault = vault if vault is not None else build_vault(settings, pool)
     the_discovery = discovery or CalDAVDiscovery(
         settings.caldav_url, timeout=settings.caldav_timeout, verify_tls=settings.caldav_verify_tls
@@ -342,7 +348,8 @@ def bootstrap(
         # the availability service is made below; a sync calls this only once it runs
         imported_busy=lambda *args: availability.imported_busy(*args),
         bounds=SyncRules(max_open_conflicts=settings.max_open_conflicts, max_held_spans=settings.max_held_spans),
-        settle=lambda: settle(),
+        record_batch=settings.sync_record_batch,
+        settle=lambda ids: settle(ids),  # defined below, with the availability follower
     )
     records = HistoryRecords(app)
     history = HistoryService(app, decode=records, select=records.select)
@@ -378,14 +385,21 @@ def bootstrap(
         unknown_user_seen=metrics.UNKNOWN_USER_ANSWERS.inc,
     )
 
-    def settle() -> None:
-        """Bookings check the user's time against a model that has read the whole log."""
-        head = app.head_position()
-        if not availability_follower.wait_for(head, settings.read_wait_timeout):
+    def settle(aggregate_ids: Sequence[uuid.UUID]) -> None:
+        """Bookings check the user's time against a model that has read the last
+        event of the aggregates that concern the user (not the whole log: another
+        tenant's first sync, recorded meanwhile, is not waited for)."""
+        began = time.monotonic()
+        position = last_position(app, aggregate_ids)
+        reached = availability_follower.wait_for(position, settings.read_wait_timeout)
+        metrics.BOOKING_READ_WAIT.observe(time.monotonic() - began)
+        if not reached:
+            happened(log, "booking.read_model_behind", logging.WARNING, position=position,
+                     waited=round(time.monotonic() - began, 3))
             raise ReadModelBehind(
-                f"the availability read model has not reached position {head} within "
+                f"the availability read model has not reached position {position} within "
                 f"{settings.read_wait_timeout:g}s; retry",
-                min_position=str(head),
+                min_position=str(position),
             )
 
     push_queue = build_push_queue(settings, pool)

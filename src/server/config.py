@@ -65,6 +65,9 @@ class Settings:
     # while its CRM version is written back over a change in iCloud.
     max_open_conflicts: int = 50
     max_held_spans: int = 400
+    # Changes of one calendar recorded in one transaction (and one turn on the
+    # schedule): a first sync of thousands is recorded in parts, the checkpoint last.
+    sync_record_batch: int = 500
     # Run the read-model projections inside the server (else: `calendar-integration project`).
     embedded_projections: bool = True
     # Write appointments to iCloud from the server (else: `calendar-integration push`).
@@ -153,6 +156,7 @@ class Settings:
             max_window_days=int(_positive(get, "MAX_WINDOW_DAYS", "62")),
             max_open_conflicts=int(_positive(get, "MAX_OPEN_CONFLICTS", "50")),
             max_held_spans=int(_positive(get, "MAX_HELD_SPANS", "400")),
+            sync_record_batch=int(_positive(get, "SYNC_RECORD_BATCH", "500")),
             embedded_projections=get("EMBEDDED_PROJECTIONS", "true").lower() in ("true", "1", "yes"),
             embedded_push=get("EMBEDDED_PUSH", "true").lower() in ("true", "1", "yes"),
             push_lease=_positive(get, "PUSH_LEASE", "30"),

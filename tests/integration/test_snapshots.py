@@ -125,3 +125,67 @@ def test_a_read_of_an_earlier_version_does_not_wait_for_the_cached_one(tmp_path:
             reader.start()
             reader.join(30)
             assert not reader.is_alive() and getattr(found[0], "version", None) == 1
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_a_history_of_every_kind_of_schedule_event_replays_to_the_state_that_recorded_it(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Imports (one stored in the first shape of BlockedSlotImported), updates,
+    skips, removals, appointments booked, moved, cancelled, pushed, changed and
+    deleted in iCloud, CRM blocks, a release; across a snapshot. Another
+    application reads it from the store: the same state, and the same answers to
+    the no-overlap rule as a full scan of that state."""
+    from datetime import timedelta
+
+    from calendar_domain.bookings import AppointmentDetails, appointment_uid, first_conflict
+    from calendar_domain.schedule import SkippedResource
+
+    hour = timedelta(hours=1)
+    with recorded_schedule(store, tmp_path, 250) as (app, schedule):  # 250 imports: a snapshot at 200
+        with monkeypatch.context() as patched:
+            patched.setattr(UserSchedule.BlockedSlotImported, "class_version", 1)
+            first_shape = {
+                k: v for k, v in series(999).__dict__.items()
+                if k not in ("time_zone", "zone_dependent", "expanded_from", "expanded_until", "occurrences")
+            }
+            first_shape.update(first_start=NOW.isoformat(), last_end=NOW.isoformat())
+            schedule._imported("conn", "cal", first_shape, NOW)
+            app.record(schedule)
+        schedule.apply("conn", CalendarChanges(
+            "cal", [ImportedSeries("/c/e1.ics", '"x"', "uid-1", "", "", False, False, NOW, NOW, "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")],
+            [SkippedResource("/c/e2.ics", '"bad"', "no VEVENT")], ["/c/e3.ics"], "t2", NOW,
+        ))
+        for i in range(4):
+            schedule.book(f"{i:08d}-0000-4000-8000-000000000000", NOW + i * hour, NOW + (i + 1) * hour,
+                          AppointmentDetails(title=f"Client {i}"), {}, [], f"r{i}")
+        first, second, third, _ = sorted(schedule.appointments)
+        schedule.reschedule(first, NOW - 2 * hour, NOW - hour, [])
+        schedule.cancel(second, "gone")
+        schedule.pushed(third, 1, "created", "conn", "cal", f"/c/{third}.ics", '"p1"')
+        schedule.apply("conn", CalendarChanges(
+            "cal", [ImportedSeries(f"/c/{third}.ics", '"p2"', appointment_uid(third), "", "", False, False,
+                                   NOW + 5 * hour, NOW + 6 * hour, "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")],
+            [], [], "t3", NOW,
+        ))
+        schedule.create_block("00000000-0000-4000-8000-0000000000b1", NOW + 8 * hour, NOW + 9 * hour, "Hold")
+        schedule.create_block("00000000-0000-4000-8000-0000000000b2", NOW + 9 * hour, NOW + 10 * hour, "Gone")
+        schedule.delete_block("00000000-0000-4000-8000-0000000000b2")
+        schedule.apply("conn", CalendarChanges("other", [series(5000)], [], [], "o1", NOW))
+        schedule.release("other", "calendar no longer blocks this user")
+        app.record(schedule)
+
+        elsewhere = CalendarIntegration(env=dict(app.env))  # another process on the same store
+        try:
+            replayed = elsewhere.find(schedule.id, UserSchedule)
+            assert replayed is not None and replayed.version == schedule.version
+            assert set(replayed.__dict__) == set(schedule.__dict__)
+            for name in ("resources", "checkpoints", "calendar_connections", "appointments", "crm_blocks", "request_ids"):
+                assert getattr(replayed, name) == getattr(schedule, name), name
+            assert replayed.appointments[third]["icloud"]["state"] == "moved"
+            for offset in range(-3, 11):
+                start = NOW + offset * hour
+                expected = first_conflict(start, start + hour, schedule.appointments, schedule.crm_blocks)
+                assert replayed.conflict(start, start + hour) == expected
+        finally:
+            elsewhere.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from copy import deepcopy
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,8 +14,9 @@ from calendar_domain.bookings import (
     appointment_id_of_uid,
     appointment_uid,
     checked_span,
+    first_conflict,
 )
-from calendar_domain.errors import AlreadyExists, InvalidValue
+from calendar_domain.errors import AlreadyExists, DomainError, InvalidValue
 from calendar_domain.icloud_changes import SyncRules
 from calendar_domain.policy import ICloudChangePolicy
 from calendar_domain.schedule import (
@@ -153,3 +156,43 @@ def test_a_schedule_snapshot_from_before_appointments_restores_and_books() -> No
     assert list(restored.appointments) == ["a0"] and list(restored.crm_blocks) == ["blk"]
     assert restored.has_seen("r1") and restored.has_seen("r2")
     assert dict(UserSchedule("sub", "other").appointments) == {}  # nothing shared between schedules
+
+
+def test_the_span_index_finds_the_conflict_the_full_scan_finds() -> None:
+    """Random bookings, moves, cancels, CRM blocks and times held in iCloud (past
+    and future); after each,
+    the schedule's indexed check and a copy's agree with ``first_conflict`` over
+    every record, for many probes."""
+    rng = random.Random(7)
+    base = datetime(2026, 3, 2, 8, tzinfo=UTC)
+    schedule = UserSchedule("loc-1", "u1")
+
+    def span() -> tuple[datetime, datetime]:
+        start = base + timedelta(minutes=15 * rng.randrange(-200, 200))
+        return start, start + timedelta(minutes=15 * rng.randrange(1, 12))
+
+    for step in range(400):
+        action = rng.random()
+        try:
+            if action < 0.45:
+                schedule.book(f"a{step:03d}", *span(), AppointmentDetails(title="x"), {}, [])
+            elif action < 0.6 and schedule.appointments:
+                schedule.reschedule(rng.choice(sorted(schedule.appointments)), *span(), [])
+            elif action < 0.7 and schedule.appointments:
+                schedule.cancel(rng.choice(sorted(schedule.appointments)), "gone")
+            elif action < 0.78:
+                schedule.create_block(f"b{step:03d}", *span(), "hold")
+            elif action < 0.85 and schedule.appointments:  # times held in iCloud (as a restore records them)
+                held = [[t.isoformat() for t in span()] for _ in range(rng.randrange(3))]
+                schedule._set_appointment(rng.choice(sorted(schedule.appointments)), held=held or None)
+            elif schedule.crm_blocks:
+                schedule.delete_block(rng.choice(sorted(schedule.crm_blocks)))
+        except DomainError:
+            pass  # a conflict or a cancelled one: nothing recorded
+        copy = deepcopy(schedule) if step % 50 == 0 else schedule
+        for _ in range(5):
+            probe = span()
+            ignore = rng.choice(["", *sorted(schedule.appointments)[:3]])
+            expected = first_conflict(*probe, schedule.appointments, schedule.crm_blocks, ignore)
+            assert schedule.conflict(*probe, ignore=ignore) == expected
+            assert copy.conflict(*probe, ignore=ignore) == expected

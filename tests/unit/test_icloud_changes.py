@@ -22,7 +22,7 @@ from calendar_domain.icloud_changes import SyncRules
 from calendar_domain.occurrences import ALL_DAY, TRANSPARENT
 from calendar_domain.policy import ICloudChangePolicy
 from calendar_domain.schedule import CalendarChanges, ImportedSeries, SkippedResource, UserSchedule
-from calendar_domain.schedule_service import ScheduleService, SyncTarget, recorded_and_told
+from calendar_domain.schedule_service import ScheduleService, SyncTarget, concerning, recorded_and_told
 
 T0 = datetime(2030, 3, 4, 10, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -383,13 +383,15 @@ def test_a_sync_that_follows_a_move_reads_the_other_calendars_events_once_the_mo
     just before may not be in the availability model yet when the next follows a
     move; the sync waits (bounded) for the model before it looks."""
     read: list[str] = []
-    schedule = _moved_by_a_sync(lambda: read.append("settled"), read)
+    waited_for: list[Any] = []
+    schedule = _moved_by_a_sync(lambda ids: (waited_for.append(ids), read.append("settled")), read)
     assert read == ["settled", "read"]
+    assert waited_for == [concerning("sub", "user")]  # the user's own aggregates, not the whole log
     assert list(schedule.appointments["a0"]["conflicts"]) == ["work\x1f/work/review.ics"]
 
 
 def test_a_model_too_far_behind_does_not_stop_the_sync_that_follows_a_move(caplog: pytest.LogCaptureFixture) -> None:
-    def behind() -> None:
+    def behind(_ids: Any) -> None:
         raise ReadModelBehind("the availability read model has not reached position 9 within 5s; retry")
 
     read: list[str] = []
@@ -427,7 +429,7 @@ def test_an_event_that_stopped_parsing_still_blocks_and_so_meets_an_appointment_
     appointment moved onto them is in conflict with it."""
     read: list[str] = []
     broken = SkippedResource("/cal/review.ics", '"r2"', "cannot expand the event")
-    schedule = _moved_by_a_sync(lambda: None, read, (CAL, "/cal/review.ics"), (broken,))
+    schedule = _moved_by_a_sync(lambda _ids: None, read, (CAL, "/cal/review.ics"), (broken,))
     assert list(schedule.appointments["a0"]["conflicts"]) == [f"{CAL}\x1f/cal/review.ics"]
 
 

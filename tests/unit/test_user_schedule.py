@@ -80,7 +80,10 @@ def test_releasing_a_calendar_removes_its_slots_and_forgets_its_checkpoint() -> 
     assert schedule.checkpoint("cal") is None and not schedule.release("cal", "again")
 
 
-def test_a_deep_copy_shares_no_state_with_the_schedule_it_copies() -> None:
+def test_a_copy_shares_the_state_and_neither_side_changes_the_other() -> None:
+    """A copy costs nothing like the schedule's size: it shares the state, which
+    is never changed in place (a calendar's entries are copied by the side that
+    changes them first), so commands on either side leave the other as it was."""
     from copy import deepcopy
     from datetime import timedelta
 
@@ -91,17 +94,22 @@ def test_a_deep_copy_shares_no_state_with_the_schedule_it_copies() -> None:
     schedule.book("appt-1", NOW, NOW + timedelta(hours=1), AppointmentDetails(title="Client"), {}, [])
     schedule.collect_events()
     schedule.request_ids = ["r1"]
-    schedule.odd = {"set": {1, 2}}  # anything not plain data is copied by deepcopy
+    schedule.odd = {"set": {1, 2}}  # anything not known to be shared is copied by deepcopy
     clone = deepcopy(schedule)
     assert clone.__dict__ == schedule.__dict__ and list(clone.__dict__) == list(schedule.__dict__)
-    clone.resources["cal"]["/a.ics"][1] = "changed"
-    clone.resources["cal"].pop("/b.ics")
-    clone.appointments["appt-1"]["title"] = "changed"
-    clone.request_ids.append("r2")
+    assert clone.resources is schedule.resources and clone.appointments is schedule.appointments
     clone.odd["set"].add(3)
+    assert schedule.odd == {"set": {1, 2}}
+    # commands on the copy
+    clone.apply("conn", changes(series("/a.ics", "2"), deleted=("/b.ics",), token="t2"))
+    clone.cancel("appt-1", "moved on", "r2")
+    clone.book("appt-2", NOW, NOW + timedelta(hours=1), AppointmentDetails(title="Next"), {}, [])
     assert schedule.known("cal")["/a.ics"].etag == "1" and "/b.ics" in schedule.known("cal")
-    assert schedule.appointments["appt-1"]["title"] == "Client"
-    assert schedule.request_ids == ["r1"] and schedule.odd == {"set": {1, 2}}
-    # the copy works on its own: a command on it leaves the original as it was
-    clone.apply("conn", changes(series("/c.ics", "1"), token="t2"))
-    assert "/c.ics" in clone.known("cal") and "/c.ics" not in schedule.known("cal")
+    assert schedule.appointments["appt-1"]["status"] == "booked" and "appt-2" not in schedule.appointments
+    assert schedule.request_ids == ["r1"] and schedule.checkpoint("cal") == "t1"
+    assert schedule.conflict(NOW, NOW + timedelta(minutes=5)).id == "appt-1"  # type: ignore[union-attr]
+    assert clone.conflict(NOW, NOW + timedelta(minutes=5)).id == "appt-2"  # type: ignore[union-attr]
+    # and on the original (as the cached schedule is brought up to date)
+    schedule.apply("conn", changes(series("/c.ics", "1"), token="t3"))
+    assert "/c.ics" not in clone.known("cal") and "/b.ics" not in clone.known("cal")
+    assert clone.known("cal")["/a.ics"].etag == "2"

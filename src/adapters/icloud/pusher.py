@@ -328,7 +328,8 @@ class AppointmentPusher:
             )
             self._app.record(schedule)
 
-        retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        with self._app.serialised(uuid.UUID(item.schedule_id)):  # bookings of this user take turns with it
+            retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
     def _record_failure(
         self, item: QueuedPush, revision: int, message: str, attempts: int, retry_at: datetime | None
@@ -339,7 +340,8 @@ class AppointmentPusher:
             schedule.push_failed(item.appointment_id, revision, message, attempts, retry_at is None, retry_at)
             self._app.record(schedule)
 
-        retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
+        with self._app.serialised(uuid.UUID(item.schedule_id)):  # bookings of this user take turns with it
+            retrying(attempt, BOOKING_RETRIES, BOOKING_JITTER)
 
     def _retry(
         self, item: QueuedPush, revision: int, message: str, retry_after: float | None,
