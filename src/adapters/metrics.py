@@ -302,3 +302,15 @@ BOOKING_READ_WAIT = Histogram(
 
 def count_command_conflict(outcome: str) -> None:
     COMMAND_CONFLICTS.labels(outcome=outcome).inc()
+
+
+# -- the relay of the log to NATS JetStream -----------------------------------------
+
+RELAY_EVENTS = Counter(
+    "calsync_relay_events_total",
+    "Events of the log published to JetStream and acknowledged by it",
+)
+RELAY_LAG = Gauge(
+    "calsync_relay_lag_events",
+    "Events of the log not yet acknowledged by JetStream (the head's position minus the relay's)",
+)

@@ -28,7 +28,7 @@ from adapters.persistence.stored_imports import read_range
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.availability_projection import AvailabilityProjection
 from server.bootstrap import Container, application_env, bootstrap
-from server import operator
+from server import operator, relay
 from server.config import PREFIX, ConfigError, Settings
 from server.logs import configure_logging
 from server.observability import start_metrics
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("project", help="only follow the log into the read models, until SIGTERM")
     sub.add_parser("push", help="only write appointments to iCloud, until SIGTERM")
     sub.add_parser("sync", help="only poll iCloud accounts (the sync poller), until SIGTERM")
+    sub.add_parser("relay", help="publish the event log to NATS JetStream, in order, until SIGTERM")
     rebuild = sub.add_parser("rebuild", help="drop a read model and rebuild it from the log")
     rebuild.add_argument("read_model", choices=["availability"])
     rebuild.add_argument(
@@ -83,9 +84,16 @@ def main(argv: list[str] | None = None) -> int:
         return _failing_in_one_line(lambda: _start(settings, command, lambda: push(settings)))
     if command == "sync":
         return _failing_in_one_line(lambda: _start(settings, command, lambda: sync(settings)))
+    if command == "relay":
+        return _failing_in_one_line(lambda: _start(settings, command, lambda: relay.run(settings)))
     if command == "serve":
         return _failing_in_one_line(lambda: _start(settings, command, lambda: _serve(settings)))
     return 0
+
+
+# The kinds that wait for PostgreSQL at start, retrying (the relay waits out a
+# store that goes away once it runs, but is started against one that answers).
+WAITING_KINDS = ("serve", "project", "push", "sync")
 
 
 def _start(settings: Settings, command: str, run: Callable[[], int | None]) -> int | None:
@@ -93,7 +101,7 @@ def _start(settings: Settings, command: str, run: Callable[[], int | None]) -> i
     # A long-running kind waits for PostgreSQL to answer (start_when_reachable);
     # what waiting cannot mend (a key missing, the schema missing, a port in use)
     # still stops it at once in one line.
-    operator.preflight(settings, wait_for_database=command != "rebuild")
+    operator.preflight(settings, wait_for_database=command in WAITING_KINDS)
     if command != "rebuild":
         operator.free_to_listen(settings, grpc_port=command == "serve")
     happened(log, "settings", logging.INFO, command=command, **settings.public())

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -89,6 +90,17 @@ class Settings:
     process_kind: str = "serve"
     # Tells fleets (or tenants' applications) on one PostgreSQL apart in pg_stat_activity.
     db_application_prefix: str = "calsync"
+    # The relay of the log to NATS JetStream (`calendar-integration relay`).
+    nats_url: str = "nats://127.0.0.1:4222"
+    relay_stream: str = "CALSYNC_EVENTS"
+    relay_subject_prefix: str = "calsync"
+    relay_batch_size: int = 500
+    # Publications awaiting JetStream's ack at once.
+    relay_max_in_flight: int = 256
+    relay_poll_interval: float = 1.0
+    # The stream's duplicate window (set when the relay creates the stream).
+    relay_duplicate_window: float = 120.0
+    relay_ack_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -165,6 +177,14 @@ class Settings:
             db_check_interval=_positive(get, "DB_CHECK_INTERVAL", "5"),
             db_start_retry_max=_positive(get, "DB_START_RETRY_MAX", "30"),
             db_application_prefix=_application_prefix(get("DB_APPLICATION_PREFIX", "calsync")),
+            nats_url=get("NATS_URL", "nats://127.0.0.1:4222"),
+            relay_stream=_nats_name(get, "RELAY_STREAM", "CALSYNC_EVENTS"),
+            relay_subject_prefix=_subject_prefix(get, "RELAY_SUBJECT_PREFIX", "calsync"),
+            relay_batch_size=int(_positive(get, "RELAY_BATCH_SIZE", "500")),
+            relay_max_in_flight=int(_positive(get, "RELAY_MAX_IN_FLIGHT", "256")),
+            relay_poll_interval=_positive(get, "RELAY_POLL_INTERVAL", "1"),
+            relay_duplicate_window=_positive(get, "RELAY_DUPLICATE_WINDOW", "120"),
+            relay_ack_timeout=_positive(get, "RELAY_ACK_TIMEOUT", "10"),
         )
 
     @property
@@ -184,7 +204,7 @@ class Settings:
                 value = f"{len(value)} tokens"
             elif name == "postgres_url":
                 value = _without_password(value)
-            elif name == "caldav_url":
+            elif name in ("caldav_url", "nats_url"):
                 parts = urlsplit(value)  # user information in the URL would be a secret
                 value = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
             elif isinstance(value, bool):
@@ -282,6 +302,27 @@ def _port(get: object, name: str) -> int:
     if not raw.isdigit() or int(raw) > 65535:
         raise ConfigError(f"{PREFIX}{name} must be a TCP port (1-65535), or 0 for none, not {raw!r}")
     return int(raw)
+
+
+_NATS_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _nats_name(get: object, name: str, default: str) -> str:
+    """A JetStream stream name: letters, digits, '-' and '_' (no '.', '*', '>' or spaces)."""
+    raw = str(get(name, default))  # type: ignore[operator]
+    if not _NATS_TOKEN.fullmatch(raw) or len(raw) > 255:
+        raise ConfigError(f"{PREFIX}{name} must be letters, digits, '-' or '_', not {raw!r}")
+    return raw
+
+
+def _subject_prefix(get: object, name: str, default: str) -> str:
+    """NATS subject tokens joined by '.', each letters, digits, '-' or '_' (no wildcards)."""
+    raw = str(get(name, default))  # type: ignore[operator]
+    if not all(_NATS_TOKEN.fullmatch(token) for token in raw.split(".")):
+        raise ConfigError(
+            f"{PREFIX}{name} must be tokens of letters, digits, '-' or '_' joined by '.', not {raw!r}"
+        )
+    return raw
 
 
 def _positive(get: object, name: str, default: str) -> float:
