@@ -314,3 +314,14 @@ RELAY_LAG = Gauge(
     "calsync_relay_lag_events",
     "Events of the log not yet acknowledged by JetStream (the head's position minus the relay's)",
 )
+
+# -- the sync poller (syncs, their outcomes, durations and requests: above) ---------------
+
+CALENDAR_REPORTS = Counter(
+    "calsync_calendar_reports_total",
+    "Calendars REPORTed by account polls, by why (changed: its ctag moved; no_ctag; verify: hourly or SyncNow)",
+    ["reason"],
+)
+POLLS_IN_FLIGHT = Gauge("calsync_sync_polls_in_flight", "Account polls running in this process")
+LEASE_TAKEOVERS = Counter("calsync_sync_lease_takeovers_total", "Accounts claimed from an expired lease of another holder")
+THROTTLED = Counter("calsync_caldav_throttled_total", "429/503 answers with Retry-After, by host", ["host"])

@@ -21,7 +21,9 @@ from psycopg.conninfo import conninfo_to_dict
 
 from adapters import metrics
 from adapters.icloud.discovery import CalDAVDiscovery
+from adapters.icloud.dav import HomePoller
 from adapters.icloud.poller import SyncScheduler
+from adapters.icloud.throttle import HostGate
 from adapters.icloud.sync_status import SyncStatusReader
 from adapters.icloud.parse_pool import ResourceParser
 from adapters.icloud.sync_worker import AccountSyncer, CalDAVSettings
@@ -330,8 +332,13 @@ def bootstrap(
     app = PooledCalendarIntegration(application_env(settings), pool)
     retry.count_conflicts_with(metrics.count_command_conflict)
     the_vault = vault if vault is not None else build_vault(settings, pool)
+    sync_state = SyncState(
+        operational_database(settings, "sync", pool),
+        notify_channel=f"{settings.postgres_schema}_sync_due" if pool is not None else "",
+    )
     the_discovery = discovery or CalDAVDiscovery(
-        settings.caldav_url, timeout=settings.caldav_timeout, verify_tls=settings.caldav_verify_tls
+        settings.caldav_url, timeout=settings.caldav_timeout, verify_tls=settings.caldav_verify_tls,
+        on_home=sync_state.remember_home,
     )
     view = build_connection_view(settings, pool)
     cache = ConnectionCache(view)
@@ -358,16 +365,25 @@ def bootstrap(
         app, history, subscribe=settings.event_store == "postgres", poll_interval=settings.projection_poll_interval
     )
     app.add_listener(log_tail.wake)
-    sync_state = SyncState(
-        operational_database(settings, "sync", pool),
-        notify_channel=f"{settings.postgres_schema}_sync_due" if pool is not None else "",
-    )
     caldav = CalDAVSettings(
         settings.caldav_url, settings.caldav_timeout, settings.caldav_verify_tls, settings.caldav_batch_size
     )
     parser = ResourceParser(settings.parse_processes)
-    syncer = AccountSyncer(app, connections, schedules, the_vault, sync_state, caldav, parser)
-    scheduler = SyncScheduler(syncer, sync_state, view, interval=settings.sync_interval)
+    gate = HostGate(per_host=settings.caldav_host_concurrency, rate=settings.caldav_rate)
+    home_poller = HomePoller(
+        timeout=settings.caldav_timeout, verify_tls=settings.caldav_verify_tls,
+        connections_per_host=settings.caldav_host_concurrency, gate=gate,
+    )
+    syncer = AccountSyncer(
+        app, connections, schedules, the_vault, sync_state, caldav, parser,
+        verify_every=settings.sync_verify_every, home_poller=home_poller, gate=gate,
+        active_for=settings.sync_active_for,
+    )
+    scheduler = SyncScheduler(
+        syncer, sync_state, view, interval=settings.sync_interval, active_interval=settings.sync_active_interval,
+        lease_seconds=settings.sync_lease, concurrency=settings.sync_concurrency,
+    )
+    follower.after_event.append(scheduler.connection_event)  # the poll table follows connections
     availability_view = build_availability_view(settings, pool)
     availability_follower = ProjectionFollower(
         app, AvailabilityProjection(availability_view, expand_series),

@@ -102,6 +102,20 @@ class Settings:
     relay_duplicate_window: float = 120.0
     relay_ack_timeout: float = 10.0
 
+    # The sync poller at scale: every calendar REPORTed regardless of its ctag this
+    # often; account polls in flight per process; the sync lease, renewed while a
+    # poll runs (a dead process's accounts move on within about two of these).
+    sync_verify_every: float = 3600.0
+    sync_concurrency: int = 64
+    sync_lease: float = 30.0
+    # Polls follow need: an account whose calendars changed within sync_active_for
+    # seconds is polled every sync_active_interval seconds instead.
+    sync_active_interval: float = 30.0
+    sync_active_for: float = 3600.0
+    # A polite client: sync requests in flight per CalDAV host, and per second over all hosts (0: no limit).
+    caldav_host_concurrency: int = 64
+    caldav_rate: float = 400.0
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -185,6 +199,14 @@ class Settings:
             relay_poll_interval=_positive(get, "RELAY_POLL_INTERVAL", "1"),
             relay_duplicate_window=_positive(get, "RELAY_DUPLICATE_WINDOW", "120"),
             relay_ack_timeout=_positive(get, "RELAY_ACK_TIMEOUT", "10"),
+
+            sync_verify_every=_positive(get, "SYNC_VERIFY_EVERY", "3600"),
+            sync_concurrency=int(_positive(get, "SYNC_CONCURRENCY", "64")),
+            sync_lease=_positive(get, "SYNC_LEASE", "30"),
+            sync_active_interval=_positive(get, "SYNC_ACTIVE_INTERVAL", "30"),
+            sync_active_for=_positive(get, "SYNC_ACTIVE_FOR", "3600"),
+            caldav_host_concurrency=int(_positive(get, "CALDAV_HOST_CONCURRENCY", "64")),
+            caldav_rate=float(_count(get, "CALDAV_RATE", "400")),
         )
 
     @property

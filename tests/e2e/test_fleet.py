@@ -188,8 +188,12 @@ def _lease_holder(db: psycopg.Connection[Any], settings: Settings) -> str:
 
 
 def _polls(requests: list[LoggedRequest]) -> int:
-    """Polls of the account (the only one): one sync-collection REPORT of its calendar each."""
-    return sum(1 for r in requests if r.method == "REPORT" and r.path.endswith("/home/") and b"sync-collection" in r.body)
+    """Polls of the account (the only one): one depth-1 PROPFIND of its calendar home
+    each, asking the calendars' ctags (a REPORT follows only where one moved)."""
+    return sum(
+        1 for r in requests
+        if r.method == "PROPFIND" and r.headers.get("Depth") == "1" and b"getctag" in r.body
+    )
 
 
 def test_a_fleet_on_one_postgresql_loses_nothing_when_any_process_is_killed(

@@ -34,9 +34,12 @@ def test_new_credentials_sync_at_once_and_reset_the_backoff(
                 assert service.sync.SyncNow(sync_now, metadata=auth()).calendars_synced == 0
                 state = service.container.sync_state
                 account_id = str(service.container.connections.get("loc-1", connection_id).account_id)
-                assert state.failures(account_id) >= 1
-                backed_off_until, _ = state.lease_of(account_id)
-                assert backed_off_until > time.time() + 300  # backed off (jittered, at most 15 minutes)
+                # a refused password is no failure to back off from (the account waits
+                # for new credentials), so make it one: the account backed off as well
+                state.release(account_id, "", time.time() + 900, 3)
+                assert state.failures(account_id) == 3
+                next_due, _ = state.lease_of(account_id)
+                assert next_due > time.time() + 300  # not polled on its own for a long while
 
                 proxy.clear()
                 replaced_at = time.time()

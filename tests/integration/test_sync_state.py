@@ -97,3 +97,64 @@ def test_taking_over_a_lapsed_lease_is_logged_a_release_is_not(
     assert taken.fields == {  # type: ignore[attr-defined]
         "account_id": "acct", "previous_holder": "worker-b", "holder": "worker-c", "lapsed_seconds": 4.0,
     }
+
+
+@pytest.fixture(params=STORES)
+def workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[SyncState]]:
+    with settings_for(request.param, tmp_path) as settings:
+        made = [SyncState(operational_database(settings, "sync")) for _ in range(4)]
+        try:
+            yield made
+        finally:
+            for s in made:
+                s.close()
+
+
+def test_due_accounts_are_claimed_in_batches_each_by_one_worker_most_overdue_first(workers: list[SyncState]) -> None:
+    accounts = [f"acct-{i:03}" for i in range(120)]
+    workers[0].ensure_accounts(accounts, now=100.0)
+    workers[0].release("acct-119", "", next_due_at=50.0, failures=0)  # no holder: nothing changes
+    first = workers[0].claim_due("w0", now=100.0, lease_seconds=30, limit=1)
+    assert len(first) == 1
+    start = threading.Barrier(len(workers))
+    claimed: list[list[tuple[str, str]]] = [[] for _ in workers]
+
+    def claim(index: int) -> None:
+        start.wait()
+        while batch := workers[index].claim_due(f"w{index}", now=100.0, lease_seconds=30, limit=7):
+            claimed[index].extend(batch)
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(workers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    ids = [a for batch in claimed for a, _ in batch] + [first[0][0]]
+    assert sorted(ids) == accounts, "every due account claimed once"
+    assert all(previous == "" for batch in claimed for _, previous in batch)
+    assert workers[0].claim_due("late", now=120.0, lease_seconds=30, limit=10) == []
+    assert workers[0].counts(now=120.0, overdue_after=60) == (0, 0, 120)
+
+
+def test_a_heartbeat_keeps_a_lease_and_a_dead_holders_leases_are_taken_over(workers: list[SyncState]) -> None:
+    state = workers[0]
+    state.ensure_accounts(["a", "b", "c"], now=100.0)
+    assert {a for a, _ in state.claim_due("dead", now=100.0, lease_seconds=30, limit=2)} == {"a", "b"}
+    assert [a for a, _ in state.claim_due("live", now=100.0, lease_seconds=30, limit=5)] == ["c"]
+    assert state.renew("live", until=150.0) == 1  # the live holder's heartbeat at 120
+    assert state.counts(now=135.0, overdue_after=30) == (2, 2, 1)
+    taken = workers[1].claim_due("next", now=135.0, lease_seconds=30, limit=5)
+    assert sorted(taken) == [("a", "dead"), ("b", "dead")], "the dead holder is named"
+    assert state.lease_of("c")[1] == 150.0, "the live lease was kept"
+    state.release("a", "dead", next_due_at=999.0, failures=0)  # the dead holder woke up: no effect
+    assert state.lease_of("a") == (100.0, 165.0)
+
+
+def test_the_poll_table_is_reconciled_in_batches_and_a_connection_makes_its_account_due(state: SyncState) -> None:
+    assert state.reconcile([f"x{i}" for i in range(1200)], now=10.0) == 1200
+    assert state.reconcile([f"x{i}" for i in range(1201)], now=20.0) == 1
+    state.release("x5", "", next_due_at=500.0, failures=0)
+    state.claim("x5", "w", now=30.0, lease_seconds=10)
+    state.release("x5", "w", next_due_at=500.0, failures=2)
+    state.due_now("x5", now=40.0)
+    assert state.lease_of("x5")[0] == 40.0 and state.failures("x5") == 0

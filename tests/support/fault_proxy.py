@@ -22,6 +22,8 @@ rule may hold a request before (or after) it is answered.
   a non-empty token get the server's DAV:valid-sync-token refusal, as each sends it:
   "radicale" 403 text/xml, "xandikos" 412 text/xml, "icloud" 412 labelled text/plain
   (the only published report, forums.bitfire.at topic 1858; ``status=409`` if wanted).
+* ``rewrite_answers(transform, match=, times=)``: forward, then pass the answer's
+  body through ``transform``.
 * ``delay(seconds, match=, times=, stage=)`` waits on an Event: ``release()`` ends
   it early; ``held`` / ``wait_until_held(n)`` tell when requests are being held.
 * Log: ``requests`` (``LoggedRequest``), ``count(method, match)``,
@@ -210,6 +212,18 @@ class FaultProxy:
                     and narrower(request))  # fmt: skip
 
         self._add(_Rule(f"refuse_sync_token {style}", accepts, times, refusal(style, status)))
+
+    def rewrite_answers(
+        self, transform: Callable[[bytes], bytes], *, match: Matcher = None, times: int | None = None,
+    ) -> None:
+        """Forward matching requests and hand back the upstream's answer with its body
+        passed through ``transform`` (e.g. a server whose ctag is missing or lies)."""
+
+        def answer(request: RequestInfo) -> Answer:
+            status, headers, payload = self._forward(request)
+            return status, headers, transform(payload)
+
+        self._add(_Rule("rewrite_answers", matcher(match), times, answer))
 
     def delay(
         self, seconds: float, *, match: Matcher = None, times: int | None = None,

@@ -73,3 +73,18 @@ def test_the_bounds_of_what_syncs_record_about_appointments_are_settings() -> No
     assert (chosen.max_open_conflicts, chosen.max_held_spans) == (3, 7)
     with pytest.raises(ConfigError, match="CALSYNC_MAX_OPEN_CONFLICTS"):
         Settings.from_env({"CALSYNC_MAX_OPEN_CONFLICTS": "0"})
+
+
+def test_the_poller_is_sized_by_settings() -> None:
+    settings = Settings.from_env({
+        "CALSYNC_SYNC_CONCURRENCY": "128", "CALSYNC_SYNC_LEASE": "20", "CALSYNC_SYNC_VERIFY_EVERY": "1800",
+        "CALSYNC_SYNC_ACTIVE_INTERVAL": "15", "CALSYNC_SYNC_ACTIVE_FOR": "600",
+        "CALSYNC_CALDAV_HOST_CONCURRENCY": "16", "CALSYNC_CALDAV_RATE": "0",
+    })
+    assert (settings.sync_concurrency, settings.sync_lease, settings.sync_verify_every) == (128, 20.0, 1800.0)
+    assert (settings.sync_active_interval, settings.sync_active_for) == (15.0, 600.0)
+    assert (settings.caldav_host_concurrency, settings.caldav_rate) == (16, 0.0)
+    for name, bad in (("SYNC_CONCURRENCY", "0"), ("SYNC_LEASE", "-1"), ("CALDAV_RATE", "fast")):
+        with pytest.raises(ConfigError) as caught:
+            Settings.from_env({f"CALSYNC_{name}": bad})
+        assert f"CALSYNC_{name}" in str(caught.value)

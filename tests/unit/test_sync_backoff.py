@@ -13,8 +13,10 @@ def scheduler(jitter: float) -> SyncScheduler:
     return SyncScheduler(stub, stub, stub, interval=60, max_backoff=900, clock=lambda: 1000.0, jitter=lambda: jitter)
 
 
-def test_a_good_sync_is_next_due_one_interval_later() -> None:
-    assert scheduler(0.7)._next_due(AccountSyncReport("a"), failures=0) == 1060.0
+def test_a_good_sync_is_next_due_one_interval_later_jittered_by_five_percent() -> None:
+    assert scheduler(0.5)._next_due(AccountSyncReport("a"), failures=0) == 1060.0
+    assert scheduler(0.0)._next_due(AccountSyncReport("a"), failures=0) == 1057.0
+    assert scheduler(1.0)._next_due(AccountSyncReport("a"), failures=0) == 1063.0
 
 
 def test_failures_back_off_exponentially_with_jitter_and_a_cap() -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -26,20 +27,13 @@ from caldav.elements import cdav, dav, ical
 from caldav.elements.base import BaseElement
 from caldav.response import PropfindResult
 
-from adapters.icloud.dav import CalDAVAccount, canonical_path
+from adapters.icloud.dav import NOT_EVENT_CALENDARS, CalDAVAccount, canonical_path
 from calendar_domain.ports import DiscoveredCalendar
+from calendar_domain.values import account_id_for
 
 log = logging.getLogger(__name__)
 
 _CALENDAR = cdav.Calendar.tag
-_NOT_EVENT_CALENDARS = frozenset(
-    {
-        "{urn:ietf:params:xml:ns:caldav}schedule-inbox",
-        "{urn:ietf:params:xml:ns:caldav}schedule-outbox",
-        "{http://calendarserver.org/ns/}subscribed",
-        "{http://calendarserver.org/ns/}notification",
-    }
-)
 _WRITE_PRIVILEGES = frozenset({"{DAV:}write", "{DAV:}write-content", "{DAV:}all"})
 _COLOR = re.compile(r"#([0-9A-Fa-f]{6})(?:[0-9A-Fa-f]{2})?")
 
@@ -51,18 +45,30 @@ class CalDAVDiscovery:
     a CA bundle (tests use a self-signed certificate).
     """
 
-    def __init__(self, base_url: str, *, timeout: float, verify_tls: bool | str = True) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        verify_tls: bool | str = True,
+        on_home: Callable[[str, str], None] | None = None,
+    ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         self._base_url = base_url
         self._timeout = timeout
         self._verify_tls = verify_tls
+        # (account id, calendar home URL) of each account discovered: kept, the
+        # syncs and pushes that follow need no discovery of their own.
+        self._on_home = on_home
 
     def discover(self, apple_id: str, app_password: str) -> list[DiscoveredCalendar]:
         with CalDAVAccount(
             self._base_url, apple_id, app_password, timeout=self._timeout, verify_tls=self._verify_tls
         ) as account:
             calendars = self._discover(account)
+            if self._on_home is not None:
+                self._on_home(str(account_id_for(apple_id)), account.home_url())
         log.debug("discovered %d event calendars at %s", len(calendars), self._base_url)
         return calendars
 
@@ -89,7 +95,7 @@ def _event_calendar(result: PropfindResult) -> DiscoveredCalendar | None:
     """The collection as a ``DiscoveredCalendar`` if it is an event calendar, else None."""
     props = result.properties
     resource_types = set(_as_list(props.get(dav.ResourceType.tag)))
-    if _CALENDAR not in resource_types or resource_types & _NOT_EVENT_CALENDARS:
+    if _CALENDAR not in resource_types or resource_types & NOT_EVENT_CALENDARS:
         return None
     components = _as_list(props.get(cdav.SupportedCalendarComponentSet.tag))
     # RFC 4791 5.2.3: without the property the collection accepts every component.

@@ -137,7 +137,10 @@ class CalendarFetcher:
                     dav.SyncToken(value=token or ""), dav.SyncLevel(value="1"), dav.Prop() + wanted
                 ]
                 try:
-                    response = calendar._query(body, 1, "report")  # noqa: SLF001 - the raw multistatus
+                    # RFC 6578 3.2: sync-collection is sent with Depth: 0 (a strict
+                    # server refuses Depth: 1 with 400, which would turn every sync
+                    # into a full listing).
+                    response = calendar._query(body, 0, "report")  # noqa: SLF001 - the raw multistatus
                 except error.DAVError as failure:
                     if _sync_refused(failure):
                         raise SyncTokenRefused(str(failure)) from None

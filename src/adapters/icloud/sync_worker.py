@@ -13,21 +13,25 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import chain
 
-from adapters.icloud.dav import CalDAVAccount
+from adapters.icloud.dav import CalDAVAccount, HomeMoved, HomePoller
 from adapters.icloud.parse_pool import ResourceParser
+from adapters.icloud.throttle import HostGate, HostPaused
 from adapters.icloud.sync import CalendarFetcher, Listing, SyncTokenRefused
-from adapters.persistence.sync_state import SyncState
+from adapters import metrics
+from adapters.persistence.sync_state import AccountMemo, SyncState
 from calendar_domain.application import CalendarIntegration
+from calendar_domain.configuration import CalendarConfiguration
 from calendar_domain.connection import Connection, ConnectionStatus
 from calendar_domain.connection_service import ConnectionService
 from calendar_domain.errors import (
     DomainError,
     InvalidCredentials,
     NotFound,
+    ProviderProtocolError,
     ProviderThrottled,
     ProviderUnavailable,
 )
@@ -49,7 +53,52 @@ class AccountSyncReport:
     throttled_for: float | None = None  # seconds the provider asked us to wait
     reconnect_required: list[str] = field(default_factory=list)
     changes: int = 0  # series imported or changed, and members deleted
-    requests: int = 0  # HTTP requests made
+    requests: int = 0  # CalDAV requests the poll made
+    quiet: bool = False  # one PROPFIND said nothing changed: no REPORT, no schedule loaded
+    active: bool = False  # a calendar of the account changed lately: polled more often
+
+
+@dataclass
+class _Poll:
+    """One poll of an account: what the home's PROPFIND said, what to REPORT, how it went."""
+
+    memo: AccountMemo
+    verify: bool  # REPORT every calendar whatever its ctag says
+    insist: bool = False  # SyncNow: ask a host that asked us to wait all the same
+    tokens: dict[str, str] | None = None  # calendar href -> ctag, as the PROPFIND found them
+    to_report: dict[str, str] = field(default_factory=dict)  # href -> why (changed, no_ctag, verify)
+    calendars_changed: bool = False  # calendars added to or removed from the home
+    pending: dict[str, list[SyncTarget]] | None = None  # calendar id -> its targets, not yet synced
+    reported: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)
+    done: bool = False
+    home_moved: bool = False
+    refreshed: bool = False  # the connections discovered their calendars again
+
+    def choose(self, tokens: dict[str, str]) -> None:
+        self.tokens = tokens
+        known = self.memo.tokens
+        self.calendars_changed = bool(known) and set(known) != set(tokens)
+        for href, token in tokens.items():
+            if not token:
+                self.to_report[href] = "no_ctag"  # nothing to compare: only a REPORT can tell
+            elif self.verify:
+                self.to_report[href] = "verify"
+            elif known.get(href) != token:
+                self.to_report[href] = "changed"
+
+    def memo_after(self, key: str, now: float) -> AccountMemo:
+        """Each calendar's ctag as the PROPFIND found it, before the REPORT: a change
+        made meanwhile moves the ctag again, and the next poll REPORTs. A calendar
+        whose sync failed is remembered with no ctag, so that it is REPORTed again."""
+        tokens = {href: "" if href in self.failed else token for href, token in (self.tokens or {}).items()}
+        complete = not self.failed
+        moved = any(why == "changed" for why in self.to_report.values())
+        return AccountMemo(
+            tokens=tokens, targets=key if complete else "",
+            verified_at=now if self.verify and complete else self.memo.verified_at,
+            changed_at=now if moved else self.memo.changed_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -70,6 +119,11 @@ class AccountSyncer:
         state: SyncState,
         caldav: CalDAVSettings,
         parser: ResourceParser | None = None,
+        *,
+        verify_every: float = 3600.0,
+        home_poller: HomePoller | None = None,
+        gate: HostGate | None = None,
+        active_for: float = 3600.0,
     ) -> None:
         self._app = app
         self._parser = parser or ResourceParser(0)
@@ -78,47 +132,60 @@ class AccountSyncer:
         self._vault = vault
         self._state = state
         self._caldav = caldav
-        # account id -> calendar home URL (on iCloud: on the account's partition host)
-        self._homes: dict[str, str] = {}
+        self._verify_every = verify_every
+        self._home_poller = home_poller
+        self._gate = gate
+        self._active_for = active_for
 
-    def sync(self, account_id: str, connection_ids: list[str]) -> AccountSyncReport:
-        """Syncs the account through the first working credentials among its connections."""
+    def sync(self, account_id: str, connection_ids: list[str], *, force: bool = False) -> AccountSyncReport:
+        """Polls the account through the first working credentials among its connections.
+
+        One depth-1 PROPFIND of the calendar home gives every calendar's ctag; only
+        calendars whose ctag moved since they were last synced get a sync-collection
+        REPORT, so an account with nothing new costs that one request, and the
+        schedules are not even loaded. Every calendar is REPORTed regardless when
+        ``force`` (SyncNow), when what says which calendars to sync changed
+        (connections, configuration), when a calendar reports no ctag, and once per
+        ``verify_every`` seconds (a server whose ctag does not move with its
+        content is then at most that late)."""
         report = AccountSyncReport(account_id)
         connections = [
             c for c in (self._app.find(uuid.UUID(i), Connection) for i in connection_ids)
             if c is not None and c.status is ConnectionStatus.ACTIVE
         ]
-        targets = self._schedules.sync_targets(connections)
-        by_calendar: dict[str, list[SyncTarget]] = defaultdict(list)
-        for target in targets:
-            by_calendar[target.calendar_id].append(target)
-        pending = dict(by_calendar)
+        memo = self._state.memo(account_id)
+        key = self._targets_key(connections)
+        now = time.time()
+        verify = force or key != memo.targets or now >= memo.verified_at + self._verify_every
+        poll = _Poll(memo, verify, insist=force)
         for connection in connections:
-            if not pending:
+            if poll.done:
                 break
             try:
                 password = self._vault.fetch(connection.credential_ref)
             except NotFound:
                 continue
             try:
+                if poll.tokens is None and memo.home_url and self._home_poller is not None:
+                    if self._quiet_at_home(memo.home_url, connection, password, poll, report):
+                        break
                 with CalDAVAccount(
                     self._caldav.base_url, connection.apple_id, password,
                     timeout=self._caldav.timeout, verify_tls=self._caldav.verify_tls,
-                    home_url=self._homes.get(account_id),
+                    home_url=None if poll.home_moved else memo.home_url or None, gate=self._gate, insist=force,
                 ) as account:
                     try:
-                        for calendar_id in list(pending):
-                            self._sync_calendar(account, account_id, pending[calendar_id], report)
-                            del pending[calendar_id]
-                        self._homes[account_id] = account.home_url()
+                        self._poll_with(account, account_id, connections, poll, report)
                     finally:
                         report.requests += account.requests
+                    if account.home_url() != memo.home_url:
+                        self._state.remember_home(account_id, account.home_url())
             except InvalidCredentials as refused:
                 # Apple revoked this app-specific password: the connection needs the
                 # user; the account may still be reachable through another one.
                 self._connections.require_reconnect(connection.sub_account_id, str(connection.id), refused.message)
                 report.reconnect_required.append(str(connection.id))
-                for calendar_id in pending:
+                for calendar_id in poll.pending or ():
                     self._state.failed(account_id, calendar_id, refused.message)
             except ProviderThrottled as throttled:
                 report.throttled_for = throttled.retry_after
@@ -126,16 +193,122 @@ class AccountSyncer:
                 break
             except DomainError as failure:
                 report.errors.append(failure.message)
+                poll.home_moved = poll.home_moved or isinstance(failure, ProviderProtocolError)
                 break
-        if report.errors or report.reconnect_required:
-            # The account may have moved to another partition host: look again next time.
-            self._homes.pop(account_id, None)
-        report.calendars_failed += len(pending)
+        if poll.home_moved or report.reconnect_required:
+            # The account may have moved to another partition host (a 404, a
+            # redirect, an answer that is not CalDAV): look again next time. A host
+            # that is down or throttling keeps its accounts.
+            self._state.forget_home(account_id)
+        if poll.done:
+            after = poll.memo_after(key, now)
+            if after != replace(memo, home_url=""):  # the home is kept on its own
+                self._state.remember(account_id, after)  # a quiet poll writes nothing here
+            # Polls follow need: a calendar that changed lately (an edit, or the echo
+            # of an appointment booked and pushed) is likely to change again soon.
+            report.active = now - after.changed_at < self._active_for
+        report.calendars_failed += len(poll.pending or ())
+        report.quiet = poll.done and not poll.reported and not report.errors
+        self._finished(poll)
         return report
+
+    def close(self) -> None:
+        """Closes the connections kept for polls (opened again if needed)."""
+        if self._home_poller is not None:
+            self._home_poller.close()
+
+    def _quiet_at_home(
+        self, home: str, connection: Connection, password: str, poll: _Poll, report: AccountSyncReport
+    ) -> bool:
+        """The home's PROPFIND on the process's shared connections; True when it says
+        nothing changed (the poll is over: no session of its own, no schedule
+        loaded). A home that moved is looked up again by the full session."""
+        assert self._home_poller is not None
+        try:
+            tokens = self._home_poller.calendar_tokens(home, connection.apple_id, password, insist=poll.insist)
+        except HostPaused:
+            raise  # nothing was sent
+        except HomeMoved:
+            report.requests += 1
+            self._state.forget_home(report.account_id)
+            poll.home_moved = True
+            return False
+        except DomainError:
+            report.requests += 1
+            raise
+        report.requests += 1
+        poll.choose(tokens)
+        if poll.to_report or poll.calendars_changed:
+            return False
+        poll.pending = {}
+        poll.done = True
+        return True
+
+    def _poll_with(
+        self, account: CalDAVAccount, account_id: str, connections: list[Connection], poll: _Poll,
+        report: AccountSyncReport,
+    ) -> None:
+        if poll.tokens is None:
+            poll.choose(account.calendar_tokens())
+        if poll.calendars_changed and not poll.refreshed:
+            poll.refreshed = True
+            self._refresh_calendars(account_id, connections)
+        if poll.pending is None:
+            poll.pending = self._pending(connections, poll)
+        for calendar_id in list(poll.pending):
+            targets = poll.pending[calendar_id]
+            if not self._sync_calendar(account, account_id, targets, report):
+                poll.failed.add(targets[0].href)
+            poll.reported.add(targets[0].href)
+            del poll.pending[calendar_id]
+        poll.done = True
+
+    def _pending(self, connections: list[Connection], poll: _Poll) -> dict[str, list[SyncTarget]]:
+        """The calendars to REPORT, with every schedule that wants each. The schedules
+        are loaded only here: a quiet account never gets this far."""
+        if not poll.to_report and poll.tokens is not None and not poll.calendars_changed:
+            return {}
+        by_calendar: dict[str, list[SyncTarget]] = defaultdict(list)
+        for target in self._schedules.sync_targets(connections):
+            # A calendar the PROPFIND did not list (spelled otherwise, or gone) is
+            # REPORTed anyway: its REPORT says which.
+            if target.href in poll.to_report or target.href not in (poll.tokens or {}):
+                by_calendar[target.calendar_id].append(target)
+        return dict(by_calendar)
+
+    def _targets_key(self, connections: list[Connection]) -> str:
+        """The versions of what decides the calendars to sync and for whom: each
+        connection and its user's configuration. When it moves (a calendar made
+        blocking, a new connection to the same Apple ID), every calendar is REPORTed,
+        since a new schedule has no checkpoint however quiet the calendar is."""
+        parts = []
+        for connection in sorted(connections, key=lambda c: str(c.id)):
+            configuration_id = CalendarConfiguration.create_id(connection.sub_account_id, connection.user_id)
+            latest = self._app.recorder.select_events(configuration_id, desc=True, limit=1)
+            parts.append(f"{connection.id}:{connection.version}:{latest[0].originator_version if latest else 0}")
+        return ";".join(parts)
+
+    def _refresh_calendars(self, account_id: str, connections: list[Connection]) -> None:
+        """Calendars were added to or removed from the home since the last poll: each
+        connection discovers them again (a removed calendar stops blocking)."""
+        happened(log, "sync.calendars_changed", account=account_id, connections=len(connections))
+        for connection in connections:
+            try:
+                self._connections.refresh_calendars(connection.sub_account_id, str(connection.id))
+            except DomainError as failure:
+                happened(
+                    log, "sync.calendars_refresh_failed", logging.WARNING,
+                    account=account_id, connection=str(connection.id), error=failure.message,
+                )
+
+    def _finished(self, poll: _Poll) -> None:
+        for reason in poll.to_report.values():
+            metrics.CALENDAR_REPORTS.labels(reason).inc()
 
     def _sync_calendar(
         self, account: CalDAVAccount, account_id: str, targets: list[SyncTarget], report: AccountSyncReport
-    ) -> None:
+    ) -> bool:
+        """Syncs one calendar for every schedule that wants it; False when it failed."""
         calendar_id = targets[0].calendar_id
         self._state.started(account_id, calendar_id, time.time())
         try:
@@ -152,9 +325,10 @@ class AccountSyncer:
             self._state.failed(account_id, calendar_id, failure.message)
             report.errors.append(failure.message)
             report.calendars_failed += 1
-            return
+            return False
         self._state.succeeded(account_id, calendar_id, time.time())
         report.calendars_synced += 1
+        return True
 
     def _fetch_changes(
         self, account: CalDAVAccount, account_id: str, targets: list[SyncTarget]

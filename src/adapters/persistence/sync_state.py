@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 from adapters.persistence.database import Database
 from calendar_domain.telemetry import happened
@@ -38,7 +39,31 @@ _CREATE = [
         running INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (account_id, calendar_id)
     )""",
+    # What a poll remembers of an account between polls, for every process: the
+    # calendar home (no discovery before each sync), each calendar's ctag as last
+    # synced (a quiet account costs one PROPFIND), the aggregate versions those
+    # ctags were synced for, and when every calendar was last REPORTed regardless.
+    # No secrets here: URLs, tokens and versions only.
+    """CREATE TABLE IF NOT EXISTS {t}sync_account (
+        account_id TEXT PRIMARY KEY,
+        home_url TEXT NOT NULL DEFAULT '',
+        tokens TEXT NOT NULL DEFAULT '',
+        targets TEXT NOT NULL DEFAULT '',
+        verified_at DOUBLE PRECISION NOT NULL DEFAULT 0,
+        changed_at DOUBLE PRECISION NOT NULL DEFAULT 0
+    )""",
 ]
+
+
+@dataclass(frozen=True)
+class AccountMemo:
+    """What the last poll of an account left for the next one."""
+
+    home_url: str = ""
+    tokens: dict[str, str] = field(default_factory=dict)  # calendar href -> ctag as last synced
+    targets: str = ""  # the versions of what says which calendars to sync, when they were synced
+    verified_at: float = 0.0  # when every calendar was last REPORTed, ctag or not
+    changed_at: float = 0.0  # when a poll last found a calendar's ctag moved
 
 
 @dataclass(frozen=True)
@@ -62,6 +87,11 @@ class SyncState:
 
     def _tables(self) -> Database:
         if not self._ready:
+            if self._db.dialect == "sqlite":
+                # Every poll writes its lease: in WAL mode, NORMAL syncs the file at
+                # checkpoints instead of at each commit. A power cut may lose the last
+                # few releases, whose accounts are then polled once more.
+                self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.create(_CREATE)
             self._ready = True
         return self._db
@@ -69,14 +99,98 @@ class SyncState:
     # -- leases ------------------------------------------------------------------------
 
     def ensure_accounts(self, account_ids: Iterable[str], now: float) -> None:
-        for account_id in account_ids:
+        """Puts the accounts in the poll table, due now, if they are not there (in
+        statements of up to 500 rows: a reconciliation of 100,000 accounts is 200)."""
+        ids = list(dict.fromkeys(account_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            values = ", ".join(f"(%(a{i})s, %(now)s)" for i in range(len(chunk)))
+            params: dict[str, object] = {f"a{i}": a for i, a in enumerate(chunk)}
+            params["now"] = now
             self._tables().execute(
-                "INSERT INTO {t}sync_lease (account_id, next_due_at) VALUES (%(a)s, %(now)s) "
+                f"INSERT INTO {{t}}sync_lease (account_id, next_due_at) VALUES {values} "
                 "ON CONFLICT (account_id) DO NOTHING",
-                {"a": account_id, "now": now},
+                params,
             )
 
+    def reconcile(self, active_account_ids: Iterable[str], now: float) -> int:
+        """Adds the active accounts the poll table misses (events normally put them
+        there); returns how many were missing."""
+        present = {r[0] for r in self._tables().execute("SELECT account_id FROM {t}sync_lease")}
+        missing = [a for a in active_account_ids if a not in present]
+        self.ensure_accounts(missing, now)
+        return len(missing)
+
+    def due_now(self, account_id: str, now: float) -> None:
+        """The account is polled at once (connected, reconnected, new credentials): in
+        the table, due now, its failures forgotten (no backoff left); on PostgreSQL
+        every sync poller listening is told."""
+        self._tables().execute(
+            "INSERT INTO {t}sync_lease (account_id, next_due_at) VALUES (%(a)s, %(now)s) "
+            "ON CONFLICT (account_id) DO UPDATE SET next_due_at = %(now)s, failures = 0",
+            {"a": account_id, "now": now},
+        )
+        if self.notify_channel and self._db.dialect == "postgres":
+            self._db.execute("SELECT pg_notify(%(channel)s, %(a)s)", {"channel": self.notify_channel, "a": account_id})
+
+    def claim_due(self, holder: str, now: float, lease_seconds: float, limit: int) -> list[tuple[str, str]]:
+        """Leases up to ``limit`` due accounts, most overdue first, in one statement:
+        (account id, the holder whose lease had expired, "" when none). On PostgreSQL
+        concurrent claimers skip each other's rows (FOR UPDATE SKIP LOCKED) instead
+        of queueing on them; SQLite has a single writer, which serialises claims."""
+        params = {"now": now, "limit": limit, "until": now + lease_seconds, "holder": holder}
+        if self._db.dialect == "postgres":
+            rows = self._tables().execute(
+                "WITH due AS (SELECT account_id, holder FROM {t}sync_lease "
+                "WHERE next_due_at <= %(now)s AND leased_until < %(now)s "
+                "ORDER BY next_due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
+                "UPDATE {t}sync_lease SET leased_until = %(until)s, holder = %(holder)s FROM due "
+                "WHERE {t}sync_lease.account_id = due.account_id RETURNING {t}sync_lease.account_id, due.holder",
+                params,
+            )
+            return [(str(r[0]), str(r[1] or "")) for r in rows]
+        # SQLite's RETURNING sees the updated table alone: the previous holders come
+        # from the selection, and the update claims only what is still free.
+        due = dict(self._tables().execute(
+            "SELECT account_id, holder FROM {t}sync_lease WHERE next_due_at <= %(now)s AND leased_until < %(now)s "
+            "ORDER BY next_due_at LIMIT %(limit)s",
+            params,
+        ))
+        if not due:
+            return []
+        names = {f"a{i}": a for i, a in enumerate(due)}
+        rows = self._tables().execute(
+            "UPDATE {t}sync_lease SET leased_until = %(until)s, holder = %(holder)s "
+            f"WHERE account_id IN ({', '.join(f'%({n})s' for n in names)}) AND leased_until < %(now)s "
+            "RETURNING account_id",
+            {**params, **names},
+        )
+        return [(str(r[0]), str(due.get(r[0]) or "")) for r in rows]
+
+    def renew(self, holder: str, until: float) -> int:
+        """The heartbeat: every lease this holder has is extended to ``until``."""
+        rows = self._tables().execute(
+            "UPDATE {t}sync_lease SET leased_until = %(until)s WHERE holder = %(holder)s AND leased_until > 0 "
+            "RETURNING account_id",
+            {"until": until, "holder": holder},
+        )
+        return len(rows)
+
+    def counts(self, now: float, overdue_after: float) -> tuple[int, int, int]:
+        """(due, overdue by more than ``overdue_after`` seconds, leased) accounts."""
+        rows = self._tables().execute(
+            "SELECT count(CASE WHEN next_due_at <= %(now)s AND leased_until < %(now)s THEN 1 END), "
+            "count(CASE WHEN next_due_at <= %(late)s AND leased_until < %(now)s THEN 1 END), "
+            "count(CASE WHEN leased_until >= %(now)s THEN 1 END) FROM {t}sync_lease",
+            {"now": now, "late": now - overdue_after},
+        )
+        due, overdue, leased = rows[0] if rows else (0, 0, 0)
+        return int(due or 0), int(overdue or 0), int(leased or 0)
+
     def forget_account(self, account_id: str) -> None:
+        """The account is polled no more (its memo stays: a read model behind the
+        log can say "no connections" for a moment, and the home found at connect
+        would be lost; a connection made again REPORTs everything anyway)."""
         self._tables().execute("DELETE FROM {t}sync_lease WHERE account_id = %(a)s", {"a": account_id})
 
     def due_accounts(self, now: float, limit: int = 10) -> list[str]:
@@ -135,17 +249,6 @@ class SyncState:
             {"due": next_due_at, "failures": failures, "a": account_id, "holder": holder},
         )
 
-    def due_now(self, account_id: str, now: float) -> None:
-        """The account is due at once, its failures forgotten (no backoff left);
-        on PostgreSQL every sync poller listening is told."""
-        self.ensure_accounts([account_id], now)
-        self._tables().execute(
-            "UPDATE {t}sync_lease SET next_due_at = %(now)s, failures = 0 WHERE account_id = %(a)s",
-            {"now": now, "a": account_id},
-        )
-        if self.notify_channel and self._db.dialect == "postgres":
-            self._db.execute("SELECT pg_notify(%(channel)s, %(a)s)", {"channel": self.notify_channel, "a": account_id})
-
     def failures(self, account_id: str) -> int:
         rows = self._tables().execute(
             "SELECT failures FROM {t}sync_lease WHERE account_id = %(a)s", {"a": account_id}
@@ -158,6 +261,48 @@ class SyncState:
             "SELECT next_due_at, leased_until FROM {t}sync_lease WHERE account_id = %(a)s", {"a": account_id}
         )
         return (float(rows[0][0]), float(rows[0][1])) if rows else (0.0, 0.0)
+
+    # -- what polls remember --------------------------------------------------------------
+
+    def memo(self, account_id: str) -> AccountMemo:
+        rows = self._tables().execute(
+            "SELECT home_url, tokens, targets, verified_at, changed_at FROM {t}sync_account WHERE account_id = %(a)s",
+            {"a": account_id},
+        )
+        if not rows:
+            return AccountMemo()
+        home, tokens, targets, verified_at, changed_at = rows[0]
+        return AccountMemo(
+            str(home), json.loads(tokens) if tokens else {}, str(targets), float(verified_at), float(changed_at)
+        )
+
+    def remember(self, account_id: str, memo: AccountMemo) -> None:
+        """Keeps the poll's ctags, targets and verification time (the home is kept
+        by ``remember_home``/``forget_home`` alone)."""
+        self._tables().execute(
+            "INSERT INTO {t}sync_account (account_id, tokens, targets, verified_at, changed_at) "
+            "VALUES (%(a)s, %(tokens)s, %(targets)s, %(at)s, %(changed)s) ON CONFLICT (account_id) DO UPDATE SET "
+            "tokens = %(tokens)s, targets = %(targets)s, verified_at = %(at)s, changed_at = %(changed)s",
+            {"a": account_id, "tokens": json.dumps(memo.tokens, sort_keys=True), "targets": memo.targets,
+             "at": memo.verified_at, "changed": memo.changed_at},
+        )
+
+    def home_of(self, account_id: str) -> str | None:
+        """The calendar home found last for the account (at connect or by a sync), if any."""
+        return self.memo(account_id).home_url or None
+
+    def remember_home(self, account_id: str, home_url: str) -> None:
+        self._tables().execute(
+            "INSERT INTO {t}sync_account (account_id, home_url) VALUES (%(a)s, %(home)s) "
+            "ON CONFLICT (account_id) DO UPDATE SET home_url = %(home)s",
+            {"a": account_id, "home": home_url},
+        )
+
+    def forget_home(self, account_id: str) -> None:
+        """The home failed (moved partition, 404, 301): the next request looks it up again."""
+        self._tables().execute(
+            "UPDATE {t}sync_account SET home_url = '' WHERE account_id = %(a)s", {"a": account_id}
+        )
 
     # -- health ------------------------------------------------------------------------
 
