@@ -23,11 +23,12 @@ from typing import Any, Protocol
 
 from calendar_domain import values
 from calendar_domain.application import CalendarIntegration
-from calendar_domain.availability import Busy, Reason, ReasonKind, SourceKind
+from calendar_domain.availability import CAP_KINDS, Busy, Reason, ReasonKind, SourceKind
 from calendar_domain.bookings import (
     MAX_CANCEL_REASON,
     MAX_TITLE,
     AppointmentDetails,
+    BookingCapReached,
     BookingConflict,
     attendees_payload,
     checked_details,
@@ -304,6 +305,14 @@ class AppointmentService:
             overridable.append(reason)
         if overridable and not override:
             first = overridable[0]
+            if first.kind in CAP_KINDS:
+                raise BookingCapReached(
+                    f"the time is unavailable: {first.detail} (set override to book anyway)",
+                    conflict_kind=first.kind.value,
+                    booked=str(first.booked),
+                    limit=str(first.limit),
+                    reasons=",".join(r.kind.value for r in overridable),
+                )
             raise BookingConflict(
                 f"the time is unavailable: {first.detail} (set override to book anyway)",
                 conflict_kind=first.kind.value,

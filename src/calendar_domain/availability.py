@@ -77,6 +77,17 @@ class BookingRules:
     minimum_notice_minutes: int = 0
     horizon_days: int = 60  # how far ahead a slot may start
     daily_cap: int = 0  # appointments per local day; 0: no cap
+    # The caps below: 0 is no cap. Weeks are ISO 8601 (from Monday), months the
+    # calendar's, both local to the user's zone.
+    daily_cap_minutes: int = 0
+    weekly_cap: int = 0
+    weekly_cap_minutes: int = 0
+    monthly_cap: int = 0
+    monthly_cap_minutes: int = 0
+
+    @property
+    def capped(self) -> bool:
+        return any(getattr(self, kind.value) for kind in CAP_KINDS)
 
     @property
     def step(self) -> int:
@@ -126,6 +137,11 @@ _RULE_LIMITS = {
     "minimum_notice_minutes": (0, 365 * MINUTES_PER_DAY),
     "horizon_days": (1, 730),
     "daily_cap": (0, 1000),
+    "daily_cap_minutes": (0, MINUTES_PER_DAY),
+    "weekly_cap": (0, 7 * 1000),
+    "weekly_cap_minutes": (0, 7 * MINUTES_PER_DAY),
+    "monthly_cap": (0, 31 * 1000),
+    "monthly_cap_minutes": (0, 31 * MINUTES_PER_DAY),
 }
 
 
@@ -204,8 +220,10 @@ class SlotQuery:
     zone: tzinfo
     hours: WorkingHours
     rules: BookingRules
-    # Appointments per local day, for the daily cap.
+    # Appointments per local day (of their start), for the caps.
     booked_per_day: dict[date, int] = field(default_factory=dict)
+    # Minutes booked per local day (of the appointment's start), for the caps.
+    booked_minutes_per_day: dict[date, int] = field(default_factory=dict)
 
 
 def blocking_spans(busy: Iterable[Busy], before: int, after: int) -> list[tuple[int, int]]:
@@ -291,9 +309,10 @@ def grid_slots(
     if spans is None:
         spans = blocking_spans(busy, rules.buffer_before_minutes * 60, rules.buffer_after_minutes * 60)
     span_ends = [end for _, end in spans]
+    capped = rules.capped
     slots: list[tuple[int, int]] = []
     for day in local_days(earliest, latest, query.zone):
-        if rules.daily_cap and query.booked_per_day.get(day, 0) >= rules.daily_cap:
+        if capped and caps_exceeded(query, day, -(-length // 60)):
             continue
         for window in query.hours.windows_on(day):
             begin, finish = window_bounds(day, window, query.zone)
@@ -323,6 +342,11 @@ class ReasonKind(str, Enum):
     MINIMUM_NOTICE = "minimum_notice"
     BEYOND_HORIZON = "beyond_horizon"
     DAILY_CAP = "daily_cap"
+    DAILY_CAP_MINUTES = "daily_cap_minutes"
+    WEEKLY_CAP = "weekly_cap"
+    WEEKLY_CAP_MINUTES = "weekly_cap_minutes"
+    MONTHLY_CAP = "monthly_cap"
+    MONTHLY_CAP_MINUTES = "monthly_cap_minutes"
     BUSY = "busy"  # something overlaps the time itself
     BUFFER = "buffer"  # something is too close before or after
 
@@ -332,6 +356,66 @@ class Reason:
     kind: ReasonKind
     detail: str
     busy: Busy | None = None
+    # for a cap: what is booked in its period (appointments or minutes) and its limit
+    booked: int = 0
+    limit: int = 0
+
+
+# Each cap: its period and whether it counts minutes (else appointments).
+_CAPS: dict[ReasonKind, tuple[str, bool]] = {
+    ReasonKind.DAILY_CAP: ("day", False),
+    ReasonKind.DAILY_CAP_MINUTES: ("day", True),
+    ReasonKind.WEEKLY_CAP: ("week", False),
+    ReasonKind.WEEKLY_CAP_MINUTES: ("week", True),
+    ReasonKind.MONTHLY_CAP: ("month", False),
+    ReasonKind.MONTHLY_CAP_MINUTES: ("month", True),
+}
+CAP_KINDS = frozenset(_CAPS)
+
+
+def local_period(day: date, period: str) -> tuple[date, date]:
+    """[first, after) local dates of the day, ISO 8601 week (Monday first) or
+    calendar month holding ``day``. Dates, not instants: a period crossing a
+    daylight-saving change keeps its local bounds (a week of 167 or 169 hours)."""
+    if period == "week":
+        first = day - timedelta(days=day.weekday())
+        return first, first + timedelta(days=7)
+    if period == "month":
+        first = day.replace(day=1)
+        return first, (first + timedelta(days=32)).replace(day=1)
+    return day, day + timedelta(days=1)
+
+
+def caps_span(start: int, end: int, zone: tzinfo, rules: BookingRules) -> tuple[int, int]:
+    """From the start of the first period any cap of ``rules`` counts for [start,
+    end) to the end of the last: the appointments that decide the caps."""
+    widest = max(
+        (_CAPS[kind][0] for kind in CAP_KINDS if getattr(rules, kind.value)),
+        key=("day", "week", "month").index,
+        default="day",
+    )
+    first = local_period(from_epoch(start).astimezone(zone).date(), widest)[0]
+    after = local_period(from_epoch(max(start, end - 1)).astimezone(zone).date(), widest)[1]
+    return window_bounds(first, _WHOLE_DAY, zone)[0], window_bounds(after, _WHOLE_DAY, zone)[0]
+
+
+def caps_exceeded(query: SlotQuery, day: date, minutes: int) -> list[Reason]:
+    """The caps an appointment of ``minutes`` starting on local ``day`` would
+    exceed, given what is booked."""
+    reasons = []
+    for kind, (period, in_minutes) in _CAPS.items():
+        limit = getattr(query.rules, kind.value)
+        if not limit:
+            continue
+        first, after = local_period(day, period)
+        counts = query.booked_minutes_per_day if in_minutes else query.booked_per_day
+        booked = sum(n for d, n in counts.items() if first <= d < after)
+        if booked + (minutes if in_minutes else 1) > limit:
+            unit = "minutes" if in_minutes else "appointments"
+            what = {"day": "on", "week": "in the week of", "month": "in the month of"}[period]
+            detail = f"{kind.value}: {booked} {unit} booked {what} {first.isoformat()}, at most {limit}"
+            reasons.append(Reason(kind, detail, booked=booked, limit=limit))
+    return reasons
 
 
 def explain(query: SlotQuery, busy: Sequence[Busy]) -> tuple[list[Reason], list[Busy]]:
@@ -351,8 +435,8 @@ def explain(query: SlotQuery, busy: Sequence[Busy]) -> tuple[list[Reason], list[
             reasons.append(Reason(ReasonKind.DAY_OFF, f"{day.isoformat()} is a day off"))
         else:
             reasons.append(Reason(ReasonKind.OUTSIDE_WORKING_HOURS, _hours_text(query.hours.windows_on(day), day)))
-    if rules.daily_cap and query.booked_per_day.get(day, 0) >= rules.daily_cap:
-        reasons.append(Reason(ReasonKind.DAILY_CAP, f"{rules.daily_cap} appointments already on {day.isoformat()}"))
+    if rules.capped:
+        reasons.extend(caps_exceeded(query, day, -(-(end - start) // 60)))
     before, after = rules.buffer_before_minutes * 60, rules.buffer_after_minutes * 60
     free_anyway: list[Busy] = []
     for item in sorted(busy, key=lambda b: (b.start, b.end)):

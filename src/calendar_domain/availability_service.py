@@ -31,12 +31,12 @@ from calendar_domain.availability import (
     SourceKind,
     blocking_spans,
     bookable_span,
+    caps_span,
     epoch,
     explain,
     free_slots,
     from_epoch,
     grid_slots,
-    local_day_span,
 )
 from calendar_domain.availability_projection import BusyRow, SeriesExpander, SeriesRow, UserRow, occurrences_of
 from calendar_domain.busy import AllDayPolicy, busy_rule
@@ -141,11 +141,15 @@ class UserView:
     busy: list[Busy]
     as_of: AsOf
     booked_per_day: dict[date, int] = field(default_factory=dict)
+    booked_minutes_per_day: dict[date, int] = field(default_factory=dict)
     # what is worked out from ``busy`` alone, shared by every view of the same rows
     memo: dict[tuple[Any, ...], list[tuple[int, int]]] = field(default_factory=dict, compare=False)
 
     def query(self, start: int, end: int, now: int) -> SlotQuery:
-        return SlotQuery(start, end, now, self.zone, self.user.working_hours, self.user.booking_rules, self.booked_per_day)
+        return SlotQuery(
+            start, end, now, self.zone, self.user.working_hours, self.user.booking_rules, self.booked_per_day,
+            self.booked_minutes_per_day,
+        )
 
     def blocking_spans(self) -> list[tuple[int, int]]:
         """The busy times widened by the user's buffers, merged (once per rows)."""
@@ -265,7 +269,7 @@ class AvailabilityService:
         self._meta: dict[str, tuple[int, tuple[UserRow, list[tuple[str, str, str]], bool, bool]]] = {}
         # What a window of a user's holds, under the user's version in the read model
         # (it changes with any of their rows, so a hit is what a fresh read would give).
-        self._windows: dict[tuple[Any, ...], tuple[list[Busy], dict[date, int], dict[Any, Any]]] = {}
+        self._windows: dict[tuple[Any, ...], tuple[list[Busy], dict[date, int], dict[date, int], dict[Any, Any]]] = {}
 
     # -- validation ---------------------------------------------------------------------
 
@@ -438,19 +442,21 @@ class AvailabilityService:
             if len(self._windows) >= 512:
                 self._windows.clear()
             self._windows[key] = found
-        busy, booked, spans = found
-        return UserView(sub_account_id, user_id, user, zone, busy, AsOf(position, freshness), booked, spans)
+        busy, booked, minutes, spans = found
+        return UserView(sub_account_id, user_id, user, zone, busy, AsOf(position, freshness), booked, minutes, spans)
 
-    def _busy_in(self, user: UserRow, zone: tzinfo, window: Window, ignored: set[str]) -> tuple[list[Busy], dict[date, int]]:
+    def _busy_in(
+        self, user: UserRow, zone: tzinfo, window: Window, ignored: set[str]
+    ) -> tuple[list[Busy], dict[date, int], dict[date, int]]:
         """Everything that takes the user's time near the window, and their
-        appointments per local day."""
+        appointments and booked minutes per local day."""
         user_key, rules = user.user_key, user.booking_rules
         # what can touch a slot starting in the window: up to a slot's length and the buffers
         margin = 60 * (rules.slot_minutes + max(rules.buffer_before_minutes, rules.buffer_after_minutes)) + 60
         start, end = window.start - margin, window.end + margin
-        if rules.daily_cap:  # a day's appointments count, wherever on it the window starts and ends
-            day_start, day_end = local_day_span(window.start, window.end, zone)
-            start, end = min(start, day_start), max(end, day_end)
+        if rules.capped:  # a period's appointments count, wherever in it the window starts and ends
+            period_start, period_end = caps_span(window.start, window.end, zone, rules)
+            start, end = min(start, period_start), max(end, period_end)
         rows = self._read.busy(user_key, start, end)
         partial = self._read.partial_series(user_key, start, end)
         if partial:
@@ -462,6 +468,7 @@ class AvailabilityService:
         imported = SourceKind.IMPORTED
         busy: list[Busy] = []
         booked: dict[date, int] = {}
+        minutes: dict[date, int] = {}
         for row in rows:
             if row.kind == "imported":
                 blocks, rule = decide[row.flags]
@@ -474,7 +481,8 @@ class AvailabilityService:
                 if kind is SourceKind.APPOINTMENT and row.calendar_id == kind.value:  # not its held times
                     day = from_epoch(row.start).astimezone(zone).date()
                     booked[day] = booked.get(day, 0) + 1
-        return busy, booked
+                    minutes[day] = minutes.get(day, 0) + _minutes(row.start, row.end)
+        return busy, booked, minutes
 
     def _refuse_unknown(self, sub_account_id: str, user_id: str, position: int) -> NoReturn:
         happened(log, "availability.user_unknown", sub_account=sub_account_id, user=user_id, position=position)
@@ -562,11 +570,19 @@ def _without_appointment(view: UserView, appointment_id: str) -> UserView:
     own = [b for b in view.busy if b.kind is SourceKind.APPOINTMENT and b.source.href == appointment_id]
     if not own:
         return view
-    booked = dict(view.booked_per_day)
+    booked, minutes = dict(view.booked_per_day), dict(view.booked_minutes_per_day)
     for item in own:
         day = from_epoch(item.start).astimezone(view.zone).date()
         booked[day] = booked.get(day, 1) - 1
-    return replace(view, busy=[b for b in view.busy if b not in own], booked_per_day=booked, memo={})
+        minutes[day] = minutes.get(day, 0) - _minutes(item.start, item.end)
+    return replace(
+        view, busy=[b for b in view.busy if b not in own], booked_per_day=booked, booked_minutes_per_day=minutes, memo={}
+    )
+
+
+def _minutes(start: int, end: int) -> int:
+    """An appointment's booked minutes, a started minute counting whole."""
+    return -(-(end - start) // 60)
 
 
 def check_user_ids(user_ids: list[str]) -> None:

@@ -39,6 +39,13 @@ class BookingConflict(DomainError):
     reason = "BOOKING_CONFLICT"
 
 
+class BookingCapReached(BookingConflict):
+    """A booking cap of the user's rules (per day, week or month) would be
+    exceeded; metadata names the cap, what is booked and the limit."""
+
+    reason = "BOOKING_CAP_REACHED"
+
+
 @dataclass(frozen=True)
 class Attendee:
     email: str

@@ -57,6 +57,11 @@ _REASONS = {
     ReasonKind.MINIMUM_NOTICE: pb.REASON_KIND_MINIMUM_NOTICE,
     ReasonKind.BEYOND_HORIZON: pb.REASON_KIND_BEYOND_HORIZON,
     ReasonKind.DAILY_CAP: pb.REASON_KIND_DAILY_CAP,
+    ReasonKind.DAILY_CAP_MINUTES: pb.REASON_KIND_DAILY_CAP_MINUTES,
+    ReasonKind.WEEKLY_CAP: pb.REASON_KIND_WEEKLY_CAP,
+    ReasonKind.WEEKLY_CAP_MINUTES: pb.REASON_KIND_WEEKLY_CAP_MINUTES,
+    ReasonKind.MONTHLY_CAP: pb.REASON_KIND_MONTHLY_CAP,
+    ReasonKind.MONTHLY_CAP_MINUTES: pb.REASON_KIND_MONTHLY_CAP_MINUTES,
     ReasonKind.BUSY: pb.REASON_KIND_BUSY,
     ReasonKind.BUFFER: pb.REASON_KIND_BUFFER,
 }
@@ -421,6 +426,11 @@ def _rules_from_pb(message: Any) -> BookingRules:
         minimum_notice_minutes=message.minimum_notice_minutes,
         horizon_days=message.horizon_days or DEFAULT_BOOKING_RULES.horizon_days,
         daily_cap=message.daily_cap,
+        daily_cap_minutes=message.daily_cap_minutes,
+        weekly_cap=message.weekly_cap,
+        weekly_cap_minutes=message.weekly_cap_minutes,
+        monthly_cap=message.monthly_cap,
+        monthly_cap_minutes=message.monthly_cap_minutes,
     )
 
 

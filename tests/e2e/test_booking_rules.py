@@ -91,7 +91,7 @@ def test_the_daily_cap_counts_the_whole_local_day_whatever_the_window(service: S
     )
     assert [r.kind for r in explained.reasons] == [av.REASON_KIND_DAILY_CAP]
     refused = failure(appointments.BookAppointment, _book(_at(TOKYO, 15), _at(TOKYO, 16)))
-    assert refused.code == grpc.StatusCode.FAILED_PRECONDITION and refused.reason == "BOOKING_CONFLICT"
+    assert refused.code == grpc.StatusCode.FAILED_PRECONDITION and refused.reason == "BOOKING_CAP_REACHED"
     assert refused.metadata["conflict_kind"] == "daily_cap"
 
 

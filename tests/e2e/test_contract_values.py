@@ -167,13 +167,15 @@ def test_every_bad_field_is_in_one_answer(embedded_service: Service) -> None:
         embedded_service.availability.SetBookingRules,
         av.SetBookingRulesRequest(
             sub_account_id=SUB, user_id=USER,
-            booking_rules=av.BookingRules(slot_minutes=1, step_minutes=2, buffer_before_minutes=-1, daily_cap=-3),
+            booking_rules=av.BookingRules(slot_minutes=1, step_minutes=2, buffer_before_minutes=-1, daily_cap=-3,
+                                      weekly_cap=-1, monthly_cap_minutes=31 * 1440 + 1),
         ),
     )
     assert rules.code == grpc.StatusCode.INVALID_ARGUMENT
     assert set(rules.violations) == {
         "booking_rules.slot_minutes", "booking_rules.step_minutes",
         "booking_rules.buffer_before_minutes", "booking_rules.daily_cap",
+        "booking_rules.weekly_cap", "booking_rules.monthly_cap_minutes",
     }
     team = failure(
         embedded_service.availability.QueryTeamAvailability,

@@ -5,8 +5,12 @@ user's zone is UTC unless a test says otherwise."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from eventsourcing.application import Application
 
 from calendar_domain.availability import (
     BookingRules,
@@ -21,6 +25,7 @@ from calendar_domain.availability import (
     free_slots,
     grid_slots,
 )
+from calendar_domain.configuration import CalendarConfiguration
 
 MONDAY = date(2030, 1, 7)  # a Monday
 NINE_TO_NOON = WorkingHours({0: (Window(9 * 60, 12 * 60),)})
@@ -74,6 +79,25 @@ def test_the_daily_cap_closes_a_full_day() -> None:
     assert len(free_slots(query(rules, booked={MONDAY: 1}), [])) == 3
 
 
+def test_a_cap_in_minutes_leaves_room_for_a_shorter_slot() -> None:
+    minutes = SlotQuery(at(0), at(0, day=8), at(0, day=1), ZoneInfo("UTC"), NINE_TO_NOON,
+                        BookingRules(slot_minutes=30, daily_cap_minutes=90), {MONDAY: 1}, {MONDAY: 60})
+    assert len(free_slots(minutes, [])) == 6  # 60 + 30 <= 90
+    assert free_slots(minutes, [], slot_seconds=3600) == []  # 60 + 60 > 90
+    assert explain(replace(minutes, start=at(9), end=at(9, 30)), [])[0] == []
+    assert [(r.kind, r.booked, r.limit) for r in explain(replace(minutes, start=at(9), end=at(10)), [])[0]] == [
+        (ReasonKind.DAILY_CAP_MINUTES, 60, 90)
+    ]
+
+
+def test_the_weekly_cap_counts_monday_to_sunday() -> None:
+    rules = BookingRules(slot_minutes=60, weekly_cap=1)
+    # Sunday 6 January belongs to the week before; Wednesday 9 January to Monday 7's
+    assert len(free_slots(query(rules, booked={date(2030, 1, 6): 3}), [])) == 3
+    assert free_slots(query(rules, booked={date(2030, 1, 9): 1}), []) == []
+    assert len(free_slots(query(rules, booked={date(2030, 1, 14): 1}), [])) == 3
+
+
 def test_working_hours_are_wall_time_across_a_daylight_saving_change() -> None:
     # Europe/Berlin springs forward on Sunday 31 March 2030; hours on every day
     hours = WorkingHours({d: (Window(9 * 60, 10 * 60),) for d in range(7)})
@@ -122,3 +146,22 @@ def test_the_slots_of_a_narrower_span_are_the_wider_spans_filtered() -> None:
         earliest, latest = bookable_span(q)
         wide = grid_slots(q, meetings, q.start, q.end)
         assert free_slots(q, meetings) == [s for s in wide if earliest <= s[0] < latest]
+
+
+def test_booking_rules_stored_before_the_weekly_and_monthly_caps_replay_without_caps() -> None:
+    """BookingRulesSet carries a mapping; events stored before the caps in minutes,
+    per week and per month lack those keys and read as no cap."""
+    app: Application[Any] = Application()
+    configuration = CalendarConfiguration("loc-1", "u1")
+    configuration.set_booking_rules(BookingRules(slot_minutes=45, daily_cap=3, weekly_cap=9))
+    events = [app.mapper.to_stored_event(e) for e in configuration.collect_events()]
+    state = app.mapper.transcoder.decode(events[-1].state)
+    new_rules = ("daily_cap_minutes", "weekly_cap", "weekly_cap_minutes", "monthly_cap", "monthly_cap_minutes")
+    state["booking_rules"] = {k: v for k, v in state["booking_rules"].items() if k not in new_rules}
+    events[-1] = replace(events[-1], state=app.mapper.transcoder.encode(state))
+    replayed = None
+    for stored in events:
+        replayed = app.mapper.to_domain_event(stored).mutate(replayed)
+    assert isinstance(replayed, CalendarConfiguration)
+    assert replayed.booking_rules == BookingRules(slot_minutes=45, daily_cap=3)
+    assert replayed.booking_rules.capped  # the daily cap still holds

@@ -42,6 +42,11 @@ class ReasonKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_KIND_DAILY_CAP: _ClassVar[ReasonKind]
     REASON_KIND_BUSY: _ClassVar[ReasonKind]
     REASON_KIND_BUFFER: _ClassVar[ReasonKind]
+    REASON_KIND_DAILY_CAP_MINUTES: _ClassVar[ReasonKind]
+    REASON_KIND_WEEKLY_CAP: _ClassVar[ReasonKind]
+    REASON_KIND_WEEKLY_CAP_MINUTES: _ClassVar[ReasonKind]
+    REASON_KIND_MONTHLY_CAP: _ClassVar[ReasonKind]
+    REASON_KIND_MONTHLY_CAP_MINUTES: _ClassVar[ReasonKind]
 FRESHNESS_UNSPECIFIED: Freshness
 FRESHNESS_FRESH: Freshness
 FRESHNESS_NEVER_SYNCED: Freshness
@@ -63,6 +68,11 @@ REASON_KIND_BEYOND_HORIZON: ReasonKind
 REASON_KIND_DAILY_CAP: ReasonKind
 REASON_KIND_BUSY: ReasonKind
 REASON_KIND_BUFFER: ReasonKind
+REASON_KIND_DAILY_CAP_MINUTES: ReasonKind
+REASON_KIND_WEEKLY_CAP: ReasonKind
+REASON_KIND_WEEKLY_CAP_MINUTES: ReasonKind
+REASON_KIND_MONTHLY_CAP: ReasonKind
+REASON_KIND_MONTHLY_CAP_MINUTES: ReasonKind
 
 class TimeWindow(_message.Message):
     __slots__ = ("start_time", "end_time")
@@ -105,7 +115,7 @@ class WorkingHours(_message.Message):
     def __init__(self, weekly: _Optional[_Iterable[_Union[WeeklyHours, _Mapping]]] = ..., overrides: _Optional[_Iterable[_Union[DateOverride, _Mapping]]] = ...) -> None: ...
 
 class BookingRules(_message.Message):
-    __slots__ = ("slot_minutes", "step_minutes", "buffer_before_minutes", "buffer_after_minutes", "minimum_notice_minutes", "horizon_days", "daily_cap")
+    __slots__ = ("slot_minutes", "step_minutes", "buffer_before_minutes", "buffer_after_minutes", "minimum_notice_minutes", "horizon_days", "daily_cap", "daily_cap_minutes", "weekly_cap", "weekly_cap_minutes", "monthly_cap", "monthly_cap_minutes")
     SLOT_MINUTES_FIELD_NUMBER: _ClassVar[int]
     STEP_MINUTES_FIELD_NUMBER: _ClassVar[int]
     BUFFER_BEFORE_MINUTES_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +123,11 @@ class BookingRules(_message.Message):
     MINIMUM_NOTICE_MINUTES_FIELD_NUMBER: _ClassVar[int]
     HORIZON_DAYS_FIELD_NUMBER: _ClassVar[int]
     DAILY_CAP_FIELD_NUMBER: _ClassVar[int]
+    DAILY_CAP_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    WEEKLY_CAP_FIELD_NUMBER: _ClassVar[int]
+    WEEKLY_CAP_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    MONTHLY_CAP_FIELD_NUMBER: _ClassVar[int]
+    MONTHLY_CAP_MINUTES_FIELD_NUMBER: _ClassVar[int]
     slot_minutes: int
     step_minutes: int
     buffer_before_minutes: int
@@ -120,7 +135,12 @@ class BookingRules(_message.Message):
     minimum_notice_minutes: int
     horizon_days: int
     daily_cap: int
-    def __init__(self, slot_minutes: _Optional[int] = ..., step_minutes: _Optional[int] = ..., buffer_before_minutes: _Optional[int] = ..., buffer_after_minutes: _Optional[int] = ..., minimum_notice_minutes: _Optional[int] = ..., horizon_days: _Optional[int] = ..., daily_cap: _Optional[int] = ...) -> None: ...
+    daily_cap_minutes: int
+    weekly_cap: int
+    weekly_cap_minutes: int
+    monthly_cap: int
+    monthly_cap_minutes: int
+    def __init__(self, slot_minutes: _Optional[int] = ..., step_minutes: _Optional[int] = ..., buffer_before_minutes: _Optional[int] = ..., buffer_after_minutes: _Optional[int] = ..., minimum_notice_minutes: _Optional[int] = ..., horizon_days: _Optional[int] = ..., daily_cap: _Optional[int] = ..., daily_cap_minutes: _Optional[int] = ..., weekly_cap: _Optional[int] = ..., weekly_cap_minutes: _Optional[int] = ..., monthly_cap: _Optional[int] = ..., monthly_cap_minutes: _Optional[int] = ...) -> None: ...
 
 class GetAvailabilitySettingsRequest(_message.Message):
     __slots__ = ("sub_account_id", "user_id")

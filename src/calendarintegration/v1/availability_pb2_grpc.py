@@ -31,7 +31,7 @@ class AvailabilityServiceStub:
     A user's free time is their working hours (in their IANA time zone) minus
     everything busy: events of their blocking iCloud calendars, appointments and
     blocked slots made in the CRM; then the booking rules (slot length and step,
-    buffers, minimum notice, how far ahead, a daily cap) apply.
+    buffers, minimum notice, how far ahead, caps per day, week and month) apply.
 
     Answers come from a read model that follows the event log. Every answer has
     an `as_of`: the log position it reflects and how fresh each blocking calendar
@@ -42,7 +42,8 @@ class AvailabilityServiceStub:
 
     One time zone per user (an IANA name, default "UTC", set by SetTimeZone): it
     places the working hours and date overrides, floating times and all-day events
-    of imported calendars, the days of the daily cap and the horizon's days.
+    of imported calendars, the days, weeks and months of the caps and the
+    horizon's days.
 
     A question about a user the service has never heard of (no calendar configured,
     no settings, no appointment or blocked slot) is NOT_FOUND, reason
@@ -121,7 +122,7 @@ class AvailabilityServiceServicer:
     A user's free time is their working hours (in their IANA time zone) minus
     everything busy: events of their blocking iCloud calendars, appointments and
     blocked slots made in the CRM; then the booking rules (slot length and step,
-    buffers, minimum notice, how far ahead, a daily cap) apply.
+    buffers, minimum notice, how far ahead, caps per day, week and month) apply.
 
     Answers come from a read model that follows the event log. Every answer has
     an `as_of`: the log position it reflects and how fresh each blocking calendar
@@ -132,7 +133,8 @@ class AvailabilityServiceServicer:
 
     One time zone per user (an IANA name, default "UTC", set by SetTimeZone): it
     places the working hours and date overrides, floating times and all-day events
-    of imported calendars, the days of the daily cap and the horizon's days.
+    of imported calendars, the days, weeks and months of the caps and the
+    horizon's days.
 
     A question about a user the service has never heard of (no calendar configured,
     no settings, no appointment or blocked slot) is NOT_FOUND, reason
@@ -303,7 +305,7 @@ class AvailabilityService:
     A user's free time is their working hours (in their IANA time zone) minus
     everything busy: events of their blocking iCloud calendars, appointments and
     blocked slots made in the CRM; then the booking rules (slot length and step,
-    buffers, minimum notice, how far ahead, a daily cap) apply.
+    buffers, minimum notice, how far ahead, caps per day, week and month) apply.
 
     Answers come from a read model that follows the event log. Every answer has
     an `as_of`: the log position it reflects and how fresh each blocking calendar
@@ -314,7 +316,8 @@ class AvailabilityService:
 
     One time zone per user (an IANA name, default "UTC", set by SetTimeZone): it
     places the working hours and date overrides, floating times and all-day events
-    of imported calendars, the days of the daily cap and the horizon's days.
+    of imported calendars, the days, weeks and months of the caps and the
+    horizon's days.
 
     A question about a user the service has never heard of (no calendar configured,
     no settings, no appointment or blocked slot) is NOT_FOUND, reason
