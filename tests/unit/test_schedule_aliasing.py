@@ -46,6 +46,7 @@ def _plain(value: Any) -> Any:
 
 def _replayed(app: CalendarIntegration, schedule_id: Any) -> UserSchedule:
     schedule: Any = None
+    stored: Any
     for stored in app.events.get(schedule_id):
         schedule = stored.mutate(schedule)
     return schedule
@@ -70,7 +71,7 @@ def _run(schedule: UserSchedule, step: int, command: tuple[Any, ...]) -> None:
     rules = SyncRules(icloud_changes=ICloudChangePolicy.RESTORE if variant % 2 else ICloudChangePolicy.FOLLOW_ICLOUD)
     calendar_id = CALENDARS[variant % 2]
     if kind == "book":
-        details = AppointmentDetails("Visit", attendees=[Attendee("a@example.com", "A")]) if variant % 2 else \
+        details = AppointmentDetails("Visit", attendees=(Attendee("a@example.com", "A"),)) if variant % 2 else \
             AppointmentDetails("Visit")
         schedule.book(f"a{step}", *_span(n, length), details,
                       {"connection_id": "c1", "calendar_id": calendar_id}, ["x"] if variant else [], f"r{step}")
