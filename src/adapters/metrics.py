@@ -255,6 +255,17 @@ RPC_ERRORS = Counter(
     ["rpc", "code", "reason"],
 )
 
+# -- fleet: the database at start and in health checks, push leases -------------------------
+# (the pool's own gauges are read at scrape time: calsync_postgres_pool_* above)
+
+DB_START_RETRIES = Counter(
+    "calsync_db_start_retries_total", "Attempts to reach the database at start that failed (retried)"
+)
+DB_REACHABLE = Gauge("calsync_db_reachable", "1 while the database answers this process's health check, else 0")
+PUSH_LEASE_TAKEOVERS = Counter(
+    "calsync_push_lease_takeovers_total", "Pushes claimed whose lease another (dead or stuck) pusher had held"
+)
+
 # -- event history streams and log followers ------------------------------------------------
 
 HISTORY_REPLAYED_EVENTS = Counter(

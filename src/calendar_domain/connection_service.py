@@ -27,6 +27,8 @@ from calendar_domain.configuration_service import configuration_of
 from calendar_domain.ports import CalendarDiscovery, CredentialVault, DiscoveredCalendar
 from calendar_domain.telemetry import happened
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -52,10 +54,14 @@ class ConnectionService:
         app: CalendarIntegration,
         discovery: CalendarDiscovery,
         vault: CredentialVault,
+        credentials_replaced: Callable[[str], None] = lambda _account_id: None,
     ) -> None:
         self._app = app
         self._discovery = discovery
         self._vault = vault
+        # Told the account id once new credentials are recorded (the way out of
+        # "reconnect required"): the account is synced at once, its backoff reset.
+        self._credentials_replaced = credentials_replaced
 
     # -- commands ------------------------------------------------------------------
 
@@ -155,6 +161,10 @@ class ConnectionService:
             raise
         # The old password was revoked or is being retired: shred it.
         self._vault.destroy(replaced)
+        try:
+            self._credentials_replaced(str(outcome.connection.account_id))
+        except Exception:  # the replacement stands; the account is synced at its next poll
+            log.warning("could not make the account due at once after new credentials", exc_info=True)
         return outcome
 
     def disconnect(

@@ -11,9 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import eventsourcing.persistence as es_persistence
 import grpc
+import psycopg
 from google.rpc import error_details_pb2, status_pb2
-from grpc_health.v1 import health, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from calendarintegration.v1 import (
@@ -24,6 +26,7 @@ from calendarintegration.v1 import (
     history_pb2,
     sync_pb2,
 )
+from adapters.persistence.pool import wait_until_reachable
 from calendar_domain.telemetry import happened
 from server import (
     appointment_servicer,
@@ -34,8 +37,9 @@ from server import (
     sync_servicer,
 )
 from server.auth import Authenticator
-from server.bootstrap import Container
+from server.bootstrap import Container, bootstrap, process_pool
 from server.config import Settings
+from server.errors import database_unavailable
 from server.handlers import ReadGate
 from server.interceptors import CallInterceptor
 from server.observability import HealthWatch, start_metrics
@@ -129,6 +133,68 @@ def create_server(container: Container, address: str | None = None) -> RunningSe
     return RunningServer(server, port, health_servicer, container.log_tail.stop, watch)
 
 
+# Starts that fail for a reason other than the database being away, before one is
+# given up (several processes creating a new schema's tables at once collide).
+START_ATTEMPTS = 5
+
+
+def _start_race(error: BaseException) -> bool:
+    # "duplicate key" on the catalogue, "already exists", "tuple concurrently updated"
+    return isinstance(error, (psycopg.Error, es_persistence.PersistenceError))
+
+
+def _waiting_server(settings: Settings) -> grpc.Server:
+    """Health alone, NOT_SERVING, on the listen address: what a server answers
+    while it cannot reach the database at start."""
+    server = grpc.server(ThreadPoolExecutor(max_workers=2, thread_name_prefix="grpc-wait"),
+                         options=[("grpc.so_reuseport", 0)])
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ["", *SERVICE_NAMES]:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    _bind(server, settings.listen, settings)
+    server.start()
+    return server
+
+
+def start_when_reachable(
+    settings: Settings, stopping: threading.Event, *, while_waiting: Callable[[], Callable[[], None]] | None = None
+) -> Container | None:
+    """The process's container, once the database can be reached: a process that
+    cannot reach it at start tries again with capped, doubling pauses and says so
+    in its log (``while_waiting`` runs meanwhile: a server answers NOT_SERVING).
+    None if ``stopping`` is set first."""
+    if settings.event_store != "postgres":
+        return bootstrap(settings)
+    pool = process_pool(settings)
+    undo: Callable[[], None] | None = None
+    failures = 0
+    try:
+        while True:
+            if not pool.reachable(settings.db_pool_timeout) and undo is None and while_waiting is not None:
+                undo = while_waiting()
+            if not wait_until_reachable(
+                lambda: pool.reachable(settings.db_pool_timeout), cap=settings.db_start_retry_max, stopping=stopping
+            ):
+                pool.close()
+                return None
+            try:
+                return bootstrap(settings, pool=pool)
+            except Exception as error:
+                # Gone again between the check and the start, or another process of
+                # the fleet creating the same tables at the same moment: again.
+                if database_unavailable(error) is None:
+                    failures += 1
+                    if not _start_race(error) or failures > START_ATTEMPTS:
+                        pool.close()
+                        raise
+                happened(log, "database.start_failed", logging.WARNING, error=type(error).__name__)
+                stopping.wait(min(settings.db_start_retry_max, 0.2 * (failures + 1)))
+    finally:
+        if undo is not None:
+            undo()
+
+
 def _bind(server: grpc.Server, address: str, settings: Settings) -> int:
     if settings.tls_cert_file:
         credentials = grpc.ssl_server_credentials(
@@ -142,12 +208,8 @@ def _bind(server: grpc.Server, address: str, settings: Settings) -> int:
     return port
 
 
-def serve(container: Container) -> None:
-    """Runs until SIGTERM or SIGINT."""
-    container.start()
-    endpoint = start_metrics(container, "serve")
-    running = create_server(container)
-    happened(log, "server.serving", address=container.settings.listen, port=running.port)
+def serve(settings: Settings) -> None:
+    """Runs until SIGTERM or SIGINT (waiting first, NOT_SERVING, for the database)."""
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -156,6 +218,18 @@ def serve(container: Container) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+
+    def answer_not_serving() -> Callable[[], None]:
+        waiting = _waiting_server(settings)
+        return lambda: waiting.stop(0).wait()
+
+    container = start_when_reachable(settings, stopping, while_waiting=answer_not_serving)
+    if container is None:
+        return
+    container.start()
+    endpoint = start_metrics(container, "serve")
+    running = create_server(container)
+    happened(log, "server.serving", address=container.settings.listen, port=running.port)
     stopping.wait()
     running.stop(container.settings.shutdown_grace)
     if endpoint is not None:

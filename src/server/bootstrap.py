@@ -46,7 +46,8 @@ from adapters.persistence.model_lock import ModelLock
 from adapters.persistence.log_tail import LogTail
 from adapters.persistence.sync_state import SyncState
 from adapters.persistence.connection_cache import ConnectionCache
-from adapters.persistence.database import Database, ThreadLocalReader, create_sqlite_file
+from adapters.persistence.database import Database, PooledReader, ThreadLocalReader, create_sqlite_file
+from adapters.persistence.pool import ProcessPool, share
 from adapters.persistence.vault import CredentialVault
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.appointment_service import AppointmentService
@@ -100,6 +101,8 @@ class Container:
     pusher: AppointmentPusher
     availability_lock: ModelLock
     wakeup: PostgresWakeup | None = None
+    # PostgreSQL: every connection of this process comes from here.
+    pool: ProcessPool | None = None
 
     def start(self) -> None:
         self.availability_lock.share()  # waits out a rebuild, and keeps the next one off
@@ -109,6 +112,7 @@ class Container:
             self.wakeup.start()
         self.log_tail.start()
         if self.settings.sync_enabled:
+            self.parser.start()  # a first sync's parsing does not wait for the workers to start
             self.scheduler.start()
         if self.settings.embedded_push:
             self.start_push()
@@ -119,6 +123,14 @@ class Container:
         self.push_follower.start()
         self.pusher.start()
         if standalone and self.wakeup is not None:
+            self.wakeup.start()
+
+    def start_sync(self) -> None:
+        """Only poll iCloud accounts (a sync process); the read models it reads are
+        kept by a projection process or a server."""
+        self.parser.start()
+        self.scheduler.start()
+        if self.wakeup is not None:
             self.wakeup.start()
 
     def start_projections(self) -> None:
@@ -156,6 +168,8 @@ class Container:
             view.datastore.close()
         self.vault.close()
         self.app.close()
+        if self.pool is not None:
+            self.pool.close()
 
 
 def postgres_env(settings: Settings) -> dict[str, str]:
@@ -171,11 +185,40 @@ def postgres_env(settings: Settings) -> dict[str, str]:
         # Kept off on purpose: with it on, positions can become visible out of
         # order and tracking rows are dropped.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
-        "POSTGRES_POOL_SIZE": "5",
-        "POSTGRES_MAX_OVERFLOW": "10",
-        "POSTGRES_CONNECT_TIMEOUT": "5",
+        # The library's own pools are replaced by the process pool (``process_pool``)
+        # where the bootstrap builds a store; these bound the others (a rebuild's readers).
+        "POSTGRES_POOL_SIZE": "1",
+        "POSTGRES_MAX_OVERFLOW": "1",
+        "POSTGRES_CONNECT_TIMEOUT": str(max(1, round(settings.db_pool_timeout))),
     }
     return env
+
+
+def process_pool(settings: Settings) -> ProcessPool:
+    """The process's PostgreSQL pool (it connects on first use)."""
+    return ProcessPool(
+        conninfo_to_dict(settings.postgres_url), size=settings.db_pool_size, timeout=settings.db_pool_timeout,
+        application_name=settings.application_name,
+    )
+
+
+class PooledCalendarIntegration(CalendarIntegration):
+    """The application, its recorders on the process pool (given before the
+    library's constructor creates its tables)."""
+
+    # the library names an application after its class unless told: the log's and
+    # the trackings' name stays the application's
+    name = CalendarIntegration.name
+
+    def __init__(self, env: dict[str, str], pool: ProcessPool | None) -> None:
+        self._process_pool = pool
+        super().__init__(env)
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory:
+        factory = super().construct_factory(env)
+        if self._process_pool is not None:
+            share(factory.datastore, self._process_pool)  # type: ignore[attr-defined]
+        return factory
 
 
 def store_env(settings: Settings, database: str) -> dict[str, str]:
@@ -201,11 +244,17 @@ def application_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def operational_database(settings: Settings, name: str) -> Database:
-    """A database for tables outside the event log: a file of its own on SQLite."""
+def operational_database(settings: Settings, name: str, pool: ProcessPool | None = None) -> Database:
+    """A database for tables outside the event log: a file of its own on SQLite.
+    On PostgreSQL, on ``pool`` (else on a pool of its own)."""
     if settings.event_store == "postgres":
-        return Database(conninfo=conninfo_to_dict(settings.postgres_url), schema=settings.postgres_schema)
-    return Database(sqlite_path=private_sqlite_file(settings, name))
+        own = pool is None
+        return Database(pool=pool or process_pool(settings), schema=settings.postgres_schema, owned=own)
+    path = private_sqlite_file(settings, name)
+    # WAL set here, once: creators opening a new file at once each switching it
+    # find "database is locked" (the switch does not wait for the others)
+    create_sqlite_file(path, page_size=4096)
+    return Database(sqlite_path=path)
 
 
 def private_sqlite_file(settings: Settings, name: str) -> Path:
@@ -221,42 +270,51 @@ def private_sqlite_file(settings: Settings, name: str) -> Path:
     return path
 
 
-def build_vault(settings: Settings) -> CredentialVault:
-    return CredentialVault(operational_database(settings, "vault"), settings.key_bytes("vault"))
+def build_vault(settings: Settings, pool: ProcessPool | None = None) -> CredentialVault:
+    return CredentialVault(operational_database(settings, "vault", pool), settings.key_bytes("vault"))
 
 
-def build_connection_view(settings: Settings) -> Any:
-    return _build_view(settings, "views", SQLiteConnectionView, PostgresConnectionView)
+def build_connection_view(settings: Settings, pool: ProcessPool | None = None) -> Any:
+    return _build_view(settings, "views", SQLiteConnectionView, PostgresConnectionView, pool)
 
 
-def build_availability_view(settings: Settings) -> Any:
+def build_availability_view(settings: Settings, pool: ProcessPool | None = None) -> Any:
     # A file of its own on SQLite: the library's SQLite tracking table has one name.
-    return _build_view(settings, "availability", SQLiteAvailabilityView, PostgresAvailabilityView)
+    return _build_view(settings, "availability", SQLiteAvailabilityView, PostgresAvailabilityView, pool)
 
 
-def build_model_lock(settings: Settings, name: str) -> ModelLock:
+def build_model_lock(settings: Settings, name: str, pool: ProcessPool | None = None) -> ModelLock:
     """The lock every user of the read model ``name`` holds shared, and a rebuild alone."""
     if settings.event_store == "postgres":
-        return ModelLock(name, conninfo=conninfo_to_dict(settings.postgres_url), schema=settings.postgres_schema)
+        return ModelLock(
+            name, pool=pool or process_pool(settings), schema=settings.postgres_schema, owned=pool is None
+        )
     return ModelLock(name, sqlite_path=Path(store_env(settings, name)["SQLITE_DBNAME"]))
 
 
-def build_push_queue(settings: Settings) -> Any:
-    return _build_view(settings, "pushes", SQLitePushQueue, PostgresPushQueue)
+def build_push_queue(settings: Settings, pool: ProcessPool | None = None) -> Any:
+    return _build_view(settings, "pushes", SQLitePushQueue, PostgresPushQueue, pool)
 
 
-def _build_view(settings: Settings, database: str, sqlite_class: type, postgres_class: type) -> Any:
+def _build_view(
+    settings: Settings, database: str, sqlite_class: type, postgres_class: type, pool: ProcessPool | None
+) -> Any:
+    """A read model's recorder; on PostgreSQL on ``pool`` (else on a pool of its
+    own, closed with the view's datastore)."""
     env = Environment(env=store_env(settings, database))
     env["CREATE_TABLE"] = "y"
     if settings.event_store != "postgres":
         create_sqlite_file(Path(env["SQLITE_DBNAME"]))
-    factory = InfrastructureFactory.construct(env)
-    view_class = postgres_class if settings.event_store == "postgres" else sqlite_class
-    view: Any = factory.tracking_recorder(view_class)
+    factory: Any = InfrastructureFactory.construct(env)
     if settings.event_store == "postgres":
-        view.reader = ThreadLocalReader(conninfo=conninfo_to_dict(settings.postgres_url))
-    else:
-        view.reader = ThreadLocalReader(sqlite_path=env["SQLITE_DBNAME"])
+        own = pool is None
+        the_pool = pool or process_pool(settings)
+        share(factory.datastore, the_pool, owned=own)
+        view: Any = factory.tracking_recorder(postgres_class)
+        view.reader = PooledReader(the_pool)
+        return view
+    view = factory.tracking_recorder(sqlite_class)
+    view.reader = ThreadLocalReader(sqlite_path=env["SQLITE_DBNAME"])
     return view
 
 
@@ -265,21 +323,33 @@ def bootstrap(
     *,
     discovery: CalendarDiscovery | None = None,
     vault: ports.CredentialVault | None = None,
+    pool: ProcessPool | None = None,
 ) -> Container:
-    app = CalendarIntegration(env=application_env(settings))
+    """Everything of one process; on PostgreSQL on ``pool`` (made here if not given;
+    the container closes it)."""
+    if pool is None and settings.event_store == "postgres":
+        pool = process_pool(settings)
+    app = PooledCalendarIntegration(application_env(settings), pool)
     retry.count_conflicts_with(metrics.count_command_conflict)
-    the_vault = vault if vault is not None else build_vault(settings)
-    sync_state = SyncState(operational_database(settings, "sync"))
+    the_vault = vault if vault is not None else build_vault(settings, pool)
+    sync_state = SyncState(
+        operational_database(settings, "sync", pool),
+        notify_channel=f"{settings.postgres_schema}_sync_due" if pool is not None else "",
+    )
     the_discovery = discovery or CalDAVDiscovery(
         settings.caldav_url, timeout=settings.caldav_timeout, verify_tls=settings.caldav_verify_tls,
         on_home=sync_state.remember_home,
     )
-    view = build_connection_view(settings)
+    view = build_connection_view(settings, pool)
     cache = ConnectionCache(view)
     follower = ProjectionFollower(app, ConnectionsProjection(view), poll_interval=settings.projection_poll_interval)
     follower.after_event.append(cache.event_recorded)
     app.add_listener(follower.wake)
-    connections = ConnectionService(app, the_discovery, the_vault)
+    connections = ConnectionService(
+        app, the_discovery, the_vault,
+        # late bound: the scheduler is made below, from the syncer that uses this service
+        credentials_replaced=lambda account_id: scheduler.sync_soon(account_id),
+    )
     schedules = ScheduleService(
         app, observe=metrics.appointment_outcome,
         # the availability service is made below; a sync calls this only once it runs
@@ -314,7 +384,7 @@ def bootstrap(
         lease_seconds=settings.sync_lease, concurrency=settings.sync_concurrency,
     )
     follower.after_event.append(scheduler.connection_event)  # the poll table follows connections
-    availability_view = build_availability_view(settings)
+    availability_view = build_availability_view(settings, pool)
     availability_follower = ProjectionFollower(
         app, AvailabilityProjection(availability_view, expand_series),
         poll_interval=settings.projection_poll_interval, batch_size=2000,
@@ -348,7 +418,7 @@ def bootstrap(
                 min_position=str(position),
             )
 
-    push_queue = build_push_queue(settings)
+    push_queue = build_push_queue(settings, pool)
     push_follower = ProjectionFollower(
         app, PushQueueProjection(push_queue), poll_interval=settings.projection_poll_interval
     )
@@ -360,11 +430,12 @@ def bootstrap(
     push_follower.after_event.append(pusher.wake)
 
     wakeup = None
-    if settings.event_store == "postgres":
+    if pool is not None:
         wakeup = PostgresWakeup(
-            conninfo_to_dict(settings.postgres_url),
+            pool,
             app.recorder.channel_name,  # type: ignore[attr-defined]
             [follower.wake, availability_follower.wake, push_follower.wake],
+            sync_channel=sync_state.notify_channel, wake_sync=[scheduler.wake],
         )
     return Container(
         settings=settings,
@@ -395,8 +466,9 @@ def bootstrap(
         push_queue=push_queue,
         push_follower=push_follower,
         pusher=pusher,
-        availability_lock=build_model_lock(settings, "availability"),
+        availability_lock=build_model_lock(settings, "availability", pool),
         wakeup=wakeup,
+        pool=pool,
     )
 
 

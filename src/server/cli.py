@@ -1,9 +1,12 @@
 """Command line: `calendar-integration serve` (the default), `project` (only the
 read-model projections, as their own process), `push` (only the writing of
-appointments to iCloud, as its own process) and `rebuild availability`; and for
-operators `keys generate`, `check`, `status`, `connections list|show` and
-`sync-now`. Exit codes: 0 all well, 1 something needs attention (or was not
-found), 2 the service cannot start as configured (one line says why)."""
+appointments to iCloud, as its own process), `sync` (only the polling of iCloud,
+as its own process) and `rebuild availability`; and for operators `keys generate`,
+`check`, `status`, `connections list|show` and `sync-now`. Exit codes: 0 all
+well, 1 something needs attention (or was not found), 2 the service cannot start
+as configured (one line says why). The long-running kinds (serve, project, push,
+sync) wait for an unreachable PostgreSQL at start, retrying with capped backoff;
+the operator commands say so in one line and exit 2."""
 
 from __future__ import annotations
 
@@ -15,9 +18,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from server.app import serve
+from server.app import serve, start_when_reachable
 from adapters.persistence.parallel_catch_up import ParallelCatchUp
 from adapters.persistence.model_lock import ModelInUse
 from adapters.persistence.stored_imports import read_range
@@ -42,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="serve gRPC, run the projections (default)")
     sub.add_parser("project", help="only follow the log into the read models, until SIGTERM")
     sub.add_parser("push", help="only write appointments to iCloud, until SIGTERM")
+    sub.add_parser("sync", help="only poll iCloud accounts (the sync poller), until SIGTERM")
     sub.add_parser("relay", help="publish the event log to NATS JetStream, in order, until SIGTERM")
     rebuild = sub.add_parser("rebuild", help="drop a read model and rebuild it from the log")
     rebuild.add_argument("read_model", choices=["availability"])
@@ -69,12 +74,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     command = options.command or "serve"
+    # what the process does names it in PostgreSQL (pg_stat_activity.application_name)
+    settings = replace(settings, process_kind=command)
     if command == "rebuild":
         return _failing_in_one_line(lambda: _start(settings, command, lambda: rebuild_availability(settings, options.processes)))
     if command == "project":
         return _failing_in_one_line(lambda: _start(settings, command, lambda: project(settings)))
     if command == "push":
         return _failing_in_one_line(lambda: _start(settings, command, lambda: push(settings)))
+    if command == "sync":
+        return _failing_in_one_line(lambda: _start(settings, command, lambda: sync(settings)))
     if command == "relay":
         return _failing_in_one_line(lambda: _start(settings, command, lambda: relay.run(settings)))
     if command == "serve":
@@ -82,9 +91,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# The kinds that wait for PostgreSQL at start, retrying (the relay waits out a
+# store that goes away once it runs, but is started against one that answers).
+WAITING_KINDS = ("serve", "project", "push", "sync")
+
+
 def _start(settings: Settings, command: str, run: Callable[[], int | None]) -> int | None:
     """The checks before a process opens anything, then the settings line, then the process."""
-    operator.preflight(settings)
+    # A long-running kind waits for PostgreSQL to answer (start_when_reachable);
+    # what waiting cannot mend (a key missing, the schema missing, a port in use)
+    # still stops it at once in one line.
+    operator.preflight(settings, wait_for_database=command in WAITING_KINDS)
     if command != "rebuild":
         operator.free_to_listen(settings, grpc_port=command == "serve")
     happened(log, "settings", logging.INFO, command=command, **settings.public())
@@ -93,7 +110,7 @@ def _start(settings: Settings, command: str, run: Callable[[], int | None]) -> i
 
 def _serve(settings: Settings) -> int:
     with operator.startup_errors(settings):
-        serve(bootstrap(settings))
+        serve(settings)
     return 0
 
 
@@ -158,7 +175,10 @@ def settings_help() -> str:
     defaults = Settings.from_env({}).public()
     defaults.update(SHOWN_DEFAULTS)
     lines = ["settings (environment variables; docs/configuration.md says what each means):"]
-    lines += [f"  {PREFIX}{name.upper():<28} default: {value or '(none)'}" for name, value in defaults.items()]
+    lines += [
+        f"  {PREFIX}{name.upper():<28} default: {value or '(none)'}"
+        for name, value in defaults.items() if name not in NOT_SETTINGS
+    ]
     return "\n".join(lines)
 
 
@@ -170,7 +190,8 @@ SHOWN_DEFAULTS = {
     "parse_processes": "the cores, at most 4",
     "postgres_url": "(none; required with postgres)",
 }
-
+# Set by the command, not by the environment (it names the process in PostgreSQL).
+NOT_SETTINGS = {"process_kind"}
 
 
 def rebuild_availability(settings: Settings, processes: int = 0) -> int:
@@ -233,14 +254,20 @@ def push(settings: Settings) -> None:
     _run_until_stopped(settings, lambda c: c.start_push(standalone=True), "push")
 
 
+def sync(settings: Settings) -> None:
+    _run_until_stopped(settings, lambda c: c.start_sync(), "sync")
+
+
 def _run_until_stopped(settings: Settings, start: Callable[[Container], None], kind: str) -> None:
-    with operator.startup_errors(settings):
-        container = bootstrap(settings)
-        start(container)
-        endpoint = start_metrics(container, kind)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    with operator.startup_errors(settings):
+        container = start_when_reachable(settings, stopping)  # waits for the database, retrying
+        if container is None:
+            return
+        start(container)
+        endpoint = start_metrics(container, kind)
     happened(log, "process.started", kind=kind)
     stopping.wait()
     if endpoint is not None:

@@ -73,9 +73,23 @@ class Settings:
     embedded_projections: bool = True
     # Write appointments to iCloud from the server (else: `calendar-integration push`).
     embedded_push: bool = True
-    # How long a push process holds an appointment it is writing (a crashed
-    # process's work is taken over after this).
-    push_lease: float = 120.0
+    # How long a push process holds an appointment it is writing: renewed by a
+    # heartbeat every third of it while the write runs, so a crashed process's
+    # work is taken over after about this long.
+    push_lease: float = 30.0
+    # PostgreSQL connections this process may hold at once (all its uses share them).
+    db_pool_size: int = 10
+    # Seconds a caller waits for a free connection before the call is UNAVAILABLE.
+    db_pool_timeout: float = 5.0
+    # Seconds between checks of the database by the server's health (NOT_SERVING while down).
+    db_check_interval: float = 5.0
+    # The longest pause between attempts to reach the database at start.
+    db_start_retry_max: float = 30.0
+    # What this process does (serve, sync, push, project, rebuild): its PostgreSQL
+    # application_name is <db_application_prefix>-<kind>. Set by the command.
+    process_kind: str = "serve"
+    # Tells fleets (or tenants' applications) on one PostgreSQL apart in pg_stat_activity.
+    db_application_prefix: str = "calsync"
     # The relay of the log to NATS JetStream (`calendar-integration relay`).
     nats_url: str = "nats://127.0.0.1:4222"
     relay_stream: str = "CALSYNC_EVENTS"
@@ -171,7 +185,12 @@ class Settings:
             sync_record_batch=int(_positive(get, "SYNC_RECORD_BATCH", "500")),
             embedded_projections=get("EMBEDDED_PROJECTIONS", "true").lower() in ("true", "1", "yes"),
             embedded_push=get("EMBEDDED_PUSH", "true").lower() in ("true", "1", "yes"),
-            push_lease=_positive(get, "PUSH_LEASE", "120"),
+            push_lease=_positive(get, "PUSH_LEASE", "30"),
+            db_pool_size=_pool_size(get),
+            db_pool_timeout=_positive(get, "DB_POOL_TIMEOUT", "5"),
+            db_check_interval=_positive(get, "DB_CHECK_INTERVAL", "5"),
+            db_start_retry_max=_positive(get, "DB_START_RETRY_MAX", "30"),
+            db_application_prefix=_application_prefix(get("DB_APPLICATION_PREFIX", "calsync")),
             nats_url=get("NATS_URL", "nats://127.0.0.1:4222"),
             relay_stream=_nats_name(get, "RELAY_STREAM", "CALSYNC_EVENTS"),
             relay_subject_prefix=_subject_prefix(get, "RELAY_SUBJECT_PREFIX", "calsync"),
@@ -189,6 +208,11 @@ class Settings:
             caldav_host_concurrency=int(_positive(get, "CALDAV_HOST_CONCURRENCY", "64")),
             caldav_rate=float(_count(get, "CALDAV_RATE", "400")),
         )
+
+    @property
+    def application_name(self) -> str:
+        """How this process shows in PostgreSQL's pg_stat_activity."""
+        return f"{self.db_application_prefix}-{self.process_kind}"
 
     def public(self) -> dict[str, str]:
         """Every setting as the process uses it, without secrets: keys and tokens are
@@ -263,6 +287,29 @@ def parse_auth_tokens(raw: str) -> dict[str, frozenset[str]]:
             f'{PREFIX}AUTH_TOKENS must map each token to a list of sub-account ids, e.g. {{"t0k3n": ["*"]}}'
         )
     return {token_digest(k): frozenset(v) for k, v in parsed.items()}
+
+
+# Connections a process holds for as long as it runs: LISTEN for new events (two
+# in a server: its followers' and its history streams'), and the read model's lock.
+# The pool must have room for them and for work beside them.
+POOL_MINIMUM = 4
+
+
+def _pool_size(get: object) -> int:
+    size = _count(get, "DB_POOL_SIZE", "10")
+    if size < POOL_MINIMUM:
+        raise ConfigError(
+            f"{PREFIX}DB_POOL_SIZE must be at least {POOL_MINIMUM}: up to three connections are held "
+            "for as long as the process runs (LISTEN, the read model's lock)"
+        )
+    return size
+
+
+def _application_prefix(raw: str) -> str:
+    # PostgreSQL keeps 63 bytes of an application_name; printable ASCII only
+    if not raw or len(raw) > 40 or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in raw):
+        raise ConfigError(f"{PREFIX}DB_APPLICATION_PREFIX must be 1-40 letters, digits, '-', '_' or '.'")
+    return raw
 
 
 def _count(get: object, name: str, default: str) -> int:

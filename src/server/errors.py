@@ -7,8 +7,11 @@ fields add a ``google.rpc.BadRequest`` with one violation per field.
 from __future__ import annotations
 
 import logging
+import sqlite3
 
+import eventsourcing.persistence as es_persistence
 import grpc
+import psycopg
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -94,6 +97,36 @@ def to_status(error: ServiceError) -> grpc.Status:
         details.append(_pack(bad_request))
     status = status_pb2.Status(code=error.code.value[0], message=error.message, details=details)
     return rpc_status.to_status(status)
+
+
+# Failures of the database itself, not of the request: it is down, restarting,
+# refusing connections ("too many clients"), or every pooled connection stayed
+# busy for the pool's timeout. The library wraps the drivers' errors in its own.
+_DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    es_persistence.OperationalError,
+    es_persistence.InterfaceError,
+    sqlite3.OperationalError,  # "database is locked" past the busy timeout
+)
+
+
+def database_unavailable(error: BaseException) -> ServiceError | None:
+    """UNAVAILABLE (retryable) when ``error`` or one of its causes is the
+    database's own failure; None otherwise."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, _DATABASE_DOWN):
+            return ServiceError(
+                grpc.StatusCode.UNAVAILABLE,
+                "DATABASE_UNAVAILABLE",
+                "the database is unreachable or saturated (no connection was free in time); retry with backoff",
+                metadata={"retryable": "true"},
+            )
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def internal() -> ServiceError:

@@ -14,7 +14,7 @@ from calendar_domain import values
 from calendar_domain.errors import DomainError, ReadModelBehind
 from calendar_domain.telemetry import happened
 from server.auth import Authenticator, Caller
-from server.errors import ServiceError, from_domain, internal, invalid_argument, to_status
+from server.errors import ServiceError, database_unavailable, from_domain, internal, invalid_argument, to_status
 from server.validation import Violations
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,10 @@ def _abort(context: grpc.ServicerContext, error: Exception, name: str, request: 
         answer = error
     elif isinstance(error, DomainError):
         answer = from_domain(error)
+    elif (unavailable := database_unavailable(error)) is not None:
+        # counted with every refusal below (code UNAVAILABLE, reason DATABASE_UNAVAILABLE)
+        happened(log, "database.unavailable", logging.WARNING, rpc=name, error=type(error).__name__)
+        answer = unavailable
     else:
         shared = Violations.of(request)
         if shared.items:

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from grpc_health.v1 import health_pb2
+from psycopg_pool import PoolTimeout
 
 from adapters import metrics
 from adapters.persistence.follower import ProjectionFollower
@@ -53,19 +54,10 @@ def projection_lags(container: Container) -> dict[str, tuple[int, float]]:
 
 
 def pool_stats(container: Container) -> dict[str, dict[str, int]]:
-    """psycopg_pool's statistics of every PostgreSQL pool (none with SQLite)."""
-    stores: dict[str, Any] = {
-        "events": container.app.recorder,
-        "views": container.connection_view,
-        "availability": container.availability_view,
-        "pushes": container.push_queue,
-    }
-    found: dict[str, dict[str, int]] = {}
-    for name, recorder in stores.items():
-        pool = getattr(getattr(recorder, "datastore", None), "pool", None)
-        if pool is not None and hasattr(pool, "get_stats"):
-            found[name] = {key: int(value) for key, value in pool.get_stats().items()}
-    return found
+    """psycopg_pool's statistics of the process's one PostgreSQL pool, by its
+    application_name (none with SQLite)."""
+    pool = container.pool
+    return {} if pool is None else {pool.application_name: pool.stats()}
 
 
 def readers(container: Container, kind: str) -> metrics.Readers:
@@ -100,16 +92,19 @@ STORE_HEALTH = "calendarintegration.store"
 
 
 class HealthWatch:
-    """Keeps the health answers true: every name NOT_SERVING while the store cannot
-    be reached; ``calendarintegration.read_models`` SERVING only while every read
-    model is within CALSYNC_READ_WAIT_TIMEOUT of the log's head (reads with
-    ``min_position`` would wait longer than that)."""
+    """Keeps the health answers true, every CALSYNC_DB_CHECK_INTERVAL seconds: every
+    name NOT_SERVING while the store cannot be reached (PostgreSQL down, or the log
+    unreadable), SERVING again once it can; ``calendarintegration.read_models``
+    SERVING only while every read model is within CALSYNC_READ_WAIT_TIMEOUT of the
+    log's head (reads with ``min_position`` would wait longer than that). A pool
+    whose connections are all busy is not a store down: the process's pool then
+    checks PostgreSQL on a short-lived connection of its own."""
 
-    def __init__(self, container: Container, set_status: Any, names: list[str], interval: float = 1.0) -> None:
+    def __init__(self, container: Container, set_status: Any, names: list[str], interval: float | None = None) -> None:
         self._container = container
         self._set = set_status
         self._names = names
-        self._interval = interval
+        self._interval = container.settings.db_check_interval if interval is None else interval
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.store_ok: bool | None = None
@@ -123,23 +118,35 @@ class HealthWatch:
     def stop(self) -> None:
         self._stopping.set()
         if self._thread is not None:
-            self._thread.join(10)
+            self._thread.join(self._container.settings.db_pool_timeout + 10)
 
     def _run(self) -> None:
         while not self._stopping.wait(self._interval):
             self.check()
 
     def check(self) -> None:
-        try:
-            lags = projection_lags(self._container)  # reads the log's head: the store answers
-            store_ok = True
-        except Exception:
-            lags, store_ok = {}, False
-        caught_up = store_ok and all(
-            seconds <= self._container.settings.read_wait_timeout for _, seconds in lags.values()
-        )
+        settings = self._container.settings
+        pool = self._container.pool
+        reachable = pool is None or pool.reachable(settings.db_pool_timeout)
+        lags: dict[str, tuple[int, float]] = {}
+        store_ok = reachable
+        if reachable:
+            try:
+                lags = projection_lags(self._container)  # reads the log's head: the store answers
+            except PoolTimeout:  # every connection busy, PostgreSQL answering: not down, not ready
+                lags = {"": (1, float("inf"))}
+            except Exception:
+                store_ok = False
+        if self._stopping.is_set():
+            return  # the server is stopping: its health says so already
+        caught_up = store_ok and all(seconds <= settings.read_wait_timeout for _, seconds in lags.values())
         if store_ok != self.store_ok:
-            happened(log, "health.store", logging.INFO if store_ok else logging.WARNING, reachable=store_ok)
+            metrics.DB_REACHABLE.set(1 if store_ok else 0)
+            if self.store_ok is not None or not store_ok:
+                happened(
+                    log, "database.reachable" if store_ok else "database.unreachable",
+                    logging.INFO if store_ok else logging.WARNING, health="SERVING" if store_ok else "NOT_SERVING",
+                )
             self.store_ok = store_ok
         for name in [*self._names, STORE_HEALTH]:
             self._set(name, SERVING if store_ok else NOT_SERVING)

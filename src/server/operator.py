@@ -48,9 +48,11 @@ def _where(settings: Settings) -> str:
     return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
 
 
-def preflight(settings: Settings) -> None:
+def preflight(settings: Settings, wait_for_database: bool = False) -> None:
     """What every command that opens the store checks first: the keys, the database
-    and its schema (PostgreSQL), the data directory (SQLite)."""
+    and its schema (PostgreSQL), the data directory (SQLite). ``wait_for_database``
+    (the long-running kinds): PostgreSQL not answering is no mistake, the process
+    waits for it, retrying; its schema is checked when it answers."""
     settings.key_bytes("cipher")
     settings.key_bytes("vault")
     if settings.event_store == "postgres":
@@ -60,6 +62,8 @@ def preflight(settings: Settings) -> None:
                     "SELECT 1 FROM pg_namespace WHERE nspname = %s", (settings.postgres_schema,)
                 ).fetchone()
         except psycopg.OperationalError as error:
+            if wait_for_database:
+                return
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise StartupError(
                 f"cannot reach PostgreSQL at {_where(settings)} ({PREFIX}POSTGRES_URL): {first}; "

@@ -25,17 +25,16 @@ from urllib.parse import urlsplit
 
 import nats
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 from nats.js.errors import NotFoundError
 
 from adapters import metrics
 from adapters.persistence.model_lock import ModelInUse, ModelLock
+from adapters.persistence.pool import ProcessPool
 from adapters.persistence.relay_position import RelayPositions
-from calendar_domain.application import CalendarIntegration
 from calendar_domain.history import RecordedEvent, Scope
 from calendar_domain.history_service import HistoryService
 from calendar_domain.telemetry import happened
-from server.bootstrap import application_env, operational_database
+from server.bootstrap import PooledCalendarIntegration, application_env, operational_database, process_pool
 from server.config import Settings
 from server.history_convert import event_message
 from server.operator import StartupError
@@ -225,7 +224,9 @@ async def _connect(settings: Settings) -> Any:
 
 async def relay(settings: Settings, on_ack: Callable[[int], None] | None = None) -> None:
     """The relay process: until SIGTERM or SIGINT."""
-    alone = relay_lock(settings)
+    # the process's one PostgreSQL pool (CALSYNC_DB_POOL_SIZE): the lock, the log, the positions
+    pool = process_pool(settings) if settings.event_store == "postgres" else None
+    alone = relay_lock(settings, pool)
     try:
         alone.take_alone()
     except ModelInUse:
@@ -233,8 +234,8 @@ async def relay(settings: Settings, on_ack: Callable[[int], None] | None = None)
             f"another relay publishes to the stream {settings.relay_stream} (CALSYNC_RELAY_STREAM) from this store; "
             "run one relay per stream"
         ) from None
-    app = CalendarIntegration(env=application_env(settings))
-    positions = RelayPositions(operational_database(settings, "relay"))
+    app = PooledCalendarIntegration(application_env(settings), pool)
+    positions = RelayPositions(operational_database(settings, "relay", pool))
     endpoint = None
     if settings.metrics_port:
         host = settings.listen.rsplit(":", 1)[0].strip("[]") or "0.0.0.0"  # noqa: S104 - as the gRPC address says
@@ -257,16 +258,20 @@ async def relay(settings: Settings, on_ack: Callable[[int], None] | None = None)
         positions.close()
         app.close()
         alone.release()
+        if pool is not None:
+            pool.close()
     happened(log, "process.stopped", kind="relay")
 
 
-def relay_lock(settings: Settings) -> ModelLock:
+def relay_lock(settings: Settings, pool: ProcessPool | None = None) -> ModelLock:
     """Held by the one relay of a stream for as long as it runs: a second relay
     behind the first would publish again, out of order, events whose ids JetStream
     has forgotten. Gone with the process, however it ends."""
     name = f"relay-{settings.relay_stream}"
     if settings.event_store == "postgres":
-        return ModelLock(name, conninfo=conninfo_to_dict(settings.postgres_url), schema=settings.postgres_schema)
+        return ModelLock(
+            name, pool=pool or process_pool(settings), schema=settings.postgres_schema, owned=pool is None
+        )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return ModelLock(name, sqlite_path=settings.data_dir / f"{name}.sqlite")  # only its .lock file is made
 

@@ -8,12 +8,14 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from calendarintegration.v1 import sync_pb2 as sy
+from server.cli import NOT_SETTINGS
 from server.config import Settings
 from tests.e2e.test_sync_api import connect_and_block
 from tests.integration.test_sync import event
@@ -21,6 +23,7 @@ from tests.support.caldav_servers import RadicaleServer
 from tests.support.grpc_service import ADMIN_TOKEN, auth, running_service
 from tests.support.processes import process_env
 from tests.support.stores import POSTGRES_URL, STORES, require_postgres, settings_for
+from tests.support.waiting import wait_for
 
 
 def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -33,10 +36,12 @@ def test_help_lists_every_command_and_every_setting_with_its_default(tmp_path: P
     env = process_env(Settings(data_dir=tmp_path))
     shown = cli("--help", env=env)
     assert shown.returncode == 0, shown.stderr
-    for command in ("serve", "project", "push", "rebuild", "keys", "check", "status", "connections", "sync-now"):
+    for command in ("serve", "project", "push", "sync", "rebuild", "keys", "check", "status", "connections", "sync-now"):
         assert f"\n    {command}" in shown.stdout
     for field in fields(Settings):
-        assert f"CALSYNC_{field.name.upper()} " in shown.stdout
+        if field.name not in NOT_SETTINGS:  # set by the command, not by the environment
+            assert f"CALSYNC_{field.name.upper()} " in shown.stdout
+    assert "CALSYNC_DB_POOL_SIZE                 default: 10" in shown.stdout
     assert "CALSYNC_SYNC_INTERVAL                default: 60.0" in shown.stdout
     for command in (["connections", "list"], ["connections", "show"], ["sync-now"], ["check"], ["status"]):
         assert cli(*command, "--help", env=env).returncode == 0
@@ -60,13 +65,15 @@ def _held_port() -> tuple[socket.socket, int]:
     return holder, holder.getsockname()[1]
 
 
+DOWN_URL = "postgresql://postgres@127.0.0.1:1/test"
 MISTAKES = {
     "missing key": (
         {"CALSYNC_EVENT_STORE": "postgres", "CALSYNC_POSTGRES_URL": POSTGRES_URL, "CALSYNC_CIPHER_KEY": ""},
         "CALSYNC_CIPHER_KEY", "keys generate",
     ),
+    # the one-shot commands do not wait for the store (the long-running kinds do: below)
     "store down": (
-        {"CALSYNC_EVENT_STORE": "postgres", "CALSYNC_POSTGRES_URL": "postgresql://postgres@127.0.0.1:1/test"},
+        {"CALSYNC_EVENT_STORE": "postgres", "CALSYNC_POSTGRES_URL": DOWN_URL},
         "CALSYNC_POSTGRES_URL", "start the server",
     ),
     "missing schema": (
@@ -90,11 +97,35 @@ def test_a_start_up_mistake_is_one_line_naming_the_setting_and_the_fix(mistake: 
     holder, held = _held_port()
     with holder:
         env.update({name: value.replace("{held}", str(held)) for name, value in more.items()})
-        started = cli("serve", env=env, cwd=tmp_path)
+        started = cli("status" if mistake == "store down" else "serve", env=env, cwd=tmp_path)
     assert started.returncode == 2, started.stderr
     [line] = started.stderr.strip().splitlines()
     assert setting in line and fix in line
     assert "Traceback" not in started.stderr + started.stdout
+
+
+@pytest.mark.parametrize("kind", ["project", "push", "sync"])
+def test_a_long_running_kind_waits_for_a_store_down_at_start_retrying(kind: str, tmp_path: Path) -> None:
+    keys = cli("keys", "generate", env=process_env(Settings(data_dir=tmp_path))).stdout.splitlines()
+    env = process_env(
+        Settings(data_dir=tmp_path), **dict(line.split("=", 1) for line in keys), CALSYNC_EVENT_STORE="postgres",
+        CALSYNC_POSTGRES_URL=DOWN_URL, CALSYNC_DB_START_RETRY_MAX="0.2", CALSYNC_DB_POOL_TIMEOUT="0.5",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", kind], env=env, cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stderr.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        wait_for(lambda: sum("database.unreachable_at_start attempt=" in line for line in lines) >= 2, "the retries")
+        assert process.poll() is None  # it waits; it does not exit 2
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+    reader.join(10)
+    assert "cannot start" not in "".join(lines)
 
 
 @pytest.mark.parametrize("store", STORES)

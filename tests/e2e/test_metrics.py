@@ -76,7 +76,13 @@ def test_the_server_counts_calls_syncs_pushes_and_reads_the_state_when_scraped(
         frozenset({("projection", p)}) for p in ("connections", "availability", "push_queue")
     }
     if store == "postgres":
-        assert value(samples, "calsync_postgres_pool_connections", pool="events", state="max") > 0
+        # one pool per process, named as the process shows in pg_stat_activity
+        pools = {dict(labels)["pool"] for name, labels in samples if name == "calsync_postgres_pool_connections"}
+        assert pools == {settings.application_name}
+        pool = settings.application_name
+        assert value(samples, "calsync_postgres_pool_connections", pool=pool, state="max") == settings.db_pool_size
+        assert 0 < value(samples, "calsync_postgres_pool_connections", pool=pool, state="size") <= settings.db_pool_size
+        assert value(samples, "calsync_postgres_pool_waiting", pool=pool) == 0
     assert set(answers.values()) == {health_pb2.HealthCheckResponse.SERVING}
 
 

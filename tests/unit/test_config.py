@@ -28,6 +28,10 @@ def test_tokens_map_to_their_sub_accounts_and_are_kept_only_as_digests() -> None
         ({"CALSYNC_SYNC_INTERVAL": "-5"}, "CALSYNC_SYNC_INTERVAL"),
         ({"CALSYNC_CALDAV_TIMEOUT": "soon"}, "CALSYNC_CALDAV_TIMEOUT"),
         ({"CALSYNC_TLS_CERT_FILE": "cert.pem"}, "CALSYNC_TLS_KEY_FILE"),
+        ({"CALSYNC_DB_POOL_SIZE": "3"}, "CALSYNC_DB_POOL_SIZE"),  # no room beside the held connections
+        ({"CALSYNC_DB_POOL_SIZE": "ten"}, "CALSYNC_DB_POOL_SIZE"),
+        ({"CALSYNC_DB_POOL_TIMEOUT": "0"}, "CALSYNC_DB_POOL_TIMEOUT"),
+        ({"CALSYNC_DB_APPLICATION_PREFIX": "calsync eu"}, "CALSYNC_DB_APPLICATION_PREFIX"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_its_variable(env: dict[str, str], named: str) -> None:
@@ -53,6 +57,13 @@ def test_with_postgresql_the_keys_must_be_configured(tmp_path: Path) -> None:
     bad = Settings.from_env({"CALSYNC_CIPHER_KEY": "bm90IGEga2V5"})
     with pytest.raises(ConfigError, match="16, 24 or 32 bytes"):
         bad.key_bytes("cipher")
+
+
+def test_the_pool_and_the_application_name_come_from_the_environment() -> None:
+    settings = Settings.from_env({"CALSYNC_DB_POOL_SIZE": "6", "CALSYNC_DB_APPLICATION_PREFIX": "calsync-eu"})
+    assert settings.db_pool_size == 6 and settings.application_name == "calsync-eu-serve"
+    default = Settings.from_env({})
+    assert default.db_pool_size == 10 and default.application_name == "calsync-serve" and default.push_lease == 30
 
 
 def test_the_bounds_of_what_syncs_record_about_appointments_are_settings() -> None:

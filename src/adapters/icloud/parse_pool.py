@@ -9,12 +9,19 @@ is parsed in place: shipping it would cost more than it saves.
 
 Each chunk gives exactly what parsing in place gives (``imported_series`` is the
 one function either way); a failure in a worker fails the sync as it would here.
+
+Workers die with their parent, however it dies (SIGKILL included): each watches
+its parent and ends when it is gone. (``PR_SET_PDEATHSIG`` would fire when the
+parent's *thread* that started the worker ends, which in a threaded server is any
+sync thread.) With the workers gone, multiprocessing's resource tracker reads
+the end of its pipe and ends too.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -36,6 +43,25 @@ def parse_chunk(
 ) -> list[tuple[str, str, ImportedSeries | SkippedResource]]:
     """(href, zone, result) of every resource in every zone (runs in a worker)."""
     return [(href, zone, imported_series(href, etag, body, zone, fetched_at)) for href, etag, body in chunk for zone in zones]
+
+
+# How often a worker looks whether its parent is still there.
+PARENT_WATCH_INTERVAL = 0.5
+
+
+def die_with_parent(parent: int) -> None:
+    """Runs in each worker as it starts: a thread that ends the worker once
+    ``parent`` is no longer its parent (it died; the worker was given to init or
+    a subreaper)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(PARENT_WATCH_INTERVAL)
+        os._exit(0)  # noqa: SLF001 - nothing of the worker's is worth finishing
+
+    if os.getppid() != parent:
+        os._exit(0)
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 def _ready() -> bool:
@@ -134,7 +160,8 @@ class ResourceParser:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self._processes, mp_context=multiprocessing.get_context("spawn")
+                    max_workers=self._processes, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=die_with_parent, initargs=(os.getpid(),),
                 )
             return self._pool
 

@@ -105,6 +105,14 @@ class SyncScheduler:
             return None
         return self._run_claimed(account_id)
 
+    def sync_soon(self, account_id: str) -> None:
+        """Makes the account due at once with its backoff reset (credentials were
+        replaced: what failed may work now). Whichever poller of the fleet is free
+        syncs it: this one is woken, the others hear of it on PostgreSQL."""
+        self._state.due_now(account_id, self._clock())
+        happened(log, "sync.due_now", account=account_id)
+        self._wake.set()
+
     def run_due(self) -> int:
         """Polls every account that is due and not leased elsewhere, ``concurrency``
         at a time, and returns how many (the loop's work, run to the end)."""
@@ -225,6 +233,7 @@ class SyncScheduler:
             return self._pool
 
     def start(self) -> None:
+        happened(log, "sync.poller_started", holder=self.holder, interval_s=self._interval)
         self._thread = threading.Thread(target=self._run, name="sync-poller", daemon=True)
         self._thread.start()
 

@@ -12,7 +12,9 @@ and records it instead of making a second one.
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import threading
 import time
 import uuid
@@ -50,7 +52,10 @@ BASE_DELAY = 5.0
 MAX_DELAY = 3600.0
 # After this many failed attempts of one revision, it is given up (until it changes).
 MAX_ATTEMPTS = 12
-LEASE_SECONDS = 120.0
+LEASE_SECONDS = 30.0
+# The heartbeat renews the pusher's leases this many times per lease: a renewal
+# late by two beats still keeps them.
+BEATS_PER_LEASE = 3
 
 
 class PermanentFailure(Exception):
@@ -89,12 +94,21 @@ class AppointmentPusher:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._heartbeat: threading.Thread | None = None
         self._homes: dict[str, str] = {}
+        # host/pid/token: unique, and tells a pusher of the same host whether its holder lives
+        self.holder = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
 
     # -- running ----------------------------------------------------------------------------
 
     def start(self) -> None:
         self._stopping.clear()  # startable again after a stop
+        try:
+            self.free_dead_local_leases()
+        except Exception:  # the database is away: the leases run out by themselves
+            log.warning("could not free the leases of dead pushers of this host", exc_info=True)
+        self._heartbeat = threading.Thread(target=self._beat, name="push-heartbeat", daemon=True)
+        self._heartbeat.start()
         self._thread = threading.Thread(target=self._run, name="appointment-pusher", daemon=True)
         self._thread.start()
 
@@ -103,6 +117,35 @@ class AppointmentPusher:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout)
+
+    def free_dead_local_leases(self) -> int:
+        """Frees at once the leases of pushers of this host that are dead (a
+        restarted process, or a crashed neighbour): nobody renews them."""
+        host = socket.gethostname()
+        freed = 0
+        for holder in self._queue.holders(host + "/"):
+            if holder != self.holder and not _alive(holder, host):
+                held = self._queue.free(holder)
+                freed += len(held)
+                metrics.PUSH_LEASE_TAKEOVERS.inc(len(held))
+                happened(log, "push.leases_freed", dead_holder=holder, entries=len(held))
+                for appointment_id in held:
+                    happened(
+                        log, "push.lease_taken_over", appointment_id=appointment_id, previous_holder=holder,
+                        lapsed_seconds=0.0, holder_dead=True,
+                    )
+        return freed
+
+    def _beat(self) -> None:
+        """Renews this pusher's leases while it runs; a pusher that dies stops
+        renewing, and its entries are free within one lease."""
+        while not self._stopping.wait(self._lease_seconds / BEATS_PER_LEASE):
+            try:
+                self._queue.renew(self.holder, self._lease_seconds)
+            except Exception:  # the database is away: try at the next beat
+                log.warning("renewing push leases failed", exc_info=True)
 
     def wake(self, _position: int = 0) -> None:
         self._wake.set()
@@ -131,8 +174,14 @@ class AppointmentPusher:
 
     def run_due(self, limit: int = 20) -> int:
         """Pushes what is due now; returns how many entries were handled."""
-        items = self._queue.claim(limit, self._lease_seconds)
+        items = self._queue.claim(limit, self._lease_seconds, self.holder)
         for item in items:
+            if item.taken_from and item.taken_from != self.holder:
+                metrics.PUSH_LEASE_TAKEOVERS.inc()
+                happened(
+                    log, "push.lease_taken_over", appointment_id=item.appointment_id, previous_holder=item.taken_from,
+                    lapsed_seconds=item.lapsed_seconds, holder_dead=False,
+                )
             if self._stopping.is_set():
                 self._queue.retry(item, 0, item.attempts)
                 continue
@@ -325,6 +374,25 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
     ceiling = min(MAX_DELAY, BASE_DELAY * 2 ** (attempts - 1))
     delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
     return min(MAX_DELAY, max(delay, retry_after or 0.0))
+
+
+def _alive(holder: str, host: str) -> bool:
+    """Whether the pusher ``holder`` (of this ``host``) still runs: its process is
+    alive and is not this one (a restarted process may get its predecessor's pid,
+    such as 1 in a container)."""
+    try:
+        pid = int(holder[len(host) + 1:].split("/")[0])
+    except ValueError:
+        return True  # not a name we make: leave it to run out
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, someone else's
+    return True
 
 
 def _written(record: dict[str, Any]) -> bool:

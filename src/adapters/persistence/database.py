@@ -13,36 +13,40 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import psycopg
+from psycopg.rows import tuple_row
+
+from adapters.persistence.pool import ProcessPool
 
 _NAMED = re.compile(r"%\((\w+)\)s")
+# The advisory lock key under which operational tables are created (any number).
+_CREATING = 0x63616C73796E63
 
 
 class Database:
-    def __init__(self, *, sqlite_path: Path | None = None, conninfo: dict[str, Any] | None = None, schema: str = "public") -> None:
-        if (sqlite_path is None) == (conninfo is None):
-            raise ValueError("give either sqlite_path or conninfo")
+    """On PostgreSQL, each call borrows a connection from the process pool (and
+    closes the pool on ``close`` only when it is ``owned``)."""
+
+    def __init__(
+        self, *, sqlite_path: Path | None = None, pool: ProcessPool | None = None, schema: str = "public",
+        owned: bool = False,
+    ) -> None:
+        if (sqlite_path is None) == (pool is None):
+            raise ValueError("give either sqlite_path or pool")
         self.dialect = "sqlite" if sqlite_path is not None else "postgres"
         self._sqlite_path = sqlite_path
-        self._conninfo = conninfo
+        self._pool = pool
+        self._owned = owned
         self._prefix = "" if self.dialect == "sqlite" else f'"{schema}".'
         self._lock = threading.Lock()
         self._db: Any = None
 
-    def _connection(self) -> Any:
+    def _sqlite(self) -> Any:
         if self._db is None:
-            db: Any
-            if self._sqlite_path is not None:
-                db = sqlite3.connect(self._sqlite_path, check_same_thread=False, isolation_level=None, timeout=10)
-                # Freed pages are zeroed, so deleted secrets do not linger in the file.
-                db.execute("PRAGMA secure_delete = ON")
-                db.execute("PRAGMA journal_mode = WAL")
-            else:
-                db = psycopg.connect(**(self._conninfo or {}), autocommit=True)
+            db = sqlite3.connect(self._sqlite_path or "", check_same_thread=False, isolation_level=None, timeout=10)
+            # Freed pages are zeroed, so deleted secrets do not linger in the file.
+            db.execute("PRAGMA secure_delete = ON")
+            db.execute("PRAGMA journal_mode = WAL")
             self._db = db
-        elif self.dialect == "postgres" and self._db.closed:
-            self._db = None
-            return self._connection()
         return self._db
 
     def statement(self, sql: str) -> str:
@@ -50,32 +54,67 @@ class Database:
         return _NAMED.sub(r":\1", sql) if self.dialect == "sqlite" else sql
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                cursor = self._connection().execute(self.statement(sql), params or {})
+        if self._pool is not None:
+            # a broken connection is dropped by the pool when it comes back
+            with self._pool.connection() as db:
+                cursor = db.cursor(row_factory=tuple_row)
+                cursor.execute(self.statement(sql), params or {})
                 return list(cursor.fetchall()) if cursor.description else []
-            except (psycopg.OperationalError, psycopg.InterfaceError):
-                self._db = None  # reconnect next time
-                raise
+        with self._lock:
+            cursor = self._sqlite().execute(self.statement(sql), params or {})
+            return list(cursor.fetchall()) if cursor.description else []
+
+    def create(self, statements: list[str]) -> None:
+        """Runs ``CREATE ... IF NOT EXISTS`` statements one creator at a time: two
+        at once collide in PostgreSQL's catalogue ("duplicate key value violates
+        unique constraint pg_type_typname_nsp_index"), from threads of one process
+        as from processes of a fleet (serialised by a transaction's advisory lock)."""
+        with self._lock:
+            if self._pool is None:
+                for sql in statements:
+                    self._sqlite().execute(self.statement(sql))
+                return
+            with self._pool.connection() as db, db.transaction():
+                db.execute("SELECT pg_advisory_xact_lock(%s)", (_CREATING,))
+                for sql in statements:
+                    db.execute(self.statement(sql))
 
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+        if self._pool is not None and self._owned:
+            self._pool.close()
+
+
+class PooledReader:
+    """Read-only queries on PostgreSQL, each statement on its own on a connection
+    borrowed from the process pool (autocommit: no BEGIN/ROLLBACK around it)."""
+
+    def __init__(self, pool: ProcessPool, owned: bool = False) -> None:
+        self._pool = pool
+        self._owned = owned
+
+    def read(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        with self._pool.connection() as db:
+            return list(db.execute(sql, params).fetchall())
+
+    def close(self) -> None:
+        if self._owned:
+            self._pool.close()
 
 
 class ThreadLocalReader:
-    """Read-only queries on one connection per thread, each statement on its own
-    (no BEGIN/ROLLBACK, no pool lock): the hot path of read-model queries.
+    """Read-only queries on SQLite, on one connection per thread, each statement
+    on its own (no BEGIN/ROLLBACK, no lock): the hot path of read-model queries.
 
-    A single SELECT sees one consistent snapshot on both databases, which is all a
-    read-model query needs.
+    A single SELECT sees one consistent snapshot, which is all a read-model query
+    needs. (On PostgreSQL, ``PooledReader``: connections are a bounded resource.)
     """
 
-    def __init__(self, *, sqlite_path: str | None = None, conninfo: dict[str, Any] | None = None) -> None:
+    def __init__(self, *, sqlite_path: str) -> None:
         self._sqlite_path = sqlite_path
-        self._conninfo = conninfo
         self._local = threading.local()
         self._opened: list[Any] = []
         self._opened_lock = threading.Lock()
@@ -83,14 +122,9 @@ class ThreadLocalReader:
     def _connection(self) -> Any:
         db = getattr(self._local, "db", None)
         if db is None:
-            if self._sqlite_path is not None:
-                db = sqlite3.connect(self._sqlite_path, check_same_thread=False, isolation_level=None, timeout=10)
-                db.row_factory = sqlite3.Row
-                db.execute("PRAGMA query_only = ON")
-            else:
-                from psycopg.rows import dict_row
-
-                db = psycopg.connect(**(self._conninfo or {}), autocommit=True, row_factory=dict_row)
+            db = sqlite3.connect(self._sqlite_path, check_same_thread=False, isolation_level=None, timeout=10)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA query_only = ON")
             self._local.db = db
             with self._opened_lock:
                 self._opened.append(db)
@@ -107,11 +141,7 @@ class ThreadLocalReader:
                 pass
 
     def read(self, sql: str, params: dict[str, Any]) -> list[Any]:
-        try:
-            return list(self._connection().execute(sql, params).fetchall())
-        except (psycopg.OperationalError, psycopg.InterfaceError):
-            self._local.db = None  # reconnect on the next call
-            raise
+        return list(self._connection().execute(sql, params).fetchall())
 
 
 # Read models' files are made with 8 KiB pages: a rebuild writes a whole model's

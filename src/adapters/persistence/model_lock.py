@@ -8,8 +8,9 @@ its follower write into it as well). A server that starts during a rebuild waits
 for it to end.
 
 SQLite: an ``flock`` on a file beside the model's (``<model>.sqlite.lock``).
-PostgreSQL: an advisory lock on a connection of its own, keyed by the schema and
-the model's name. Both go when the process does, however it ends.
+PostgreSQL: an advisory lock on a connection taken from the process pool and
+held, keyed by the schema and the model's name (unlocked when it goes back).
+Both go when the process does, however it ends.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 
 import psycopg
 
+from adapters.persistence.pool import ProcessPool
+
 log = logging.getLogger(__name__)
 
 
@@ -31,13 +34,14 @@ class ModelInUse(Exception):
 
 
 class ModelLock:
-    def __init__(self, name: str, *, sqlite_path: Path | None = None, conninfo: dict[str, Any] | None = None,
-                 schema: str = "") -> None:
-        if (sqlite_path is None) == (conninfo is None):
-            raise ValueError("a SQLite path or a PostgreSQL conninfo, one of the two")
+    def __init__(self, name: str, *, sqlite_path: Path | None = None, pool: ProcessPool | None = None,
+                 schema: str = "", owned: bool = False) -> None:
+        if (sqlite_path is None) == (pool is None):
+            raise ValueError("a SQLite path or a PostgreSQL pool, one of the two")
         self.name = name
         self._path = None if sqlite_path is None else sqlite_path.with_name(sqlite_path.name + ".lock")
-        self._conninfo = conninfo
+        self._pool = pool
+        self._owned = owned
         digest = hashlib.blake2b(f"read model lock\n{schema}\n{name}".encode(), digest_size=8).digest()
         self._key = int.from_bytes(digest, "big", signed=True)
         self._fd: int | None = None
@@ -70,8 +74,21 @@ class ModelLock:
             os.close(self._fd)  # releases the flock
             self._fd = None
         if self._db is not None:
-            self._db.close()  # ends the session, and its advisory locks with it
-            self._db = None
+            db, self._db = self._db, None
+            assert self._pool is not None
+            self._give_back(db)
+        if self._pool is not None and self._owned:
+            self._pool.close()
+
+    def _give_back(self, db: psycopg.Connection[Any]) -> None:
+        """Back to the pool without the session's advisory locks (closed, if they
+        cannot be dropped: the pool replaces a closed connection)."""
+        assert self._pool is not None
+        try:
+            db.execute("SELECT pg_advisory_unlock_all()")
+        except psycopg.Error:
+            db.close()
+        self._pool.give_back(db)
 
     def _acquire(self, *, shared: bool, wait: bool) -> bool:
         if self.held:
@@ -88,20 +105,20 @@ class ModelLock:
                 raise
             self._fd = fd
             return True
-        assert self._conninfo is not None
-        db = psycopg.connect(**self._conninfo, autocommit=True)
+        assert self._pool is not None
+        db = self._pool.take()
         try:
             function = {
                 (True, True): "pg_advisory_lock_shared", (True, False): "pg_try_advisory_lock_shared",
                 (False, True): "pg_advisory_lock", (False, False): "pg_try_advisory_lock",
             }[(shared, wait)]
-            row = db.execute(f"SELECT {function}(%s)", (self._key,)).fetchone()
-            got = wait or bool(row and row[0])
+            row = db.execute(f"SELECT {function}(%s) AS got", (self._key,)).fetchone()
+            got = wait or bool(row and row["got"])
         except BaseException:
-            db.close()
+            self._give_back(db)
             raise
         if not got:
-            db.close()
+            self._give_back(db)
             return False
         self._db = db
         return True

@@ -5,11 +5,15 @@ one to restore over a change made in iCloud) in the queue, with its tracking pos
 queued twice or lost). The pusher claims due entries with a lease, which lets
 several push processes share one PostgreSQL; it removes an entry only once the
 push of that revision (or a later one) has been recorded as an event.
+
+Leases are short and name their holder (``host/pid/token``): a heartbeat renews
+every lease its pusher holds while it works, so a dead pusher's entries are
+free again within one lease; a pusher that starts frees at once the leases of
+dead pushers of its own host (it never waits out its own predecessor's lease).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +27,7 @@ from psycopg.sql import SQL
 
 from adapters.persistence.sql_view import SQLViewMixin
 from calendar_domain.schedule import UserSchedule
-from calendar_domain.telemetry import happened
 
-log = logging.getLogger(__name__)
 
 _CREATE = [
     """CREATE TABLE IF NOT EXISTS {t}push_queue (
@@ -35,28 +37,37 @@ _CREATE = [
         due_at DOUBLE PRECISION NOT NULL,
         attempts INTEGER NOT NULL,
         lease_until DOUBLE PRECISION NOT NULL,
+        holder TEXT NOT NULL DEFAULT '',
         PRIMARY KEY (schedule_id, appointment_id)
     )""",
     "CREATE INDEX IF NOT EXISTS push_queue_due ON {t}push_queue (due_at)",
 ]
+# A queue made before leases named their holder gains the column.
+_ADD_HOLDER = "ALTER TABLE {t}push_queue ADD COLUMN holder TEXT NOT NULL DEFAULT ''"
 _ENQUEUE = """
-    INSERT INTO {t}push_queue VALUES (%(schedule_id)s, %(appointment_id)s, %(revision)s, %(now)s, 0, 0)
+    INSERT INTO {t}push_queue (schedule_id, appointment_id, revision, due_at, attempts, lease_until)
+    VALUES (%(schedule_id)s, %(appointment_id)s, %(revision)s, %(now)s, 0, 0)
     ON CONFLICT (schedule_id, appointment_id) DO UPDATE SET revision = excluded.revision, due_at = excluded.due_at,
         attempts = 0 WHERE {t_queue}.revision < excluded.revision"""
 _DUE = """
-    SELECT schedule_id, appointment_id, revision, attempts, lease_until FROM {t}push_queue
+    SELECT schedule_id, appointment_id, revision, attempts, lease_until, holder FROM {t}push_queue
     WHERE due_at <= %(now)s AND lease_until <= %(now)s ORDER BY due_at LIMIT %(limit)s"""
 _CLAIM = """
-    UPDATE {t}push_queue SET lease_until = %(until)s
+    UPDATE {t}push_queue SET lease_until = %(until)s, holder = %(holder)s
     WHERE schedule_id = %(schedule_id)s AND appointment_id = %(appointment_id)s AND lease_until <= %(now)s"""
+_RENEW = """
+    UPDATE {t}push_queue SET lease_until = %(until)s WHERE holder = %(holder)s AND lease_until > 0"""
+_HOLDERS = "SELECT DISTINCT holder FROM {t}push_queue WHERE lease_until > %(now)s AND holder LIKE %(prefix)s"
+_HELD_BY = "SELECT appointment_id FROM {t}push_queue WHERE holder = %(holder)s AND lease_until > 0"
+_FREE = "UPDATE {t}push_queue SET lease_until = 0, holder = '' WHERE holder = %(holder)s"
 _DONE = """
     DELETE FROM {t}push_queue
     WHERE schedule_id = %(schedule_id)s AND appointment_id = %(appointment_id)s AND revision <= %(revision)s"""
 _RELEASE = """
-    UPDATE {t}push_queue SET lease_until = 0
+    UPDATE {t}push_queue SET lease_until = 0, holder = ''
     WHERE schedule_id = %(schedule_id)s AND appointment_id = %(appointment_id)s"""
 _RETRY = """
-    UPDATE {t}push_queue SET due_at = %(due_at)s, attempts = %(attempts)s, lease_until = 0
+    UPDATE {t}push_queue SET due_at = %(due_at)s, attempts = %(attempts)s, lease_until = 0, holder = ''
     WHERE schedule_id = %(schedule_id)s AND appointment_id = %(appointment_id)s AND revision = %(revision)s"""
 _COUNT = "SELECT COUNT(*) AS n FROM {t}push_queue"
 # due since: a new entry is due from when it was queued (its age), a retry from its due time
@@ -80,6 +91,10 @@ class QueuedPush:
     appointment_id: str
     revision: int
     attempts: int
+    # who held the lease before this claim, when it had run out unreleased ("" if nobody)
+    taken_from: str = ""
+    # how long ago that lease ran out
+    lapsed_seconds: float = 0.0
 
 
 class PushQueueProjection(Projection[Any]):
@@ -105,20 +120,51 @@ class PushQueueMixin(SQLViewMixin):
         table = f'"{self.datastore.schema}".push_queue' if self.dialect == "postgres" else "push_queue"
         return super().statement(sql.replace("{t_queue}", table))
 
-    def claim(self, limit: int, lease_seconds: float) -> list[QueuedPush]:
-        """Due entries, each leased to this caller (no other pusher takes it meanwhile)."""
+    def claim(self, limit: int, lease_seconds: float, holder: str = "") -> list[QueuedPush]:
+        """Due entries, each leased to ``holder`` (no other pusher takes it meanwhile)."""
+        self._migrate()
         now = time.time()
         claimed: list[QueuedPush] = []
         for row in self._query(_DUE, {"now": now, "limit": limit}):
             key = {"schedule_id": row["schedule_id"], "appointment_id": row["appointment_id"]}
-            if self._execute(_CLAIM, {**key, "now": now, "until": now + lease_seconds}) == 1:
-                claimed.append(QueuedPush(row["schedule_id"], row["appointment_id"], row["revision"], row["attempts"]))
-                if row["lease_until"]:  # leased before and never released: its pusher stopped midway
-                    happened(
-                        log, "push.lease_taken_over", appointment_id=row["appointment_id"],
-                        lapsed_seconds=round(now - float(row["lease_until"]), 1),
-                    )
+            if self._execute(_CLAIM, {**key, "now": now, "until": now + lease_seconds, "holder": holder}) == 1:
+                # leased before and never released: its pusher stopped midway (the pusher logs it)
+                lapsed = round(now - float(row["lease_until"]), 1) if row["lease_until"] else 0.0
+                taken_from = (row["holder"] or "unknown") if row["lease_until"] else ""
+                claimed.append(QueuedPush(
+                    row["schedule_id"], row["appointment_id"], row["revision"], row["attempts"], taken_from, lapsed
+                ))
         return claimed
+
+    def renew(self, holder: str, lease_seconds: float) -> int:
+        """Extends every lease ``holder`` has (the heartbeat); how many it has."""
+        return self._execute(_RENEW, {"holder": holder, "until": time.time() + lease_seconds})
+
+    def holders(self, prefix: str) -> list[str]:
+        """Holders, their names starting with ``prefix``, of leases still running."""
+        self._migrate()
+        return [row["holder"] for row in self._query(_HOLDERS, {"now": time.time(), "prefix": prefix + "%"})]
+
+    def free(self, holder: str) -> list[str]:
+        """Ends every lease of ``holder`` (a pusher known to be dead) at once; the
+        appointments it held (nobody renews a dead holder's leases, so none is added meanwhile)."""
+        held = [row["appointment_id"] for row in self._query(_HELD_BY, {"holder": holder})]
+        self._execute(_FREE, {"holder": holder})
+        return held
+
+    def _migrate(self) -> None:
+        if self.__dict__.get("_has_holder"):
+            return
+        if self.dialect == "postgres":
+            columns = {row["column_name"] for row in self._query(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %(schema)s "
+                "AND table_name = 'push_queue'", {"schema": self.datastore.schema},
+            )}
+            if "holder" not in columns:  # several processes may start at once
+                self._execute(_ADD_HOLDER.replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS"), {})
+        elif "holder" not in {row["name"] for row in self._query("PRAGMA table_info(push_queue)", {})}:
+            self._execute(_ADD_HOLDER, {})
+        self.__dict__["_has_holder"] = True
 
     def done(self, item: QueuedPush, revision: int) -> None:
         """Removes the entry unless a later revision was queued meanwhile."""

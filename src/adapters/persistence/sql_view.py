@@ -16,7 +16,7 @@ from typing import Any
 
 from eventsourcing.persistence import Tracking
 
-from adapters.persistence.database import ThreadLocalReader
+from adapters.persistence.database import PooledReader, ThreadLocalReader
 
 _NAMED = re.compile(r"%\((\w+)\)s")
 
@@ -30,7 +30,7 @@ class SQLViewMixin:
 
     datastore: Any
     dialect: str = ""
-    reader: ThreadLocalReader | None = None  # set by the bootstrap for fast queries
+    reader: ThreadLocalReader | PooledReader | None = None  # set by the bootstrap for fast queries
     _statements: dict[str, str]
 
     def table_prefix(self) -> str:

@@ -79,9 +79,11 @@ class CalendarHealth:
 
 
 class SyncState:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, notify_channel: str = "") -> None:
         self._db = database
         self._ready = False
+        # PostgreSQL: told when an account is made due at once (sync pollers LISTEN)
+        self.notify_channel = notify_channel
 
     def _tables(self) -> Database:
         if not self._ready:
@@ -90,8 +92,7 @@ class SyncState:
                 # checkpoints instead of at each commit. A power cut may lose the last
                 # few releases, whose accounts are then polled once more.
                 self._db.execute("PRAGMA synchronous = NORMAL")
-            for statement in _CREATE:
-                self._db.execute(statement)
+            self._db.create(_CREATE)
             self._ready = True
         return self._db
 
@@ -121,12 +122,16 @@ class SyncState:
         return len(missing)
 
     def due_now(self, account_id: str, now: float) -> None:
-        """The account is polled at once (connected, reconnected): in the table, due now."""
+        """The account is polled at once (connected, reconnected, new credentials): in
+        the table, due now, its failures forgotten (no backoff left); on PostgreSQL
+        every sync poller listening is told."""
         self._tables().execute(
             "INSERT INTO {t}sync_lease (account_id, next_due_at) VALUES (%(a)s, %(now)s) "
             "ON CONFLICT (account_id) DO UPDATE SET next_due_at = %(now)s, failures = 0",
             {"a": account_id, "now": now},
         )
+        if self.notify_channel and self._db.dialect == "postgres":
+            self._db.execute("SELECT pg_notify(%(channel)s, %(a)s)", {"channel": self.notify_channel, "a": account_id})
 
     def claim_due(self, holder: str, now: float, lease_seconds: float, limit: int) -> list[tuple[str, str]]:
         """Leases up to ``limit`` due accounts, most overdue first, in one statement:

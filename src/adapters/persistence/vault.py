@@ -32,10 +32,10 @@ class CredentialVault:
     def _table(self) -> Database:
         if not self._ready:
             blob = _BLOB[self._db.dialect]
-            self._db.execute(
+            self._db.create([
                 "CREATE TABLE IF NOT EXISTS {t}credential_vault ("
                 f"credential_ref TEXT PRIMARY KEY, wrapped_key {blob} NOT NULL, sealed {blob} NOT NULL)"
-            )
+            ])
             self._ready = True
         return self._db
 
