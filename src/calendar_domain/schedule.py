@@ -445,11 +445,19 @@ class UserSchedule(Aggregate, RemembersRequests):
         """calendar_id -> connection_id of every calendar this schedule holds."""
         return dict(self.calendar_connections)
 
+    def held_calendars(self) -> list[str]:
+        """Every calendar this schedule holds anything of: the synced ones, and one
+        whose first sync recorded parts but not yet its last (the process stopped
+        in between, or the sync is still under way)."""
+        return sorted({*self.calendar_connections, *self.resources})
+
     def release(self, calendar_id: str, reason: str) -> bool:
-        """The calendar no longer blocks this user: its slots go, as recorded events."""
-        if calendar_id not in self.calendar_connections:
+        """The calendar no longer blocks this user: its slots go, as recorded events.
+        A calendar whose first sync was recorded only in part goes too; it was never
+        synced through a connection, so its release names none ("")."""
+        if calendar_id not in self.calendar_connections and calendar_id not in self.resources:
             return False
-        connection_id = self.calendar_connections[calendar_id]
+        connection_id = self.calendar_connections.get(calendar_id, "")
         opened = self._open_by_source() if self.appointments else {}
         for href, known in sorted(self.known(calendar_id).items()):
             if known.uid and not self._own_appointment(known.uid, calendar_id):

@@ -140,6 +140,10 @@ class ScheduleService:
             fetched: dict[tuple[str, str], set[tuple[str, str]]] = {}
             for target, changes, last in found:
                 key = (target.sub_account_id, target.user_id)
+                if not self._still_blocking(target):
+                    happened(log, "sync.calendar_dropped", calendar_id=target.calendar_id, user_key=str(
+                        UserSchedule.create_id(*key)), changes=len(changes.changed) + len(changes.deleted))
+                    continue
                 schedule = touched.get(key) or self.schedule(*key)
                 if target.sub_account_id not in policies:
                     policies[target.sub_account_id] = self._icloud_changes(target.sub_account_id)
@@ -158,6 +162,19 @@ class ScheduleService:
         schedule_ids = [UserSchedule.create_id(target.sub_account_id, target.user_id) for target, _, _ in found]
         with self._app.serialised(*schedule_ids):
             return retrying(attempt)
+
+    def _still_blocking(self, target: SyncTarget) -> bool:
+        """Whether the target's calendar still blocks its user, read in the schedule's
+        turn: the configuration change that stops it blocking releases what was
+        recorded of it in that turn, so what the sync fetched before must not bring
+        it back (a sync recorded in parts takes seconds between its first and last)."""
+        configuration = self._app.find(
+            CalendarConfiguration.create_id(target.sub_account_id, target.user_id), CalendarConfiguration,
+            read_only=True,
+        )
+        if configuration is None:  # no configuration to tell: as the targets were made
+            return True
+        return any(ref.calendar_id == target.calendar_id for ref in configuration.blocking_calendars())
 
     def _meet_other_events(self, schedule: UserSchedule, fetched: set[tuple[str, str]]) -> None:
         """Appointments that followed a move in iCloud, against the busy events the
@@ -200,7 +217,7 @@ class ScheduleService:
         blocking = {ref.calendar_id for ref in configuration.blocking_calendars()}
         released = [
             schedule.release(calendar_id, "calendar no longer blocks this user")
-            for calendar_id in sorted(schedule.synced_calendars())
+            for calendar_id in schedule.held_calendars()
             if calendar_id not in blocking
         ]
         return [schedule] if any(released) else []

@@ -88,3 +88,49 @@ def test_a_crash_between_parts_leaves_no_checkpoint_and_the_next_sync_records_th
     names = [type(e).__name__ for e in app.repository.event_store.get(done.id)]
     assert names.count("BlockedSlotImported") == 8  # the first three were not imported again
     assert isinstance(done, UserSchedule) and len(done.appointments) == 1
+
+
+def test_a_calendar_that_stops_blocking_after_a_crash_between_parts_is_released() -> None:
+    """Parts of a first sync are recorded, not its checkpoint (the process died):
+    the calendar is not yet among the synced ones. When it then stops blocking the
+    user, its recorded slots go too (they were left behind: no later sync reads
+    that calendar again, and nothing else releases it)."""
+    from calendar_domain.configuration import CalendarConfiguration, CalendarRef
+
+    app = CalendarIntegration()
+    service = ScheduleService(app, record_batch=3)
+    first_parts = in_parts(CalendarChanges("cal", [series(i) for i in range(8)], [], [], "t1", NOW), 3)[:2]
+    for part in first_parts:
+        service._record_part([(target(), part, False)])
+    partial = service.schedule("loc-1", "u1")
+    assert len(partial.known("cal")) == 6 and partial.checkpoint("cal") is None
+    configuration = CalendarConfiguration("loc-1", "u1")
+    configuration.set_primary(CalendarRef("conn", "other"))  # "cal" no longer among its calendars
+    released = service.releases_for(configuration)
+    assert len(released) == 1
+    app.record(*released)
+    after = service.schedule("loc-1", "u1")
+    assert after.known("cal") == {} and after.entries() == []
+    assert any(type(e).__name__ == "CalendarReleased" for e in app.repository.event_store.get(after.id))
+
+
+def test_parts_of_a_calendar_that_stopped_blocking_meanwhile_are_not_recorded() -> None:
+    """The calendar stops blocking the user between two parts of its first sync
+    (the change takes the schedule's turn between them): what was recorded is
+    released, and the parts after it are not recorded (their last would make the
+    calendar synced again, its slots held for a calendar that no longer blocks)."""
+    from calendar_domain.configuration import CalendarConfiguration, CalendarRef
+
+    app = CalendarIntegration()
+    service = ScheduleService(app, record_batch=3)
+    configuration = CalendarConfiguration("loc-1", "u1")
+    configuration.set_primary(CalendarRef("conn", "cal"))
+    app.record(configuration)
+    parts = in_parts(CalendarChanges("cal", [series(i) for i in range(8)], [], [], "t1", NOW), 3)
+    service._record_part([(target(), parts[0], False)])
+    configuration.set_primary(CalendarRef("conn", "other"))
+    app.record(configuration, *service.releases_for(configuration))
+    for index, part in enumerate(parts[1:], start=1):
+        service._record_part([(target(), part, index == len(parts) - 1)])
+    after = service.schedule("loc-1", "u1")
+    assert after.known("cal") == {} and after.checkpoint("cal") is None and after.held_calendars() == []
