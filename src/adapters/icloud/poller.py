@@ -131,10 +131,11 @@ class SyncScheduler:
     def connection_event(self, domain_event: Any) -> None:
         """Follower hook: a new connection puts its account in the poll table, due now
         (a connection to an account already there makes it due now too). The loop
-        is not woken for it: it comes by within an interval, and a client that
-        connects and then asks SyncNow gets that sync's answer."""
+        is not woken for it, on either store (no NOTIFY to the fleet on PostgreSQL):
+        it comes by within an interval, and a client that connects and then asks
+        SyncNow gets that sync's answer, with the resources it fetched."""
         if isinstance(domain_event, Connection.Connected):
-            self._state.due_now(str(domain_event.account_id), self._clock())
+            self._state.due_now(str(domain_event.account_id), self._clock(), wake=False)
 
     def _jobs(self, claimed: list[str]) -> list[tuple[str, list[str]]]:
         """Each claimed account with its connections, read here, in the claiming

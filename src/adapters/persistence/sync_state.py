@@ -121,16 +121,17 @@ class SyncState:
         self.ensure_accounts(missing, now)
         return len(missing)
 
-    def due_now(self, account_id: str, now: float) -> None:
+    def due_now(self, account_id: str, now: float, *, wake: bool = True) -> None:
         """The account is polled at once (connected, reconnected, new credentials): in
-        the table, due now, its failures forgotten (no backoff left); on PostgreSQL
-        every sync poller listening is told."""
+        the table, due now, its failures forgotten (no backoff left). With ``wake``,
+        on PostgreSQL every sync poller listening is told (SQLite has no channel: its
+        pollers come by within an interval)."""
         self._tables().execute(
             "INSERT INTO {t}sync_lease (account_id, next_due_at) VALUES (%(a)s, %(now)s) "
             "ON CONFLICT (account_id) DO UPDATE SET next_due_at = %(now)s, failures = 0",
             {"a": account_id, "now": now},
         )
-        if self.notify_channel and self._db.dialect == "postgres":
+        if wake and self.notify_channel and self._db.dialect == "postgres":
             self._db.execute("SELECT pg_notify(%(channel)s, %(a)s)", {"channel": self.notify_channel, "a": account_id})
 
     def claim_due(self, holder: str, now: float, lease_seconds: float, limit: int) -> list[tuple[str, str]]:
