@@ -88,3 +88,47 @@ def test_a_truncated_first_listing_is_followed_to_its_end(tmp_path: Path) -> Non
             assert rec.DELETED_HREF not in after
         finally:
             container.close()
+
+
+class _LaggingConnections:
+    """The connections read model as a SyncNow right after a connect meets it: the
+    first time it is asked it has not read the connect yet (and catches up then)."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+        self.answers: list[list[str]] = []
+
+    def connections_of_account(self, account_id: str) -> list[str]:
+        if not self.answers:
+            self.answers.append([])
+            self._container.follower.catch_up()
+            return []
+        found = self._container.connection_view.connections_of_account(account_id)
+        self.answers.append(found)
+        return found
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._container.connection_view, name)
+
+
+def test_sync_now_waits_for_the_connections_model_to_list_a_new_connection(tmp_path: Path) -> None:
+    with RecordedICloud() as icloud, settings_for(
+        "sqlite", tmp_path, caldav_url=icloud.url, caldav_timeout=10, sync_enabled=False
+    ) as settings:
+        container = bootstrap(settings)
+        container.start()
+        try:
+            container.follower.stop()  # the model lags: it has not read the connect
+            connection = container.connections.connect(
+                ConnectAccount("loc-1", "u1", icloud.username, icloud.password)
+            ).connection
+            [home] = connection.calendar_list()
+            container.configurations.add_conflict("loc-1", "u1", str(connection.id), home.calendar_id)
+            lagging = _LaggingConnections(container)
+            container.scheduler._view = lagging  # type: ignore[assignment]
+            report = container.scheduler.sync_now(str(connection.account_id), wait=10)
+            assert lagging.answers[0] == [] and lagging.answers[-1] == [str(connection.id)]
+            assert report.calendars_synced == 1 and not report.errors
+            assert container.schedules.schedule("loc-1", "u1").known(home.calendar_id)
+        finally:
+            container.close()

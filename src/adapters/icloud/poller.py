@@ -40,6 +40,9 @@ from calendar_domain.errors import SyncInProgress
 from calendar_domain.telemetry import happened, run_cause
 
 log = logging.getLogger(__name__)
+# How long SyncNow waits for the connections read model to list an account's
+# connections (it lags a connect by a projection's step).
+CONNECTIONS_SETTLE = 5.0
 MAX_BACKOFF = 900.0
 INTERVAL_JITTER = 0.1  # each interval is drawn from +-5% around the setting
 RECONCILE_EVERY = 600.0
@@ -92,11 +95,24 @@ class SyncScheduler:
         answer reflects the server as of now. A dead worker's lease expires within
         one lease period, which the wait covers."""
         deadline = time.monotonic() + wait
+        connection_ids = self._connections_soon(account_id, min(deadline, time.monotonic() + CONNECTIONS_SETTLE))
         while not self._state.claim(account_id, self.holder, self._clock(), self._lease_seconds):
             if time.monotonic() >= deadline:
                 raise SyncInProgress("the account is being synced by another worker; try again shortly")
             self._stopping.wait(0.05)
-        return self._run_claimed(account_id, force=True)
+        return self._run_claimed(account_id, connection_ids or None, force=True)
+
+    def _connections_soon(self, account_id: str, until: float) -> list[str]:
+        """The account's connections as the connections read model lists them,
+        waiting (until ``until``) while it lists none: a SyncNow asked right after a
+        connect or a configuration change may meet the model before it read them,
+        and would sync nothing (the model is updated by the projections, in this
+        process or another)."""
+        while True:
+            found = self._view.connections_of_account(account_id)
+            if found or time.monotonic() >= until or self._stopping.is_set():
+                return found
+            self._stopping.wait(0.05)
 
     def poll(self, account_id: str) -> AccountSyncReport | None:
         """Polls the account now as its schedule would (REPORTs only where a ctag
