@@ -57,12 +57,14 @@ def test_the_least_recently_assigned_free_member_wins_and_history_says_why(
     service.availability.SetWorkingHours(
         av.SetWorkingHoursRequest(sub_account_id=SUB, user_id="u6", working_hours=hours, time_zone="UTC"), metadata=auth()
     )
-    service.availability.SetTimeZone(av.SetTimeZoneRequest(sub_account_id=SUB, user_id="u2", time_zone="UTC"), metadata=auth())
+    zone = service.availability.SetTimeZone(
+        av.SetTimeZoneRequest(sub_account_id=SUB, user_id="u2", time_zone="UTC"), metadata=auth()
+    )
 
     anyone = service.availability.QueryTeamAvailability(
-        av.QueryTeamAvailabilityRequest(
+        av.QueryTeamAvailabilityRequest(  # read after the writes above (the last one's position)
             sub_account_id=SUB, user_ids=["u1", "u2", "u3"], slot_minutes=60, mode=av.TEAM_MODE_ANY,
-            window=av.TimeWindow(start_time=ts(at(11)), end_time=ts(at(12))),
+            window=av.TimeWindow(start_time=ts(at(11)), end_time=ts(at(12))), min_position=zone.position,
         ),
         metadata=auth(),
     )
