@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import uuid
-from dataclasses import dataclass, fields
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, cast
@@ -37,64 +36,17 @@ from calendar_domain.conflicts import BookedIndex, BusyOccurrence, ConflictSourc
 from calendar_domain.errors import AlreadyExists, DomainError, NotFound
 from calendar_domain.icloud_changes import SyncRules
 from calendar_domain.idempotency import RemembersRequests
+from calendar_domain.imported import (  # what a sync hands a schedule; imported from here too
+    CalendarChanges,
+    ImportedSeries,
+    KnownResource,
+    SkippedResource,
+    series_from_payload,
+    series_payload,
+    upcast_series_v1_v2,
+)
 
 SCHEDULE_NAMESPACE = uuid.UUID("9a7c2e4f-1b3d-4c5e-8f6a-0b1c2d3e4f5a")
-
-
-@dataclass(frozen=True)
-class ImportedSeries:
-    """One CalDAV resource, parsed: a single event or a series with overrides."""
-
-    href: str
-    etag: str
-    uid: str
-    summary: str
-    location: str
-    recurring: bool
-    all_day: bool
-    first_start: datetime
-    last_end: datetime | None  # None: the series never ends
-    ical: str  # normalised VCALENDAR: the VEVENTs of this UID and their VTIMEZONEs
-    time_zone: str = ""  # the user's zone the times were read in (floating times, dates)
-    zone_dependent: bool = True  # another user zone would move some occurrence
-    # Occurrences (see ``occurrences.encode``) overlapping [expanded_from,
-    # expanded_until); both None: every occurrence. occurrences None: none carried
-    # (events recorded before they were), expand ``ical`` instead.
-    expanded_from: datetime | None = None
-    expanded_until: datetime | None = None
-    occurrences: list[list[Any]] | None = None
-
-
-@dataclass(frozen=True)
-class SkippedResource:
-    href: str
-    etag: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class CalendarChanges:
-    """What one sync of one calendar found, ready to apply to schedules.
-
-    ``changed`` and ``skipped`` are resources whose etag differs from the last
-    sync (or every resource, on a full listing); ``deleted`` are hrefs gone from
-    the server. ``sync_token`` is the server's new token ("" when the server has
-    no sync-collection and etags are compared instead).
-    """
-
-    calendar_id: str
-    changed: list[ImportedSeries]
-    skipped: list[SkippedResource]
-    deleted: list[str]
-    sync_token: str
-    fetched_at: datetime
-
-
-@dataclass(frozen=True)
-class KnownResource:
-    uid: str
-    etag: str
-    skipped_reason: str = ""
 
 
 class AppointmentCancelledError(DomainError):
@@ -404,7 +356,7 @@ class UserSchedule(Aggregate, RemembersRequests):
             if self._own_appointment(series.uid, changes.calendar_id):
                 continue
             before = known.get(series.href)
-            payload = _series_payload(series)
+            payload = series_payload(series)
             if before is None or not before.uid:  # new, or only ever skipped
                 self._imported(connection_id, changes.calendar_id, payload, changes.fetched_at)
                 counts["imported"] += 1
@@ -1029,36 +981,3 @@ def _copied(value: Any, memo: dict[int, Any]) -> Any:
     if kind is list:
         return [_copied(item, memo) for item in value]
     return copy.deepcopy(value, memo)
-
-
-_SERIES_FIELDS = tuple(f.name for f in fields(ImportedSeries))
-
-
-def _series_payload(series: ImportedSeries) -> dict[str, Any]:
-    # Field by field, not ``asdict``: that deep-copies every occurrence, and a first
-    # sync of thousands of resources spent most of its recording time there. The
-    # occurrences are shared with the (frozen) series; nothing changes either.
-    payload = {name: getattr(series, name) for name in _SERIES_FIELDS}
-    payload["first_start"] = series.first_start.isoformat()
-    for name in _OPTIONAL_TIMES:
-        value = getattr(series, name)
-        payload[name] = value.isoformat() if value else ""
-    return payload
-
-
-def series_from_payload(payload: dict[str, Any]) -> ImportedSeries:
-    times = {name: datetime.fromisoformat(payload[name]) if payload[name] else None for name in _OPTIONAL_TIMES}
-    return ImportedSeries(**{**payload, "first_start": datetime.fromisoformat(payload["first_start"]), **times})
-
-
-def upcast_series_v1_v2(series: dict[str, Any]) -> dict[str, Any]:
-    """A version-1 series carried no occurrences and did not say which zone its
-    floating times were read in: readers expand its iCalendar text instead."""
-    return {
-        **series,
-        "time_zone": "",
-        "zone_dependent": True,
-        "expanded_from": "",
-        "expanded_until": "",
-        "occurrences": None,
-    }
