@@ -382,6 +382,10 @@ def bootstrap(
     scheduler = SyncScheduler(
         syncer, sync_state, view, interval=settings.sync_interval, active_interval=settings.sync_active_interval,
         lease_seconds=settings.sync_lease, concurrency=settings.sync_concurrency,
+        log_head=app.head_position,
+        # SyncNow is served where the connections model is followed; elsewhere (a
+        # test's container never started) only the model's rows are waited for.
+        connections_reached=lambda position: not follower.started or follower.position >= position,
     )
     follower.after_event.append(scheduler.connection_event)  # the poll table follows connections
     availability_view = build_availability_view(settings, pool)

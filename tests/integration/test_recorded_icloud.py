@@ -132,3 +132,52 @@ def test_sync_now_waits_for_the_connections_model_to_list_a_new_connection(tmp_p
             assert container.schedules.schedule("loc-1", "u1").known(home.calendar_id)
         finally:
             container.close()
+
+
+class _BehindConnections:
+    """The connections read model when a second sub-account has just connected the
+    same account: it lists the first connection only, and reads the second's
+    connect once it has been asked."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+        self.answers: list[list[str]] = []
+
+    def connections_of_account(self, account_id: str) -> list[str]:
+        found = self._container.connection_view.connections_of_account(account_id)
+        self.answers.append(found)
+        self._container.follower.catch_up()
+        return found
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._container.connection_view, name)
+
+
+def test_sync_now_waits_for_the_connections_model_to_read_every_connection_made_before(tmp_path: Path) -> None:
+    """A SyncNow right after another sub-account connected the same account syncs
+    it for both (before, the model listed the first connection only, and the
+    second user's calendar was left for the next poll)."""
+    with RecordedICloud() as icloud, settings_for(
+        "sqlite", tmp_path, caldav_url=icloud.url, caldav_timeout=10, sync_enabled=False
+    ) as settings:
+        container = bootstrap(settings)
+        container.start()
+        try:
+            made = []
+            for sub in ("loc-1", "loc-2"):
+                if sub == "loc-2":
+                    assert container.follower.wait_for(container.app.head_position(), 10)
+                    container.follower.stop()  # the model has read loc-1's connect, not loc-2's
+                connection = container.connections.connect(ConnectAccount(sub, "u1", icloud.username, icloud.password)).connection
+                [home] = connection.calendar_list()
+                container.configurations.add_conflict(sub, "u1", str(connection.id), home.calendar_id)
+                made.append(str(connection.id))
+            behind = _BehindConnections(container)
+            container.scheduler._view = behind  # type: ignore[assignment]
+            report = container.scheduler.sync_now(str(connection.account_id), wait=10)
+            assert behind.answers[0] == made[:1] and sorted(behind.answers[-1]) == sorted(made)
+            assert not report.errors
+            for sub in ("loc-1", "loc-2"):
+                assert container.schedules.schedule(sub, "u1").known(home.calendar_id), sub
+        finally:
+            container.close()

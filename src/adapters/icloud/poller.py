@@ -63,7 +63,12 @@ class SyncScheduler:
         reconcile_every: float = RECONCILE_EVERY,
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
+        log_head: Callable[[], int] = lambda: 0,
+        connections_reached: Callable[[int], bool] = lambda _position: True,
     ) -> None:
+        """``log_head``, ``connections_reached``: the log's last position now, and
+        whether the connections read model has read up to a position (SyncNow waits
+        for it to have read every connection recorded before it was asked)."""
         if concurrency < 1 or lease_seconds <= 0:
             raise ValueError("concurrency must be at least 1 and the lease positive")
         self._syncer = syncer
@@ -77,6 +82,8 @@ class SyncScheduler:
         self._reconcile_every = reconcile_every
         self._clock = clock
         self._jitter = jitter
+        self._log_head = log_head
+        self._connections_reached = connections_reached
         self.holder = f"worker-{uuid.uuid4().hex[:12]}"
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -103,14 +110,16 @@ class SyncScheduler:
         return self._run_claimed(account_id, connection_ids or None, force=True)
 
     def _connections_soon(self, account_id: str, until: float) -> list[str]:
-        """The account's connections as the connections read model lists them,
-        waiting (until ``until``) while it lists none: a SyncNow asked right after a
-        connect or a configuration change may meet the model before it read them,
-        and would sync nothing (the model is updated by the projections, in this
-        process or another)."""
+        """The account's connections as the connections read model lists them once
+        it has read the log as far as it went when SyncNow was asked (waiting until
+        ``until`` at most): a SyncNow right after a connect may meet the model
+        before it read it, and would sync nothing, or not for that connection's
+        user (the model is updated by the projections, in this process or another)."""
+        target = self._log_head()
         while True:
+            reached = self._connections_reached(target)  # before the read: what it lists is then complete
             found = self._view.connections_of_account(account_id)
-            if found or time.monotonic() >= until or self._stopping.is_set():
+            if (found and reached) or time.monotonic() >= until or self._stopping.is_set():
                 return found
             self._stopping.wait(0.05)
 
