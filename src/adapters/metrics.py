@@ -338,3 +338,19 @@ CALENDAR_REPORTS = Counter(
 POLLS_IN_FLIGHT = Gauge("calsync_sync_polls_in_flight", "Account polls running in this process")
 LEASE_TAKEOVERS = Counter("calsync_sync_lease_takeovers_total", "Accounts claimed from an expired lease of another holder")
 THROTTLED = Counter("calsync_caldav_throttled_total", "429/503 answers with Retry-After, by host", ["host"])
+
+
+# -- subscribed calendars: fetching iCalendar feeds (adapters/feeds/fetch.py) ------------
+
+FEED_REQUESTS = Counter(
+    "calsync_feed_requests_total",
+    "Feed fetches (redirect hops included in one), by outcome",
+    ["outcome"],  # not_modified, ok, refused, unavailable, throttled
+)
+FEED_BYTES = Counter("calsync_feed_bytes_total", "Bytes of feed bodies fetched (after gzip/deflate decoding)")
+
+
+def count_feed_request(outcome: str, body_bytes: int = 0) -> None:
+    FEED_REQUESTS.labels(outcome=outcome).inc()
+    if body_bytes:
+        FEED_BYTES.inc(body_bytes)
