@@ -285,3 +285,23 @@ def test_an_account_that_changed_lately_is_polled_on_the_shorter_interval(faulty
     state.remember(faulty.account_id, dataclasses.replace(memo, changed_at=time.time() - 3601))
     poll(faulty)
     assert state.lease_of(faulty.account_id)[0] - time.time() > 55
+
+
+def test_a_quiet_poll_keeps_the_account_calendars_fresh(faulty: Faulty) -> None:
+    """Before, only a REPORT marked a calendar synced: one nobody edited read as out
+    of date past the stale time although every poll had found it unchanged."""
+    faulty.put("a.ics", "uid-a")
+    faulty.sync()
+    state = faulty.container.sync_state
+    [calendar_id] = state.health(faulty.account_id)
+    long_ago = time.time() - 3600
+    state._tables().execute(  # noqa: SLF001 - the last REPORT was an hour ago
+        "UPDATE {t}sync_health SET last_success_at = %(at)s", {"at": long_ago}
+    )
+    assert poll(faulty) == [("PROPFIND", "ctags")]  # quiet: no REPORT
+    assert state.health(faulty.account_id)[calendar_id].last_success_at > long_ago + 3000
+    # a calendar whose last sync failed is not made fresh by a quiet poll
+    state.failed(faulty.account_id, calendar_id, "boom")
+    state._tables().execute("UPDATE {t}sync_health SET last_success_at = %(at)s", {"at": long_ago})  # noqa: SLF001
+    state.confirmed(faulty.account_id, time.time(), time.time())
+    assert state.health(faulty.account_id)[calendar_id].last_success_at == long_ago

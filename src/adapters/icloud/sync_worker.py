@@ -124,8 +124,12 @@ class AccountSyncer:
         home_poller: HomePoller | None = None,
         gate: HostGate | None = None,
         active_for: float = 3600.0,
+        confirm_every: float = 60.0,
     ) -> None:
+        """``confirm_every``: how often a quiet poll marks the account's calendars
+        synced (a fraction of the stale time)."""
         self._app = app
+        self._confirm_every = confirm_every
         self._parser = parser or ResourceParser(0)
         self._connections = connections
         self._schedules = schedules
@@ -209,6 +213,8 @@ class AccountSyncer:
             report.active = now - after.changed_at < self._active_for
         report.calendars_failed += len(poll.pending or ())
         report.quiet = poll.done and not poll.reported and not report.errors
+        if report.quiet:
+            self._state.confirmed(account_id, now, now - self._confirm_every)
         self._finished(poll)
         return report
 

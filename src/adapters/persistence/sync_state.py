@@ -329,6 +329,17 @@ class SyncState:
             {"a": account_id, "c": calendar_id, "now": now},
         )
 
+    def confirmed(self, account_id: str, now: float, older_than: float) -> None:
+        """A quiet poll found every calendar of the account as it was last synced:
+        each is as good as synced now (else a calendar nobody edits would read as
+        out of date). Rows confirmed since ``older_than`` are left alone, so most
+        quiet polls write nothing."""
+        self._tables().execute(
+            "UPDATE {t}sync_health SET last_success_at = %(now)s WHERE account_id = %(a)s "
+            "AND consecutive_failures = 0 AND running = 0 AND last_success_at > 0 AND last_success_at < %(older)s",
+            {"a": account_id, "now": now, "older": older_than},
+        )
+
     def failed(self, account_id: str, calendar_id: str, error: str) -> None:
         self._tables().execute(
             "UPDATE {t}sync_health SET consecutive_failures = consecutive_failures + 1, "
