@@ -328,6 +328,15 @@ RELAY_LAG = Gauge(
     "Events of the log not yet acknowledged by JetStream (the head's position minus the relay's)",
 )
 
+# -- subscribed calendars: polls of feeds ----------------------------------------------
+
+FEED_POLLS = Counter(
+    "calsync_feed_polls_total",
+    "Polls of subscribed feeds, by outcome (not_modified: a 304; unchanged: the same body again; "
+    "changed: read and recorded; failed: unreachable, refused or not iCalendar, last busy times kept)",
+    ["outcome"],
+)
+
 # -- the sync poller (syncs, their outcomes, durations and requests: above) ---------------
 
 CALENDAR_REPORTS = Counter(

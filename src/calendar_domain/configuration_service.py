@@ -198,6 +198,12 @@ class ConfigurationService:
             raise ReconnectRequired(
                 "the connection needs a new app-specific password first", connection_id=connection_id
             )
+        if calendar.is_subscription:
+            raise InvalidValue(
+                "calendar_id",
+                f"calendar {calendar.display_name!r} is a subscribed calendar, which holds no events of its "
+                "own: subscribe to its feed with SubscribeCalendar (icloud_connection_id, icloud_calendar_id)",
+            )
         if writable and not calendar.writable:
             raise CalendarNotWritable(
                 f"calendar {calendar.display_name!r} is read-only; the primary calendar must be writable",

@@ -17,6 +17,17 @@ from calendar_domain.errors import ConnectionClosed
 from calendar_domain.idempotency import RemembersRequests
 from calendar_domain.values import ACCOUNT_LINK_NAMESPACE
 
+class ConnectionKind(str, Enum):
+    ICLOUD = "icloud"  # an Apple ID and an app-specific password, over CalDAV
+    FEED = "feed"  # a subscribed iCalendar feed (an https/webcal URL), read only
+
+
+class CalendarKind(str, Enum):
+    EVENTS = "calendar"  # a CalDAV calendar of events
+    SUBSCRIPTION = "subscription"  # an iCloud account's subscribed calendar: a feed it points to
+    FEED = "feed"  # the one calendar of a feed connection
+
+
 class ConnectionStatus(str, Enum):
     ACTIVE = "active"
     RECONNECT_REQUIRED = "reconnect_required"
@@ -32,6 +43,13 @@ class ConnectedCalendar:
     display_name: str
     color: str
     writable: bool
+    # Absent from calendars recorded before subscriptions: a CalDAV calendar.
+    kind: str = CalendarKind.EVENTS.value
+    source: str = ""  # a feed's host (the URL itself may hold a secret token: kept in the vault)
+
+    @property
+    def is_subscription(self) -> bool:
+        return self.kind == CalendarKind.SUBSCRIPTION.value
 
     def as_payload(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,15 +61,29 @@ class ConnectedCalendar:
 
 class Connection(RemembersRequests, Aggregate):
     """Events carry only a reference to the password (``credential_ref``); the
-    password itself lives in the credential vault, never in the log."""
+    password itself lives in the credential vault, never in the log.
+
+    A connection of kind ``feed`` is a subscribed iCalendar feed: no Apple ID, its
+    URL in the vault in the password's place (a feed URL often holds a secret
+    token), ``account_id`` the feed's (every subscriber of one URL shares it, so it
+    is fetched once), and one read-only calendar."""
 
     class Connected(Aggregate.Created):
+        class_version = 2
         sub_account_id: str
         user_id: str
         apple_id: str
         account_id: uuid.UUID
         credential_ref: str
         request_id: str
+        kind: str = ConnectionKind.ICLOUD.value
+        source: str = ""  # a feed's host
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 knew only iCloud accounts."""
+            state["kind"] = ConnectionKind.ICLOUD.value
+            state["source"] = ""
 
     class CalendarsDiscovered(Aggregate.Event):
         calendars: list[dict[str, Any]]
@@ -72,16 +104,19 @@ class Connection(RemembersRequests, Aggregate):
         request_id: str
 
     @event(Connected)
-    def __init__(
+    def __init__(  # not keyword-only: the library then fills the event's defaults
         self,
-        *,
         sub_account_id: str,
         user_id: str,
         apple_id: str,
         account_id: uuid.UUID,
         credential_ref: str,
         request_id: str,
+        kind: str = ConnectionKind.ICLOUD.value,
+        source: str = "",
     ) -> None:
+        self.kind = ConnectionKind(kind)
+        self.source = source
         self.sub_account_id = sub_account_id
         self.user_id = user_id
         self.apple_id = apple_id
@@ -94,6 +129,10 @@ class Connection(RemembersRequests, Aggregate):
         self._remember(request_id)
 
     # -- queries -------------------------------------------------------------------
+
+    @property
+    def is_feed(self) -> bool:
+        return self.kind is ConnectionKind.FEED
 
     @property
     def is_disconnected(self) -> bool:

@@ -33,6 +33,8 @@ class ConnectionRecord:
     version: int
     # Log position of the Connected event: a stable creation order for paging.
     created_position: int
+    kind: str = "icloud"  # or "feed": a subscribed calendar
+    source: str = ""  # a feed's host
 
 
 class ConnectionReadModel(Protocol):
@@ -124,6 +126,8 @@ class ConnectionsProjection(Projection[Any]):
                 update_time=domain_event.timestamp,
                 version=domain_event.originator_version,
                 created_position=tracking.notification_id,
+                kind=state.get("kind", "icloud"),
+                source=state.get("source", ""),
             ),
             tracking,
         )

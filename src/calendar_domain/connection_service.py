@@ -18,16 +18,22 @@ from eventsourcing.application import AggregateNotFoundError
 from calendar_domain import values
 from calendar_domain.application import CalendarIntegration
 from calendar_domain.configuration import CalendarConfiguration
-from calendar_domain.connection import AccountLink, ConnectedCalendar, Connection
-from calendar_domain.errors import AlreadyExists, DomainError, InvalidCredentials, NotFound, ReconnectRequired
+from calendar_domain.connection import AccountLink, CalendarKind, ConnectedCalendar, Connection
+from calendar_domain.errors import (
+    AlreadyExists,
+    DomainError,
+    InvalidCredentials,
+    InvalidValue,
+    NotFound,
+    ReconnectRequired,
+)
 from calendar_domain.retry import retrying
 from calendar_domain.schedule import UserSchedule
 from calendar_domain.schedule_service import ScheduleService
 from calendar_domain.configuration_service import configuration_of
-from calendar_domain.ports import CalendarDiscovery, CredentialVault, DiscoveredCalendar
+from calendar_domain.ports import CalendarDiscovery, CredentialVault, DiscoveredCalendar, FeedProbe, ProvedFeed
+from calendar_domain.subscriptions import FeedSubscriptions
 from calendar_domain.telemetry import happened
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -48,17 +54,19 @@ class ConnectionOutcome:
     position: int
 
 
-class ConnectionService:
+class ConnectionService(FeedSubscriptions):
     def __init__(
         self,
         app: CalendarIntegration,
         discovery: CalendarDiscovery,
         vault: CredentialVault,
         credentials_replaced: Callable[[str], None] = lambda _account_id: None,
+        feeds: FeedProbe | None = None,
     ) -> None:
         self._app = app
         self._discovery = discovery
         self._vault = vault
+        self._feeds: FeedProbe = feeds or _NoFeeds()
         # Told the account id once new credentials are recorded (the way out of
         # "reconnect required"): the account is synced at once, its backoff reset.
         self._credentials_replaced = credentials_replaced
@@ -104,7 +112,7 @@ class ConnectionService:
     ) -> ConnectionOutcome:
         connection = self.get(sub_account_id, connection_id)
         request_id = values.request_id("request_id", request_id)
-        if connection.has_seen(request_id):
+        if connection.has_seen(request_id) or connection.is_feed:  # a feed has its one calendar
             return ConnectionOutcome(connection, self._app.head_position())
         connection.ensure_not_disconnected()  # fail before any network I/O
         password = self._vault.fetch(connection.credential_ref)
@@ -142,6 +150,8 @@ class ConnectionService:
         connection = self.get(sub_account_id, connection_id)
         if connection.has_seen(request_id):
             return ConnectionOutcome(connection, self._app.head_position())
+        if connection.is_feed:
+            raise InvalidValue("connection_id", "connection_id names a subscribed calendar, which has no password")
         connection.ensure_not_disconnected()  # fail before any network I/O
         discovered = self._prove(connection.apple_id, password)
         credential_ref = uuid.uuid4().hex
@@ -293,13 +303,20 @@ class ConnectionService:
             request_id=request_id,
         )
         connection.discover_calendars(_calendars(account_id, discovered))
+        link = self._link_for(link_id, (sub_account_id, user_id), account_id, connection.id, request_id)
+        return ConnectionOutcome(connection, self._app.record(connection, link))
+
+    def _link_for(
+        self, link_id: uuid.UUID, owner: tuple[str, str], account_id: uuid.UUID, connection_id: uuid.UUID,
+        request_id: str,
+    ) -> AccountLink:
+        """The account's link for this user, made or pointed at the new connection."""
         try:
             link: AccountLink = self._app.repository.get(link_id)
         except AggregateNotFoundError:
-            link = AccountLink(sub_account_id, user_id, account_id, connection.id, request_id)
-        else:
-            link.relink(connection.id, request_id)
-        return ConnectionOutcome(connection, self._app.record(connection, link))
+            return AccountLink(*owner, account_id, connection_id, request_id)
+        link.relink(connection_id, request_id)
+        return link
 
     def _owners_turn(self, connection: Connection) -> AbstractContextManager[None]:
         """The turn of the owner's configuration and schedule, which forgetting the
@@ -311,6 +328,16 @@ class ConnectionService:
         return retrying(attempt)
 
 
+class _NoFeeds:
+    """A service built without a feed fetcher (some tests): subscriptions refused."""
+
+    def normalise(self, field: str, url: str) -> str:
+        raise InvalidValue(field, "subscribed calendars are not available in this service")
+
+    def prove(self, field: str, url: str) -> ProvedFeed:
+        raise InvalidValue(field, "subscribed calendars are not available in this service")
+
+
 def _calendars(account_id: uuid.UUID, discovered: list[DiscoveredCalendar]) -> list[ConnectedCalendar]:
     return [
         ConnectedCalendar(
@@ -318,7 +345,9 @@ def _calendars(account_id: uuid.UUID, discovered: list[DiscoveredCalendar]) -> l
             href=d.href,
             display_name=d.display_name,
             color=d.color,
-            writable=d.writable,
+            writable=d.writable and d.kind == CalendarKind.EVENTS.value,
+            kind=d.kind,
+            source=d.source,
         )
         for d in discovered
     ]

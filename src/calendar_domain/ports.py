@@ -22,6 +22,8 @@ class DiscoveredCalendar:
     display_name: str
     color: str
     writable: bool
+    kind: str = "calendar"  # or "subscription": a subscribed calendar of the account
+    source: str = ""  # a subscription's feed host
 
 
 class CalendarDiscovery(Protocol):
@@ -30,11 +32,40 @@ class CalendarDiscovery(Protocol):
     Raises ``InvalidCredentials`` on HTTP 401, ``ProviderUnavailable`` when the
     server cannot be reached, times out or answers 5xx, and
     ``ProviderProtocolError`` when discovery data is missing or malformed.
-    Only collections that hold events (VEVENT) are returned: reminder lists,
-    inbox/outbox, notification and subscribed (webcal) collections are left out.
+    Only collections that hold events (VEVENT) are returned, and the account's
+    subscribed (webcal) calendars as kind "subscription" (read only, with their
+    feed's host): reminder lists, inbox/outbox and notification collections are
+    left out.
     """
 
     def discover(self, apple_id: str, app_password: str) -> list[DiscoveredCalendar]: ...
+
+    def subscription_source(self, apple_id: str, app_password: str, href: str) -> str:
+        """The feed URL a subscribed calendar of the account points to (its
+        calendarserver.org ``source``), as the account has it now."""
+        ...
+
+
+@dataclass(frozen=True)
+class ProvedFeed:
+    """A feed fetched and read once, before a subscription to it is saved."""
+
+    url: str  # normalised
+    host: str
+    name: str  # the feed's X-WR-CALNAME, or its host
+    events: int
+
+
+class FeedProbe(Protocol):
+    """Fetches a feed once and reads it. Raises ``InvalidValue`` (field given) for
+    an address that may not be fetched, ``ProviderUnavailable`` when it cannot be
+    reached, ``ProviderProtocolError`` when it answers but is not an iCalendar feed."""
+
+    def normalise(self, field: str, url: str) -> str:
+        """The URL as fetched (webcal as https, host lowercased), or ``InvalidValue``."""
+        ...
+
+    def prove(self, field: str, url: str) -> ProvedFeed: ...
 
 
 class CredentialVault(Protocol):

@@ -98,7 +98,7 @@ class ScheduleService:
             schedule = self.schedule(connection.sub_account_id, connection.user_id)
             for ref in configuration.blocking_calendars():
                 calendar = connection.calendars.get(ref.calendar_id)
-                if ref.connection_id != str(connection.id) or calendar is None:
+                if ref.connection_id != str(connection.id) or calendar is None or calendar.is_subscription:
                     continue
                 targets.append(
                     SyncTarget(

@@ -33,6 +33,8 @@ LATEST_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 ACCOUNT_NAMESPACE = uuid.UUID("6f3f1c64-93b5-4d6e-9a0e-0b7c3a1e5d21")
 CALENDAR_NAMESPACE = uuid.UUID("0e8f7c4b-2f55-4a39-b3b6-5d8e1c2a7f90")
 ACCOUNT_LINK_NAMESPACE = uuid.UUID("c1a4b2d3-7e6f-4a58-9b0c-1d2e3f4a5b6c")
+FEED_NAMESPACE = uuid.UUID("9a7d3e2c-41b8-4f06-8c5d-7e1f2a3b4c5d")
+MAX_DISPLAY_NAME = 200
 
 
 def opaque_id(field: str, value: str) -> str:
@@ -123,6 +125,22 @@ def calendar_time(field: str, moment: datetime) -> datetime:
 def account_id_for(apple: str) -> uuid.UUID:
     """The account underneath every connection of one Apple ID, in any sub-account."""
     return uuid.uuid5(ACCOUNT_NAMESPACE, normalized_apple_id(apple))
+
+
+def feed_account_id_for(url: str) -> uuid.UUID:
+    """The account underneath every subscription of one feed URL (normalised), in
+    any sub-account: the feed is fetched once for all of them."""
+    return uuid.uuid5(FEED_NAMESPACE, url)
+
+
+def display_name(field: str, value: str) -> str:
+    """An optional name a user gives: printable, at most 200 characters."""
+    value = value.strip()
+    if len(value) > MAX_DISPLAY_NAME:
+        raise InvalidValue(field, f"{field} must be at most {MAX_DISPLAY_NAME} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InvalidValue(field, f"{field} must not contain control characters")
+    return value
 
 
 def calendar_id_for(account_id: uuid.UUID, href: str) -> uuid.UUID:

@@ -20,6 +20,9 @@ from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 
 from adapters import metrics
+from adapters.feeds.fetch import FeedFetcher, FeedSettings
+from adapters.feeds.probe import FeedProber
+from adapters.feeds.sync import FeedSyncer
 from adapters.icloud.discovery import CalDAVDiscovery
 from adapters.icloud.dav import HomePoller
 from adapters.icloud.poller import SyncScheduler
@@ -345,10 +348,19 @@ def bootstrap(
     follower = ProjectionFollower(app, ConnectionsProjection(view), poll_interval=settings.projection_poll_interval)
     follower.after_event.append(cache.event_recorded)
     app.add_listener(follower.wake)
+    gate = HostGate(per_host=settings.caldav_host_concurrency, rate=settings.caldav_rate)
+    feed_fetcher = FeedFetcher(
+        FeedSettings(
+            timeout=settings.feed_timeout, max_bytes=settings.feed_max_bytes,
+            max_redirects=settings.feed_max_redirects, allow_private=settings.feed_allow_private,
+        ),
+        gate,
+    )
     connections = ConnectionService(
         app, the_discovery, the_vault,
         # late bound: the scheduler is made below, from the syncer that uses this service
         credentials_replaced=lambda account_id: scheduler.sync_soon(account_id),
+        feeds=FeedProber(feed_fetcher),
     )
     schedules = ScheduleService(
         app, observe=metrics.appointment_outcome,
@@ -369,7 +381,6 @@ def bootstrap(
         settings.caldav_url, settings.caldav_timeout, settings.caldav_verify_tls, settings.caldav_batch_size
     )
     parser = ResourceParser(settings.parse_processes)
-    gate = HostGate(per_host=settings.caldav_host_concurrency, rate=settings.caldav_rate)
     home_poller = HomePoller(
         timeout=settings.caldav_timeout, verify_tls=settings.caldav_verify_tls,
         connections_per_host=settings.caldav_host_concurrency, gate=gate,
@@ -378,6 +389,7 @@ def bootstrap(
         app, connections, schedules, the_vault, sync_state, caldav, parser,
         verify_every=settings.sync_verify_every, home_poller=home_poller, gate=gate,
         active_for=settings.sync_active_for, confirm_every=settings.stale_after / 4,
+        feeds=FeedSyncer(app, schedules, the_vault, sync_state, feed_fetcher, parser),
     )
     scheduler = SyncScheduler(
         syncer, sync_state, view, interval=settings.sync_interval, active_interval=settings.sync_active_interval,

@@ -116,6 +116,14 @@ class Settings:
     caldav_host_concurrency: int = 64
     caldav_rate: float = 400.0
 
+    # Subscribed calendars (iCalendar feeds): the whole fetch's time limit, the
+    # largest body read, redirects followed; loopback and private addresses are
+    # refused unless allowed (tests serve feeds on loopback).
+    feed_timeout: float = 15.0
+    feed_max_bytes: int = 10 * 1024 * 1024
+    feed_max_redirects: int = 5
+    feed_allow_private: bool = False
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -207,6 +215,10 @@ class Settings:
             sync_active_for=_positive(get, "SYNC_ACTIVE_FOR", "3600"),
             caldav_host_concurrency=int(_positive(get, "CALDAV_HOST_CONCURRENCY", "64")),
             caldav_rate=float(_count(get, "CALDAV_RATE", "400")),
+            feed_timeout=_positive(get, "FEED_TIMEOUT", "15"),
+            feed_max_bytes=int(_positive(get, "FEED_MAX_BYTES", str(10 * 1024 * 1024))),
+            feed_max_redirects=int(_count(get, "FEED_MAX_REDIRECTS", "5")),
+            feed_allow_private=get("FEED_ALLOW_PRIVATE", "false").lower() in ("true", "1", "yes"),
         )
 
     @property

@@ -10,6 +10,7 @@ from adapters.persistence.connection_cache import ConnectionCache
 from calendar_domain import values
 from calendar_domain.connection_projection import ConnectionReadModel
 from calendar_domain.connection_service import ConnectAccount, ConnectionService
+from calendar_domain.subscriptions import SubscribeCalendar
 from calendar_domain.errors import NotFound
 from calendarintegration.v1 import connection_pb2 as pb
 from calendarintegration.v1 import connection_pb2_grpc
@@ -62,6 +63,38 @@ class ConnectionServicer(ServicerBase, connection_pb2_grpc.ConnectionServiceServ
         return pb.ConnectAccountResponse(
             connection=convert.connection_from_aggregate(connection),
             calendars=[convert.calendar(str(connection.id), c) for c in connection.calendar_list()],
+            position=outcome.position,
+        )
+
+    @rpc
+    def SubscribeCalendar(
+        self, request: pb.SubscribeCalendarRequest, context: Any, caller: Caller
+    ) -> pb.SubscribeCalendarResponse:
+        v = Violations.of(request)
+        sub_account_id = _sub_account(v, request.sub_account_id)
+        v.check(lambda: values.opaque_id("user_id", request.user_id), "")
+        v.check(lambda: values.display_name("display_name", request.display_name), "")
+        v.check(lambda: values.request_id("request_id", request.request_id), "")
+        if len(request.url) > 2048:
+            v.add("url", "url must be at most 2048 characters")
+        v.raise_if_any()
+        caller.require(sub_account_id)  # the URL and the iCloud calendar are looked at after this
+        outcome = self._connections.subscribe(
+            SubscribeCalendar(
+                sub_account_id=request.sub_account_id,
+                user_id=request.user_id,
+                url=request.url,
+                icloud_connection_id=request.icloud_connection_id,
+                icloud_calendar_id=request.icloud_calendar_id,
+                display_name=request.display_name,
+                request_id=request.request_id,
+            )
+        )
+        connection = outcome.connection
+        calendar = connection.calendar_list()[0]
+        return pb.SubscribeCalendarResponse(
+            connection=convert.connection_from_aggregate(connection),
+            calendar=convert.calendar(str(connection.id), calendar),
             position=outcome.position,
         )
 

@@ -19,6 +19,10 @@ _STATUS = {
     ConnectionStatus.RECONNECT_REQUIRED: pb.CONNECTION_STATUS_RECONNECT_REQUIRED,
     ConnectionStatus.DISCONNECTED: pb.CONNECTION_STATUS_DISCONNECTED,
 }
+_KIND = {"icloud": pb.CONNECTION_KIND_ICLOUD, "feed": pb.CONNECTION_KIND_FEED}
+_CALENDAR_KIND = {
+    "calendar": pb.CALENDAR_KIND_EVENTS, "subscription": pb.CALENDAR_KIND_SUBSCRIPTION, "feed": pb.CALENDAR_KIND_FEED,
+}
 ALL_DAY_POLICY_TO_PB = {
     AllDayPolicy.FOLLOW_TRANSP: configuration_pb2.ALL_DAY_POLICY_FOLLOW_TRANSP,
     AllDayPolicy.ALWAYS_BUSY: configuration_pb2.ALL_DAY_POLICY_ALWAYS_BUSY,
@@ -44,6 +48,8 @@ def connection_from_aggregate(connection: Connection) -> pb.Connection:
         connect_time=timestamp(connection.created_on),
         update_time=timestamp(connection.modified_on),
         version=connection.version,
+        kind=_KIND[connection.kind.value],
+        source=connection.source,
     )
 
 
@@ -59,6 +65,8 @@ def connection_from_record(record: ConnectionRecord) -> pb.Connection:
         connect_time=timestamp(record.connect_time),
         update_time=timestamp(record.update_time),
         version=record.version,
+        kind=_KIND.get(record.kind, pb.CONNECTION_KIND_UNSPECIFIED),
+        source=record.source,
     )
 
 
@@ -70,6 +78,8 @@ def calendar(connection_id: str, entry: ConnectedCalendar) -> pb.Calendar:
         color=entry.color,
         writable=entry.writable,
         href=entry.href,
+        kind=_CALENDAR_KIND.get(entry.kind, pb.CALENDAR_KIND_UNSPECIFIED),
+        source=entry.source,
     )
 
 

@@ -77,6 +77,7 @@ DENTIST_HREF = f"{CALENDAR}5C3F6B2E-8D4A-4E1B-9F27-1A2B3C4D5E6F.ics"
 CHANGED_HREF = f"{CALENDAR}A81D0C44-2B7E-4C55-8E0F-6D9A1B2C3E4F.ics"
 PARTIAL_HREF = f"{CALENDAR}0E7B9F12-5C3D-4A8E-B6F1-2D4C6E8A0B13.ics"
 ETAGLESS_HREF = f"{CALENDAR}7D2E4F60-1A3B-4C5D-8E9F-0A1B2C3D4E5F.ics"
+SUBSCRIBED = f"{HOME}holidays-subscription/"
 DELETED_HREF = f"{CALENDAR}F4A2C9E1-7B3D-4E5F-A6B7-C8D9E0F1A2B3.ics"
 INITIAL_TOKEN = "HwoQEgwAAAAZ5q0Cl8h9AAAAAAAYARgAIhUImNqR8sPGyrXkARDC9Ze4x_7qkgEoAA=="
 PAGE_TOKEN = "HwoQEgwAAAAZ5q0Cl8h9AAAAAAAYARgAIhUImNqR8sPGyrXkARDC9Ze4x_7qkgEoAP=="  # a truncated reply's
@@ -162,8 +163,12 @@ class RecordedICloud:
     def __init__(
         self, username: str = "appleid@example.test", password: str = "abcd-efgh-ijkl-mnop",
         *, partition_host: str = "localhost", truncate_first_listing: bool = False,
+        subscription_source: str = "",
     ) -> None:  # fmt: skip
         self.username, self.password, self.partition_host = username, password, partition_host
+        # a subscribed calendar in the home (resourcetype calendarserver.org
+        # "subscribed", its feed in "source" as an href, as CalendarServer has them)
+        self.subscription_source = subscription_source
         # the listing without a token answers one member, a 507 for the calendar
         # (RFC 6578 3.6) and PAGE_TOKEN, which then gets the rest
         self.truncate_first_listing = truncate_first_listing
@@ -236,6 +241,12 @@ class RecordedICloud:
                 (DAV, "current-user-privilege-set"):
                     _el(DAV, "current-user-privilege-set", privileges),
             },
+            **({SUBSCRIBED: {
+                (DAV, "resourcetype"): _collection((DAV, "collection"), (CS, "subscribed")),
+                (DAV, "displayname"): _el(DAV, "displayname", "Holidays"),
+                (CS, "source"): _el(CS, "source", f'<href xmlns="DAV:">{self.subscription_source.replace("&", "&amp;")}</href>'),
+                (ICAL, "calendar-color"): _el(ICAL, "calendar-color", "#1BADF8FF"),
+            }} if self.subscription_source else {}),
             f"{HOME}inbox/": {
                 (DAV, "resourcetype"): _collection((DAV, "collection"), (CAL, "schedule-inbox"))
             },

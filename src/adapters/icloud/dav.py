@@ -320,11 +320,13 @@ _RESPONSE, _HREF, _PROPSTAT, _STATUS, _PROP = (f"{{DAV:}}{n}" for n in ("respons
 _RESOURCETYPE, _SYNC_TOKEN = "{DAV:}resourcetype", "{DAV:}sync-token"
 _GETCTAG = f"{{{_CTAG_NS}}}getctag"
 _CALENDAR_KIND = "{urn:ietf:params:xml:ns:caldav}calendar"
-# Scheduling inbox/outbox (RFC 6638), subscriptions and notifications hold no events to sync.
+SUBSCRIBED = f"{{{_CTAG_NS}}}subscribed"
+# Scheduling inbox/outbox (RFC 6638), subscriptions and notifications hold no events to sync
+# (a subscription's events are its feed's: see adapters.feeds).
 NOT_EVENT_CALENDARS = frozenset({
     "{urn:ietf:params:xml:ns:caldav}schedule-inbox",
     "{urn:ietf:params:xml:ns:caldav}schedule-outbox",
-    f"{{{_CTAG_NS}}}subscribed",
+    SUBSCRIBED,
     f"{{{_CTAG_NS}}}notification",
 })
 

@@ -27,7 +27,9 @@ from caldav.elements import cdav, dav, ical
 from caldav.elements.base import BaseElement
 from caldav.response import PropfindResult
 
-from adapters.icloud.dav import NOT_EVENT_CALENDARS, CalDAVAccount, canonical_path
+from adapters.icloud.dav import NOT_EVENT_CALENDARS, SUBSCRIBED, CalDAVAccount, canonical_path
+from adapters.feeds.fetch import feed_host, feed_url
+from calendar_domain.errors import InvalidValue, ProviderProtocolError
 from calendar_domain.ports import DiscoveredCalendar
 from calendar_domain.values import account_id_for
 
@@ -36,6 +38,12 @@ log = logging.getLogger(__name__)
 _CALENDAR = cdav.Calendar.tag
 _WRITE_PRIVILEGES = frozenset({"{DAV:}write", "{DAV:}write-content", "{DAV:}all"})
 _COLOR = re.compile(r"#([0-9A-Fa-f]{6})(?:[0-9A-Fa-f]{2})?")
+
+
+class Source(BaseElement):
+    """calendarserver.org's ``source``: the feed URL of a subscribed calendar (an href)."""
+
+    tag = "{http://calendarserver.org/ns/}source"
 
 
 class CalDAVDiscovery:
@@ -72,6 +80,18 @@ class CalDAVDiscovery:
         log.debug("discovered %d event calendars at %s", len(calendars), self._base_url)
         return calendars
 
+    def subscription_source(self, apple_id: str, app_password: str, href: str) -> str:
+        """The feed URL of one subscribed calendar of the account, as iCloud has it now."""
+        with CalDAVAccount(
+            self._base_url, apple_id, app_password, timeout=self._timeout, verify_tls=self._verify_tls
+        ) as account:
+            url = account.url_of(href)
+            for result in account.propfind(url, [Source()], depth=0):
+                source = _source(result.properties.get(Source.tag))
+                if source:
+                    return source
+        raise ProviderProtocolError("the subscribed calendar does not name its feed (no source property)")
+
     def _discover(self, account: CalDAVAccount) -> list[DiscoveredCalendar]:
         home_url = account.home_url()
         props: list[BaseElement] = [
@@ -80,6 +100,7 @@ class CalDAVDiscovery:
             ical.CalendarColor(),
             cdav.SupportedCalendarComponentSet(),
             dav.CurrentUserPrivilegeSet(),
+            Source(),
         ]
         home_path = canonical_path(home_url)
         calendars = [
@@ -95,6 +116,8 @@ def _event_calendar(result: PropfindResult) -> DiscoveredCalendar | None:
     """The collection as a ``DiscoveredCalendar`` if it is an event calendar, else None."""
     props = result.properties
     resource_types = set(_as_list(props.get(dav.ResourceType.tag)))
+    if SUBSCRIBED in resource_types:
+        return _subscription(result)
     if _CALENDAR not in resource_types or resource_types & NOT_EVENT_CALENDARS:
         return None
     components = _as_list(props.get(cdav.SupportedCalendarComponentSet.tag))
@@ -114,6 +137,32 @@ def _event_calendar(result: PropfindResult) -> DiscoveredCalendar | None:
         color=_normalise_color(props.get(ical.CalendarColor.tag)),
         writable=writable,
     )
+
+
+def _subscription(result: PropfindResult) -> DiscoveredCalendar | None:
+    """A subscribed calendar: read only, offered for a subscription to its feed
+    (iCloud keeps no events in it: its devices fetch the feed)."""
+    try:
+        host = feed_host(feed_url("source", _source(result.properties.get(Source.tag))))
+    except InvalidValue:
+        return None  # nothing that can be subscribed to
+    href = canonical_path(result.href)
+    name = result.properties.get(dav.DisplayName.tag)
+    display_name = name.strip() if isinstance(name, str) and name.strip() else host
+    return DiscoveredCalendar(
+        href=href, display_name=display_name, color=_normalise_color(result.properties.get(ical.CalendarColor.tag)),
+        writable=False, kind="subscription", source=host,
+    )
+
+
+def _source(value: object) -> str:
+    """The URL in a ``source`` property: the href's text (the library gives the
+    text of a single href child, or a list of them)."""
+    for item in _as_list(value):
+        text = getattr(item, "text", item)
+        if isinstance(text, str) and text.strip():
+            return text.strip()
+    return ""
 
 
 def _as_list(value: object) -> list[Any]:

@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import chain
+from typing import Protocol
 
 from adapters.icloud.dav import CalDAVAccount, HomeMoved, HomePoller
 from adapters.icloud.parse_pool import ResourceParser
@@ -101,6 +102,14 @@ class _Poll:
         )
 
 
+class FeedPolls(Protocol):
+    """Polls an account that is a subscribed feed (``adapters.feeds.sync``)."""
+
+    def sync(self, account_id: str, connections: list[Connection], *, force: bool = False) -> AccountSyncReport: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class CalDAVSettings:
     base_url: str
@@ -124,12 +133,14 @@ class AccountSyncer:
         home_poller: HomePoller | None = None,
         gate: HostGate | None = None,
         active_for: float = 3600.0,
+        feeds: FeedPolls | None = None,
         confirm_every: float = 60.0,
     ) -> None:
         """``confirm_every``: how often a quiet poll marks the account's calendars
         synced (a fraction of the stale time)."""
         self._app = app
         self._confirm_every = confirm_every
+        self._feeds = feeds
         self._parser = parser or ResourceParser(0)
         self._connections = connections
         self._schedules = schedules
@@ -157,8 +168,12 @@ class AccountSyncer:
             c for c in (self._app.find(uuid.UUID(i), Connection) for i in connection_ids)
             if c is not None and c.status is ConnectionStatus.ACTIVE
         ]
+        if connections and all(c.is_feed for c in connections):
+            if self._feeds is None:
+                return report  # this process fetches no feeds
+            return self._feeds.sync(account_id, connections, force=force)
         memo = self._state.memo(account_id)
-        key = self._targets_key(connections)
+        key = targets_key(self._app, connections)
         now = time.time()
         verify = force or key != memo.targets or now >= memo.verified_at + self._verify_every
         poll = _Poll(memo, verify, insist=force)
@@ -222,6 +237,8 @@ class AccountSyncer:
         """Closes the connections kept for polls (opened again if needed)."""
         if self._home_poller is not None:
             self._home_poller.close()
+        if self._feeds is not None:
+            self._feeds.close()
 
     def _quiet_at_home(
         self, home: str, connection: Connection, password: str, poll: _Poll, report: AccountSyncReport
@@ -281,18 +298,6 @@ class AccountSyncer:
             if target.href in poll.to_report or target.href not in (poll.tokens or {}):
                 by_calendar[target.calendar_id].append(target)
         return dict(by_calendar)
-
-    def _targets_key(self, connections: list[Connection]) -> str:
-        """The versions of what decides the calendars to sync and for whom: each
-        connection and its user's configuration. When it moves (a calendar made
-        blocking, a new connection to the same Apple ID), every calendar is REPORTed,
-        since a new schedule has no checkpoint however quiet the calendar is."""
-        parts = []
-        for connection in sorted(connections, key=lambda c: str(c.id)):
-            configuration_id = CalendarConfiguration.create_id(connection.sub_account_id, connection.user_id)
-            latest = self._app.recorder.select_events(configuration_id, desc=True, limit=1)
-            parts.append(f"{connection.id}:{connection.version}:{latest[0].originator_version if latest else 0}")
-        return ";".join(parts)
 
     def _refresh_calendars(self, account_id: str, connections: list[Connection]) -> None:
         """Calendars were added to or removed from the home since the last poll: each
@@ -405,6 +410,25 @@ class AccountSyncer:
                     calendar_href_hash=_short_hash(href), reason=failure.reason,
                 )
         return fetcher.full_listing(href)
+
+
+def targets_key(app: CalendarIntegration, connections: list[Connection]) -> str:
+    """The versions of what decides the calendars to sync and for whom: each
+    connection and its user's configuration. When it moves (a calendar made
+    blocking, a new connection to the same Apple ID), every calendar is REPORTed,
+    since a new schedule has no checkpoint however quiet the calendar is."""
+    parts = []
+    for connection in sorted(connections, key=lambda c: str(c.id)):
+        configuration_id = CalendarConfiguration.create_id(connection.sub_account_id, connection.user_id)
+        latest = app.recorder.select_events(configuration_id, desc=True, limit=1)
+        parts.append(f"{connection.id}:{connection.version}:{latest[0].originator_version if latest else 0}")
+    return ";".join(parts)
+
+
+def diff_members(target: SyncTarget, etags: dict[str, str]) -> tuple[dict[str, str], set[str]]:
+    """Against every member of a calendar (href -> etag): the members to read
+    (an etag this schedule does not know) and the members gone."""
+    return _diff(target, Listing(etags, frozenset(), "", complete=True))
 
 
 def _carried_or_missing(

@@ -26,7 +26,9 @@ _CREATE = [
         connect_time TEXT NOT NULL,
         update_time TEXT NOT NULL,
         version BIGINT NOT NULL,
-        created_position BIGINT NOT NULL
+        created_position BIGINT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'icloud',
+        source TEXT NOT NULL DEFAULT ''
     )""",
     """CREATE INDEX IF NOT EXISTS connection_view_by_sub_account
         ON {t}connection_view (sub_account_id, created_position)""",
@@ -42,15 +44,25 @@ _CREATE = [
         display_name TEXT NOT NULL,
         color TEXT NOT NULL,
         writable BOOLEAN NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'calendar',
+        source TEXT NOT NULL DEFAULT '',
         PRIMARY KEY (connection_id, ordinal)
     )""",
+]
+# Models made before subscribed calendars gain the columns (what they hold is
+# all iCloud, CalDAV calendars: the defaults).
+_ADDED_COLUMNS = [
+    ("connection_view", "kind", "TEXT NOT NULL DEFAULT 'icloud'"),
+    ("connection_view", "source", "TEXT NOT NULL DEFAULT ''"),
+    ("connection_calendar_view", "kind", "TEXT NOT NULL DEFAULT 'calendar'"),
+    ("connection_calendar_view", "source", "TEXT NOT NULL DEFAULT ''"),
 ]
 
 _INSERT_CONNECTION = """
     INSERT INTO {t}connection_view VALUES (
         %(connection_id)s, %(sub_account_id)s, %(user_id)s, %(apple_id)s, %(account_id)s,
         %(status)s, %(calendar_count)s, %(connect_time)s, %(update_time)s, %(version)s,
-        %(created_position)s)"""
+        %(created_position)s, %(kind)s, %(source)s)"""
 _UPDATE_STATUS = """
     UPDATE {t}connection_view SET status = %(status)s, update_time = %(update_time)s,
         version = %(version)s WHERE connection_id = %(connection_id)s"""
@@ -62,7 +74,7 @@ _DELETE_CALENDARS = "DELETE FROM {t}connection_calendar_view WHERE connection_id
 _INSERT_CALENDAR = """
     INSERT INTO {t}connection_calendar_view VALUES (
         %(connection_id)s, %(ordinal)s, %(calendar_id)s, %(href)s, %(display_name)s,
-        %(color)s, %(writable)s)"""
+        %(color)s, %(writable)s, %(kind)s, %(source)s)"""
 _SELECT_CONNECTION = """
     SELECT * FROM {t}connection_view
     WHERE connection_id = %(connection_id)s AND sub_account_id = %(sub_account_id)s"""
@@ -202,6 +214,8 @@ class ConnectionViewMixin(SQLViewMixin):
                     display_name=r["display_name"],
                     color=r["color"],
                     writable=bool(r["writable"]),
+                    kind=r["kind"],
+                    source=r["source"],
                 ),
             )
             for r in rows
@@ -221,6 +235,8 @@ def _record(row: Any) -> ConnectionRecord:
         update_time=datetime.fromisoformat(row["update_time"]),
         version=row["version"],
         created_position=row["created_position"],
+        kind=row["kind"],
+        source=row["source"],
     )
 
 
@@ -233,6 +249,14 @@ class SQLiteConnectionView(ConnectionViewMixin, SQLiteTrackingRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *map(self.statement, _CREATE)]
 
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as cursor:
+            for table, column, shape in _ADDED_COLUMNS:
+                cursor.execute(f"PRAGMA table_info({table})")
+                if column not in {row[1] for row in cursor.fetchall()}:
+                    cursor.execute(f"ALTER TABLE {table} ADD COLUMN {column} {shape}")
+
 
 class PostgresConnectionView(ConnectionViewMixin, PostgresTrackingRecorder):
     dialect = "postgres"
@@ -241,3 +265,7 @@ class PostgresConnectionView(ConnectionViewMixin, PostgresTrackingRecorder):
         kwargs["tracking_table_name"] = "connection_view_tracking"
         super().__init__(datastore, **kwargs)
         self.sql_create_statements.extend(SQL(self.statement(s)) for s in _CREATE)  # type: ignore[misc]
+        self.sql_create_statements.extend(
+            SQL(self.statement(f"ALTER TABLE {{t}}{table} ADD COLUMN IF NOT EXISTS {column} {shape}"))  # type: ignore[misc]
+            for table, column, shape in _ADDED_COLUMNS
+        )

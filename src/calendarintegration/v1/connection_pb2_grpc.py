@@ -82,6 +82,11 @@ class ConnectionServiceStub:
                 request_serializer=calendarintegration_dot_v1_dot_connection__pb2.DisconnectRequest.SerializeToString,
                 response_deserializer=calendarintegration_dot_v1_dot_connection__pb2.DisconnectResponse.FromString,
                 _registered_method=True)
+        self.SubscribeCalendar = channel.unary_unary(
+                '/calendarintegration.v1.ConnectionService/SubscribeCalendar',
+                request_serializer=calendarintegration_dot_v1_dot_connection__pb2.SubscribeCalendarRequest.SerializeToString,
+                response_deserializer=calendarintegration_dot_v1_dot_connection__pb2.SubscribeCalendarResponse.FromString,
+                _registered_method=True)
 
 
 class ConnectionServiceServicer:
@@ -154,6 +159,37 @@ class ConnectionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubscribeCalendar(self, request, context):
+        """Subscribes a user to an iCalendar feed (public holidays, a team's schedule,
+        a rental's occupancy) as a conflict calendar: a connection of kind
+        CONNECTION_KIND_FEED with one read-only calendar, made a conflict calendar
+        of the user in the same transaction. Give the feed's `url` (https://,
+        webcal:// or http://), or a subscribed calendar the user's iCloud account
+        already has (`icloud_connection_id` and `icloud_calendar_id` of a calendar
+        listed with CALENDAR_KIND_SUBSCRIPTION): its feed URL is read from iCloud.
+
+        The feed is fetched and read once before anything is saved: an address
+        that may not be fetched (loopback, private and other non-public ranges),
+        a feed that refuses, is gone, or is not iCalendar is INVALID_ARGUMENT
+        naming the field; one that cannot be reached now is UNAVAILABLE
+        (PROVIDER_UNAVAILABLE). The URL is kept like a password, never in the
+        event log or in answers (a feed URL often holds a secret token): only its
+        host is shown (`source`).
+
+        It is then fetched on the poller's schedule with conditional GET (ETag,
+        Last-Modified), and its events block the user like an iCloud calendar's,
+        with the same rules, provenance, staleness and history. A feed that
+        breaks keeps its last known busy times and reads as out of date (the
+        sub-account's stale policy decides whether they still block). Nothing is
+        ever written to a feed; its calendar cannot be the primary calendar
+        (CALENDAR_NOT_WRITABLE). Disconnect ends the subscription. Idempotent with
+        `request_id`; subscribing a user to a feed they already have is
+        ALREADY_EXISTS.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConnectionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -191,6 +227,11 @@ def add_ConnectionServiceServicer_to_server(servicer, server):
                     servicer.Disconnect,
                     request_deserializer=calendarintegration_dot_v1_dot_connection__pb2.DisconnectRequest.FromString,
                     response_serializer=calendarintegration_dot_v1_dot_connection__pb2.DisconnectResponse.SerializeToString,
+            ),
+            'SubscribeCalendar': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubscribeCalendar,
+                    request_deserializer=calendarintegration_dot_v1_dot_connection__pb2.SubscribeCalendarRequest.FromString,
+                    response_serializer=calendarintegration_dot_v1_dot_connection__pb2.SubscribeCalendarResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -395,6 +436,33 @@ class ConnectionService:
             '/calendarintegration.v1.ConnectionService/Disconnect',
             calendarintegration_dot_v1_dot_connection__pb2.DisconnectRequest.SerializeToString,
             calendarintegration_dot_v1_dot_connection__pb2.DisconnectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubscribeCalendar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/calendarintegration.v1.ConnectionService/SubscribeCalendar',
+            calendarintegration_dot_v1_dot_connection__pb2.SubscribeCalendarRequest.SerializeToString,
+            calendarintegration_dot_v1_dot_connection__pb2.SubscribeCalendarResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -131,32 +131,40 @@ class Event(_message.Message):
     def __init__(self, position: _Optional[int] = ..., aggregate_id: _Optional[str] = ..., aggregate_type: _Optional[_Union[AggregateType, str]] = ..., aggregate_version: _Optional[int] = ..., event_type: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sub_account_id: _Optional[str] = ..., payload_json: _Optional[str] = ..., connection_connected: _Optional[_Union[ConnectionConnected, _Mapping]] = ..., connection_calendars_discovered: _Optional[_Union[ConnectionCalendarsDiscovered, _Mapping]] = ..., connection_credentials_replaced: _Optional[_Union[ConnectionCredentialsReplaced, _Mapping]] = ..., connection_reconnect_required: _Optional[_Union[ConnectionReconnectRequired, _Mapping]] = ..., connection_disconnected: _Optional[_Union[ConnectionDisconnected, _Mapping]] = ..., account_link_linked: _Optional[_Union[AccountLinkLinked, _Mapping]] = ..., account_link_relinked: _Optional[_Union[AccountLinkRelinked, _Mapping]] = ..., account_link_unlinked: _Optional[_Union[AccountLinkUnlinked, _Mapping]] = ..., calendar_configuration_started: _Optional[_Union[ConfigurationStarted, _Mapping]] = ..., calendar_configuration_primary_set: _Optional[_Union[ConfigurationCalendarSet, _Mapping]] = ..., calendar_configuration_primary_cleared: _Optional[_Union[ConfigurationCalendarUnset, _Mapping]] = ..., calendar_configuration_conflict_added: _Optional[_Union[ConfigurationCalendarSet, _Mapping]] = ..., calendar_configuration_conflict_removed: _Optional[_Union[ConfigurationCalendarUnset, _Mapping]] = ..., calendar_configuration_all_day_policy_set: _Optional[_Union[ConfigurationAllDayPolicySet, _Mapping]] = ..., calendar_configuration_time_zone_set: _Optional[_Union[ConfigurationTimeZoneSet, _Mapping]] = ..., calendar_configuration_working_hours_set: _Optional[_Union[ConfigurationWorkingHoursSet, _Mapping]] = ..., calendar_configuration_booking_rules_set: _Optional[_Union[ConfigurationBookingRulesSet, _Mapping]] = ..., user_schedule_started: _Optional[_Union[ScheduleStarted, _Mapping]] = ..., user_schedule_blocked_slot_imported: _Optional[_Union[ScheduleBlockedSlotChanged, _Mapping]] = ..., user_schedule_blocked_slot_updated: _Optional[_Union[ScheduleBlockedSlotChanged, _Mapping]] = ..., user_schedule_blocked_slot_removed: _Optional[_Union[ScheduleBlockedSlotRemoved, _Mapping]] = ..., user_schedule_resource_skipped: _Optional[_Union[ScheduleResourceSkipped, _Mapping]] = ..., user_schedule_calendar_synced: _Optional[_Union[ScheduleCalendarSynced, _Mapping]] = ..., user_schedule_calendar_released: _Optional[_Union[ScheduleCalendarReleased, _Mapping]] = ..., sub_account_policy_started: _Optional[_Union[PolicyStarted, _Mapping]] = ..., sub_account_policy_stale_calendar_policy_set: _Optional[_Union[PolicyStaleCalendarPolicySet, _Mapping]] = ..., sub_account_policy_icloud_change_policy_set: _Optional[_Union[PolicyICloudChangePolicySet, _Mapping]] = ..., user_schedule_appointment_booked: _Optional[_Union[ScheduleAppointmentBooked, _Mapping]] = ..., user_schedule_appointment_rescheduled: _Optional[_Union[ScheduleAppointmentRescheduled, _Mapping]] = ..., user_schedule_appointment_cancelled: _Optional[_Union[ScheduleAppointmentCancelled, _Mapping]] = ..., user_schedule_blocked_slot_created: _Optional[_Union[ScheduleBlockedSlotCreated, _Mapping]] = ..., user_schedule_blocked_slot_deleted: _Optional[_Union[ScheduleBlockedSlotDeleted, _Mapping]] = ..., user_schedule_appointment_pushed: _Optional[_Union[ScheduleAppointmentPushed, _Mapping]] = ..., user_schedule_appointment_push_failed: _Optional[_Union[ScheduleAppointmentPushFailed, _Mapping]] = ..., user_schedule_appointment_changed_in_icloud: _Optional[_Union[ScheduleAppointmentChangedInICloud, _Mapping]] = ..., user_schedule_appointment_deleted_in_icloud: _Optional[_Union[ScheduleAppointmentDeletedInICloud, _Mapping]] = ..., user_schedule_appointment_restore_requested: _Optional[_Union[ScheduleAppointmentRestoreRequested, _Mapping]] = ..., user_schedule_appointment_conflict_detected: _Optional[_Union[ScheduleAppointmentConflictDetected, _Mapping]] = ..., user_schedule_appointment_conflict_cleared: _Optional[_Union[ScheduleAppointmentConflictCleared, _Mapping]] = ..., user_schedule_round_robin_assigned: _Optional[_Union[ScheduleRoundRobinAssigned, _Mapping]] = ...) -> None: ...
 
 class ConnectionConnected(_message.Message):
-    __slots__ = ("sub_account_id", "user_id", "apple_id", "account_id", "request_id")
+    __slots__ = ("sub_account_id", "user_id", "apple_id", "account_id", "request_id", "kind", "source")
     SUB_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     APPLE_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
     sub_account_id: str
     user_id: str
     apple_id: str
     account_id: str
     request_id: str
-    def __init__(self, sub_account_id: _Optional[str] = ..., user_id: _Optional[str] = ..., apple_id: _Optional[str] = ..., account_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    kind: str
+    source: str
+    def __init__(self, sub_account_id: _Optional[str] = ..., user_id: _Optional[str] = ..., apple_id: _Optional[str] = ..., account_id: _Optional[str] = ..., request_id: _Optional[str] = ..., kind: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
 
 class DiscoveredCalendar(_message.Message):
-    __slots__ = ("calendar_id", "href", "display_name", "color", "writable")
+    __slots__ = ("calendar_id", "href", "display_name", "color", "writable", "kind", "source")
     CALENDAR_ID_FIELD_NUMBER: _ClassVar[int]
     HREF_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     COLOR_FIELD_NUMBER: _ClassVar[int]
     WRITABLE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
     calendar_id: str
     href: str
     display_name: str
     color: str
     writable: bool
-    def __init__(self, calendar_id: _Optional[str] = ..., href: _Optional[str] = ..., display_name: _Optional[str] = ..., color: _Optional[str] = ..., writable: _Optional[bool] = ...) -> None: ...
+    kind: str
+    source: str
+    def __init__(self, calendar_id: _Optional[str] = ..., href: _Optional[str] = ..., display_name: _Optional[str] = ..., color: _Optional[str] = ..., writable: _Optional[bool] = ..., kind: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
 
 class ConnectionCalendarsDiscovered(_message.Message):
     __slots__ = ("calendars", "removed_calendar_ids", "request_id")
