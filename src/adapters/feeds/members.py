@@ -46,16 +46,20 @@ def feed_members(body: bytes, calendar_href: str, host: str) -> FeedMembers:
         raise NotAFeed(f"the feed at {host} is not valid iCalendar (no VCALENDAR)")
     zones: dict[str, bytes] = {}
     events: dict[str, list[bytes]] = defaultdict(list)
+    used: dict[str, set[str]] = defaultdict(set)
     for component in calendar.subcomponents:
         if component.name == "VTIMEZONE":
             zones[str(component.get("TZID", ""))] = component.to_ical()
         elif component.name == "VEVENT":
             text = component.to_ical()
-            events[_uid(component, text)].append(text)
+            uid = _uid(component, text)
+            events[uid].append(text)
+            used[uid] |= _tzids(component)
     members: dict[str, tuple[str, str]] = {}
     for uid, texts in events.items():
         body_of_events = b"".join(texts)
-        needed = [z for tzid, z in sorted(zones.items()) if tzid and f"TZID={tzid}".encode() in body_of_events]
+        # by the TZID parameters' values: written out, a TZID with a comma or colon is quoted
+        needed = [z for tzid, z in sorted(zones.items()) if tzid and tzid in used[uid]]
         text = b"\r\n".join([b"BEGIN:VCALENDAR", b"VERSION:2.0", _PRODID]) + b"\r\n"
         text += b"".join(needed) + body_of_events + b"END:VCALENDAR\r\n"
         digest = hashlib.sha256(text).hexdigest()
@@ -63,6 +67,13 @@ def feed_members(body: bytes, calendar_href: str, host: str) -> FeedMembers:
         members[href] = (f'"{digest[:40]}"', text.decode("utf-8", errors="replace"))
     name = calendar.get("X-WR-CALNAME")
     return FeedMembers(name=str(name).strip()[:200] if name else "", members=members)
+
+
+def _tzids(event: Component) -> set[str]:
+    """The TZIDs the event's properties name."""
+    holder = Calendar()
+    holder.add_component(event)
+    return {str(tzid) for tzid in holder.get_used_tzids()}
 
 
 def _uid(component: Component, text: bytes) -> str:

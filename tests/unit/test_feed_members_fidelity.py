@@ -1,0 +1,56 @@
+"""A feed's members read as the feed does: the time zones its events name (also
+under a TZID the serialiser quotes), the feed's own X-WR-TIMEZONE for floating
+times, and an etag that does not move when only the feed's DTSTAMP does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from adapters.feeds.members import feed_members
+from adapters.icloud.resources import imported_series
+from calendar_domain.schedule import ImportedSeries
+
+FETCHED = datetime(2029, 12, 1, tzinfo=UTC)
+
+
+def _only(body: bytes, zone: str = "America/New_York") -> ImportedSeries:
+    [(href, (etag, text))] = feed_members(body, "/feeds/x/", "feeds.example").members.items()
+    series = imported_series(href, etag, text, zone, FETCHED)
+    assert isinstance(series, ImportedSeries), series
+    return series
+
+
+# Exchange names zones like this: the comma and colon make the serialiser quote the TZID.
+EXCHANGE_ZONE = "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna"
+QUOTED = f"""BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN\r
+BEGIN:VTIMEZONE\r
+TZID:{EXCHANGE_ZONE}\r
+BEGIN:STANDARD\r
+DTSTART:16011028T030000\r
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r
+TZOFFSETFROM:+0200\r
+TZOFFSETTO:+0100\r
+END:STANDARD\r
+BEGIN:DAYLIGHT\r
+DTSTART:16010325T020000\r
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r
+TZOFFSETFROM:+0100\r
+TZOFFSETTO:+0200\r
+END:DAYLIGHT\r
+END:VTIMEZONE\r
+BEGIN:VEVENT\r
+UID:board\r
+DTSTAMP:20291101T000000Z\r
+DTSTART;TZID="{EXCHANGE_ZONE}":20300115T100000\r
+DTEND;TZID="{EXCHANGE_ZONE}":20300115T110000\r
+SUMMARY:Board\r
+END:VEVENT\r
+END:VCALENDAR\r
+""".encode()
+
+
+def test_an_event_in_a_zone_whose_tzid_is_quoted_keeps_its_vtimezone() -> None:
+    series = _only(QUOTED)
+    assert series.first_start == datetime(2030, 1, 15, 9, 0, tzinfo=UTC)  # 10:00 at +01:00
