@@ -54,3 +54,23 @@ END:VCALENDAR\r
 def test_an_event_in_a_zone_whose_tzid_is_quoted_keeps_its_vtimezone() -> None:
     series = _only(QUOTED)
     assert series.first_start == datetime(2030, 1, 15, 9, 0, tzinfo=UTC)  # 10:00 at +01:00
+
+
+FLOATING = b"""BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//Feeds//EN\r
+X-WR-TIMEZONE:Europe/Berlin\r
+BEGIN:VEVENT\r
+UID:standup\r
+DTSTAMP:20291101T000000Z\r
+DTSTART:20300115T100000\r
+DTEND:20300115T110000\r
+SUMMARY:Stand-up\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+def test_floating_times_are_read_in_the_feeds_x_wr_timezone_not_the_users_zone() -> None:
+    series = _only(FLOATING, zone="America/New_York")
+    assert series.first_start == datetime(2030, 1, 15, 9, 0, tzinfo=UTC)  # 10:00 in Berlin

@@ -21,6 +21,7 @@ from icalendar.cal import Component
 from calendar_domain.errors import ProviderProtocolError
 
 _PRODID = b"PRODID:-//calendar-integration//feed member//EN"
+_CALENDAR_PROPERTIES = ("CALSCALE", "X-WR-TIMEZONE")
 
 
 class NotAFeed(ProviderProtocolError):
@@ -55,13 +56,20 @@ def feed_members(body: bytes, calendar_href: str, host: str) -> FeedMembers:
             uid = _uid(component, text)
             events[uid].append(text)
             used[uid] |= _tzids(component)
+    # what the parser reads of the calendar around the events: floating times are in X-WR-TIMEZONE
+    header = b"\r\n".join([b"BEGIN:VCALENDAR", b"VERSION:2.0", _PRODID]) + b"\r\n"
+    for name in _CALENDAR_PROPERTIES:
+        value = calendar.get(name)
+        if isinstance(value, list):  # given twice: the first
+            value = value[0]
+        if value is not None:
+            header += calendar.content_line(name, value).encode() + b"\r\n"
     members: dict[str, tuple[str, str]] = {}
     for uid, texts in events.items():
         body_of_events = b"".join(texts)
         # by the TZID parameters' values: written out, a TZID with a comma or colon is quoted
         needed = [z for tzid, z in sorted(zones.items()) if tzid and tzid in used[uid]]
-        text = b"\r\n".join([b"BEGIN:VCALENDAR", b"VERSION:2.0", _PRODID]) + b"\r\n"
-        text += b"".join(needed) + body_of_events + b"END:VCALENDAR\r\n"
+        text = header + b"".join(needed) + body_of_events + b"END:VCALENDAR\r\n"
         digest = hashlib.sha256(text).hexdigest()
         href = f"{calendar_href}{hashlib.sha256(uid.encode()).hexdigest()[:32]}.ics"
         members[href] = (f'"{digest[:40]}"', text.decode("utf-8", errors="replace"))
