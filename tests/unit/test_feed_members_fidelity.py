@@ -74,3 +74,14 @@ END:VCALENDAR\r
 def test_floating_times_are_read_in_the_feeds_x_wr_timezone_not_the_users_zone() -> None:
     series = _only(FLOATING, zone="America/New_York")
     assert series.first_start == datetime(2030, 1, 15, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
+
+
+def test_an_event_keeps_its_etag_when_the_feed_only_stamps_a_new_dtstamp() -> None:
+    """Many feed servers write DTSTAMP as the time of the request: every poll would
+    otherwise record every event of the feed as updated (and an event without a
+    UID as deleted and imported again)."""
+    no_uid = FLOATING.replace(b"UID:standup\r\n", b"")
+    for body in (FLOATING, no_uid):
+        before = feed_members(body, "/f/", "h").members
+        after = feed_members(body.replace(b"DTSTAMP:20291101T000000Z", b"DTSTAMP:20291101T000500Z"), "/f/", "h").members
+        assert {h: etag for h, (etag, _) in before.items()} == {h: etag for h, (etag, _) in after.items()}

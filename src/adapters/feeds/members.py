@@ -70,7 +70,7 @@ def feed_members(body: bytes, calendar_href: str, host: str) -> FeedMembers:
         # by the TZID parameters' values: written out, a TZID with a comma or colon is quoted
         needed = [z for tzid, z in sorted(zones.items()) if tzid and tzid in used[uid]]
         text = header + b"".join(needed) + body_of_events + b"END:VCALENDAR\r\n"
-        digest = hashlib.sha256(text).hexdigest()
+        digest = hashlib.sha256(_unstamped(text)).hexdigest()
         href = f"{calendar_href}{hashlib.sha256(uid.encode()).hexdigest()[:32]}.ics"
         members[href] = (f'"{digest[:40]}"', text.decode("utf-8", errors="replace"))
     name = calendar.get("X-WR-CALNAME")
@@ -88,4 +88,10 @@ def _uid(component: Component, text: bytes) -> str:
     """The event's UID; one without (a careless feed) is named by its content, so
     it keeps its name while it does not change."""
     uid = str(component.get("UID", "")).strip()
-    return uid or "no-uid-" + hashlib.sha256(text).hexdigest()[:32]
+    return uid or "no-uid-" + hashlib.sha256(_unstamped(text)).hexdigest()[:32]
+
+
+def _unstamped(text: bytes) -> bytes:
+    """The text without its DTSTAMP lines: many feed servers stamp every event with
+    the time of the request, which says nothing of the event."""
+    return b"".join(line for line in text.splitlines(keepends=True) if not line.upper().startswith((b"DTSTAMP:", b"DTSTAMP;")))
