@@ -85,3 +85,22 @@ def test_an_event_keeps_its_etag_when_the_feed_only_stamps_a_new_dtstamp() -> No
         before = feed_members(body, "/f/", "h").members
         after = feed_members(body.replace(b"DTSTAMP:20291101T000000Z", b"DTSTAMP:20291101T000500Z"), "/f/", "h").members
         assert {h: etag for h, (etag, _) in before.items()} == {h: etag for h, (etag, _) in after.items()}
+
+
+def test_two_events_with_one_uid_both_block() -> None:
+    """A careless feed gives two different events one UID (a CalDAV server would not
+    keep them in one resource): each must block, not only the first."""
+    def event(day: int) -> bytes:
+        return (
+            f"BEGIN:VEVENT\r\nUID:booking\r\nDTSTAMP:20291101T000000Z\r\nDTSTART:203001{day:02d}T100000Z\r\n"
+            f"DTEND:203001{day:02d}T110000Z\r\nSUMMARY:Booked\r\nEND:VEVENT\r\n"
+        ).encode()
+
+    body = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + event(1) + event(2) + b"END:VCALENDAR\r\n"
+    members = feed_members(body, "/f/", "h").members
+    starts = set()
+    for href, (etag, text) in members.items():
+        series = imported_series(href, etag, text, "UTC", FETCHED)
+        assert isinstance(series, ImportedSeries)
+        starts |= {occurrence[0] for occurrence in series.occurrences}
+    assert starts == {int(datetime(2030, 1, day, 10, tzinfo=UTC).timestamp()) for day in (1, 2)}

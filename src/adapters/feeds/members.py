@@ -48,12 +48,17 @@ def feed_members(body: bytes, calendar_href: str, host: str) -> FeedMembers:
     zones: dict[str, bytes] = {}
     events: dict[str, list[bytes]] = defaultdict(list)
     used: dict[str, set[str]] = defaultdict(set)
+    masters: set[str] = set()
     for component in calendar.subcomponents:
         if component.name == "VTIMEZONE":
             zones[str(component.get("TZID", ""))] = component.to_ical()
         elif component.name == "VEVENT":
             text = component.to_ical()
             uid = _uid(component, text)
+            if "RECURRENCE-ID" not in component:
+                if uid in masters:  # a second event under one UID: a member of its own, so both block
+                    uid = f"{uid}\x00{hashlib.sha256(_unstamped(text)).hexdigest()[:32]}"
+                masters.add(uid)
             events[uid].append(text)
             used[uid] |= _tzids(component)
     # what the parser reads of the calendar around the events: floating times are in X-WR-TIMEZONE
