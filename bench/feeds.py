@@ -25,7 +25,7 @@ For each (median of the rounds): polls a second, this process's CPU (user + syst
 every thread, from ``resource.getrusage``) per poll, HTTP requests per poll and their
 statuses, new TCP connections per poll, events recorded (log positions, goal 0), the
 feed server's CPU per request and, with PostgreSQL, the database's transactions per
-poll (``pg_stat_database``: the whole database, anything else using it counts too).
+poll and rows written per poll (``pg_stat_database``: the whole database, anything else using it counts too).
 Every feed is on one host, and the service's request rate (``CALSYNC_CALDAV_RATE``, 400 a
 second over every host, feeds and iCloud alike) bounds polls a second unless ``--rate``
 says otherwise (0: no limit). The parse pool (``--parse-processes``, default 0: parsing in this process) has nothing
@@ -304,12 +304,14 @@ def postgres_pids() -> list[int]:
     return pids
 
 
-def pg_transactions(pg: Any) -> int:
+def pg_stats(pg: Any) -> tuple[int, int]:
+    """(transactions, rows inserted, updated or deleted) of the whole database so far."""
     if pg is None:
-        return 0
-    row = pg.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()").fetchone()
+        return 0, 0
+    row = pg.execute("SELECT xact_commit + xact_rollback, tup_inserted + tup_updated + tup_deleted "
+                     "FROM pg_stat_database WHERE datname = current_database()").fetchone()
     pg.execute("SELECT pg_stat_clear_snapshot()")
-    return int(row[0])
+    return int(row[0]), int(row[1])
 
 
 def feed_polls_by_outcome() -> dict[str, float]:
@@ -327,7 +329,7 @@ def one_round(container: Any, accounts: list[str], port: int, server_pid: int, p
     stats_before = ask(port, "/_stats")
     outcomes_before = feed_polls_by_outcome()
     head_before = container.app.head_position()
-    transactions_before = pg_transactions(pg)
+    db_before = pg_stats(pg)
     busy_before, own_before = other_busy(own_pids)
     usage_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.monotonic()
@@ -335,7 +337,7 @@ def one_round(container: Any, accounts: list[str], port: int, server_pid: int, p
     wall = time.monotonic() - started
     usage_after = resource.getrusage(resource.RUSAGE_SELF)
     busy_after, own_after = other_busy(own_pids)
-    transactions = pg_transactions(pg) - transactions_before
+    db_after = pg_stats(pg)
     head_after = container.app.head_position()
     outcomes = {k: v - outcomes_before.get(k, 0) for k, v in feed_polls_by_outcome().items()}
     stats = ask(port, "/_stats")
@@ -353,7 +355,8 @@ def one_round(container: Any, accounts: list[str], port: int, server_pid: int, p
         "server_cpu_ms_per_request": round(1000 * (stats["cpu"] - stats_before["cpu"]) / max(requests, 1), 3),
         "events_recorded": head_after - head_before,
         "outcomes": {k: int(v) for k, v in outcomes.items() if v},
-        **({"db_transactions_per_poll": round(transactions / per, 2)} if pg is not None else {}),
+        **({"db_transactions_per_poll": round((db_after[0] - db_before[0]) / per, 2),
+            "db_rows_written_per_poll": round((db_after[1] - db_before[1]) / per, 2)} if pg is not None else {}),
         "other_cores": round(max(0, (busy_after - busy_before) - (own_after - own_before)) / CLK_TCK / wall, 2),
         "load": [round(v, 2) for v in os.getloadavg()],
     }
@@ -367,7 +370,8 @@ def phase(name: str, rounds: int, container: Any, accounts: list[str], port: int
         print(f"{name}, round {i + 1}: {json.dumps(run)}", flush=True)
         runs.append(run)
     keys = ["polls_per_s", "cpu_ms_per_poll", "requests_per_poll", "new_connections_per_poll",
-            "server_cpu_ms_per_request", "other_cores"] + (["db_transactions_per_poll"] if pg is not None else [])
+            "server_cpu_ms_per_request", "other_cores"]
+    keys += ["db_transactions_per_poll", "db_rows_written_per_poll"] if pg is not None else []
     median = {k: statistics.median(r[k] for r in runs) for k in keys}
     summary = {"phase": name, **median, "events_recorded": sum(r["events_recorded"] for r in runs),
                "polls": [r["polls"] for r in runs], "rounds": runs}
