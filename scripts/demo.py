@@ -4,8 +4,9 @@ Starts Radicale with a demo user whose "Home" and "Work" calendars hold events o
 the coming weeks (a weekly class with one occurrence moved, an all-day event, an
 event marked free, a cancelled one, and the team's weekly meeting), starts the
 service against it with metrics on, connects the account and sets Home as the
-primary calendar and Work as a conflict calendar through the public API, then
-prints commands to try. Ctrl-C (or SIGTERM) stops everything and removes what it
+primary calendar and Work as a conflict calendar through the public API,
+subscribes the user to an iCalendar feed it serves on loopback (the office's
+closures: a subscribed calendar), then prints commands to try. Ctrl-C (or SIGTERM) stops everything and removes what it
 made.
 """
 
@@ -22,6 +23,7 @@ import tempfile
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,12 +115,65 @@ def fill(radicale: RadicaleServer, today: date) -> None:
             radicale.put_ics(APPLE_ID, APP_PASSWORD, f"{home}{slug}/{name}", text)
 
 
+def office_feed(today: date) -> bytes:
+    """The subscribed feed: the office closes on Friday afternoon after next Monday."""
+    friday = _monday_after(today) + timedelta(days=4)
+    closure = _event("demo-office-closed", "Office closed (building maintenance)", _at(friday, 15), _at(friday, 17))
+    return _calendar(closure).replace("VERSION:2.0\r\n", "VERSION:2.0\r\nX-WR-CALNAME:Office closures\r\n").encode()
+
+
+class FeedServer:
+    """Serves the feed on loopback, with an ETag (the service polls it conditionally)."""
+
+    def __init__(self, body: bytes) -> None:
+        etag = f'"{abs(hash(body))}"'
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the library's name
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/calendar; charset=utf-8")
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/office-closures.ics"
+        threading.Thread(target=self._server.serve_forever, args=(0.2,), daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
 def _serving(channel: grpc.Channel) -> bool:
     try:
         answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
     except grpc.RpcError:
         return False
     return answer.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def subscribe(channel: grpc.Channel, url: str) -> int:
+    """Subscribes the demo user to the feed (a conflict calendar at once); syncs it. Returns its events."""
+    connections = connection_pb2_grpc.ConnectionServiceStub(channel)
+    made = connections.SubscribeCalendar(
+        pb.SubscribeCalendarRequest(sub_account_id=SUB, user_id=USER, url=url, request_id="demo-subscribe"),
+        metadata=METADATA, timeout=60,
+    )
+    synced = sync_pb2_grpc.SyncServiceStub(channel).SyncNow(
+        sy.SyncNowRequest(sub_account_id=SUB, connection_id=made.connection.connection_id), metadata=METADATA, timeout=60
+    )
+    return sum(c.blocked_slot_count for c in synced.status.calendars)
 
 
 def connect(channel: grpc.Channel) -> int:
@@ -171,6 +226,7 @@ def instructions(address: str, metrics_port: int, radicale: RadicaleServer, log_
         f"  {client} free-slots",
         f"  {client} explain {tuesday}T12:15        # the weekly yoga class, from the Home calendar",
         f"  {client} explain {monday}T10:30        # the team planning, from the Work calendar",
+        f"  {client} explain {monday + timedelta(days=4)}T15:30        # the office closure, from a subscribed feed",
         f"  {client} book {monday + timedelta(days=3)}T15:00 --title 'Intro call'",
         f"  {client} history                         # the event log, then live",
         f"  curl -s http://127.0.0.1:{metrics_port}/metrics | grep ^calsync_",
@@ -195,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="calsync-demo-"))
     os.chmod(workdir, 0o700)
     radicale = RadicaleServer()
+    feed: FeedServer | None = None
     service: subprocess.Popen[bytes] | None = None
     address = f"127.0.0.1:{options.port}"
     log_path = workdir / "service.log"
@@ -203,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         radicale.start()
         today = datetime.now(UTC).date()
         fill(radicale, today)
+        feed = FeedServer(office_feed(today))
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
@@ -213,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             "CALSYNC_METRICS_PORT": str(options.metrics_port),
             "CALSYNC_SYNC_INTERVAL": "30",
             "CALSYNC_PARSE_PROCESSES": "0",
+            "CALSYNC_FEED_ALLOW_PRIVATE": "true",  # the demo's feed is on loopback
         }
         print(f"starting the service on {address} ...", flush=True)
         with open(log_path, "wb") as log_file:
@@ -230,8 +289,10 @@ def main(argv: list[str] | None = None) -> int:
                         return 1
                     return 0
             imported = connect(channel)
+            from_feed = subscribe(channel, feed.url)
         print(f"connected {APPLE_ID}: Home is the primary calendar, Work a conflict calendar; "
               f"{imported} busy times imported.")
+        print(f"subscribed {USER} to the office closures feed (a subscribed calendar): {from_feed} busy times.")
         print(instructions(address, options.metrics_port, radicale, log_path, today), flush=True)
         while not stopping.wait(0.5):
             if service.poll() is not None:
@@ -248,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
                 service.kill()
                 service.wait()
         radicale.stop()
+        if feed is not None:
+            feed.stop()
         shutil.rmtree(workdir, ignore_errors=True)
         print("stopped.", flush=True)
 

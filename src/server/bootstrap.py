@@ -389,7 +389,9 @@ def bootstrap(
         app, connections, schedules, the_vault, sync_state, caldav, parser,
         verify_every=settings.sync_verify_every, home_poller=home_poller, gate=gate,
         active_for=settings.sync_active_for, confirm_every=settings.stale_after / 4,
-        feeds=FeedSyncer(app, schedules, the_vault, sync_state, feed_fetcher, parser),
+        feeds=FeedSyncer(
+            app, schedules, the_vault, sync_state, feed_fetcher, parser, confirm_every=settings.stale_after / 4,
+        ),
     )
     scheduler = SyncScheduler(
         syncer, sync_state, view, interval=settings.sync_interval, active_interval=settings.sync_active_interval,

@@ -63,6 +63,9 @@ def test_make_demo_runs_what_it_prints_and_stops_cleanly_on_ctrl_c(tmp_path: Pat
         explained = run(next(line for line in printed.splitlines() if "explain" in line and "yoga" in line))
         assert explained.startswith("not free") and "Lunchtime yoga" in explained
         assert "Team planning" in run(next(line for line in printed.splitlines() if "team planning" in line))
+        # the subscribed feed the demo serves blocks Friday afternoon
+        assert "subscribed alex to the office closures feed" in printed and "1 busy times" in printed
+        assert "Office closed" in run(next(line for line in printed.splitlines() if "explain" in line and "office closure" in line))
         assert run(commands["book"]).startswith("booked ")
 
         # the public API itself: Monday's team planning (Work, a conflict calendar) blocks 10:00-11:00

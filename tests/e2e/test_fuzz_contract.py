@@ -113,12 +113,20 @@ SOUND_TEXT = {
     "time_zone": ["Europe/Berlin", "America/New_York"],
     "email": ["ann@example.com"],
     "date": ["2026-03-29"],
+    # feeds the production setting refuses before any request (loopback, private,
+    # mapped, no such name): nothing leaves the machine
+    "url": [
+        "https://127.0.0.1:9/feed.ics", "webcal://localhost/h.ics", "http://[::1]:9/h.ics",
+        "https://feeds.example.invalid/h.ics", "http://10.0.0.1/x.ics", "https://[::ffff:127.0.0.1]/x",
+        "WEBCALS://LOCALHOST:0/", "https://user:pw@127.0.0.1/x#frag",
+    ],
+    "display_name": ["Holidays", ""],
 }
 
 
 def sound_text(field: FieldDescriptor) -> st.SearchStrategy[str]:
-    if field.name in ("connection_id", "calendar_id"):
-        return st.builds(lambda: getattr(Known, field.name))
+    if field.name in ("connection_id", "calendar_id", "icloud_connection_id", "icloud_calendar_id"):
+        return st.builds(lambda: getattr(Known, field.name.removeprefix("icloud_")))
     return st.sampled_from(SOUND_TEXT.get(field.name, ["", "Consultation", str(uuid.uuid4())]))
 
 

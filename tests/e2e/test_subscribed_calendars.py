@@ -175,6 +175,18 @@ def test_a_feed_blocks_its_subscriber_is_polled_conditionally_follows_changes_an
         back = scheduler.poll(connection.account_id)
         assert back is not None and not back.errors
         assert [b.source.uid for b in _busy(service, back.position)] == ["standup"]
+        # a server error, then the same feed again: its 304 proves it, the failure is cleared
+        feeds.answer("/team.ics", 500)
+        failed = scheduler.poll(connection.account_id)
+        assert failed is not None and failed.calendars_failed == 1
+        feeds.set("/team.ics", _feed([("standup", moved, "Stand-up")]))
+        proved = scheduler.poll(connection.account_id)
+        assert proved is not None and proved.quiet and not proved.errors
+        assert feeds.requests_to("/team.ics")[-1].headers.get("if-none-match")
+        status = service.sync.GetSyncStatus(
+            sy.GetSyncStatusRequest(sub_account_id=SUB, connection_id=connection.connection_id), metadata=auth()
+        ).status
+        assert (status.calendars[0].consecutive_failures, status.calendars[0].last_error) == (0, "")
 
         # read only: never the primary calendar, and nothing was ever sent but GET
         primary = failure(service.configurations.SetPrimaryCalendar, cfg.SetPrimaryCalendarRequest(

@@ -55,7 +55,7 @@ from calendar_domain.telemetry import happened
 log = logging.getLogger(__name__)
 
 MAX_URL_LENGTH = 2048
-POOL_SIZE = 32  # idle connections kept, over all hosts
+POOL_SIZE = 64  # idle keep-alive connections kept, in all (at most 8 per host and address)
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
 _SCHEMES = {"http": "http", "https": "https", "webcal": "https", "webcals": "https"}
@@ -338,18 +338,27 @@ class _PinnedConnection(http.client.HTTPConnection):
 
 
 class _Pool:
-    """Idle connections, one per (scheme, host, port, address), at most ``size``."""
+    """Idle connections, at most ``per_key`` per (scheme, host, port, address) and
+    ``size`` in all: many feeds live on one host (a rental platform, a calendar
+    service), and the poller fetches several of them at once."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, per_key: int = 8) -> None:
         self._size = size
+        self._per_key = max(1, per_key)
         self._lock = threading.Lock()
-        self._idle: OrderedDict[tuple[str, str, int, str], _PinnedConnection] = OrderedDict()
+        self._idle: OrderedDict[tuple[str, str, int, str], list[_PinnedConnection]] = OrderedDict()
+        self._count = 0
 
     def take(self, scheme: str, host: str, port: int, addresses: Sequence[str]) -> _PinnedConnection | None:
         with self._lock:
             for address in addresses:
-                conn = self._idle.pop((scheme, host, port, address), None)
-                if conn is not None:
+                key = (scheme, host, port, address)
+                idle = self._idle.get(key)
+                if idle:
+                    self._count -= 1
+                    conn = idle.pop()  # the most recently used: the likeliest still open
+                    if not idle:
+                        del self._idle[key]
                     return conn
         return None
 
@@ -359,19 +368,28 @@ class _Pool:
             return
         evicted: list[_PinnedConnection] = []
         with self._lock:
-            old = self._idle.pop(conn.key(), None)
-            if old is not None:
-                evicted.append(old)
-            self._idle[conn.key()] = conn
-            while len(self._idle) > self._size:
-                evicted.append(self._idle.popitem(last=False)[1])
+            idle = self._idle.setdefault(conn.key(), [])
+            self._idle.move_to_end(conn.key())
+            idle.append(conn)
+            self._count += 1
+            if len(idle) > self._per_key:
+                evicted.append(idle.pop(0))
+                self._count -= 1
+            while self._count > self._size:
+                oldest_key = next(iter(self._idle))
+                oldest = self._idle[oldest_key]
+                evicted.append(oldest.pop(0))
+                self._count -= 1
+                if not oldest:
+                    del self._idle[oldest_key]
         for other in evicted:
             other.close()
 
     def close(self) -> None:
         with self._lock:
-            idle = list(self._idle.values())
+            idle = [conn for conns in self._idle.values() for conn in conns]
             self._idle.clear()
+            self._count = 0
         for conn in idle:
             conn.close()
 

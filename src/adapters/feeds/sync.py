@@ -46,7 +46,12 @@ class FeedSyncer:
         state: SyncState,
         fetcher: FeedFetcher,
         parser: ResourceParser,
+        *,
+        confirm_every: float = 60.0,
     ) -> None:
+        """``confirm_every``: how often a poll that found the feed unchanged marks its
+        calendar synced (a fraction of the stale time; most such polls write nothing)."""
+        self._confirm_every = confirm_every
         self._app = app
         self._schedules = schedules
         self._vault = vault
@@ -92,10 +97,13 @@ class FeedSyncer:
             happened(log, "feed.failed", logging.WARNING, account_id=account_id, host=host, error=failure.message)
             return report
         done = time.time()
-        for calendar_id in calendar_ids:
-            self._state.succeeded(account_id, calendar_id, done)
-        report.calendars_synced = len(calendar_ids)
         changed = digest != known or key != memo.targets
+        if conditional and not changed:  # a 304, or the same body: one write per stale quarter at most
+            self._state.confirmed(account_id, done, done - self._confirm_every, recovered=True)
+        else:
+            for calendar_id in calendar_ids:
+                self._state.succeeded(account_id, calendar_id, done)
+        report.calendars_synced = len(calendar_ids)
         after = AccountMemo(
             tokens={"digest": digest, "etag": answer.validators.etag, "last_modified": answer.validators.last_modified},
             targets=key, verified_at=done, changed_at=done if digest != known else memo.changed_at,

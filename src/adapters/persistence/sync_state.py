@@ -329,14 +329,18 @@ class SyncState:
             {"a": account_id, "c": calendar_id, "now": now},
         )
 
-    def confirmed(self, account_id: str, now: float, older_than: float) -> None:
+    def confirmed(self, account_id: str, now: float, older_than: float, *, recovered: bool = False) -> None:
         """A quiet poll found every calendar of the account as it was last synced:
         each is as good as synced now (else a calendar nobody edits would read as
         out of date). Rows confirmed since ``older_than`` are left alone, so most
-        quiet polls write nothing."""
+        quiet polls change no row. ``recovered``: the poll also proves a calendar
+        whose last sync failed (a feed answering 304 after an error): its failures
+        are cleared; otherwise such a calendar is left as it is."""
+        failing = " OR consecutive_failures > 0" if recovered else ""
         self._tables().execute(
-            "UPDATE {t}sync_health SET last_success_at = %(now)s WHERE account_id = %(a)s "
-            "AND consecutive_failures = 0 AND running = 0 AND last_success_at > 0 AND last_success_at < %(older)s",
+            "UPDATE {t}sync_health SET last_success_at = %(now)s, consecutive_failures = 0, last_error = '' "
+            "WHERE account_id = %(a)s AND running = 0 AND last_success_at > 0 AND "
+            f"((consecutive_failures = 0 AND last_success_at < %(older)s){failing})",
             {"a": account_id, "now": now, "older": older_than},
         )
 
