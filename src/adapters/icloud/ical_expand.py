@@ -235,6 +235,52 @@ def _make_times_absolute(event: Component, zone: tzinfo, zones: dict[str, tzinfo
             rule["UNTIL"] = [end_of_day.astimezone(UTC)]
 
 
+# A rule that repeats more often than this (an occurrence an hour) is no
+# calendar of appointments, and a rule whose occurrences from DTSTART to two years
+# from now would exceed the other bound makes every expansion walk them all (the
+# recurrence library lists them from DTSTART on): either is skipped, with why,
+# rather than let one event (from a hostile feed, say) hold a sync for minutes.
+MAX_OCCURRENCES_PER_DAY = 24
+MAX_OCCURRENCES_WALKED = 200_000
+_PER_DAY = {
+    "SECONDLY": 86_400.0, "MINUTELY": 1_440.0, "HOURLY": 24.0, "DAILY": 1.0,
+    "WEEKLY": 1 / 7, "MONTHLY": 1 / 28, "YEARLY": 1 / 365,
+}
+# The parts of a rule that multiply its occurrences when its frequency is coarser.
+_EXPANDING = (("BYSECOND", "MINUTELY"), ("BYMINUTE", "HOURLY"), ("BYHOUR", "DAILY"))
+_FINER = ["SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"]
+
+
+def _check_recurrence(event: Component) -> None:
+    rules = event.get("RRULE")
+    for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+        freq = str((rule.get("FREQ") or [""])[0]).upper()
+        if freq not in _PER_DAY:
+            continue  # the library says what is wrong with it
+        interval = max(1, int((rule.get("INTERVAL") or [1])[0] or 1))
+        per_day = _PER_DAY[freq] / interval
+        for part, coarsest_finer in _EXPANDING:
+            if _FINER.index(freq) >= _FINER.index(coarsest_finer) and rule.get(part):
+                per_day *= len(rule[part])
+        if freq == "WEEKLY" and rule.get("BYDAY"):
+            per_day *= len(rule["BYDAY"])
+        if per_day > MAX_OCCURRENCES_PER_DAY:
+            raise UnparsableResource(
+                f"its RRULE repeats about {per_day:,.0f} times a day; rules repeating more than "
+                f"{MAX_OCCURRENCES_PER_DAY} times a day are not read"
+            )
+        count = int((rule.get("COUNT") or [0])[0] or 0)
+        first = event["DTSTART"].dt
+        first_day = first.date() if isinstance(first, datetime) else first
+        horizon = datetime.now(UTC).date() + timedelta(days=731)
+        walked = per_day * max(0, (horizon - first_day).days)
+        if (min(count, walked) if count else walked) > MAX_OCCURRENCES_WALKED:
+            raise UnparsableResource(
+                f"its RRULE has about {walked:,.0f} occurrences from its DTSTART to two years from now; "
+                f"at most {MAX_OCCURRENCES_WALKED:,} are read"
+            )
+
+
 def _check_event(event: Component) -> None:
     broken = {name: problem for name, problem in event.errors if name in _RULE_PROPERTIES}
     for name in _RULE_PROPERTIES:
@@ -255,6 +301,7 @@ def _check_event(event: Component) -> None:
         # RFC 5545 3.8.2.4, 3.8.2.2, 3.8.4.4: a DATE-TIME or a DATE (a PERIOD is for RDATE)
         if name in event and not isinstance(getattr(event[name], "dt", None), date):
             raise UnparsableResource(f"{name} must be a DATE-TIME or a DATE, not a PERIOD or any other value")
+    _check_recurrence(event)
 
 
 # What a parser's message may say of a resource: never the text it quotes (a title,
