@@ -272,10 +272,8 @@ class ConnectionService(FeedSubscriptions):
         connection: Connection = self._app.repository.get(link.connection_id)
         if request_id and link.request_id == request_id:
             return ConnectionOutcome(connection, self._app.head_position())
-        raise AlreadyExists(
-            "this Apple ID is already connected for this user in this sub-account",
-            connection_id=str(connection.id),
-        )
+        what = "feed is already subscribed to" if connection.is_feed else "Apple ID is already connected"
+        raise AlreadyExists(f"this {what} for this user in this sub-account", connection_id=str(connection.id))
 
     def _save_new_connection(
         self,

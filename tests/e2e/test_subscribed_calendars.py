@@ -113,6 +113,7 @@ def test_a_feed_blocks_its_subscriber_is_polled_conditionally_follows_changes_an
             sub_account_id=SUB, user_id=USER, url=url.upper().replace("/TEAM.ICS", "/team.ics"),
         ))
         assert (twice.code, twice.reason) == (grpc.StatusCode.ALREADY_EXISTS, "ALREADY_EXISTS")
+        assert "feed is already subscribed to" in twice.message and twice.metadata["connection_id"] == connection.connection_id
 
         configuration = service.configurations.GetCalendarConfiguration(
             cfg.GetCalendarConfigurationRequest(sub_account_id=SUB, user_id=USER),
