@@ -255,11 +255,12 @@ def test_a_feed_that_is_gone_or_not_icalendar_is_refused_at_subscription(service
         assert list(listed.connections) == []
 
 
-def test_icloud_subscribed_calendars_are_offered_and_subscribed_to_by_their_feed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", STORES)
+def test_icloud_subscribed_calendars_are_offered_and_subscribed_to_by_their_feed(store: str, tmp_path: Path) -> None:
     with FeedServer() as feeds:
         feeds.set("/holidays.ics", _feed([("new-year", TOMORROW, "Public holiday")], name="Holidays"))
         with RecordedICloud(subscription_source=feeds.url("/holidays.ics")) as icloud, settings_for(
-            "sqlite", tmp_path / "data", caldav_url=icloud.url, caldav_timeout=10, feed_allow_private=True,
+            store, tmp_path / "data", caldav_url=icloud.url, caldav_timeout=10, feed_allow_private=True,
             sync_enabled=False,
         ) as settings, running_service(settings) as service:
             connected = service.connections.ConnectAccount(pb.ConnectAccountRequest(
