@@ -270,8 +270,8 @@ def _check_recurrence(event: Component) -> None:
                 f"{MAX_OCCURRENCES_PER_DAY} times a day are not read"
             )
         count = int((rule.get("COUNT") or [0])[0] or 0)
-        first = event["DTSTART"].dt
-        first_day = first.date() if isinstance(first, datetime) else first
+        first: Any = getattr(event["DTSTART"], "dt", None)  # a DATE or DATE-TIME (checked above)
+        first_day: date = first.date() if isinstance(first, datetime) else first
         horizon = datetime.now(UTC).date() + timedelta(days=731)
         walked = per_day * max(0, (horizon - first_day).days)
         if (min(count, walked) if count else walked) > MAX_OCCURRENCES_WALKED:
